@@ -1,0 +1,182 @@
+import { expect, test, type Locator, type Page } from '@playwright/test';
+
+// Journeys through the catalog of a server seeded with the demo catalog
+// (`vitrina seed`): clothing with size x color variants, shoes, electronics,
+// books. No sleeps: every wait is one of Playwright's auto-waiting assertions.
+
+/** Digits of a text such as "(1,234)" or "1234 products", as a number. */
+function digits(text: string | null): number {
+  const d = (text ?? '').replace(/\D/g, '');
+  return d === '' ? NaN : Number(d);
+}
+
+/** The bare total the listing reports in `.result-count[data-total]`. */
+async function resultTotal(page: Page): Promise<number> {
+  const rc = page.locator('.result-count').first();
+  await expect(rc).toHaveAttribute('data-total', /^\d+$/);
+  return Number(await rc.getAttribute('data-total'));
+}
+
+async function clickEnabledOption(picker: Locator, axis: string): Promise<string> {
+  const option = picker.locator(`a.option[data-axis="${axis}"]:not(.unavailable)`).first();
+  await expect(option, `an available ${axis} option`).toBeVisible();
+  const value = await option.getAttribute('data-value');
+  expect(value, `${axis} option has data-value`).toBeTruthy();
+  await option.click();
+  // Re-find by value: the picker may re-render after the click.
+  const clicked = picker.locator(`a.option[data-axis="${axis}"][data-value="${cssString(value!)}"]`);
+  await expect(clicked).toHaveClass(/(^|\s)selected(\s|$)/);
+  return value!;
+}
+
+/** Escapes a value for use inside a double-quoted CSS attribute selector. */
+function cssString(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+}
+
+test.describe('with JavaScript (hydrated)', () => {
+  test('search → facet → product → variant, hydrated', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+
+    // Survives client-side navigation; a full page load would drop it.
+    await page.evaluate(() => {
+      (window as unknown as { __marker?: number }).__marker = 1;
+    });
+
+    // Search from the header.
+    const search = page.locator('form[role=search] input[name=q]').first();
+    await search.fill('shirt');
+    await search.press('Enter');
+    await expect(page).toHaveURL(
+      (url) => url.pathname.startsWith('/products') && url.searchParams.get('q') === 'shirt',
+    );
+    const searchTotal = await resultTotal(page);
+    expect(searchTotal).toBeGreaterThan(0);
+    await expect(page.locator('.result-count').first()).toContainText(/\d/);
+
+    // First color facet: its value and the count its label shows.
+    const colorLabel = page
+      .locator('aside.facets label')
+      .filter({ has: page.locator('input[type=checkbox][name="attr.color"]') })
+      .first();
+    const colorBox = colorLabel.locator('input[type=checkbox][name="attr.color"]');
+    await expect(colorBox).toBeVisible();
+    await expect(colorBox).not.toBeChecked();
+    const color = await colorBox.getAttribute('value');
+    expect(color, 'color facet checkbox has a value').toBeTruthy();
+    const facetCount = digits(await colorLabel.locator('span.count').first().textContent());
+    expect(facetCount).toBeGreaterThan(0);
+    expect(facetCount).toBeLessThanOrEqual(searchTotal);
+
+    // With JS the facet form submits itself on change (client-side navigation).
+    await colorBox.click();
+    await expect(page).toHaveURL(
+      (url) =>
+        url.pathname.startsWith('/products') &&
+        url.searchParams.get('q') === 'shirt' &&
+        url.searchParams.getAll('attr.color').includes(color!),
+    );
+    // The facet count promised exactly this many results.
+    await expect(page.locator('.result-count').first()).toHaveAttribute('data-total', String(facetCount));
+    await expect(
+      page.locator(`aside.facets input[type=checkbox][name="attr.color"][value="${cssString(color!)}"]`),
+    ).toBeChecked();
+
+    const cards = page.locator('ul.product-grid a.product-card');
+    await expect(cards.first()).toBeVisible();
+    const shown = await cards.count();
+    expect(shown).toBeGreaterThanOrEqual(1);
+    expect(shown).toBeLessThanOrEqual(facetCount);
+
+    // Product page.
+    await cards.first().click();
+    await expect(page).toHaveURL(/\/p\//);
+    await expect(page.locator('h1.product-title')).toBeVisible();
+
+    // Variant picker: a size, then (if the product has one) a color.
+    const picker = page.locator('nav.variant-picker');
+    await expect(picker).toBeVisible();
+    const size = await clickEnabledOption(picker, 'size');
+    if ((await picker.locator('a.option[data-axis="color"]:not(.unavailable)').count()) > 0) {
+      await clickEnabledOption(picker, 'color');
+      // Picking an available color keeps the chosen size.
+      await expect(
+        picker.locator(`a.option[data-axis="size"][data-value="${cssString(size)}"]`),
+      ).toHaveClass(/(^|\s)selected(\s|$)/);
+    }
+    await expect(page.getByTestId('selected-sku')).toHaveText(/\S/);
+    await expect(page.locator('.availability').first()).toBeVisible();
+
+    // Still the same JS context: no full reload happened on the way.
+    expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1);
+  });
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('pages render without JavaScript', async ({ page }) => {
+    const listing = await page.goto('/products?category=clothing&sort=price_asc&page=2');
+    expect(listing?.status()).toBe(200);
+
+    const cards = page.locator('ul.product-grid a.product-card');
+    expect(await cards.count()).toBeGreaterThan(0);
+    await expect(page.locator('.result-count').first()).toBeVisible();
+    expect(await page.locator('aside.facets input[type=checkbox]').count()).toBeGreaterThan(0);
+
+    // Pagination: on page 2, and every link keeps the filters and the sort.
+    const pagination = page.locator('nav.pagination');
+    await expect(pagination.locator('[aria-current="page"]')).toHaveText('2');
+    const hrefs = await pagination
+      .locator('a[href]')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+    expect(hrefs.length, 'pagination has links').toBeGreaterThan(0);
+    for (const href of hrefs) {
+      const url = new URL(href, page.url());
+      expect(url.pathname, href).toBe('/products');
+      expect(url.searchParams.get('category'), href).toBe('clothing');
+      expect(url.searchParams.get('sort'), href).toBe('price_asc');
+    }
+
+    // A product page, server-rendered.
+    const href = await cards.first().getAttribute('href');
+    expect(href).toMatch(/\/p\//);
+    const product = await page.goto(href!);
+    expect(product?.status()).toBe(200);
+    await expect(page.locator('h1.product-title')).toBeVisible();
+    await expect(page.locator('.price').first()).toBeVisible();
+    await expect(page.locator('table.attributes').first()).toBeVisible();
+    await expect(page.locator('nav.variant-picker, .availability').first()).toBeVisible();
+
+    // An unknown product is a real 404, with a page a shopper can read.
+    const missing = await page.goto('/p/this-does-not-exist');
+    expect(missing?.status()).toBe(404);
+    await expect(page.getByText(/not found/i).first()).toBeVisible();
+  });
+
+  test('facet form applies filters without JavaScript', async ({ page }) => {
+    await page.goto('/products?category=clothing&sort=price_asc');
+    const before = await resultTotal(page);
+    expect(before).toBeGreaterThan(0);
+
+    const form = page.locator('aside.facets form').first();
+    const box = form.locator('input[type=checkbox][name="attr.color"]').first();
+    const color = await box.getAttribute('value');
+    expect(color).toBeTruthy();
+    await box.check();
+    // Without JS nothing submits on change: the form needs a submit button.
+    await form.locator('button[type=submit], input[type=submit]').first().click();
+
+    await expect(page).toHaveURL(
+      (url) =>
+        url.pathname === '/products' &&
+        url.searchParams.get('category') === 'clothing' &&
+        url.searchParams.get('sort') === 'price_asc' &&
+        url.searchParams.getAll('attr.color').includes(color!),
+    );
+    const after = await resultTotal(page);
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThanOrEqual(before);
+  });
+});

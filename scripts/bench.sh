@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Catalog read benchmark (a measurement, not a test: it never fails on speed).
+#
+# Builds the release server, seeds a fresh data dir, and loads two hot read
+# paths with wrk -- the JSON API listing and the server-rendered listing page --
+# once with the listing cache disabled (VITRINA_CACHE_TTL_SECS=0) and once with
+# the default cache after a warm-up request. Prints req/s and p50/p95/p99.
+#
+# Environment (all optional):
+#   CARGO_TARGET_DIR     build output           (default: $HOME/.cache/vitrina-target)
+#   BENCH_SKIP_BUILD=1   use the existing release binary
+#   BENCH_PRODUCTS       products to seed       (default: 10000)
+#   BENCH_SECONDS        seconds per wrk run    (default: 10)
+#   BENCH_THREADS        wrk threads            (default: 2)
+#   BENCH_CONNECTIONS    wrk connections        (default: 64)
+#   BENCH_KEEP=1         keep the temp dir (data, server logs, raw wrk output)
+#   VITRINA_BIN          server binary          (default: $CARGO_TARGET_DIR/release/vitrina)
+#   MONGODB_URI, REDIS_URL  passed through to the server (and the seeder) if set:
+#                        then the database / cache is that one, not the embedded one.
+#                        The seeder writes BENCH_PRODUCTS products into it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitrina-target}"
+PRODUCTS="${BENCH_PRODUCTS:-10000}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+THREADS="${BENCH_THREADS:-2}"
+CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+SEED_TIMEOUT="${BENCH_SEED_TIMEOUT:-900}"
+BUILD_TIMEOUT="${BENCH_BUILD_TIMEOUT:-3600}"
+
+API_PATH='/api/v1/products?category=clothing&attr.color=Red&sort=price_asc'
+SSR_PATH='/products?category=clothing&attr.color=Red&sort=price_asc'
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools -------------------------------------------------------------------
+for tool in curl python3 timeout; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
+if ! command -v wrk >/dev/null 2>&1; then
+  log "wrk not found; installing the Debian package"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+    || die "could not install wrk (apt-get install wrk)"
+fi
+
+# --- build -------------------------------------------------------------------
+if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
+  log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+  timeout "$BUILD_TIMEOUT" cargo leptos build --release
+fi
+
+BIN="${VITRINA_BIN:-$CARGO_TARGET_DIR/release/vitrina}"
+if [ ! -x "$BIN" ] && [ -z "${VITRINA_BIN:-}" ] && [ -x "$ROOT/target/release/vitrina" ]; then
+  BIN="$ROOT/target/release/vitrina"
+fi
+[ -x "$BIN" ] || die "no server binary at $BIN (build first, or set VITRINA_BIN)"
+
+# cargo-leptos puts the site where `site-root` says: under the target dir for
+# the default `CARGO_TARGET_DIR/site`, in ./target/site for a literal `target/site`.
+SITE_ROOT=""
+for candidate in "$CARGO_TARGET_DIR/site" "$ROOT/target/site"; do
+  if [ -d "$candidate/pkg" ]; then SITE_ROOT="$candidate"; break; fi
+done
+if [ -z "$SITE_ROOT" ]; then
+  SITE_ROOT="$CARGO_TARGET_DIR/site"
+  log "warning: no built site (pkg/) found; static assets will 404 (the measured pages are unaffected)"
+fi
+
+# --- temp dir and server lifecycle ------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/vitrina-bench.XXXXXX")"
+DATA_DIR="$WORK/data"
+mkdir -p "$DATA_DIR"
+SERVER_PID=""
+PORT=""
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  stop_server
+  if [ "${BENCH_KEEP:-0}" = "1" ] || [ "$rc" -ne 0 ]; then
+    log "kept $WORK (data, server logs, raw wrk output)"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The server and the seeder see the same configuration. MONGODB_URI / REDIS_URL
+# are inherited from the environment when set.
+VITRINA_ENV=(
+  VITRINA_DATA_DIR="$DATA_DIR"
+  LEPTOS_SITE_ROOT="$SITE_ROOT"
+  LEPTOS_OUTPUT_NAME=vitrina
+  LEPTOS_ENV=PROD
+  RUST_LOG="${RUST_LOG:-warn}"
+)
+
+# start_server <label> [ENV=VALUE ...]
+start_server() {
+  local label="$1"; shift
+  PORT="$(free_port)"
+  local logfile="$WORK/server-$label.log"
+  log "starting server ($label) on 127.0.0.1:$PORT"
+  # `env` execs the server, so $! is the server's own pid. An inherited cache
+  # TTL is dropped: only the caller's ENV=VALUE arguments pick the cache setting.
+  env -u VITRINA_CACHE_TTL_SECS "${VITRINA_ENV[@]}" VITRINA_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" "$@" \
+    "$BIN" serve >"$logfile" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 60); do
+    if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 40 "$logfile" >&2 || true
+      die "server ($label) exited during startup"
+    fi
+    sleep 0.5
+  done
+  tail -n 40 "$logfile" >&2 || true
+  die "server ($label) not ready after 60 tries"
+}
+
+# A URL must answer 200 before it is measured: a benchmark of error pages is worthless.
+check_ok() {
+  local url="$1" code
+  code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$url")" || die "request failed: $url"
+  [ "$code" = "200" ] || die "$url answered $code, expected 200"
+}
+
+# wrk reports through this hook: one machine-readable line, microseconds.
+WRK_LUA="$WORK/report.lua"
+cat >"$WRK_LUA" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "VITRINA_RESULT rps=%.1f p50=%d p95=%d p99=%d requests=%d non2xx=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
+end
+LUA
+
+RESULTS=()
+
+# measure <scenario> <path>
+measure() {
+  local scenario="$1" path="$2" url out line
+  url="http://127.0.0.1:$PORT$path"
+  out="$WORK/wrk-$(printf '%s' "$scenario" | tr -c 'A-Za-z0-9' '_').txt"
+  log "wrk: $scenario (${SECONDS_PER_RUN}s, $THREADS threads, $CONNECTIONS connections)"
+  timeout "$((SECONDS_PER_RUN + 60))" \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
+        -H 'Accept-Encoding: gzip' -s "$WRK_LUA" "$url" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "wrk failed for $scenario"; }
+  line="$(grep '^VITRINA_RESULT ' "$out" | tail -n 1)"
+  [ -n "$line" ] || { cat "$out" >&2; die "no result line in wrk output for $scenario"; }
+  RESULTS+=("$scenario|$line")
+}
+
+field() { # field <name> <result line>
+  printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+ms() { # microseconds -> milliseconds with 2 decimals
+  awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'
+}
+
+# --- seed --------------------------------------------------------------------
+backend="embedded store"
+[ -n "${MONGODB_URI:-}" ] && backend="MongoDB (MONGODB_URI)"
+cache_backend="in-process cache"
+[ -n "${REDIS_URL:-}" ] && cache_backend="Redis (REDIS_URL)"
+log "seeding $PRODUCTS products into $backend"
+timeout "$SEED_TIMEOUT" env "${VITRINA_ENV[@]}" "$BIN" seed --products "$PRODUCTS" >"$WORK/seed.log" 2>&1 \
+  || { tail -n 40 "$WORK/seed.log" >&2; die "seeding failed"; }
+
+# --- run 1: cache disabled -------------------------------------------------------
+start_server nocache VITRINA_CACHE_TTL_SECS=0
+check_ok "http://127.0.0.1:$PORT$API_PATH"
+check_ok "http://127.0.0.1:$PORT$SSR_PATH"
+measure "API  listing, cache off" "$API_PATH"
+measure "SSR  listing, cache off" "$SSR_PATH"
+stop_server
+
+# --- run 2: default cache, warmed ------------------------------------------------
+start_server cached
+check_ok "http://127.0.0.1:$PORT$API_PATH"   # doubles as the warm-up request
+check_ok "http://127.0.0.1:$PORT$SSR_PATH"
+measure "API  listing, cache warm" "$API_PATH"
+measure "SSR  listing, cache warm" "$SSR_PATH"
+stop_server
+
+# --- report ------------------------------------------------------------------
+echo
+echo "Vitrina catalog benchmark"
+echo "  commit:     $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "  machine:    $(nproc) cores, $(uname -sm)"
+echo "  data:       $PRODUCTS products, $backend, $cache_backend"
+echo "  load:       wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s, gzip accepted (server and wrk share the machine)"
+echo "  API:        $API_PATH"
+echo "  SSR:        $SSR_PATH"
+echo
+printf '%-26s %10s %11s %11s %11s %8s %7s\n' scenario 'req/s' p50 p95 p99 non-2xx errors
+printf '%-26s %10s %11s %11s %11s %8s %7s\n' \
+  '--------------------------' '----------' '-----------' '-----------' '-----------' '--------' '-------'
+for entry in "${RESULTS[@]}"; do
+  scenario="${entry%%|*}"
+  line="${entry#*|}"
+  printf '%-26s %10s %11s %11s %11s %8s %7s\n' \
+    "$scenario" "$(field rps "$line")" \
+    "$(ms "$(field p50 "$line")")" "$(ms "$(field p95 "$line")")" "$(ms "$(field p99 "$line")")" \
+    "$(field non2xx "$line")" "$(field errors "$line")"
+done

@@ -1,0 +1,65 @@
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+
+use super::problem::Problem;
+use crate::domain::category::CategoryNode;
+use crate::domain::product::ProductView;
+use crate::domain::query::{CatalogQuery, SearchResult};
+use crate::state::AppState;
+
+/// Query parameters of the product listing (documentation only: the raw
+/// query string is parsed by `CatalogQuery::from_query_string`, which also
+/// takes the repeatable `attr.<key>=<value>` filters).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Text search: every word must match (name, brand, category, attribute values; prefixes of 3+ letters).
+    q: Option<String>,
+    /// Category path, e.g. `clothing/t-shirts`; includes its descendants.
+    category: Option<String>,
+    /// Lowest price in minor units (cents).
+    min_price: Option<i64>,
+    /// Highest price in minor units (cents).
+    max_price: Option<i64>,
+    /// Only products with at least one variant in stock.
+    in_stock: Option<bool>,
+    /// `relevance` (default), `price_asc`, `price_desc`, `newest`, `popular`.
+    sort: Option<String>,
+    /// Page number, from 1.
+    page: Option<u32>,
+    /// Page size, 1–100 (default 24).
+    per_page: Option<u32>,
+    /// Attribute filter, repeatable: `attr.color=Red&attr.color=Blue&attr.size=M` (OR within a key, AND across keys). Keys match `[a-z0-9_]{1,40}`.
+    #[param(rename = "attr.{key}")]
+    attr: Option<String>,
+}
+
+/// Lists active products with filters, sorting, pagination and facet counts.
+#[utoipa::path(get, path = "/api/v1/products", params(ListParams), tag = "catalog",
+    responses(
+        (status = 200, description = "One page of products", body = SearchResult),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResult>, Problem> {
+    let query = CatalogQuery::from_query_string(raw.as_deref().unwrap_or(""))?;
+    Ok(Json(app.catalog.search(&query).await?))
+}
+
+/// One active product with attributes, images and variants (with available quantity).
+#[utoipa::path(get, path = "/api/v1/products/{slug}", tag = "catalog",
+    params(("slug" = String, Path, description = "Product slug")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_product(State(app): State<AppState>, Path(slug): Path<String>) -> Result<Json<ProductView>, Problem> {
+    Ok(Json(app.catalog.product(&slug).await?))
+}
+
+/// The category tree with active product counts (including descendants).
+#[utoipa::path(get, path = "/api/v1/categories", tag = "catalog",
+    responses((status = 200, description = "Category tree", body = [CategoryNode])))]
+pub async fn list_categories(State(app): State<AppState>) -> Result<Json<Vec<CategoryNode>>, Problem> {
+    Ok(Json(app.catalog.categories().await?))
+}

@@ -1,0 +1,123 @@
+//! The OpenAPI 3.1 spec (generated from the handlers with utoipa) and a
+//! readable docs page rendered by the app itself from that spec (no CDN).
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::Json;
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use super::catalog;
+use super::problem::{FieldError, Problem};
+use crate::domain::category::CategoryNode;
+use crate::domain::money::Money;
+use crate::domain::product::{AttrValue, Image, ProductStatus, ProductSummary, ProductView, VariantView};
+use crate::domain::query::{FacetValue, SearchResult, Sort};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vitrina API", version = "1.0.0", description = "The versioned JSON API of a Vitrina shop: catalog for partners. Errors are `application/problem+json` (RFC 9457) naming the offending parameter."),
+    paths(catalog::list_products, catalog::get_product, catalog::list_categories),
+    components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError)),
+    tags((name = "catalog", description = "Products, search, facets and categories"))
+)]
+pub struct ApiDoc;
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub async fn openapi_json() -> impl IntoResponse {
+    Json(spec())
+}
+
+pub async fn docs_redirect() -> Redirect {
+    Redirect::temporary("/api/docs")
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).map(esc).unwrap_or_default()
+}
+
+/// Renders the spec as a plain HTML reference page.
+pub fn render_docs(spec: &Value) -> String {
+    let mut body = String::new();
+    let info = &spec["info"];
+    body.push_str(&format!("<h1>{}</h1><p>{}</p>", text(info, "title"), text(info, "description")));
+    body.push_str("<p>Machine-readable spec: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI ");
+    body.push_str(&text(spec, "openapi"));
+    body.push_str(").</p>");
+    if let Some(paths) = spec["paths"].as_object() {
+        body.push_str("<nav><ul>");
+        for (path, item) in paths {
+            if let Some(ops) = item.as_object() {
+                for method in ops.keys() {
+                    body.push_str(&format!("<li><a href=\"#{m}-{id}\"><code>{M} {p}</code></a></li>", m = method, id = esc(&path.replace(['/', '{', '}'], "-")), M = method.to_uppercase(), p = esc(path)));
+                }
+            }
+        }
+        body.push_str("</ul></nav>");
+        for (path, item) in paths {
+            let Some(ops) = item.as_object() else { continue };
+            for (method, op) in ops {
+                body.push_str(&format!(
+                    "<section id=\"{m}-{id}\"><h2><span class=\"method {m}\">{M}</span> <code>{p}</code></h2><p>{summary}</p>",
+                    m = method,
+                    id = esc(&path.replace(['/', '{', '}'], "-")),
+                    M = method.to_uppercase(),
+                    p = esc(path),
+                    summary = if op.get("description").is_some() { text(op, "description") } else { text(op, "summary") },
+                ));
+                if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                    body.push_str("<table><tr><th>Parameter</th><th>In</th><th>Required</th><th>Description</th></tr>");
+                    for p in params {
+                        body.push_str(&format!(
+                            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                            text(p, "name"),
+                            text(p, "in"),
+                            if p["required"].as_bool().unwrap_or(false) { "yes" } else { "no" },
+                            text(p, "description")
+                        ));
+                    }
+                    body.push_str("</table>");
+                }
+                if let Some(responses) = op["responses"].as_object() {
+                    body.push_str("<table><tr><th>Status</th><th>Description</th><th>Body</th></tr>");
+                    for (code, r) in responses {
+                        let schema = r["content"]
+                            .as_object()
+                            .and_then(|c| c.iter().next())
+                            .map(|(ct, v)| {
+                                let s = &v["schema"];
+                                let name = s["$ref"].as_str().or_else(|| s["items"]["$ref"].as_str()).unwrap_or("").rsplit('/').next().unwrap_or("").to_string();
+                                format!("{} {}", esc(ct), esc(&name))
+                            })
+                            .unwrap_or_default();
+                        body.push_str(&format!("<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", esc(code), text(r, "description"), schema));
+                    }
+                    body.push_str("</table>");
+                }
+                body.push_str("</section>");
+            }
+        }
+    }
+    if let Some(schemas) = spec["components"]["schemas"].as_object() {
+        body.push_str("<h2>Schemas</h2>");
+        for (name, schema) in schemas {
+            body.push_str(&format!("<details id=\"schema-{n}\"><summary><code>{n}</code></summary><pre>{}</pre></details>", esc(&serde_json::to_string_pretty(schema).unwrap_or_default()), n = esc(name)));
+        }
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Vitrina API</title><style>{}</style></head><body><main>{}</main></body></html>",
+        DOCS_CSS, body
+    )
+}
+
+const DOCS_CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#faf9f7;color:#1f2328}main{max-width:960px;margin:0 auto;padding:2rem 1.25rem}h1{margin-top:0}section{background:#fff;border:1px solid #e4e1dc;border-radius:10px;padding:1rem 1.25rem;margin:1.25rem 0}table{border-collapse:collapse;width:100%;margin:.75rem 0;font-size:.92rem}th,td{border-bottom:1px solid #eee;padding:.4rem .5rem;text-align:left;vertical-align:top}.method{display:inline-block;padding:.1rem .5rem;border-radius:5px;background:#1d6f42;color:#fff;font-size:.8rem}pre{background:#f3f1ed;padding:.75rem;overflow:auto;border-radius:6px}code{font-size:.92em}";
+
+pub async fn docs_page() -> Html<String> {
+    let spec = serde_json::to_value(spec()).unwrap_or(Value::Null);
+    Html(render_docs(&spec))
+}

@@ -1,0 +1,96 @@
+//! RFC 9457 problem details: every API error is `application/problem+json`.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::query::QueryError;
+use crate::ports::StoreError;
+use crate::services::catalog::CatalogError;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The offending parameter or field.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: vec![],
+        }
+    }
+
+    pub fn invalid(field: &str, message: &str) -> Self {
+        let mut p = Self::new(StatusCode::BAD_REQUEST, format!("{field}: {message}"));
+        p.kind = "https://vitrina.dev/problems/invalid-parameter".into();
+        p.title = "Invalid parameter".into();
+        p.errors.push(FieldError { field: field.into(), message: message.into() });
+        p
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(self)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res
+    }
+}
+
+impl From<QueryError> for Problem {
+    fn from(e: QueryError) -> Self {
+        Problem::invalid(&e.param, &e.message)
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
+            StoreError::Unavailable(m) => {
+                tracing::error!(error = %m, "store unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable; try again shortly.")
+            }
+            StoreError::Other(m) => {
+                tracing::error!(error = %m, "store error");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+            }
+        }
+    }
+}
+
+impl From<CatalogError> for Problem {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound => Problem::not_found("product"),
+            CatalogError::Invalid(q) => q.into(),
+            CatalogError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A query string axum could not parse at all (bad percent-encoding).
+pub fn bad_query(detail: &str) -> Problem {
+    Problem::invalid("query", detail)
+}

@@ -1,0 +1,72 @@
+//! Typed configuration from the environment (and `.env`). Every setting has a
+//! default that runs the embedded shop.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `VITRINA_ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// `VITRINA_DATA_DIR`, default `./data`: SQLite file and local images.
+    pub data_dir: PathBuf,
+    /// `MONGODB_URI`: selects MongoDB instead of the embedded store.
+    pub mongodb_uri: Option<String>,
+    /// `MONGODB_DB`, default `vitrina`.
+    pub mongodb_db: String,
+    /// `REDIS_URL`: selects Redis instead of the in-process cache.
+    pub redis_url: Option<String>,
+    /// `VITRINA_CACHE_TTL_SECS`, default 5: how stale a cached listing may be. 0 disables caching.
+    pub cache_ttl: Duration,
+    /// `VITRINA_PUBLIC_URL`, e.g. `https://shop.example.com` (absolute links, secure cookies).
+    pub public_url: Option<String>,
+    /// `LEPTOS_SITE_ROOT`, default `target/site`: compiled WASM, JS and CSS.
+    pub site_root: String,
+    /// `VITRINA_LOG_FORMAT` = `json` | `text` (default text; json when `LEPTOS_ENV=PROD`).
+    pub log_json: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let _ = dotenvy::dotenv();
+        let addr = var("VITRINA_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|e| format!("VITRINA_ADDR: {e}"))?;
+        let cache_ttl = match var("VITRINA_CACHE_TTL_SECS") {
+            Some(s) => Duration::from_secs_f64(s.parse::<f64>().map_err(|e| format!("VITRINA_CACHE_TTL_SECS: {e}"))?.max(0.0)),
+            None => Duration::from_secs(5),
+        };
+        let prod = var("LEPTOS_ENV").map(|e| e.eq_ignore_ascii_case("prod")).unwrap_or(false);
+        Ok(Self {
+            addr,
+            data_dir: var("VITRINA_DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
+            mongodb_uri: var("MONGODB_URI"),
+            mongodb_db: var("MONGODB_DB").unwrap_or_else(|| "vitrina".into()),
+            redis_url: var("REDIS_URL"),
+            cache_ttl,
+            public_url: var("VITRINA_PUBLIC_URL"),
+            site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            log_json: var("VITRINA_LOG_FORMAT").map(|f| f == "json").unwrap_or(prod),
+        })
+    }
+
+    /// A config for tests: embedded store in `data_dir`, everything else default.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Self {
+            addr: "127.0.0.1:0".parse().expect("valid address"),
+            data_dir,
+            mongodb_uri: None,
+            mongodb_db: "vitrina".into(),
+            redis_url: None,
+            cache_ttl: Duration::from_secs(5),
+            public_url: None,
+            site_root: "target/site".into(),
+            log_json: false,
+        }
+    }
+}

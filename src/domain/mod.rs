@@ -1,0 +1,10 @@
+//! Pure business rules: no IO, no framework, no driver imports.
+//! Compiled for both the server and the WASM client.
+pub mod category;
+pub mod money;
+pub mod product;
+pub mod query;
+pub mod text;
+
+#[cfg(test)]
+mod purity_test;

@@ -1,0 +1,64 @@
+use serde::{Deserialize, Serialize};
+
+/// An amount of money in minor units (cents) of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Money {
+    /// Minor units (e.g. cents): 1999 means 19.99.
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+}
+
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+impl Money {
+    pub fn new(amount: i64, currency: &str) -> Self {
+        Self { amount, currency: currency.to_string() }
+    }
+    pub fn eur(amount: i64) -> Self {
+        Self::new(amount, DEFAULT_CURRENCY)
+    }
+    /// Human formatting, e.g. `€1,299.00`.
+    pub fn format(&self) -> String {
+        format_minor(self.amount, &self.currency)
+    }
+}
+
+pub fn currency_symbol(currency: &str) -> &str {
+    match currency {
+        "EUR" => "€",
+        "USD" => "$",
+        "GBP" => "£",
+        "RON" => "lei ",
+        other => other,
+    }
+}
+
+pub fn format_minor(amount: i64, currency: &str) -> String {
+    let neg = amount < 0;
+    let abs = amount.unsigned_abs();
+    let major = abs / 100;
+    let minor = abs % 100;
+    let digits = major.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{}{}.{:02}", if neg { "-" } else { "" }, currency_symbol(currency), grouped, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn formats_with_grouping_and_cents() {
+        assert_eq!(Money::eur(129_900).format(), "€1,299.00");
+        assert_eq!(Money::eur(5).format(), "€0.05");
+        assert_eq!(Money::eur(-1999).format(), "-€19.99");
+        assert_eq!(format_minor(123_456_789, "USD"), "$1,234,567.89");
+    }
+}

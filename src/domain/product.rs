@@ -1,0 +1,410 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::category::CategoryPath;
+use super::money::Money;
+use super::text;
+
+/// A free-form attribute value: products differ in shape (sizes and colours
+/// for some, technical specs for others) and new keys need no schema change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum AttrValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl AttrValue {
+    /// The values this attribute contributes to facets and filters.
+    pub fn facet_values(&self) -> Vec<String> {
+        match self {
+            AttrValue::Bool(b) => vec![if *b { "yes".into() } else { "no".into() }],
+            AttrValue::Number(n) => vec![format_number(*n)],
+            AttrValue::Text(s) => vec![s.clone()],
+            AttrValue::List(items) => items.clone(),
+        }
+    }
+    pub fn display(&self) -> String {
+        self.facet_values().join(", ")
+    }
+}
+
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum ProductStatus {
+    Draft,
+    #[default]
+    Active,
+    Archived,
+}
+
+impl ProductStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Variant {
+    pub sku: String,
+    /// Option axes of this variant, e.g. `{"size": "M", "color": "Red"}`.
+    pub options: BTreeMap<String, String>,
+    pub price: Money,
+    pub stock: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Image {
+    pub url: String,
+    #[serde(default)]
+    pub alt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Product {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub brand: String,
+    /// Category path such as `clothing/t-shirts`.
+    pub category: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub attributes: BTreeMap<String, AttrValue>,
+    pub variants: Vec<Variant>,
+    pub images: Vec<Image>,
+    pub status: ProductStatus,
+    /// Popularity score (views and sales); higher first in `popular` sort.
+    #[serde(default)]
+    pub popularity: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a listing shows of a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductSummary {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub brand: String,
+    /// The lowest variant price.
+    pub price: Money,
+    pub image_url: Option<String>,
+    pub in_stock: bool,
+    pub category: String,
+    /// Number of variants (a single-variant product can go to the cart from a listing).
+    pub variant_count: usize,
+}
+
+/// A variant as the public API shows it: with its available quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariantView {
+    pub sku: String,
+    pub options: BTreeMap<String, String>,
+    pub price: Money,
+    pub available: i64,
+}
+
+/// The full product as the storefront and the public API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub brand: String,
+    pub category: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub attributes: BTreeMap<String, AttrValue>,
+    pub images: Vec<Image>,
+    pub variants: Vec<VariantView>,
+    pub price: Money,
+    pub in_stock: bool,
+    pub status: ProductStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Product {
+    pub fn min_price(&self) -> Money {
+        self.variants
+            .iter()
+            .map(|v| &v.price)
+            .min_by_key(|m| m.amount)
+            .cloned()
+            .unwrap_or_else(|| Money::eur(0))
+    }
+
+    pub fn in_stock(&self) -> bool {
+        self.variants.iter().any(|v| v.stock > 0)
+    }
+
+    pub fn total_stock(&self) -> i64 {
+        self.variants.iter().map(|v| v.stock.max(0)).sum()
+    }
+
+    /// `key=value` strings from the brand, the attributes and every
+    /// variant's options. A product matches `color=Red` when it or one of
+    /// its variants is red; filters and facet counts use these.
+    pub fn facet_tokens(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if !self.brand.is_empty() {
+            out.insert(facet_token("brand", &self.brand));
+        }
+        for (k, v) in &self.attributes {
+            for value in v.facet_values() {
+                out.insert(facet_token(k, &value));
+            }
+        }
+        for variant in &self.variants {
+            for (k, v) in &variant.options {
+                out.insert(facet_token(k, v));
+            }
+        }
+        out
+    }
+
+    /// Lower-cased words (and their prefixes) of the name, brand, category and
+    /// attribute values: a search matches when every query word is among them.
+    pub fn search_tokens(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut add = |s: &str| {
+            for w in text::words(s) {
+                text::index_tokens(&w, &mut out);
+            }
+        };
+        add(&self.name);
+        add(&self.brand);
+        add(&self.category.replace('/', " "));
+        for (_, v) in &self.attributes {
+            for value in v.facet_values() {
+                add(&value);
+            }
+        }
+        for variant in &self.variants {
+            add(&variant.sku);
+            for v in variant.options.values() {
+                add(v);
+            }
+        }
+        out
+    }
+
+    /// The category path and each of its ancestors: a product in
+    /// `clothing/t-shirts` is also listed under `clothing`.
+    pub fn category_paths(&self) -> Vec<String> {
+        CategoryPath::ancestors_and_self(&self.category)
+    }
+
+    pub fn summary(&self) -> ProductSummary {
+        ProductSummary {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            brand: self.brand.clone(),
+            price: self.min_price(),
+            image_url: self.images.first().map(|i| i.url.clone()),
+            in_stock: self.in_stock(),
+            category: self.category.clone(),
+            variant_count: self.variants.len(),
+        }
+    }
+
+    pub fn view(&self) -> ProductView {
+        ProductView {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            brand: self.brand.clone(),
+            category: self.category.clone(),
+            attributes: self.attributes.clone(),
+            images: self.images.clone(),
+            variants: self
+                .variants
+                .iter()
+                .map(|v| VariantView {
+                    sku: v.sku.clone(),
+                    options: v.options.clone(),
+                    price: v.price.clone(),
+                    available: v.stock.max(0),
+                })
+                .collect(),
+            price: self.min_price(),
+            in_stock: self.in_stock(),
+            status: self.status,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+pub fn facet_token(key: &str, value: &str) -> String {
+    format!("{key}={value}")
+}
+
+/// Splits a `key=value` token.
+pub fn split_token(token: &str) -> Option<(&str, &str)> {
+    token.split_once('=')
+}
+
+impl ProductView {
+    /// Option axes in display order (size before color, then alphabetical),
+    /// each with its values in the order the variants list them.
+    pub fn option_axes(&self) -> Vec<(String, Vec<String>)> {
+        let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+        for v in &self.variants {
+            for (k, val) in &v.options {
+                match axes.iter_mut().find(|(name, _)| name == k) {
+                    Some((_, values)) => {
+                        if !values.contains(val) {
+                            values.push(val.clone())
+                        }
+                    }
+                    None => axes.push((k.clone(), vec![val.clone()])),
+                }
+            }
+        }
+        axes.sort_by_key(|(k, _)| (axis_rank(k), k.clone()));
+        axes
+    }
+
+    /// The variant whose options all equal the selection, if any.
+    pub fn find_variant(&self, selection: &BTreeMap<String, String>) -> Option<&VariantView> {
+        self.variants.iter().find(|v| v.options == *selection)
+    }
+
+    /// Whether some in-stock variant has `axis=value` and agrees with the
+    /// other selected axes: drives "unavailable combination" in the picker.
+    pub fn option_available(&self, selection: &BTreeMap<String, String>, axis: &str, value: &str) -> bool {
+        self.variants.iter().any(|v| {
+            v.available > 0
+                && v.options.get(axis).map(String::as_str) == Some(value)
+                && selection
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != axis)
+                    .all(|(k, sel)| v.options.get(k) == Some(sel))
+        })
+    }
+}
+
+fn axis_rank(axis: &str) -> u8 {
+    match axis {
+        "size" => 0,
+        "color" => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample() -> Product {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let variant = |sku: &str, size: &str, color: &str, price: i64, stock: i64| Variant {
+            sku: sku.into(),
+            options: [("size".to_string(), size.to_string()), ("color".to_string(), color.to_string())].into(),
+            price: Money::eur(price),
+            stock,
+        };
+        Product {
+            id: "p1".into(),
+            slug: "acme-tee".into(),
+            name: "Acme Classic T-Shirt".into(),
+            description: "Soft cotton".into(),
+            brand: "Acme".into(),
+            category: "clothing/t-shirts".into(),
+            attributes: [
+                ("material".to_string(), AttrValue::Text("Cotton".into())),
+                ("organic".to_string(), AttrValue::Bool(true)),
+                ("weight_g".to_string(), AttrValue::Number(180.0)),
+            ]
+            .into(),
+            variants: vec![
+                variant("AC-1", "M", "Red", 1999, 3),
+                variant("AC-2", "L", "Red", 2199, 0),
+                variant("AC-3", "M", "Blue", 1999, 0),
+            ],
+            images: vec![],
+            status: ProductStatus::Active,
+            popularity: 5,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn facet_tokens_cover_attributes_and_variant_options() {
+        let t = sample().facet_tokens();
+        for expected in ["brand=Acme", "color=Red", "color=Blue", "size=M", "size=L", "material=Cotton", "organic=yes", "weight_g=180"] {
+            assert!(t.contains(expected), "missing {expected} in {t:?}");
+        }
+        assert_eq!(t.iter().filter(|x| x.starts_with("color=")).count(), 2);
+    }
+
+    #[test]
+    fn price_and_stock_derive_from_variants() {
+        let p = sample();
+        assert_eq!(p.min_price().amount, 1999);
+        assert!(p.in_stock());
+        assert_eq!(p.total_stock(), 3);
+        let mut sold_out = sample();
+        sold_out.variants.iter_mut().for_each(|v| v.stock = 0);
+        assert!(!sold_out.in_stock());
+    }
+
+    #[test]
+    fn search_tokens_include_prefixes_and_category_words() {
+        let t = sample().search_tokens();
+        for expected in ["acme", "cla", "classic", "shirt", "clothing", "red", "cotton"] {
+            assert!(t.contains(expected), "missing {expected}");
+        }
+    }
+
+    #[test]
+    fn picker_knows_unavailable_combinations() {
+        let v = sample().view();
+        let sel: BTreeMap<String, String> = [("size".to_string(), "M".to_string())].into();
+        assert!(v.option_available(&sel, "color", "Red"));
+        assert!(!v.option_available(&sel, "color", "Blue"), "M/Blue has no stock");
+        assert_eq!(v.option_axes()[0].0, "size");
+        let full: BTreeMap<String, String> = [("size".into(), "L".into()), ("color".into(), "Red".into())].into();
+        assert_eq!(v.find_variant(&full).unwrap().sku, "AC-2");
+    }
+
+    #[test]
+    fn attribute_values_serialize_untagged() {
+        let json = serde_json::to_value(&sample().attributes).unwrap();
+        assert_eq!(json["organic"], serde_json::json!(true));
+        assert_eq!(json["weight_g"], serde_json::json!(180.0));
+        let back: BTreeMap<String, AttrValue> =
+            serde_json::from_value(serde_json::json!({"tags": ["a", "b"], "cpu": "M3"})).unwrap();
+        assert_eq!(back["tags"], AttrValue::List(vec!["a".into(), "b".into()]));
+    }
+}

@@ -1,0 +1,472 @@
+//! The catalog query: parsed from URL query pairs (the API and the
+//! storefront take the same parameters), validated before any store sees it.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::category::CategoryPath;
+use super::product::{facet_token, ProductSummary};
+use super::text;
+
+pub const DEFAULT_PER_PAGE: u32 = 24;
+pub const MAX_PER_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 10_000;
+pub const MAX_Q_LEN: usize = 200;
+pub const MAX_FILTER_VALUES: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum Sort {
+    #[default]
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Newest,
+    Popular,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [Sort::Relevance, Sort::PriceAsc, Sort::PriceDesc, Sort::Newest, Sort::Popular];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Sort::Relevance => "relevance",
+            Sort::PriceAsc => "price_asc",
+            Sort::PriceDesc => "price_desc",
+            Sort::Newest => "newest",
+            Sort::Popular => "popular",
+        }
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Sort::Relevance => "Best match",
+            Sort::PriceAsc => "Price: low to high",
+            Sort::PriceDesc => "Price: high to low",
+            Sort::Newest => "Newest",
+            Sort::Popular => "Most popular",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A refused query parameter: which one and why, in words a shopper reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{param}: {message}")]
+pub struct QueryError {
+    pub param: String,
+    pub message: String,
+}
+
+impl QueryError {
+    pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { param: param.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+pub struct CatalogQuery {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub in_stock: bool,
+    pub sort: Sort,
+    pub page: u32,
+    pub per_page: u32,
+    /// Attribute filters: AND across keys, OR within one key.
+    pub attrs: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub fn is_valid_attr_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 40 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn parse_price(param: &str, value: &str) -> Result<Option<i64>, QueryError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(Some(n)),
+        Ok(_) => Err(QueryError::new(param, "must not be negative")),
+        Err(_) => Err(QueryError::new(param, "must be a whole number of minor units (cents), e.g. 2500 for 25.00")),
+    }
+}
+
+fn parse_bool(param: &str, value: &str) -> Result<bool, QueryError> {
+    match value {
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        _ => Err(QueryError::new(param, "must be true or false")),
+    }
+}
+
+fn parse_u32(param: &str, value: &str, min: u32, max: u32) -> Result<u32, QueryError> {
+    let n: u32 = value
+        .parse()
+        .map_err(|_| QueryError::new(param, format!("must be a whole number between {min} and {max}")))?;
+    if n < min || n > max {
+        return Err(QueryError::new(param, format!("must be between {min} and {max}")));
+    }
+    Ok(n)
+}
+
+impl CatalogQuery {
+    pub fn new() -> Self {
+        Self { page: 1, per_page: DEFAULT_PER_PAGE, ..Default::default() }
+    }
+
+    /// Parses URL query pairs. Unknown parameters are ignored (tracking
+    /// tags and the like); known ones must be valid.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Result<Self, QueryError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut q = CatalogQuery::new();
+        for (k, v) in pairs {
+            let (k, v) = (k.as_ref(), v.as_ref().trim());
+            match k {
+                "q" => {
+                    if v.chars().count() > MAX_Q_LEN {
+                        return Err(QueryError::new("q", format!("must be at most {MAX_Q_LEN} characters")));
+                    }
+                    q.q = if v.is_empty() { None } else { Some(v.to_string()) };
+                }
+                "category" => {
+                    if v.is_empty() {
+                        q.category = None;
+                    } else if CategoryPath::is_valid(v) {
+                        q.category = Some(v.to_string());
+                    } else {
+                        return Err(QueryError::new("category", "must be a category path such as clothing/t-shirts"));
+                    }
+                }
+                "min_price" => q.min_price = parse_price("min_price", v)?,
+                "max_price" => q.max_price = parse_price("max_price", v)?,
+                "in_stock" => q.in_stock = parse_bool("in_stock", v)?,
+                "sort" => {
+                    q.sort = if v.is_empty() {
+                        Sort::default()
+                    } else {
+                        Sort::parse(v).ok_or_else(|| {
+                            QueryError::new("sort", "must be one of relevance, price_asc, price_desc, newest, popular")
+                        })?
+                    }
+                }
+                "page" => q.page = parse_u32("page", v, 1, MAX_PAGE)?,
+                "per_page" => q.per_page = parse_u32("per_page", v, 1, MAX_PER_PAGE)?,
+                _ => {
+                    if let Some(key) = k.strip_prefix("attr.") {
+                        let param = format!("attr.{key}");
+                        if !is_valid_attr_key(key) {
+                            return Err(QueryError::new(param, "attribute keys are 1-40 characters of a-z, 0-9 and _"));
+                        }
+                        if v.starts_with('$') {
+                            return Err(QueryError::new(param, "a value must not start with $"));
+                        }
+                        if v.len() > 200 {
+                            return Err(QueryError::new(param, "a value must be at most 200 characters"));
+                        }
+                        if v.is_empty() {
+                            continue;
+                        }
+                        let set = q.attrs.entry(key.to_string()).or_default();
+                        set.insert(v.to_string());
+                        if set.len() > MAX_FILTER_VALUES {
+                            return Err(QueryError::new(param, format!("at most {MAX_FILTER_VALUES} values")));
+                        }
+                    } else if k.starts_with('$') {
+                        return Err(QueryError::new(k, "unknown parameter"));
+                    }
+                }
+            }
+        }
+        if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
+            if lo > hi {
+                return Err(QueryError::new("min_price", "must not be greater than max_price"));
+            }
+        }
+        Ok(q)
+    }
+
+    /// Parses a raw query string (`a=1&b=2`).
+    pub fn from_query_string(qs: &str) -> Result<Self, QueryError> {
+        Self::from_pairs(form_urlencoded::parse(qs.trim_start_matches('?').as_bytes()))
+    }
+
+    /// The canonical query string: same query, same string (cache keys,
+    /// shareable links). Defaults are omitted.
+    pub fn to_query_string(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if let Some(q) = &self.q {
+            s.append_pair("q", q);
+        }
+        if let Some(c) = &self.category {
+            s.append_pair("category", c);
+        }
+        if let Some(p) = self.min_price {
+            s.append_pair("min_price", &p.to_string());
+        }
+        if let Some(p) = self.max_price {
+            s.append_pair("max_price", &p.to_string());
+        }
+        if self.in_stock {
+            s.append_pair("in_stock", "true");
+        }
+        for (k, values) in &self.attrs {
+            for v in values {
+                s.append_pair(&format!("attr.{k}"), v);
+            }
+        }
+        if self.sort != Sort::default() {
+            s.append_pair("sort", self.sort.as_str());
+        }
+        if self.per_page != DEFAULT_PER_PAGE {
+            s.append_pair("per_page", &self.per_page.to_string());
+        }
+        if self.page != 1 {
+            s.append_pair("page", &self.page.to_string());
+        }
+        s.finish()
+    }
+
+    /// Query words, each as the token it must match.
+    pub fn search_tokens(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .q
+            .as_deref()
+            .map(text::words)
+            .unwrap_or_default()
+            .iter()
+            .map(|w| text::query_token(w))
+            .collect();
+        out.sort();
+        out.dedup();
+        out.truncate(12);
+        out
+    }
+
+    /// For each filtered key, the `key=value` tokens of which a product needs one.
+    pub fn attr_token_groups(&self) -> Vec<(String, Vec<String>)> {
+        self.attrs
+            .iter()
+            .filter(|(_, vs)| !vs.is_empty())
+            .map(|(k, vs)| (k.clone(), vs.iter().map(|v| facet_token(k, v)).collect()))
+            .collect()
+    }
+
+    pub fn without_attr(&self, key: &str) -> Self {
+        let mut q = self.clone();
+        q.attrs.remove(key);
+        q
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page.max(1) as u64 - 1) * self.per_page as u64
+    }
+
+    // --- helpers for links on the storefront; each resets to page 1 ---
+
+    pub fn with_page(&self, page: u32) -> Self {
+        let mut q = self.clone();
+        q.page = page;
+        q
+    }
+
+    pub fn toggled_attr(&self, key: &str, value: &str) -> Self {
+        let mut q = self.clone();
+        q.page = 1;
+        let set = q.attrs.entry(key.to_string()).or_default();
+        if !set.remove(value) {
+            set.insert(value.to_string());
+        }
+        if set.is_empty() {
+            q.attrs.remove(key);
+        }
+        q
+    }
+
+    pub fn with_price_range(&self, min: Option<i64>, max: Option<i64>) -> Self {
+        let mut q = self.clone();
+        q.page = 1;
+        q.min_price = min;
+        q.max_price = max;
+        q
+    }
+
+    pub fn has_filters(&self) -> bool {
+        !self.attrs.is_empty() || self.min_price.is_some() || self.max_price.is_some() || self.in_stock
+    }
+
+    pub fn cleared_filters(&self) -> Self {
+        let mut q = self.clone();
+        q.attrs.clear();
+        q.min_price = None;
+        q.max_price = None;
+        q.in_stock = false;
+        q.page = 1;
+        q
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// One page of a catalog listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SearchResult {
+    pub items: Vec<ProductSummary>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+    /// Per attribute key, its values with the number of matching products.
+    /// A filtered key's counts ignore that key's own filter, so its other
+    /// values stay visible (OR within a key).
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+}
+
+impl SearchResult {
+    pub fn page_count(&self) -> u32 {
+        if self.per_page == 0 {
+            return 0;
+        }
+        self.total.div_ceil(self.per_page as u64) as u32
+    }
+}
+
+/// Builds facets from `(token, count)` rows: `base` counts come from the
+/// query with every filter; `per_key` holds, for each filtered key, the counts
+/// of the query without that key's filter (only that key's tokens are used).
+pub fn assemble_facets(base: &[(String, u64)], per_key: &[(String, Vec<(String, u64)>)]) -> BTreeMap<String, Vec<FacetValue>> {
+    let filtered: BTreeSet<&str> = per_key.iter().map(|(k, _)| k.as_str()).collect();
+    let mut out: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
+    let mut push = |token: &str, count: u64, only_key: Option<&str>| {
+        if let Some((k, v)) = token.split_once('=') {
+            let wanted = match only_key {
+                Some(only) => k == only,
+                None => !filtered.contains(k),
+            };
+            if wanted && count > 0 {
+                out.entry(k.to_string()).or_default().push(FacetValue { value: v.to_string(), count });
+            }
+        }
+    };
+    for (t, n) in base {
+        push(t, *n, None);
+    }
+    for (key, rows) in per_key {
+        for (t, n) in rows {
+            push(t, *n, Some(key));
+        }
+    }
+    for values in out.values_mut() {
+        sort_facet_values(values);
+    }
+    out
+}
+
+/// Facet values in a shopper-friendly order: sizes in size order, numbers
+/// numerically, everything else by count then name.
+pub fn sort_facet_values(values: &mut [FacetValue]) {
+    const SIZES: [&str; 9] = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"];
+    let all_sizes = values.iter().all(|v| SIZES.contains(&v.value.as_str()));
+    let all_numbers = values.iter().all(|v| v.value.parse::<f64>().is_ok());
+    if all_sizes {
+        values.sort_by_key(|v| SIZES.iter().position(|s| *s == v.value));
+    } else if all_numbers {
+        values.sort_by(|a, b| a.value.parse::<f64>().unwrap().total_cmp(&b.value.parse::<f64>().unwrap()));
+    } else {
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(qs: &str) -> Result<CatalogQuery, QueryError> {
+        CatalogQuery::from_query_string(qs)
+    }
+
+    #[test]
+    fn parses_every_parameter() {
+        let q = parse("q=red+shirt&category=clothing/t-shirts&min_price=1000&max_price=5000&in_stock=true&sort=price_desc&page=2&per_page=10&attr.color=Red&attr.color=Blue&attr.size=M").unwrap();
+        assert_eq!(q.q.as_deref(), Some("red shirt"));
+        assert_eq!(q.category.as_deref(), Some("clothing/t-shirts"));
+        assert_eq!((q.min_price, q.max_price), (Some(1000), Some(5000)));
+        assert!(q.in_stock);
+        assert_eq!(q.sort, Sort::PriceDesc);
+        assert_eq!((q.page, q.per_page), (2, 10));
+        assert_eq!(q.attrs["color"].len(), 2);
+        assert_eq!(q.offset(), 10);
+    }
+
+    #[test]
+    fn refuses_bad_input_naming_the_parameter() {
+        for (qs, param) in [
+            ("min_price=abc", "min_price"),
+            ("max_price=-5", "max_price"),
+            ("sort=cheapest", "sort"),
+            ("page=0", "page"),
+            ("per_page=101", "per_page"),
+            ("attr.Color=red", "attr.Color"),
+            ("attr.a%24b=x", "attr.a$b"),
+            ("attr.color=%24ne", "attr.color"),
+            ("%24where=1", "$where"),
+            ("category=..%2Fetc", "category"),
+            ("min_price=500&max_price=100", "min_price"),
+        ] {
+            let err = parse(qs).expect_err(qs);
+            assert_eq!(err.param, param, "{qs}");
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn query_string_round_trips_and_is_canonical() {
+        let q = parse("attr.size=M&attr.color=Red&sort=newest&page=3&q=tee").unwrap();
+        let s = q.to_query_string();
+        assert_eq!(parse(&s).unwrap(), q);
+        let same = parse("q=tee&page=3&sort=newest&attr.color=Red&attr.size=M").unwrap();
+        assert_eq!(same.to_query_string(), s);
+        assert!(!CatalogQuery::new().to_query_string().contains("page"));
+    }
+
+    #[test]
+    fn toggling_a_filter_returns_to_page_one() {
+        let q = parse("page=4&attr.color=Red").unwrap();
+        let t = q.toggled_attr("color", "Blue");
+        assert_eq!(t.page, 1);
+        assert_eq!(t.attrs["color"].len(), 2);
+        let off = q.toggled_attr("color", "Red");
+        assert!(off.attrs.is_empty());
+    }
+
+    #[test]
+    fn facets_use_own_key_counts_for_filtered_keys() {
+        let base = vec![("color=Red".to_string(), 4), ("size=M".to_string(), 3), ("size=L".to_string(), 1)];
+        let per_key = vec![("color".to_string(), vec![("color=Red".to_string(), 4), ("color=Blue".to_string(), 6), ("size=M".to_string(), 9)])];
+        let f = assemble_facets(&base, &per_key);
+        assert_eq!(f["color"], vec![FacetValue { value: "Blue".into(), count: 6 }, FacetValue { value: "Red".into(), count: 4 }]);
+        assert_eq!(f["size"], vec![FacetValue { value: "M".into(), count: 3 }, FacetValue { value: "L".into(), count: 1 }]);
+    }
+
+    #[test]
+    fn numeric_and_size_facets_sort_naturally() {
+        let mut v: Vec<FacetValue> = ["16", "8", "128"].iter().map(|s| FacetValue { value: s.to_string(), count: 1 }).collect();
+        sort_facet_values(&mut v);
+        assert_eq!(v.iter().map(|x| x.value.as_str()).collect::<Vec<_>>(), ["8", "16", "128"]);
+        let mut s: Vec<FacetValue> = ["XL", "S", "M"].iter().map(|x| FacetValue { value: x.to_string(), count: 9 }).collect();
+        sort_facet_values(&mut s);
+        assert_eq!(s.iter().map(|x| x.value.as_str()).collect::<Vec<_>>(), ["S", "M", "XL"]);
+    }
+}

@@ -1,0 +1,85 @@
+//! Text normalisation shared by indexing and querying.
+
+/// Lower-cased alphanumeric words of a text.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+/// Tokens stored for a word so that a search matches whole words, simple
+/// plurals and prefixes of at least three letters (type-ahead).
+pub fn index_tokens(word: &str, out: &mut std::collections::BTreeSet<String>) {
+    out.insert(word.to_string());
+    let chars: Vec<char> = word.chars().collect();
+    for n in 3..chars.len() {
+        out.insert(chars[..n].iter().collect());
+    }
+}
+
+/// The token a query word must match: plurals fold onto their singular,
+/// which `index_tokens` stores as a prefix of the plural.
+pub fn query_token(word: &str) -> String {
+    let n = word.chars().count();
+    if n > 3 && word.ends_with('s') && !word.ends_with("ss") {
+        word[..word.len() - 1].to_string()
+    } else {
+        word.to_string()
+    }
+}
+
+/// URL-friendly slug: lowercase ascii letters and digits separated by '-'.
+pub fn slugify(text: &str) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for c in text.chars() {
+        let c = deunicode_char(c);
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            dash = false;
+        } else if !dash && !out.is_empty() {
+            out.push('-');
+            dash = true;
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+fn deunicode_char(c: char) -> char {
+    match c {
+        'ă' | 'â' | 'á' | 'à' | 'ä' | 'Ă' | 'Â' | 'Á' | 'À' | 'Ä' => 'a',
+        'î' | 'í' | 'Î' | 'Í' => 'i',
+        'ș' | 'ş' | 'Ș' | 'Ş' => 's',
+        'ț' | 'ţ' | 'Ț' | 'Ţ' => 't',
+        'é' | 'è' | 'ë' | 'É' => 'e',
+        'ö' | 'ó' | 'Ö' => 'o',
+        'ü' | 'ú' | 'Ü' => 'u',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn words_split_and_lowercase() {
+        assert_eq!(words("Acme T-Shirt, Red!"), vec!["acme", "t", "shirt", "red"]);
+    }
+    #[test]
+    fn plural_query_matches_singular_prefix() {
+        let mut toks = Default::default();
+        index_tokens("laptop", &mut toks);
+        assert!(toks.contains("lap"));
+        assert!(toks.contains(&query_token("laptops")) || query_token("laptops") == "laptop");
+        assert_eq!(query_token("glass"), "glass");
+    }
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("  Ștefan's  T-Shirt (Red) "), "stefan-s-t-shirt-red");
+        assert_eq!(slugify("--"), "");
+    }
+}

@@ -1,0 +1,70 @@
+//! In-process cache (moka) for a single instance without Redis.
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::future::Cache as Moka;
+use moka::Expiry;
+
+use crate::ports::{Cache, CacheError};
+
+#[derive(Clone)]
+struct Entry {
+    bytes: std::sync::Arc<Vec<u8>>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _k: &String, v: &Entry, _now: Instant) -> Option<Duration> {
+        Some(v.ttl)
+    }
+}
+
+pub struct MemoryCache {
+    entries: Moka<String, Entry>,
+    versions: Mutex<HashMap<String, u64>>,
+}
+
+impl MemoryCache {
+    /// `capacity_bytes` bounds the memory the cached values take.
+    pub fn new(capacity_bytes: u64) -> Self {
+        let entries = Moka::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|k: &String, v: &Entry| (k.len() + v.bytes.len()).min(u32::MAX as usize) as u32)
+            .expire_after(PerEntryTtl)
+            .build();
+        Self { entries, versions: Mutex::new(HashMap::new()) }
+    }
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        Ok(self.entries.get(key).await.map(|e| e.bytes.as_ref().clone()))
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
+        if ttl.is_zero() {
+            return Ok(());
+        }
+        self.entries.insert(key.to_string(), Entry { bytes: std::sync::Arc::new(value.to_vec()), ttl }).await;
+        Ok(())
+    }
+
+    async fn version(&self, name: &str) -> Result<u64, CacheError> {
+        Ok(*self.versions.lock().map_err(|_| CacheError("poisoned".into()))?.get(name).unwrap_or(&0))
+    }
+
+    async fn bump_version(&self, name: &str) -> Result<u64, CacheError> {
+        let mut v = self.versions.lock().map_err(|_| CacheError("poisoned".into()))?;
+        let n = v.entry(name.to_string()).or_insert(0);
+        *n += 1;
+        Ok(*n)
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+}

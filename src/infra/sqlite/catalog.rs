@@ -1,0 +1,245 @@
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::{other, unavailable, write_error, SqliteCatalog};
+use crate::domain::category::Category;
+use crate::domain::product::{Product, ProductSummary};
+use crate::domain::query::{assemble_facets, CatalogQuery, SearchResult, Sort};
+use crate::ports::{CatalogStore, StoreError};
+
+/// SQL condition on `products p` for a query; `skip_key` leaves out one
+/// attribute key's filter (facet counts for that key).
+fn condition(q: &CatalogQuery, skip_key: Option<&str>, args: &mut Vec<Value>) -> String {
+    let mut parts = vec!["p.status = 'active'".to_string()];
+    if let Some(cat) = &q.category {
+        // the category or any descendant: `cat/` ≤ path < `cat0` ('0' follows '/')
+        parts.push("(p.category = ? OR (p.category > ? AND p.category < ?))".into());
+        args.push(Value::Text(cat.clone()));
+        args.push(Value::Text(format!("{cat}/")));
+        args.push(Value::Text(format!("{cat}0")));
+    }
+    if let Some(lo) = q.min_price {
+        parts.push("p.min_price >= ?".into());
+        args.push(Value::Integer(lo));
+    }
+    if let Some(hi) = q.max_price {
+        parts.push("p.min_price <= ?".into());
+        args.push(Value::Integer(hi));
+    }
+    if q.in_stock {
+        parts.push("p.in_stock = 1".into());
+    }
+    let words = q.search_tokens();
+    if !words.is_empty() {
+        parts.push(format!(
+            "p.id IN (SELECT product_id FROM search_tokens WHERE token IN ({}) GROUP BY product_id HAVING COUNT(*) = {})",
+            placeholders(words.len()),
+            words.len()
+        ));
+        args.extend(words.into_iter().map(Value::Text));
+    }
+    for (key, tokens) in q.attr_token_groups() {
+        if Some(key.as_str()) == skip_key {
+            continue;
+        }
+        parts.push(format!("p.id IN (SELECT product_id FROM facet_tokens WHERE token IN ({}))", placeholders(tokens.len())));
+        args.extend(tokens.into_iter().map(Value::Text));
+    }
+    parts.join(" AND ")
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+fn order_by(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Relevance | Sort::Popular => "p.popularity DESC, p.id",
+        Sort::PriceAsc => "p.min_price ASC, p.id",
+        Sort::PriceDesc => "p.min_price DESC, p.id",
+        Sort::Newest => "p.created_ts DESC, p.id",
+    }
+}
+
+fn token_counts(conn: &Connection, q: &CatalogQuery, skip_key: Option<&str>) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut args = Vec::new();
+    let cond = condition(q, skip_key, &mut args);
+    let mut sql = format!("SELECT f.token, COUNT(*) FROM facet_tokens f JOIN products p ON p.id = f.product_id WHERE {cond}");
+    if let Some(key) = skip_key {
+        sql.push_str(" AND f.token >= ? AND f.token < ?");
+        args.push(Value::Text(format!("{key}=")));
+        args.push(Value::Text(format!("{key}>"))); // '>' follows '='
+    }
+    sql.push_str(" GROUP BY f.token");
+    let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+        .map_err(unavailable)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+}
+
+fn search_sync(conn: &Connection, q: &CatalogQuery) -> Result<SearchResult, StoreError> {
+    let mut args = Vec::new();
+    let cond = condition(q, None, &mut args);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM products p WHERE {cond}"))
+        .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
+        .map_err(unavailable)?;
+    let sql = format!("SELECT p.doc FROM products p WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?", order_by(q.sort));
+    let mut page_args = args.clone();
+    page_args.push(Value::Integer(q.per_page as i64));
+    page_args.push(Value::Integer(q.offset() as i64));
+    let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let items = stmt
+        .query_map(params_from_iter(page_args), |r| r.get::<_, String>(0))
+        .map_err(unavailable)?
+        .map(|doc| {
+            let doc = doc.map_err(unavailable)?;
+            serde_json::from_str::<Product>(&doc).map(|p| p.summary()).map_err(other)
+        })
+        .collect::<Result<Vec<ProductSummary>, _>>()?;
+    let base = token_counts(conn, q, None)?;
+    let mut per_key = Vec::new();
+    for key in q.attrs.keys() {
+        per_key.push((key.clone(), token_counts(conn, q, Some(key))?));
+    }
+    Ok(SearchResult { items, page: q.page, per_page: q.per_page, total: total as u64, facets: assemble_facets(&base, &per_key) })
+}
+
+fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(other)?;
+    for p in products {
+        let doc = serde_json::to_string(p).map_err(other)?;
+        for table in ["skus", "facet_tokens", "search_tokens"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE product_id = ?"), [&p.id]).map_err(other)?;
+        }
+        tx.execute(
+            "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO UPDATE SET slug = excluded.slug, status = excluded.status, category = excluded.category,
+               min_price = excluded.min_price, in_stock = excluded.in_stock, popularity = excluded.popularity,
+               created_ts = excluded.created_ts, doc = excluded.doc",
+            params![
+                p.id,
+                p.slug,
+                p.status.as_str(),
+                p.category,
+                p.min_price().amount,
+                p.in_stock() as i64,
+                p.popularity,
+                p.created_at.timestamp_millis(),
+                doc
+            ],
+        )
+        .map_err(|e| match write_error(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("slug {} is already used", p.slug)),
+            e => e,
+        })?;
+        {
+            let mut ins = tx.prepare_cached("INSERT INTO skus (sku, product_id) VALUES (?, ?)").map_err(other)?;
+            for v in &p.variants {
+                ins.execute(params![v.sku, p.id]).map_err(|e| match write_error(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("SKU {} is already used", v.sku)),
+                    e => e,
+                })?;
+            }
+            let mut ft = tx.prepare_cached("INSERT INTO facet_tokens (token, product_id) VALUES (?, ?)").map_err(other)?;
+            for t in p.facet_tokens() {
+                ft.execute(params![t, p.id]).map_err(other)?;
+            }
+            let mut st = tx.prepare_cached("INSERT INTO search_tokens (token, product_id) VALUES (?, ?)").map_err(other)?;
+            for t in p.search_tokens() {
+                st.execute(params![t, p.id]).map_err(other)?;
+            }
+        }
+    }
+    tx.commit().map_err(other)
+}
+
+fn product_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Product>, StoreError> {
+    let doc: Option<String> = conn
+        .prepare_cached(&format!("SELECT doc FROM products WHERE {column} = ?"))
+        .and_then(|mut s| s.query_row([value], |r| r.get(0)).optional())
+        .map_err(unavailable)?;
+    doc.map(|d| serde_json::from_str(&d).map_err(other)).transpose()
+}
+
+#[async_trait]
+impl CatalogStore for SqliteCatalog {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable)).await
+    }
+
+    async fn reset(&self) -> Result<(), StoreError> {
+        self.0
+            .write(|c| {
+                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories;")
+                    .map_err(other)
+            })
+            .await
+    }
+
+    async fn upsert_products(&self, products: &[Product]) -> Result<(), StoreError> {
+        let products = products.to_vec();
+        self.0.write(move |c| upsert_sync(c, &products)).await
+    }
+
+    async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>, StoreError> {
+        let slug = slug.to_string();
+        self.0.read(move |c| product_where(c, "slug", &slug)).await
+    }
+
+    async fn product_by_id(&self, id: &str) -> Result<Option<Product>, StoreError> {
+        let id = id.to_string();
+        self.0.read(move |c| product_where(c, "id", &id)).await
+    }
+
+    async fn search(&self, query: &CatalogQuery) -> Result<SearchResult, StoreError> {
+        let q = query.clone();
+        self.0.read(move |c| search_sync(c, &q)).await
+    }
+
+    async fn count_products(&self) -> Result<u64, StoreError> {
+        self.0.read(|c| c.query_row("SELECT COUNT(*) FROM products", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(unavailable)).await
+    }
+
+    async fn upsert_categories(&self, categories: &[Category]) -> Result<(), StoreError> {
+        let cats = categories.to_vec();
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                for cat in &cats {
+                    tx.execute(
+                        "INSERT INTO categories (path, name) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET name = excluded.name",
+                        params![cat.path, cat.name],
+                    )
+                    .map_err(other)?;
+                }
+                tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn categories(&self) -> Result<Vec<Category>, StoreError> {
+        self.0
+            .read(|c| {
+                let mut s = c.prepare_cached("SELECT path, name FROM categories ORDER BY path").map_err(unavailable)?;
+                let rows = s.query_map([], |r| Ok(Category { path: r.get(0)?, name: r.get(1)? })).map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await
+    }
+
+    async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.0
+            .read(|c| {
+                let mut s = c
+                    .prepare_cached("SELECT category, COUNT(*) FROM products WHERE status = 'active' GROUP BY category")
+                    .map_err(unavailable)?;
+                let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await
+    }
+}

@@ -1,0 +1,142 @@
+//! The embedded store: one SQLite file in the data directory. Used when no
+//! `MONGODB_URI` is set, so a fresh clone runs with one command.
+//! Reads run on a small pool of connections (WAL lets them proceed while a
+//! write is under way); writes go through one writer connection.
+mod catalog;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::ports::StoreError;
+
+const READERS: usize = 4;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS products (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    category TEXT NOT NULL,
+    min_price INTEGER NOT NULL,
+    in_stock INTEGER NOT NULL,
+    popularity INTEGER NOT NULL,
+    created_ts INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS products_listing ON products(status, category, min_price);
+CREATE INDEX IF NOT EXISTS products_popular ON products(status, popularity DESC);
+CREATE INDEX IF NOT EXISTS products_newest ON products(status, created_ts DESC);
+CREATE TABLE IF NOT EXISTS skus (
+    sku TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skus_product ON skus(product_id);
+CREATE TABLE IF NOT EXISTS facet_tokens (
+    token TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    PRIMARY KEY (token, product_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS facet_tokens_product ON facet_tokens(product_id);
+CREATE TABLE IF NOT EXISTS search_tokens (
+    token TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    PRIMARY KEY (token, product_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_tokens_product ON search_tokens(product_id);
+CREATE TABLE IF NOT EXISTS categories (
+    path TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+"#;
+
+pub struct SqliteStore {
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+    writer: Mutex<Connection>,
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(unavailable)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000;")
+        .map_err(unavailable)?;
+    Ok(conn)
+}
+
+pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+pub(crate) fn other(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
+/// Maps a write error: a UNIQUE violation is a `Conflict`.
+pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(msg.clone().unwrap_or_else(|| "unique constraint".into()))
+        }
+        _ => other(e),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(other)?;
+        }
+        let writer = open(path)?;
+        writer.execute_batch(SCHEMA).map_err(other)?;
+        let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(Self { readers, next: AtomicUsize::new(0), writer: Mutex::new(writer) }))
+    }
+
+    /// Runs `f` on a reader connection, off the async runtime.
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let start = this.next.fetch_add(1, Ordering::Relaxed);
+            // take a free reader if there is one, else wait for the next in turn
+            for k in 0..this.readers.len() {
+                if let Ok(conn) = this.readers[(start + k) % this.readers.len()].try_lock() {
+                    return f(&conn);
+                }
+            }
+            let conn = this.readers[start % this.readers.len()].lock().map_err(|_| other("poisoned connection"))?;
+            f(&conn)
+        })
+        .await
+        .map_err(other)?
+    }
+
+    /// Runs `f` on the writer connection, off the async runtime.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = this.writer.lock().map_err(|_| other("poisoned connection"))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(other)?
+    }
+}
+
+/// The catalog port is implemented on `Arc<SqliteStore>`.
+#[derive(Clone)]
+pub struct SqliteCatalog(pub Arc<SqliteStore>);

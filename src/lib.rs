@@ -1,0 +1,26 @@
+//! Vitrina: one Leptos crate compiled twice — the SSR server (`ssr`) and the
+//! WASM client (`hydrate`).
+pub mod domain;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod infra;
+#[cfg(feature = "ssr")]
+pub mod ports;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod services;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(ui::App);
+}

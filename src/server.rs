@@ -1,0 +1,140 @@
+//! The HTTP server: storefront (Leptos SSR), `/api/v1`, media, probes.
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{FromRef, Path, State};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::ui::{shell, App};
+
+/// The router's state: Leptos options for SSR, the app's services for the rest.
+#[derive(Clone, FromRef)]
+pub struct ServerState {
+    pub leptos_options: LeptosOptions,
+    pub app: AppState,
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let prod = std::env::var("LEPTOS_ENV").map(|e| e.eq_ignore_ascii_case("prod")).unwrap_or(false);
+    LeptosOptions::builder()
+        .output_name("vitrina")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(if prod { Env::PROD } else { Env::DEV })
+        .build()
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the whole application router.
+pub fn router(app: AppState) -> Router {
+    let leptos_options = leptos_options(&app.config);
+    let routes = generate_route_list(App);
+    let state = ServerState { leptos_options: leptos_options.clone(), app: app.clone() };
+    let context_app = app.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/media/{*key}", get(media))
+        .merge(crate::api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_app.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), app.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, format!("ready: store={} cache={}", app.store_kind, app.cache_kind)).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store timed out").into_response(),
+    }
+}
+
+async fn media(State(app): State<AppState>, Path(key): Path<String>) -> Response {
+    match app.images.get(&key).await {
+        Ok(Some((bytes, content_type))) => {
+            let mut res = bytes.into_response();
+            let h = res.headers_mut();
+            if let Ok(ct) = HeaderValue::from_str(&content_type) {
+                h.insert(header::CONTENT_TYPE, ct);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
+            res
+        }
+        Ok(None) | Err(crate::ports::ImageError::InvalidKey) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "image store");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(app: AppState) -> std::io::Result<()> {
+    let addr = app.config.addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,139 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::domain::category::{build_tree, CategoryNode};
+use crate::domain::product::{Product, ProductView};
+use crate::domain::query::{CatalogQuery, QueryError, SearchResult, Sort};
+use crate::ports::{Cache, CatalogStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("product not found")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] QueryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Cache namespace whose version admin writes bump.
+pub const CATALOG_VERSION: &str = "catalog";
+
+/// Catalog reads (cache-aside on versioned keys) and writes (which bump the
+/// catalog version so every instance's cached listings go stale at once).
+#[derive(Clone)]
+pub struct CatalogService {
+    store: Arc<dyn CatalogStore>,
+    cache: Arc<dyn Cache>,
+    listing_ttl: Duration,
+    product_ttl: Duration,
+}
+
+impl CatalogService {
+    pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
+        let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
+        Self { store, cache, listing_ttl, product_ttl }
+    }
+
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    async fn version(&self) -> u64 {
+        match self.cache.version(CATALOG_VERSION).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cache version unavailable; bypassing cache");
+                0
+            }
+        }
+    }
+
+    /// Cache-aside: a hit returns the cached value; a miss loads and stores.
+    /// Cache failures are logged and bypassed: the store stays the truth.
+    async fn cached<T, F, Fut>(&self, key: String, ttl: Duration, load: F) -> Result<T, CatalogError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CatalogError>>,
+    {
+        match self.cache.get(&key).await {
+            Ok(Some(bytes)) => {
+                if let Ok(v) = serde_json::from_slice(&bytes) {
+                    return Ok(v);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cache read failed; bypassing cache"),
+        }
+        let value = load().await?;
+        if let Ok(bytes) = serde_json::to_vec(&value) {
+            if let Err(e) = self.cache.set(&key, &bytes, ttl).await {
+                tracing::warn!(error = %e, "cache write failed");
+            }
+        }
+        Ok(value)
+    }
+
+    pub async fn search(&self, query: &CatalogQuery) -> Result<SearchResult, CatalogError> {
+        let key = format!("cat:v{}:list:{}", self.version().await, query.to_query_string());
+        let store = self.store.clone();
+        self.cached(key, self.listing_ttl, || async move { Ok(store.search(query).await?) }).await
+    }
+
+    pub async fn product(&self, slug: &str) -> Result<ProductView, CatalogError> {
+        if slug.is_empty() || slug.len() > 200 {
+            return Err(CatalogError::NotFound);
+        }
+        let key = format!("cat:v{}:p:{slug}", self.version().await);
+        let store = self.store.clone();
+        let view: Option<ProductView> = self
+            .cached(key, self.product_ttl, || async move {
+                Ok(store.product_by_slug(slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view()))
+            })
+            .await?;
+        view.ok_or(CatalogError::NotFound)
+    }
+
+    pub async fn categories(&self) -> Result<Vec<CategoryNode>, CatalogError> {
+        let key = format!("cat:v{}:categories", self.version().await);
+        let store = self.store.clone();
+        self.cached(key, self.listing_ttl, || async move {
+            let cats = store.categories().await?;
+            let counts = store.active_counts_by_category().await?;
+            Ok(build_tree(&cats, &counts))
+        })
+        .await
+    }
+
+    /// Popular products for the home page.
+    pub async fn popular(&self, n: u32) -> Result<SearchResult, CatalogError> {
+        let mut q = CatalogQuery::new();
+        q.sort = Sort::Popular;
+        q.per_page = n;
+        q.in_stock = true;
+        self.search(&q).await
+    }
+
+    pub async fn newest(&self, n: u32) -> Result<SearchResult, CatalogError> {
+        let mut q = CatalogQuery::new();
+        q.sort = Sort::Newest;
+        q.per_page = n;
+        self.search(&q).await
+    }
+
+    /// Writes products and invalidates cached reads on every instance.
+    pub async fn save_products(&self, products: &[Product]) -> Result<(), CatalogError> {
+        self.store.upsert_products(products).await?;
+        self.invalidate().await;
+        Ok(())
+    }
+
+    pub async fn invalidate(&self) {
+        if let Err(e) = self.cache.bump_version(CATALOG_VERSION).await {
+            tracing::warn!(error = %e, "could not bump the catalog version");
+        }
+    }
+}

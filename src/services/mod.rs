@@ -1,0 +1,3 @@
+//! Use cases. They depend on `ports` only.
+pub mod catalog;
+pub mod demo;

@@ -1,0 +1,91 @@
+//! Server functions: thin calls into the services, with errors a shopper can read.
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::category::CategoryNode;
+use crate::domain::product::ProductView;
+use crate::domain::query::SearchResult;
+
+/// Why a page cannot show what was asked, in words for the shopper.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PageError {
+    /// A query parameter was refused.
+    Invalid { param: String, message: String },
+    NotFound,
+    /// The store is down or timed out.
+    Unavailable,
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+#[cfg(feature = "ssr")]
+impl From<crate::services::catalog::CatalogError> for PageError {
+    fn from(e: crate::services::catalog::CatalogError) -> Self {
+        use crate::services::catalog::CatalogError;
+        match e {
+            CatalogError::NotFound => PageError::NotFound,
+            CatalogError::Invalid(q) => PageError::Invalid { param: q.param, message: q.message },
+            CatalogError::Store(s) => {
+                tracing::error!(error = %s, "catalog store");
+                PageError::Unavailable
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn app() -> Result<crate::state::AppState, ServerFnError> {
+    use_context::<crate::state::AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
+}
+
+/// One listing page for a query string (the same parameters as `GET /api/v1/products`).
+#[server]
+pub async fn search_catalog(query: String) -> Result<PageResult<SearchResult>, ServerFnError> {
+    use crate::domain::query::CatalogQuery;
+    let app = app()?;
+    let q = match CatalogQuery::from_query_string(&query) {
+        Ok(q) => q,
+        Err(e) => return Ok(Err(PageError::Invalid { param: e.param, message: e.message })),
+    };
+    Ok(app.catalog.search(&q).await.map_err(PageError::from))
+}
+
+#[server]
+pub async fn get_product(slug: String) -> Result<PageResult<ProductView>, ServerFnError> {
+    let app = app()?;
+    Ok(app.catalog.product(&slug).await.map_err(PageError::from))
+}
+
+#[server]
+pub async fn get_categories() -> Result<PageResult<Vec<CategoryNode>>, ServerFnError> {
+    let app = app()?;
+    Ok(app.catalog.categories().await.map_err(PageError::from))
+}
+
+/// What the home page shows: popular and newest products.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomeData {
+    pub popular: SearchResult,
+    pub newest: SearchResult,
+}
+
+#[server]
+pub async fn get_home() -> Result<PageResult<HomeData>, ServerFnError> {
+    let app = app()?;
+    let popular = app.catalog.popular(8).await;
+    let newest = app.catalog.newest(8).await;
+    Ok(match (popular, newest) {
+        (Ok(popular), Ok(newest)) => Ok(HomeData { popular, newest }),
+        (Err(e), _) | (_, Err(e)) => Err(e.into()),
+    })
+}
+
+/// Sets the HTTP status of the page being rendered on the server.
+pub fn set_status(_code: u16) {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(_code) {
+            res.set_status(status);
+        }
+    }
+}

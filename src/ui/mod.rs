@@ -1,0 +1,65 @@
+//! Leptos pages and components (compiled for the server and the browser).
+pub mod fns;
+pub mod shop;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use shop::home::HomePage;
+use shop::layout::{Footer, Header};
+use shop::listing::ListingPage;
+use shop::not_found::NotFound;
+use shop::product::ProductPage;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="description" content="Vitrina — clothing, shoes, electronics, home and books."/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <script>"document.documentElement.classList.add('js')"</script>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let categories = Resource::new(|| (), |_| fns::get_categories());
+    provide_context(categories);
+
+    // Marks the page once the WASM client has taken over (used by the end-to-end tests).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/vitrina.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Vitrina".to_string() } else { format!("{text} · Vitrina") }/>
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/products") view=ListingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/c/*path") view=ListingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/p/:slug") view=ProductPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}

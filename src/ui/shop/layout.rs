@@ -1,0 +1,65 @@
+use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_query_map;
+
+use crate::domain::category::CategoryNode;
+use crate::ui::fns::PageResult;
+
+pub type CategoriesResource = Resource<Result<PageResult<Vec<CategoryNode>>, ServerFnError>>;
+
+/// The category tree loaded once by the app (empty while loading or on error).
+pub fn use_categories() -> impl Fn() -> Vec<CategoryNode> + Copy {
+    let res = expect_context::<CategoriesResource>();
+    move || res.get().and_then(|r| r.ok()).and_then(|r| r.ok()).unwrap_or_default()
+}
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let categories = expect_context::<CategoriesResource>();
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    view! {
+        <header class="site-header">
+            <div class="header-inner">
+                <A href="/" attr:class="logo">
+                    <span class="logo-mark">"V"</span>
+                    <span class="logo-text">"Vitrina"</span>
+                </A>
+                <Form method="GET" action="/products" attr:class="search" attr:role="search">
+                    <label class="visually-hidden" for="search-q">"Search products"</label>
+                    <input id="search-q" type="search" name="q" placeholder="Search products, brands, specs…" prop:value=q value=q autocomplete="off" maxlength="200"/>
+                    <button type="submit" aria-label="Search">
+                        <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
+                    </button>
+                </Form>
+            </div>
+            <nav class="category-nav" aria-label="Categories">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let tree = categories.await.ok().and_then(|r| r.ok()).unwrap_or_default();
+                        view! {
+                            <ul>
+                                <li><A href="/products">"All products"</A></li>
+                                {tree.into_iter().map(|c| view! {
+                                    <li><A href=format!("/c/{}", c.path)>{c.name}</A></li>
+                                }).collect_view()}
+                            </ul>
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="footer-inner">
+                <p><strong>"Vitrina"</strong>" — a self-hostable shop. Free delivery over €50 · 30-day returns."</p>
+                <p><a href="/api/docs">"Partner API"</a></p>
+            </div>
+        </footer>
+    }
+}

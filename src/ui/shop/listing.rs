@@ -1,0 +1,332 @@
+//! `/products` and `/c/<category-path>`: search, facets, price, sort, pages.
+//! Every state is a GET URL: shareable, rendered on the server, usable
+//! without JavaScript; with JavaScript the form navigates client-side.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_location, use_params_map};
+
+use super::components::{flatten, ErrorPanel, ProductGrid};
+use super::layout::use_categories;
+use crate::domain::category::find_node;
+use crate::domain::money::format_minor;
+use crate::domain::query::{CatalogQuery, FacetValue, SearchResult, Sort};
+use crate::ui::fns::search_catalog;
+
+/// Price buckets in minor units.
+const PRICE_RANGES: &[(Option<i64>, Option<i64>)] = &[
+    (None, Some(2500)),
+    (Some(2500), Some(5000)),
+    (Some(5000), Some(10000)),
+    (Some(10000), Some(25000)),
+    (Some(25000), Some(50000)),
+    (Some(50000), Some(100000)),
+    (Some(100000), None),
+];
+
+const FACETS_SHOWN: usize = 8;
+
+fn price_label(range: (Option<i64>, Option<i64>)) -> String {
+    match range {
+        (None, Some(hi)) => format!("Under {}", format_minor(hi, "EUR").trim_end_matches(".00")),
+        (Some(lo), None) => format!("Over {}", format_minor(lo, "EUR").trim_end_matches(".00")),
+        (Some(lo), Some(hi)) => format!("{} – {}", format_minor(lo, "EUR").trim_end_matches(".00"), format_minor(hi, "EUR").trim_end_matches(".00")),
+        (None, None) => "Any price".into(),
+    }
+}
+
+/// Readable name of an attribute key.
+pub fn attr_label(key: &str) -> String {
+    match key {
+        "ram_gb" => "RAM (GB)".into(),
+        "storage_gb" => "Storage (GB)".into(),
+        "screen_in" => "Screen (in)".into(),
+        "weight_kg" => "Weight (kg)".into(),
+        "battery_h" => "Battery (h)".into(),
+        "camera_mp" => "Camera (MP)".into(),
+        "wattage_w" => "Wattage (W)".into(),
+        "cpu" => "CPU".into(),
+        "os" => "Operating system".into(),
+        "5g" => "5G".into(),
+        _ => {
+            let s = key.replace('_', " ");
+            let mut c = s.chars();
+            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        }
+    }
+}
+
+fn facet_rank(key: &str) -> (u8, String) {
+    let r = match key {
+        "brand" => 0,
+        "color" => 1,
+        "size" => 2,
+        _ => 3,
+    };
+    (r, key.to_string())
+}
+
+/// Where listing links point: the category page keeps its path, others use `/products`.
+#[derive(Clone)]
+struct Links {
+    category_path: Option<String>,
+}
+
+impl Links {
+    fn base(&self) -> String {
+        match &self.category_path {
+            Some(c) => format!("/c/{c}"),
+            None => "/products".into(),
+        }
+    }
+    fn href(&self, q: &CatalogQuery) -> String {
+        let mut q = q.clone();
+        if self.category_path.is_some() {
+            q.category = None;
+        }
+        let qs = q.to_query_string();
+        if qs.is_empty() {
+            self.base()
+        } else {
+            format!("{}?{}", self.base(), qs)
+        }
+    }
+}
+
+#[component]
+pub fn ListingPage() -> impl IntoView {
+    let location = use_location();
+    let params = use_params_map();
+    let request = Memo::new(move |_| {
+        let path_category = params.read().get("path").map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty());
+        let search = location.search.get();
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if let Some(cat) = &path_category {
+            pairs.retain(|(k, _)| k != "category");
+            pairs.push(("category".into(), cat.clone()));
+        }
+        let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        (path_category, qs)
+    });
+    let results = Resource::new(move || request.get().1, search_catalog);
+    let categories = use_categories();
+
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading products…"</p> }>
+            {move || Suspend::new(async move {
+                let (path_category, qs) = request.get_untracked();
+                let links = Links { category_path: path_category };
+                let result = flatten(results.await);
+                let query = CatalogQuery::from_query_string(&qs);
+                match (result, query) {
+                    (Ok(result), Ok(query)) => {
+                        let tree = categories();
+                        view! { <Listing result query links tree/> }.into_any()
+                    }
+                    (Err(e), _) => view! { <Title text="Products"/><ErrorPanel error=e/> }.into_any(),
+                    (_, Err(e)) => view! { <Title text="Products"/><ErrorPanel error=crate::ui::fns::PageError::Invalid { param: e.param, message: e.message }/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn submit_filters() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(form) = document().get_element_by_id("filters").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) {
+            let _ = form.request_submit();
+        }
+    }
+}
+
+#[component]
+fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<crate::domain::category::CategoryNode>) -> impl IntoView {
+    let category_node = query.category.as_deref().and_then(|c| find_node(&tree, c)).cloned();
+    let heading = match (&query.q, &category_node) {
+        (Some(q), _) => format!("Results for “{q}”"),
+        (None, Some(node)) => node.name.clone(),
+        (None, None) => query.category.clone().map(|c| crate::domain::category::CategoryPath::default_name(&c)).unwrap_or_else(|| "All products".into()),
+    };
+    let total = result.total;
+    let count_text = match total {
+        0 => "No products".to_string(),
+        1 => "1 product".to_string(),
+        n => format!("{n} products"),
+    };
+    let mut facets: Vec<(String, Vec<FacetValue>)> = result.facets.clone().into_iter().filter(|(k, v)| v.len() >= 2 || query.attrs.contains_key(k)).collect();
+    facets.sort_by_key(|(k, _)| facet_rank(k));
+    let breadcrumbs = query.category.as_deref().map(crate::domain::category::CategoryPath::ancestors_and_self).unwrap_or_default();
+    let subcategories = category_node.as_ref().map(|n| n.children.clone()).unwrap_or_default();
+    let page_count = result.page_count();
+    let empty = result.items.is_empty();
+    let active_filters: Vec<(String, String, String)> = query
+        .attrs
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+        .map(|(k, v)| (format!("{}: {}", attr_label(&k), v), k, v))
+        .collect();
+    let action = links.base();
+
+    view! {
+        <Title text=heading.clone()/>
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <A href="/">"Home"</A>
+            {breadcrumbs.into_iter().map(|p| {
+                let name = find_node(&tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| crate::domain::category::CategoryPath::default_name(&p));
+                view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{name}</A> }
+            }).collect_view()}
+        </nav>
+        <Form method="GET" action=action attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
+            <div class="listing-head">
+                <div>
+                    <h1>{heading}</h1>
+                    <p class="result-count" data-total=total.to_string() aria-live="polite">{count_text}</p>
+                </div>
+                <div class="sort">
+                    <label for="sort">"Sort by"</label>
+                    <select id="sort" name="sort">
+                        {Sort::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=s == query.sort>{s.label()}</option> }).collect_view()}
+                    </select>
+                    <button type="submit" class="button js-hide">"Apply"</button>
+                </div>
+            </div>
+            {(!subcategories.is_empty()).then(|| view! {
+                <ul class="subcategories">
+                    {subcategories.into_iter().map(|c| view! { <li><A href=format!("/c/{}", c.path)>{c.name}<span class="count">{c.product_count}</span></A></li> }).collect_view()}
+                </ul>
+            })}
+            {(!active_filters.is_empty() || query.has_filters()).then(|| {
+                let clear = links.href(&query.cleared_filters());
+                let chips = active_filters.clone();
+                let q2 = query.clone();
+                let l2 = links.clone();
+                view! {
+                    <div class="active-filters">
+                        {chips.into_iter().map(|(label, k, v)| view! {
+                            <A href=l2.href(&q2.toggled_attr(&k, &v)) attr:class="chip">{label}<span aria-hidden="true">" ×"</span></A>
+                        }).collect_view()}
+                        <A href=clear attr:class="clear-all">"Clear all filters"</A>
+                    </div>
+                }
+            })}
+            <div class="listing-body">
+                <aside class="facets" aria-label="Filters">
+                    {query.q.clone().map(|q| view! { <input type="hidden" name="q" value=q/> })}
+                    {(links.category_path.is_none()).then(|| query.category.clone().map(|c| view! { <input type="hidden" name="category" value=c/> }))}
+                    {(query.per_page != crate::domain::query::DEFAULT_PER_PAGE).then(|| view! { <input type="hidden" name="per_page" value=query.per_page.to_string()/> })}
+                    {query.min_price.map(|p| view! { <input type="hidden" name="min_price" value=p.to_string()/> })}
+                    {query.max_price.map(|p| view! { <input type="hidden" name="max_price" value=p.to_string()/> })}
+                    <fieldset class="facet">
+                        <legend>"Availability"</legend>
+                        <label><input type="checkbox" name="in_stock" value="true" checked=query.in_stock/>" In stock only"</label>
+                    </fieldset>
+                    <fieldset class="facet price-ranges">
+                        <legend>"Price"</legend>
+                        <ul>
+                            {PRICE_RANGES.iter().map(|&(lo, hi)| {
+                                let selected = query.min_price == lo && query.max_price == hi;
+                                let target = if selected { query.with_price_range(None, None) } else { query.with_price_range(lo, hi) };
+                                view! { <li><A href=links.href(&target) attr:class=if selected { "range selected" } else { "range" }>{price_label((lo, hi))}</A></li> }
+                            }).collect_view()}
+                        </ul>
+                    </fieldset>
+                    {facets.into_iter().enumerate().map(|(i, (key, values))| {
+                        let name = format!("attr.{key}");
+                        let selected = query.attrs.get(&key).cloned().unwrap_or_default();
+                        let render = |v: FacetValue| {
+                            let checked = selected.contains(&v.value);
+                            view! {
+                                <li><label>
+                                    <input type="checkbox" name=name.clone() value=v.value.clone() checked=checked/>
+                                    <span class="facet-value">{v.value.clone()}</span>
+                                    <span class="count">{v.count}</span>
+                                </label></li>
+                            }
+                        };
+                        // keep checked values visible even when beyond the first few
+                        let (mut head, mut tail): (Vec<_>, Vec<_>) = values.into_iter().enumerate().partition(|(j, v)| *j < FACETS_SHOWN || selected.contains(&v.value));
+                        let head: Vec<FacetValue> = head.drain(..).map(|(_, v)| v).collect();
+                        let tail: Vec<FacetValue> = tail.drain(..).map(|(_, v)| v).collect();
+                        let more = tail.len();
+                        view! {
+                            <details class="facet" open=i < 6 || !selected.is_empty()>
+                                <summary>{attr_label(&key)}</summary>
+                                <ul>{head.into_iter().map(render).collect_view()}</ul>
+                                {(more > 0).then(|| view! {
+                                    <details class="more">
+                                        <summary>{format!("Show {more} more")}</summary>
+                                        <ul>{tail.into_iter().map(render).collect_view()}</ul>
+                                    </details>
+                                })}
+                            </details>
+                        }
+                    }).collect_view()}
+                    <button type="submit" class="button primary apply">"Apply filters"</button>
+                </aside>
+                <section class="results">
+                    {if empty {
+                        view! {
+                            <div class="empty-state">
+                                <h2>"No products match"</h2>
+                                <p>"Try fewer filters, another spelling, or browse a category."</p>
+                                <A href=links.href(&query.cleared_filters()) attr:class="button">"Clear filters"</A>
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! { <ProductGrid items=result.items/> }.into_any()
+                    }}
+                    <Pagination query=query.clone() links=links.clone() page_count/>
+                </section>
+            </div>
+        </Form>
+    }
+}
+
+#[component]
+fn Pagination(query: CatalogQuery, links: Links, page_count: u32) -> impl IntoView {
+    if page_count <= 1 {
+        return ().into_any();
+    }
+    let current = query.page.min(page_count.max(1));
+    let mut pages: Vec<u32> = vec![1, page_count];
+    for p in current.saturating_sub(2)..=(current + 2) {
+        if p >= 1 && p <= page_count {
+            pages.push(p);
+        }
+    }
+    pages.sort();
+    pages.dedup();
+    let mut items = Vec::new();
+    let mut last = 0;
+    for p in pages {
+        if p > last + 1 {
+            items.push(None);
+        }
+        items.push(Some(p));
+        last = p;
+    }
+    let prev = (current > 1).then(|| links.href(&query.with_page(current - 1)));
+    let next = (current < page_count).then(|| links.href(&query.with_page(current + 1)));
+    view! {
+        <nav class="pagination" aria-label="Pages">
+            {match prev {
+                Some(h) => view! { <A href=h attr:rel="prev" attr:class="page-link">"‹ Previous"</A> }.into_any(),
+                None => view! { <span class="page-link disabled">"‹ Previous"</span> }.into_any(),
+            }}
+            {items.into_iter().map(|item| match item {
+                None => view! { <span class="gap">"…"</span> }.into_any(),
+                Some(p) if p == current => view! { <span class="page-link current" aria-current="page">{p}</span> }.into_any(),
+                Some(p) => view! { <A href=links.href(&query.with_page(p)) attr:class="page-link">{p}</A> }.into_any(),
+            }).collect_view()}
+            {match next {
+                Some(h) => view! { <A href=h attr:rel="next" attr:class="page-link">"Next ›"</A> }.into_any(),
+                None => view! { <span class="page-link disabled">"Next ›"</span> }.into_any(),
+            }}
+        </nav>
+    }
+    .into_any()
+}

@@ -1,0 +1,149 @@
+//! `/p/<slug>`: picture, price, availability, variant picker, attributes.
+//! The picker's choices live in the URL (`?size=M&color=Red`), so it works
+//! without JavaScript and every choice is a shareable link.
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::components::{flatten, ErrorPanel};
+use super::listing::attr_label;
+use crate::domain::category::CategoryPath;
+use crate::domain::product::ProductView;
+use crate::ui::fns::get_product;
+
+/// The selection: options from the URL that exist on the product; when the
+/// URL chooses nothing, the first variant in stock (or the first variant).
+pub fn effective_selection(product: &ProductView, requested: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let axes = product.option_axes();
+    let chosen: BTreeMap<String, String> = axes
+        .iter()
+        .filter_map(|(axis, values)| requested.get(axis).filter(|v| values.contains(v)).map(|v| (axis.clone(), v.clone())))
+        .collect();
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    product
+        .variants
+        .iter()
+        .find(|v| v.available > 0)
+        .or_else(|| product.variants.first())
+        .map(|v| v.options.clone())
+        .unwrap_or_default()
+}
+
+fn selection_href(slug: &str, selection: &BTreeMap<String, String>) -> String {
+    let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(selection.iter()).finish();
+    if qs.is_empty() {
+        format!("/p/{slug}")
+    } else {
+        format!("/p/{slug}?{qs}")
+    }
+}
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let product = Resource::new(slug, get_product);
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(product.await) {
+                    Ok(p) => {
+                        let requested: BTreeMap<String, String> = query.get().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                        view! { <ProductDetail product=p requested/> }.into_any()
+                    }
+                    Err(e) => view! { <Title text="Product not found"/><ErrorPanel error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> impl IntoView {
+    let selection = effective_selection(&product, &requested);
+    let axes = product.option_axes();
+    let variant = product.find_variant(&selection).cloned();
+    let price = variant.as_ref().map(|v| v.price.format()).unwrap_or_else(|| format!("from {}", product.price.format()));
+    let (availability, avail_class) = match &variant {
+        Some(v) if v.available > 10 => ("In stock".to_string(), "in-stock"),
+        Some(v) if v.available > 0 => (format!("Only {} left", v.available), "low-stock"),
+        Some(_) => ("Sold out in this option".to_string(), "sold-out"),
+        None if axes.is_empty() => ("Unavailable".to_string(), "sold-out"),
+        None => ("This combination is not available — choose another option".to_string(), "sold-out"),
+    };
+    let crumbs = CategoryPath::ancestors_and_self(&product.category);
+    let image = product.images.first().cloned();
+    let slug = product.slug.clone();
+    let description = product.description.clone();
+    view! {
+        <Title text=product.name.clone()/>
+        <Meta name="description" content=description.clone()/>
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <A href="/">"Home"</A>
+            {crumbs.into_iter().map(|p| view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{CategoryPath::default_name(&p)}</A> }).collect_view()}
+        </nav>
+        <article class="product">
+            <div class="gallery">
+                {match image {
+                    Some(img) => view! { <img src=img.url alt=if img.alt.is_empty() { product.name.clone() } else { img.alt } width="600" height="600"/> }.into_any(),
+                    None => view! { <div class="no-image">"No picture yet"</div> }.into_any(),
+                }}
+            </div>
+            <div class="buy-box">
+                <p class="product-brand">{product.brand.clone()}</p>
+                <h1 class="product-title">{product.name.clone()}</h1>
+                <p class="price">{price}<small>" incl. VAT"</small></p>
+                <p class=format!("availability {avail_class}")>{availability}</p>
+                {(!axes.is_empty()).then(|| view! {
+                    <nav class="variant-picker" aria-label="Options">
+                        {axes.into_iter().map(|(axis, values)| {
+                            let current = selection.get(&axis).cloned();
+                            view! {
+                                <fieldset>
+                                    <legend>{attr_label(&axis)}{current.clone().map(|c| view! { <span class="chosen">": "{c}</span> })}</legend>
+                                    <div class="options">
+                                        {values.into_iter().map(|value| {
+                                            let mut next = selection.clone();
+                                            next.insert(axis.clone(), value.clone());
+                                            let available = product.option_available(&selection, &axis, &value);
+                                            let selected = current.as_deref() == Some(value.as_str());
+                                            let class = format!("option{}{}", if selected { " selected" } else { "" }, if available { "" } else { " unavailable" });
+                                            let title = if available { value.clone() } else { format!("{value} — unavailable with this choice") };
+                                            let label = value.clone();
+                                            view! {
+                                                <A href=selection_href(&slug, &next) scroll=false attr:class=class attr:data-axis=axis.clone() attr:data-value=value attr:title=title attr:aria-current=selected.then_some("true")>{label}</A>
+                                            }
+                                        }).collect_view()}
+                                    </div>
+                                </fieldset>
+                            }
+                        }).collect_view()}
+                    </nav>
+                })}
+                <p class="sku">"SKU: "<span data-testid="selected-sku">{variant.as_ref().map(|v| v.sku.clone()).unwrap_or_else(|| "—".into())}</span></p>
+                <p class="delivery">"Free delivery over €50 · 30-day returns"</p>
+                <section class="description">
+                    <h2>"About this product"</h2>
+                    <p>{description}</p>
+                </section>
+                {(!product.attributes.is_empty()).then(|| view! {
+                    <section class="specs">
+                        <h2>"Specifications"</h2>
+                        <table class="attributes">
+                            <tbody>
+                                <tr><th scope="row">"Brand"</th><td>{product.brand.clone()}</td></tr>
+                                {product.attributes.iter().map(|(k, v)| view! { <tr><th scope="row">{attr_label(k)}</th><td>{v.display()}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                })}
+            </div>
+        </article>
+    }
+}
