@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Vitrina: one Leptos crate compiled twice — the SSR server (`ssr`) and the
 //! WASM client (`hydrate`).
 pub mod domain;

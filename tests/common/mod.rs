@@ -1,0 +1,119 @@
+//! Shared test helpers: stores under test, a spawned app, an oracle.
+#![allow(dead_code)]
+use std::sync::Arc;
+
+use vitrina::config::Config;
+use vitrina::domain::product::Product;
+use vitrina::domain::query::CatalogQuery;
+use vitrina::infra::mongo::MongoCatalog;
+use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
+use vitrina::ports::CatalogStore;
+use vitrina::state::AppState;
+
+/// The MongoDB URI the test script provides (nx-27017 started by `scripts/test.sh`).
+pub fn mongo_uri() -> Option<String> {
+    match std::env::var("VITRINA_TEST_MONGODB_URI") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
+                panic!("VITRINA_TEST_MONGODB_URI is not set but VITRINA_REQUIRE_SERVICES is: the MongoDB contract run must not be skipped");
+            }
+            eprintln!("VITRINA_TEST_MONGODB_URI not set: skipping the MongoDB run (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+pub fn redis_url() -> Option<String> {
+    match std::env::var("VITRINA_TEST_REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
+                panic!("VITRINA_TEST_REDIS_URL is not set but VITRINA_REQUIRE_SERVICES is");
+            }
+            eprintln!("VITRINA_TEST_REDIS_URL not set: skipping the Redis run (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+pub struct SqliteHandle {
+    pub store: Arc<dyn CatalogStore>,
+    pub _dir: tempfile::TempDir,
+}
+
+pub fn sqlite_store() -> SqliteHandle {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = SqliteStore::open(&dir.path().join("test.db")).expect("open sqlite");
+    SqliteHandle { store: Arc::new(SqliteCatalog(db)), _dir: dir }
+}
+
+pub async fn mongo_store() -> Option<Arc<dyn CatalogStore>> {
+    let uri = mongo_uri()?;
+    let store = MongoCatalog::connect(&uri, &unique_name("vitrina_test")).await.expect("connect to the test MongoDB");
+    Some(Arc::new(store))
+}
+
+/// A running app on a random port with a fresh embedded store.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{}", self.base, path)).send().await.expect("request")
+    }
+    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}
+
+pub async fn spawn_app(products: u64) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::for_data_dir(dir.path().to_path_buf());
+    let state = AppState::build(&config).await.expect("state");
+    vitrina::services::demo::seed(&state.store, &state.images, products, false).await.expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let router = vitrina::server::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), state, _dir: dir }
+}
+
+/// The specification of a listing, written plainly: what a store must return.
+pub fn oracle_matches(p: &Product, q: &CatalogQuery) -> bool {
+    use vitrina::domain::product::ProductStatus;
+    if p.status != ProductStatus::Active {
+        return false;
+    }
+    if let Some(c) = &q.category {
+        if !(p.category == *c || p.category.starts_with(&format!("{c}/"))) {
+            return false;
+        }
+    }
+    let price = p.min_price().amount;
+    if q.min_price.is_some_and(|lo| price < lo) || q.max_price.is_some_and(|hi| price > hi) {
+        return false;
+    }
+    if q.in_stock && !p.in_stock() {
+        return false;
+    }
+    let tokens = p.search_tokens();
+    if !q.search_tokens().iter().all(|w| tokens.contains(w)) {
+        return false;
+    }
+    let facets = p.facet_tokens();
+    q.attrs.iter().all(|(k, values)| values.iter().any(|v| facets.contains(&format!("{k}={v}"))))
+}

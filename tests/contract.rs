@@ -1,0 +1,250 @@
+//! Contract tests: every catalog store (embedded SQLite and MongoDB) must
+//! behave the same. Each behaviour is one function, run once per adapter.
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use common::{mongo_store, oracle_matches, sqlite_store};
+use vitrina::domain::category::Category;
+use vitrina::domain::product::{Product, ProductStatus};
+use vitrina::domain::query::{CatalogQuery, Sort};
+use vitrina::ports::{CatalogStore, StoreError};
+use vitrina::services::demo::demo_product;
+
+const N: u64 = 240;
+
+fn dataset() -> Vec<Product> {
+    let mut products: Vec<Product> = (0..N).map(demo_product).collect();
+    // a few that must never be listed
+    products[3].status = ProductStatus::Draft;
+    products[7].status = ProductStatus::Archived;
+    products
+}
+
+async fn load(store: &Arc<dyn CatalogStore>) -> Vec<Product> {
+    let products = dataset();
+    store.upsert_products(&products).await.expect("upsert");
+    products
+}
+
+fn q(qs: &str) -> CatalogQuery {
+    CatalogQuery::from_query_string(qs).expect(qs)
+}
+
+async fn all_ids(store: &Arc<dyn CatalogStore>, query: &CatalogQuery) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut page = 1;
+    loop {
+        let mut qp = query.with_page(page);
+        qp.per_page = 100;
+        let r = store.search(&qp).await.expect("search");
+        let n = r.items.len();
+        out.extend(r.items.into_iter().map(|i| i.id));
+        if n < 100 {
+            break;
+        }
+        page += 1;
+    }
+    out
+}
+
+// ---------------------------------------------------------------- behaviours
+
+async fn round_trips_products(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    let p = &products[11];
+    assert_eq!(store.product_by_slug(&p.slug).await.unwrap().as_ref(), Some(p));
+    assert_eq!(store.product_by_id(&p.id).await.unwrap().as_ref(), Some(p));
+    assert_eq!(store.product_by_slug("no-such-slug").await.unwrap(), None);
+    assert_eq!(store.count_products().await.unwrap(), N);
+    // replacing by id updates in place
+    let mut changed = p.clone();
+    changed.name = "Renamed".into();
+    changed.attributes.insert("brand_new_key".into(), vitrina::domain::product::AttrValue::Text("Fresh".into()));
+    store.upsert_products(&[changed.clone()]).await.unwrap();
+    assert_eq!(store.product_by_id(&p.id).await.unwrap(), Some(changed));
+    assert_eq!(store.count_products().await.unwrap(), N);
+    let r = store.search(&q("attr.brand_new_key=Fresh")).await.unwrap();
+    assert_eq!(r.total, 1, "a brand-new attribute key is filterable with no schema change");
+    assert_eq!(r.facets["brand_new_key"][0].count, 1);
+}
+
+async fn refuses_duplicate_slug_and_sku(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    let mut dup_slug = demo_product(N + 1);
+    dup_slug.slug = products[0].slug.clone();
+    assert!(matches!(store.upsert_products(&[dup_slug]).await, Err(StoreError::Conflict(_))));
+    let mut dup_sku = demo_product(N + 2);
+    dup_sku.variants[0].sku = products[5].variants[0].sku.clone();
+    assert!(matches!(store.upsert_products(&[dup_sku]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.count_products().await.unwrap(), N, "a refused write leaves nothing behind");
+}
+
+async fn lists_only_active_products(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    let ids = all_ids(&store, &CatalogQuery::new()).await;
+    assert_eq!(ids.len(), products.len() - 2);
+    assert!(!ids.contains(&products[3].id) && !ids.contains(&products[7].id));
+}
+
+async fn filters_agree_with_the_oracle(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    let queries = [
+        "category=clothing",
+        "category=clothing/t-shirts",
+        "category=electronics&attr.ram_gb=16",
+        "attr.color=Red&attr.size=M",
+        "attr.color=Red&attr.color=Blue&attr.size=L",
+        "attr.brand=Acme&in_stock=true",
+        "min_price=2000&max_price=6000",
+        "q=shirt",
+        "q=acme+tee",
+        "q=lapt",
+        "q=novel&attr.language=English",
+        "category=books&attr.tags=bestseller",
+        "attr.organic=yes",
+        "category=shoes&attr.size=42&in_stock=true&max_price=15000",
+        "q=zzzznothing",
+    ];
+    for qs in queries {
+        let query = q(qs);
+        let mut expected: Vec<String> = products.iter().filter(|p| oracle_matches(p, &query)).map(|p| p.id.clone()).collect();
+        let mut got = all_ids(&store, &query).await;
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "{qs}");
+        let r = store.search(&query).await.unwrap();
+        assert_eq!(r.total as usize, expected.len(), "total for {qs}");
+    }
+}
+
+async fn facet_counts_equal_matching_products(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    for qs in ["category=clothing", "attr.color=Red&attr.size=M", "category=electronics&attr.ram_gb=16&attr.ram_gb=32", "q=acme"] {
+        let query = q(qs);
+        let r = store.search(&query).await.unwrap();
+        assert!(!r.facets.is_empty(), "{qs} has facets");
+        for (key, values) in &r.facets {
+            // a filtered key counts without its own filter, the others with every filter
+            let base = if query.attrs.contains_key(key) { query.without_attr(key) } else { query.clone() };
+            for fv in values {
+                let token = format!("{key}={}", fv.value);
+                let expected = products.iter().filter(|p| oracle_matches(p, &base) && p.facet_tokens().contains(&token)).count() as u64;
+                assert_eq!(fv.count, expected, "{qs}: facet {token}");
+            }
+            // and no value with matches is missing
+            let listed: BTreeSet<&str> = values.iter().map(|v| v.value.as_str()).collect();
+            for p in products.iter().filter(|p| oracle_matches(p, &base)) {
+                for t in p.facet_tokens() {
+                    if let Some(v) = t.strip_prefix(&format!("{key}=")) {
+                        assert!(listed.contains(v), "{qs}: facet {key} lacks {v}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sorts_and_pages_consistently(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    let prices: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.min_price().amount)).collect();
+    let created: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.created_at.timestamp_millis())).collect();
+    let popularity: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.popularity)).collect();
+    for sort in Sort::ALL {
+        let mut query = q("category=clothing");
+        query.sort = sort;
+        query.per_page = 7;
+        let mut paged = Vec::new();
+        for page in 1..=4 {
+            let r = store.search(&query.with_page(page)).await.unwrap();
+            assert_eq!(r.page, page);
+            assert!(r.items.len() <= 7);
+            paged.extend(r.items.into_iter().map(|i| i.id));
+        }
+        let unique: BTreeSet<_> = paged.iter().collect();
+        assert_eq!(unique.len(), paged.len(), "{sort:?}: pages do not overlap");
+        let key = |id: &String| match sort {
+            Sort::PriceAsc => prices[id],
+            Sort::PriceDesc => -prices[id],
+            Sort::Newest => -created[id],
+            Sort::Relevance | Sort::Popular => -popularity[id],
+        };
+        assert!(paged.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{sort:?} order across pages");
+    }
+    let beyond = store.search(&q("category=clothing&page=500")).await.unwrap();
+    assert!(beyond.items.is_empty());
+    assert!(beyond.total > 0, "the total stays when a page is past the end");
+}
+
+async fn categories_and_counts(store: Arc<dyn CatalogStore>) {
+    let products = load(&store).await;
+    store
+        .upsert_categories(&[Category { path: "clothing".into(), name: "Clothing".into() }, Category { path: "clothing/jeans".into(), name: "Jeans".into() }])
+        .await
+        .unwrap();
+    store.upsert_categories(&[Category { path: "clothing".into(), name: "Apparel".into() }]).await.unwrap();
+    let cats = store.categories().await.unwrap();
+    assert_eq!(cats.len(), 2);
+    assert_eq!(cats.iter().find(|c| c.path == "clothing").unwrap().name, "Apparel");
+    let counts: BTreeMap<String, u64> = store.active_counts_by_category().await.unwrap().into_iter().collect();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for p in products.iter().filter(|p| p.status == ProductStatus::Active) {
+        *expected.entry(p.category.clone()).or_default() += 1;
+    }
+    assert_eq!(counts, expected);
+    // "clothing" must not match a sibling path that merely shares the prefix
+    let mut odd = demo_product(N + 3);
+    odd.category = "clothingx".into();
+    store.upsert_products(&[odd.clone()]).await.unwrap();
+    let ids = all_ids(&store, &q("category=clothing")).await;
+    assert!(!ids.contains(&odd.id));
+}
+
+async fn reset_empties_the_store(store: Arc<dyn CatalogStore>) {
+    load(&store).await;
+    store.reset().await.unwrap();
+    assert_eq!(store.count_products().await.unwrap(), 0);
+    assert!(store.categories().await.unwrap().is_empty());
+    assert_eq!(store.search(&CatalogQuery::new()).await.unwrap().total, 0);
+    store.ping().await.unwrap();
+}
+
+// ---------------------------------------------------------------- runs per adapter
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let h = sqlite_store();
+                    super::$name(h.store.clone()).await;
+                }
+            )*
+        }
+        mod mongodb {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(store) = mongo_store().await {
+                        super::$name(store).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    round_trips_products,
+    refuses_duplicate_slug_and_sku,
+    lists_only_active_products,
+    filters_agree_with_the_oracle,
+    facet_counts_equal_matching_products,
+    sorts_and_pages_consistently,
+    categories_and_counts,
+    reset_empties_the_store,
+);
