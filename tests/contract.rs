@@ -151,6 +151,7 @@ async fn sorts_and_pages_consistently(store: Arc<dyn CatalogStore>) {
     let prices: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.min_price().amount)).collect();
     let created: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.created_at.timestamp_millis())).collect();
     let popularity: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.popularity)).collect();
+    let in_stock: BTreeMap<String, bool> = products.iter().map(|p| (p.id.clone(), p.in_stock())).collect();
     for sort in Sort::ALL {
         let mut query = q("category=clothing");
         query.sort = sort;
@@ -164,11 +165,13 @@ async fn sorts_and_pages_consistently(store: Arc<dyn CatalogStore>) {
         }
         let unique: BTreeSet<_> = paged.iter().collect();
         assert_eq!(unique.len(), paged.len(), "{sort:?}: pages do not overlap");
+        // relevance: products in stock first, then the popular ones
         let key = |id: &String| match sort {
-            Sort::PriceAsc => prices[id],
-            Sort::PriceDesc => -prices[id],
-            Sort::Newest => -created[id],
-            Sort::Relevance | Sort::Popular => -popularity[id],
+            Sort::PriceAsc => (0, prices[id]),
+            Sort::PriceDesc => (0, -prices[id]),
+            Sort::Newest => (0, -created[id]),
+            Sort::Popular => (0, -popularity[id]),
+            Sort::Relevance => (!in_stock[id] as i64, -popularity[id]),
         };
         assert!(paged.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{sort:?} order across pages");
     }

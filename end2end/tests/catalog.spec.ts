@@ -160,7 +160,7 @@ test.describe('without JavaScript', () => {
     const before = await resultTotal(page);
     expect(before).toBeGreaterThan(0);
 
-    const form = page.locator('aside.facets form').first();
+    const form = page.locator('form#filters');
     const box = form.locator('input[type=checkbox][name="attr.color"]').first();
     const color = await box.getAttribute('value');
     expect(color).toBeTruthy();

@@ -127,6 +127,7 @@ impl MongoCatalog {
             ("facet tokens", IndexModel::builder().keys(doc! { "facet_tokens": 1 }).build()),
             ("search tokens", IndexModel::builder().keys(doc! { "search_tokens": 1 }).build()),
             ("status popularity", IndexModel::builder().keys(doc! { "status": 1, "popularity": -1 }).build()),
+            ("status relevance", IndexModel::builder().keys(doc! { "status": 1, "in_stock": -1, "popularity": -1 }).build()),
             ("status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": -1 }).build()),
             ("status category", IndexModel::builder().keys(doc! { "status": 1, "category": 1 }).build()),
         ];
@@ -496,7 +497,8 @@ fn stages(pipeline: Vec<Document>) -> Bson {
 /// Every order ends with `_id` so pages never overlap.
 fn sort_spec(sort: Sort) -> Document {
     match sort {
-        Sort::Relevance | Sort::Popular => doc! { "popularity": -1, "_id": 1 },
+        Sort::Relevance => doc! { "in_stock": -1, "popularity": -1, "_id": 1 },
+        Sort::Popular => doc! { "popularity": -1, "_id": 1 },
         Sort::PriceAsc => doc! { "min_price": 1, "_id": 1 },
         Sort::PriceDesc => doc! { "min_price": -1, "_id": 1 },
         Sort::Newest => doc! { "created_ts": -1, "_id": 1 },

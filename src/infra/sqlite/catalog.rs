@@ -55,7 +55,8 @@ fn placeholders(n: usize) -> String {
 
 fn order_by(sort: Sort) -> &'static str {
     match sort {
-        Sort::Relevance | Sort::Popular => "p.popularity DESC, p.id",
+        Sort::Relevance => "p.in_stock DESC, p.popularity DESC, p.id",
+        Sort::Popular => "p.popularity DESC, p.id",
         Sort::PriceAsc => "p.min_price ASC, p.id",
         Sort::PriceDesc => "p.min_price DESC, p.id",
         Sort::Newest => "p.created_ts DESC, p.id",

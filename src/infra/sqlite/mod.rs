@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS products (
 );
 CREATE INDEX IF NOT EXISTS products_listing ON products(status, category, min_price);
 CREATE INDEX IF NOT EXISTS products_popular ON products(status, popularity DESC);
+CREATE INDEX IF NOT EXISTS products_relevance ON products(status, in_stock DESC, popularity DESC);
 CREATE INDEX IF NOT EXISTS products_newest ON products(status, created_ts DESC);
 CREATE TABLE IF NOT EXISTS skus (
     sku TEXT PRIMARY KEY,

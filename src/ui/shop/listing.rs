@@ -3,7 +3,7 @@
 //! without JavaScript; with JavaScript the form navigates client-side.
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use super::components::{flatten, ErrorPanel, ProductGrid};
@@ -174,13 +174,13 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
     view! {
         <Title text=heading.clone()/>
         <nav class="breadcrumbs" aria-label="Breadcrumb">
-            <A href="/">"Home"</A>
+            <a href="/">"Home"</a>
             {breadcrumbs.into_iter().map(|p| {
                 let name = find_node(&tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| crate::domain::category::CategoryPath::default_name(&p));
-                view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{name}</A> }
+                view! { <span class="sep">"/"</span><a href=format!("/c/{p}")>{name}</a> }
             }).collect_view()}
         </nav>
-        <Form method="GET" action=action attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
+        <Form method="GET" action=action noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
             <div class="listing-head">
                 <div>
                     <h1>{heading}</h1>
@@ -196,7 +196,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
             </div>
             {(!subcategories.is_empty()).then(|| view! {
                 <ul class="subcategories">
-                    {subcategories.into_iter().map(|c| view! { <li><A href=format!("/c/{}", c.path)>{c.name}<span class="count">{c.product_count}</span></A></li> }).collect_view()}
+                    {subcategories.into_iter().map(|c| view! { <li><a href=format!("/c/{}", c.path)>{c.name}<span class="count">{c.product_count}</span></a></li> }).collect_view()}
                 </ul>
             })}
             {(!active_filters.is_empty() || query.has_filters()).then(|| {
@@ -207,9 +207,9 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                 view! {
                     <div class="active-filters">
                         {chips.into_iter().map(|(label, k, v)| view! {
-                            <A href=l2.href(&q2.toggled_attr(&k, &v)) attr:class="chip">{label}<span aria-hidden="true">" ×"</span></A>
+                            <a href=l2.href(&q2.toggled_attr(&k, &v)) data-noscroll="true" class="chip">{label}<span aria-hidden="true">" ×"</span></a>
                         }).collect_view()}
-                        <A href=clear attr:class="clear-all">"Clear all filters"</A>
+                        <a href=clear class="clear-all">"Clear all filters"</a>
                     </div>
                 }
             })}
@@ -230,7 +230,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                             {PRICE_RANGES.iter().map(|&(lo, hi)| {
                                 let selected = query.min_price == lo && query.max_price == hi;
                                 let target = if selected { query.with_price_range(None, None) } else { query.with_price_range(lo, hi) };
-                                view! { <li><A href=links.href(&target) attr:class=if selected { "range selected" } else { "range" }>{price_label((lo, hi))}</A></li> }
+                                view! { <li><a href=links.href(&target) data-noscroll="true" class=if selected { "range selected" } else { "range" }>{price_label((lo, hi))}</a></li> }
                             }).collect_view()}
                         </ul>
                     </fieldset>
@@ -273,7 +273,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                             <div class="empty-state">
                                 <h2>"No products match"</h2>
                                 <p>"Try fewer filters, another spelling, or browse a category."</p>
-                                <A href=links.href(&query.cleared_filters()) attr:class="button">"Clear filters"</A>
+                                <a href=links.href(&query.cleared_filters()) class="button">"Clear filters"</a>
                             </div>
                         }.into_any()
                     } else {
@@ -314,16 +314,16 @@ fn Pagination(query: CatalogQuery, links: Links, page_count: u32) -> impl IntoVi
     view! {
         <nav class="pagination" aria-label="Pages">
             {match prev {
-                Some(h) => view! { <A href=h attr:rel="prev" attr:class="page-link">"‹ Previous"</A> }.into_any(),
+                Some(h) => view! { <a href=h rel="prev" class="page-link">"‹ Previous"</a> }.into_any(),
                 None => view! { <span class="page-link disabled">"‹ Previous"</span> }.into_any(),
             }}
             {items.into_iter().map(|item| match item {
                 None => view! { <span class="gap">"…"</span> }.into_any(),
                 Some(p) if p == current => view! { <span class="page-link current" aria-current="page">{p}</span> }.into_any(),
-                Some(p) => view! { <A href=links.href(&query.with_page(p)) attr:class="page-link">{p}</A> }.into_any(),
+                Some(p) => view! { <a href=links.href(&query.with_page(p)) class="page-link">{p}</a> }.into_any(),
             }).collect_view()}
             {match next {
-                Some(h) => view! { <A href=h attr:rel="next" attr:class="page-link">"Next ›"</A> }.into_any(),
+                Some(h) => view! { <a href=h rel="next" class="page-link">"Next ›"</a> }.into_any(),
                 None => view! { <span class="page-link disabled">"Next ›"</span> }.into_any(),
             }}
         </nav>

@@ -10,7 +10,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::components::{flatten, ErrorPanel};
 use super::listing::attr_label;
-use crate::domain::category::CategoryPath;
+use crate::domain::category::{find_node, CategoryPath};
+use super::layout::use_categories;
 use crate::domain::product::ProductView;
 use crate::ui::fns::get_product;
 
@@ -78,6 +79,7 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
         None => ("This combination is not available — choose another option".to_string(), "sold-out"),
     };
     let crumbs = CategoryPath::ancestors_and_self(&product.category);
+    let tree = use_categories()();
     let image = product.images.first().cloned();
     let slug = product.slug.clone();
     let description = product.description.clone();
@@ -86,7 +88,10 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
         <Meta name="description" content=description.clone()/>
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <A href="/">"Home"</A>
-            {crumbs.into_iter().map(|p| view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{CategoryPath::default_name(&p)}</A> }).collect_view()}
+            {crumbs.into_iter().map(|p| {
+                let name = find_node(&tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| CategoryPath::default_name(&p));
+                view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{name}</A> }
+            }).collect_view()}
         </nav>
         <article class="product">
             <div class="gallery">
@@ -117,7 +122,7 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                                             let title = if available { value.clone() } else { format!("{value} — unavailable with this choice") };
                                             let label = value.clone();
                                             view! {
-                                                <A href=selection_href(&slug, &next) scroll=false attr:class=class attr:data-axis=axis.clone() attr:data-value=value attr:title=title attr:aria-current=selected.then_some("true")>{label}</A>
+                                                <a href=selection_href(&slug, &next) data-noscroll="true" class=class data-axis=axis.clone() data-value=value title=title aria-pressed=selected.to_string()>{label}</a>
                                             }
                                         }).collect_view()}
                                     </div>

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: unit, store contract tests on SQLite and MongoDB
+# (nx-27017), cache tests on Redis, black-box API/SSR tests, and the Playwright
+# journeys in Chromium. Starts the services it needs on free loopback ports
+# and stops them when done.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+trap stop_started EXIT
+
+ensure_rust_tools
+ensure_test_services
+
+start_redis
+start_mongo
+log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT"
+
+export VITRINA_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
+export VITRINA_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export VITRINA_REQUIRE_SERVICES=1
+
+LOGDIR=$(mktemp -d)
+log "cargo test (unit, contract, API)"
+cargo test --features ssr 2>&1 | tee "$LOGDIR/cargo.log"
+
+log "end-to-end: building the app (debug) and running Playwright in Chromium"
+cargo leptos build
+E2E_PORT=$(free_port)
+E2E_DATA=$(mktemp -d)
+export LEPTOS_SITE_ROOT="$ROOT/target/site"
+VITRINA_DATA_DIR="$E2E_DATA" "$CARGO_TARGET_DIR/debug/vitrina" seed --products 2000
+VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn \
+  "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
+PIDS+=($!)
+wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
+(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
+
+passed=$(grep -hoE '^test result: ok\. [0-9]+ passed' "$LOGDIR/cargo.log" | awk '{s+=$4} END {print s+0}')
+e2e=$(grep -hoE '^ *[0-9]+ passed' "$LOGDIR/e2e.log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "vitrina: $((passed + e2e)) passed, 0 failed"
