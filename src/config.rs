@@ -24,6 +24,21 @@ pub struct Config {
     pub site_root: String,
     /// `VITRINA_LOG_FORMAT` = `json` | `text` (default text; json when `LEPTOS_ENV=PROD`).
     pub log_json: bool,
+    /// `VITRINA_JWT_SECRET`: key for access tokens; default a random key kept in the store (shared by every instance).
+    pub jwt_secret: Option<String>,
+    /// `VITRINA_ACCESS_TOKEN_TTL_SECS`, default 900 (15 minutes).
+    pub access_token_ttl: Duration,
+    /// `VITRINA_LOGIN_RATE_PER_MIN`, default 10: sign-in and refresh attempts per client IP and per account.
+    pub login_rate_per_min: u64,
+    /// `VITRINA_API_RATE_PER_MIN`, default 600: requests per minute per API token subject.
+    pub api_rate_per_min: u64,
+    /// `VITRINA_PARTNER_API_RATE_PER_MIN`, default `VITRINA_API_RATE_PER_MIN`: the same for partners.
+    pub partner_api_rate_per_min: u64,
+    /// `VITRINA_TRUST_PROXY`, default false: take the client IP from `X-Forwarded-For` (behind a load balancer).
+    pub trust_proxy: bool,
+    /// `VITRINA_ADMIN_EMAIL` + `VITRINA_ADMIN_PASSWORD`: an admin created at start when absent.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -42,7 +57,22 @@ impl Config {
             None => Duration::from_secs(5),
         };
         let prod = var("LEPTOS_ENV").map(|e| e.eq_ignore_ascii_case("prod")).unwrap_or(false);
+        let num = |name: &str, default: u64| -> Result<u64, String> {
+            match var(name) {
+                Some(v) => v.parse().map_err(|e| format!("{name}: {e}")),
+                None => Ok(default),
+            }
+        };
+        let api_rate = num("VITRINA_API_RATE_PER_MIN", 600)?;
         Ok(Self {
+            jwt_secret: var("VITRINA_JWT_SECRET"),
+            access_token_ttl: Duration::from_secs(num("VITRINA_ACCESS_TOKEN_TTL_SECS", 900)?.clamp(30, 900)),
+            login_rate_per_min: num("VITRINA_LOGIN_RATE_PER_MIN", 10)?,
+            api_rate_per_min: api_rate,
+            partner_api_rate_per_min: num("VITRINA_PARTNER_API_RATE_PER_MIN", api_rate)?,
+            trust_proxy: var("VITRINA_TRUST_PROXY").map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false),
+            admin_email: var("VITRINA_ADMIN_EMAIL"),
+            admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
             data_dir: var("VITRINA_DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
             mongodb_uri: var("MONGODB_URI"),
@@ -56,6 +86,11 @@ impl Config {
     }
 
     /// A config for tests: embedded store in `data_dir`, everything else default.
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         Self {
             addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -67,6 +102,14 @@ impl Config {
             public_url: None,
             site_root: "target/site".into(),
             log_json: false,
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(900),
+            login_rate_per_min: 10,
+            api_rate_per_min: 600,
+            partner_api_rate_per_min: 600,
+            trust_proxy: false,
+            admin_email: None,
+            admin_password: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 
 use vitrina::config::Config;
+use vitrina::domain::user::Role;
 use vitrina::server;
 use vitrina::services::demo;
 use vitrina::state::AppState;
@@ -21,6 +22,11 @@ enum Command {
         #[arg(long)]
         seed_if_empty: bool,
     },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Fill the store with a deterministic demo catalog.
     Seed {
         /// Number of products.
@@ -29,6 +35,22 @@ enum Command {
         /// Delete every product, category and image first.
         #[arg(long)]
         reset: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (the password from --password, else read from standard input).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// customer, partner or admin
+        #[arg(long, default_value = "customer")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
     },
 }
 
@@ -52,11 +74,20 @@ async fn main() {
     };
     let result = match cli.command {
         Command::Seed { products, reset } => seed(&state, products, reset).await,
+        Command::User { command: UserCommand::Create { email, role, name, password } } => create_user(&state, &email, &role, name, password).await,
         Command::Serve { seed_if_empty } => {
+            if let Err(e) = bootstrap_admin(&state).await {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
             if seed_if_empty {
                 match state.store.count_products().await {
                     Ok(0) => {
                         if let Err(e) = seed(&state, 2000, false).await {
+                            eprintln!("{e}");
+                            std::process::exit(1);
+                        }
+                        if let Err(e) = demo_users(&state).await {
                             eprintln!("{e}");
                             std::process::exit(1);
                         }
@@ -82,5 +113,46 @@ async fn seed(state: &AppState, products: u64, reset: bool) -> Result<(), String
     let n = demo::seed(&state.store, &state.images, products, reset).await.map_err(|e| e.to_string())?;
     state.catalog.invalidate().await;
     println!("Seeded {n} demo products into the {} store in {:.1?}.", state.store_kind, started.elapsed());
+    Ok(())
+}
+
+async fn create_user(state: &AppState, email: &str, role: &str, name: Option<String>, password: Option<String>) -> Result<(), String> {
+    let role = Role::parse(role).ok_or_else(|| format!("--role must be customer, partner or admin, not {role:?}"))?;
+    let password = match password {
+        Some(p) => p,
+        None => {
+            eprint!("Password for {email}: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string());
+    let user = state.accounts.register(email, &password, &name, role).await.map_err(|e| e.to_string())?;
+    println!("Created {} {} ({})", user.role.as_str(), user.email, user.id);
+    Ok(())
+}
+
+/// `VITRINA_ADMIN_EMAIL` + `VITRINA_ADMIN_PASSWORD`: the first admin, created when absent.
+async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
+    let (Some(email), Some(password)) = (&state.config.admin_email, &state.config.admin_password) else { return Ok(()) };
+    if state.accounts.ensure_user(email, password, "Administrator", Role::Admin).await.map_err(|e| format!("VITRINA_ADMIN_EMAIL: {e}"))? {
+        println!("Created the admin {email} from VITRINA_ADMIN_EMAIL.");
+    }
+    Ok(())
+}
+
+/// A demo admin and shopper for a fresh demo shop; their passwords are printed once.
+async fn demo_users(state: &AppState) -> Result<(), String> {
+    let mut lines = Vec::new();
+    for (email, name, role) in [("admin@vitrina.test", "Demo Admin", Role::Admin), ("shopper@vitrina.test", "Demo Shopper", Role::Customer)] {
+        let password = format!("demo-{}", &vitrina::services::accounts::random_token()[..12]);
+        if state.accounts.ensure_user(email, &password, name, role).await.map_err(|e| e.to_string())? {
+            lines.push(format!("  {:<9} {email:<22} password: {password}", role.as_str()));
+        }
+    }
+    if !lines.is_empty() {
+        println!("\nDemo accounts (shown once; sign in at /login):\n{}\n", lines.join("\n"));
+    }
     Ok(())
 }

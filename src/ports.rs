@@ -84,3 +84,110 @@ pub fn is_valid_image_key(key: &str) -> bool {
         && !key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
 }
+
+// ------------------------------------------------------------------ accounts
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::user::User;
+
+/// Users in the store. E-mail uniqueness is case-insensitive (`User::email_key`).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// A user whose e-mail key is taken is a `Conflict`.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Replaces the user with the same id (e-mail key conflicts are a `Conflict`).
+    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// Looks up by the lower-cased e-mail.
+    async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError>;
+    /// Users whose e-mail or name contains `search` (case-insensitive), newest first.
+    async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError>;
+}
+
+/// A refresh token as stored: only its SHA-256 hash, never the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consumed {
+    /// First use: the token is now spent.
+    Fresh(RefreshRecord),
+    /// Already spent before: a replay. The caller revokes the family.
+    Reused(RefreshRecord),
+    /// No such token.
+    Unknown,
+}
+
+/// Refresh-token families: each login starts one; each refresh rotates the
+/// token inside it; a replayed token revokes the whole family.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_family(&self, family_id: &str, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn insert_refresh(&self, record: &RefreshRecord) -> Result<(), StoreError>;
+    /// Atomically marks the token used (exactly one caller gets `Fresh`).
+    async fn consume_refresh(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Consumed, StoreError>;
+    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn revoke_user_families(&self, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// False when revoked or unknown.
+    async fn family_active(&self, family_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Small values with an optional expiry, by namespace and key: browser
+/// sessions, settings such as the token-signing key.
+#[async_trait]
+pub trait KeyValueStore: Send + Sync {
+    /// `None` when absent or expired.
+    async fn kv_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn kv_put(&self, ns: &str, key: &str, value: &[u8], expires_at: Option<DateTime<Utc>>) -> Result<(), StoreError>;
+    async fn kv_delete(&self, ns: &str, key: &str) -> Result<(), StoreError>;
+    /// Stores `value` unless the key exists; returns what is stored (the
+    /// first writer wins, so every instance agrees).
+    async fn kv_put_if_absent(&self, ns: &str, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    /// Hits so far in the current window, this one included.
+    pub count: u64,
+    /// When the window ends.
+    pub retry_after: Duration,
+}
+
+/// Fixed-window counters: `hit` counts one event for `key`.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<RateDecision, CacheError>;
+}
+
+/// Password hashing (argon2id in production).
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> Result<String, String>;
+    async fn verify(&self, password: &str, hash: &str) -> bool;
+}
+
+/// Claims of a short-lived access token.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub role: crate::domain::user::Role,
+    /// Refresh-token family the token was issued in.
+    pub fam: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// Signs and verifies access tokens (JWT).
+pub trait TokenSigner: Send + Sync {
+    fn sign(&self, claims: &AccessClaims) -> Result<String, String>;
+    /// Verifies signature and expiry.
+    fn verify(&self, token: &str) -> Result<AccessClaims, String>;
+}

@@ -12,6 +12,8 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -48,6 +50,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/media/{*key}", get(media))
         .merge(crate::api::router())
+        .merge(crate::web::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -59,6 +62,10 @@ pub fn router(app: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
+        .layer(session_layer(&app))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -68,6 +75,15 @@ pub fn router(app: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+fn session_layer(app: &AppState) -> SessionManagerLayer<crate::infra::sessions::KvSessionStore> {
+    SessionManagerLayer::new(app.sessions.clone())
+        .with_name("vitrina_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(app.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
 }
 
 async fn healthz() -> &'static str {
@@ -118,7 +134,13 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await
+    serve_on(listener, app, shutdown_signal()).await
+}
+
+/// Serves the app on a bound listener until `shutdown` completes, with the
+/// peer address available to handlers (per-IP rate limits).
+pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
 async fn shutdown_signal() {

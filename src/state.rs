@@ -2,47 +2,79 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::infra::argon2_hasher::Argon2Hasher;
 use crate::infra::images_fs::FsImageStore;
+use crate::infra::jwt::JwtSigner;
 use crate::infra::memory_cache::MemoryCache;
 use crate::infra::mongo::MongoCatalog;
 use crate::infra::redis_cache::RedisCache;
+use crate::infra::sessions::KvSessionStore;
 use crate::infra::sqlite::{SqliteCatalog, SqliteStore};
-use crate::ports::{Cache, CatalogStore, ImageStore};
+use crate::ports::{Cache, CatalogStore, ImageStore, KeyValueStore, RateLimiter, TokenStore, UserStore};
+use crate::services::accounts::{random_token, AccountService};
 use crate::services::catalog::CatalogService;
 
 /// Everything a request handler or server function needs.
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: CatalogService,
+    pub accounts: AccountService,
     pub store: Arc<dyn CatalogStore>,
     pub images: Arc<dyn ImageStore>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub sessions: KvSessionStore,
     pub config: Arc<Config>,
     pub store_kind: &'static str,
     pub cache_kind: &'static str,
 }
 
+/// One store adapter seen through every port it implements.
+struct StorePorts {
+    catalog: Arc<dyn CatalogStore>,
+    users: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenStore>,
+    kv: Arc<dyn KeyValueStore>,
+}
+
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + 'static>(store: T) -> StorePorts {
+    let s = Arc::new(store);
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s }
+}
+
 impl AppState {
     pub async fn build(config: &Config) -> Result<Self, String> {
-        let (store, store_kind): (Arc<dyn CatalogStore>, _) = match &config.mongodb_uri {
-            Some(uri) => (
-                Arc::new(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?),
-                "mongodb",
-            ),
+        let (store, store_kind) = match &config.mongodb_uri {
+            Some(uri) => (ports(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
             None => {
                 let db = SqliteStore::open(&config.data_dir.join("vitrina.db")).map_err(|e| format!("SQLite: {e}"))?;
-                (Arc::new(SqliteCatalog(db)), "sqlite")
+                (ports(SqliteCatalog(db)), "sqlite")
             }
         };
-        let cache: Arc<dyn Cache> = match &config.redis_url {
-            Some(url) => Arc::new(RedisCache::connect(url, "vitrina:").await.map_err(|e| format!("Redis: {e}"))?),
-            None => Arc::new(MemoryCache::new(256 * 1024 * 1024)),
+        let (cache, limiter, session_kv): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn KeyValueStore>) = match &config.redis_url {
+            Some(url) => {
+                let redis = Arc::new(RedisCache::connect(url, "vitrina:").await.map_err(|e| format!("Redis: {e}"))?);
+                (redis.clone(), redis.clone(), redis)
+            }
+            None => {
+                let memory = Arc::new(MemoryCache::new(256 * 1024 * 1024));
+                (memory.clone(), memory, store.kv.clone())
+            }
         };
+        let secret = match &config.jwt_secret {
+            Some(s) => s.clone().into_bytes(),
+            // the first instance to start picks the key; every other one reads it
+            None => store.kv.kv_put_if_absent("settings", "jwt_secret", random_token().as_bytes()).await.map_err(|e| format!("token key: {e}"))?,
+        };
+        let accounts = AccountService::new(store.users.clone(), store.tokens.clone(), Arc::new(Argon2Hasher), Arc::new(JwtSigner::new(&secret)), config.access_token_ttl);
         let images: Arc<dyn ImageStore> = Arc::new(FsImageStore::new(config.data_dir.join("images"), "/media"));
         let cache_kind = cache.kind();
         Ok(Self {
-            catalog: CatalogService::new(store.clone(), cache, config.cache_ttl),
-            store,
+            catalog: CatalogService::new(store.catalog.clone(), cache, config.cache_ttl),
+            accounts,
+            store: store.catalog,
             images,
+            limiter,
+            sessions: KvSessionStore::new(session_kv),
             config: Arc::new(config.clone()),
             store_kind,
             cache_kind,

@@ -3,7 +3,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::spawn_app;
+use common::{spawn_app, spawn_app_with};
 use serde_json::Value;
 
 const PRODUCTS: u64 = 400;
@@ -200,4 +200,27 @@ async fn openapi_docs_and_probes() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     assert!(ready.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn serves_the_catalog_from_mongodb_with_the_redis_cache() {
+    let (Some(mongo), Some(redis)) = (common::mongo_uri(), common::redis_url()) else { return };
+    let db = common::unique_name("vitrina_app");
+    let app = spawn_app_with(120, |c| {
+        c.mongodb_uri = Some(mongo);
+        c.mongodb_db = db;
+        c.redis_url = Some(redis);
+    })
+    .await;
+    let ready = app.get("/readyz").await.text().await.unwrap();
+    assert!(ready.contains("store=mongodb") && ready.contains("cache=redis"), "{ready}");
+    let (status, body) = app.json("/api/v1/products?category=clothing&attr.size=M&sort=price_asc").await;
+    assert_eq!(status, 200);
+    assert!(body["total"].as_u64().unwrap() > 0);
+    // a second identical read is served from Redis and is the same
+    let (_, again) = app.json("/api/v1/products?category=clothing&attr.size=M&sort=price_asc").await;
+    assert_eq!(body, again);
+    let slug = body["items"][0]["slug"].as_str().unwrap();
+    let html = app.get(&format!("/p/{slug}")).await.text().await.unwrap();
+    assert!(html.contains("class=\"product-title\""));
 }

@@ -251,3 +251,129 @@ contract!(
     categories_and_counts,
     reset_empties_the_store,
 );
+
+// ---------------------------------------------------------------- accounts contract
+
+mod accounts_contract {
+    use std::sync::Arc;
+
+    use chrono::{Duration, Utc};
+    use vitrina::domain::user::{Role, User};
+    use vitrina::infra::mongo::MongoCatalog;
+    use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
+    use vitrina::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
+
+    fn user(id: &str, email: &str) -> User {
+        User { id: id.into(), email: email.into(), name: format!("Name {id}"), password_hash: "$argon2id$x".into(), role: Role::Customer, disabled: false, created_at: Utc::now() }
+    }
+
+    async fn users<S: UserStore>(s: &S) {
+        let a = user("u1", "Ana@Example.com");
+        s.create_user(&a).await.unwrap();
+        assert!(matches!(s.create_user(&user("u2", "ana@example.COM")).await, Err(StoreError::Conflict(_))), "case-insensitive unique e-mail");
+        assert_eq!(s.user_by_email("ana@example.com").await.unwrap(), Some(a.clone()));
+        assert_eq!(s.user_by_id("u1").await.unwrap(), Some(a.clone()));
+        let mut b = user("u3", "bob@example.com");
+        b.created_at = a.created_at + Duration::seconds(5);
+        s.create_user(&b).await.unwrap();
+        let mut changed = a.clone();
+        changed.disabled = true;
+        changed.role = Role::Partner;
+        s.update_user(&changed).await.unwrap();
+        assert_eq!(s.user_by_id("u1").await.unwrap(), Some(changed));
+        let (all, total) = s.list_users(None, 0, 10).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(all[0].id, "u3", "newest first");
+        let (found, total) = s.list_users(Some("BOB"), 0, 10).await.unwrap();
+        assert_eq!((found.len(), total), (1, 1));
+        let (none, _) = s.list_users(Some(".*"), 0, 10).await.unwrap();
+        assert!(none.is_empty(), "search text is literal, not a pattern");
+        let (page, total) = s.list_users(None, 1, 1).await.unwrap();
+        assert_eq!((page.len(), total), (1, 2));
+    }
+
+    async fn tokens<S: TokenStore>(s: &S) {
+        let now = Utc::now();
+        s.create_family("f1", "u1", now).await.unwrap();
+        assert!(s.family_active("f1").await.unwrap());
+        assert!(!s.family_active("nope").await.unwrap());
+        let rec = RefreshRecord { token_hash: "h1".into(), family_id: "f1".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) };
+        s.insert_refresh(&rec).await.unwrap();
+        match s.consume_refresh("h1", now).await.unwrap() {
+            Consumed::Fresh(r) => assert_eq!((r.family_id.as_str(), r.user_id.as_str()), ("f1", "u1")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.consume_refresh("h1", now).await.unwrap(), Consumed::Reused(_)));
+        assert_eq!(s.consume_refresh("unknown", now).await.unwrap(), Consumed::Unknown);
+        s.revoke_family("f1", now).await.unwrap();
+        assert!(!s.family_active("f1").await.unwrap());
+        s.create_family("f2", "u9", now).await.unwrap();
+        s.create_family("f3", "u9", now).await.unwrap();
+        s.revoke_user_families("u9", now).await.unwrap();
+        assert!(!s.family_active("f2").await.unwrap() && !s.family_active("f3").await.unwrap());
+    }
+
+    async fn single_winner<S: TokenStore + 'static>(s: Arc<S>) {
+        let now = Utc::now();
+        s.create_family("fx", "u1", now).await.unwrap();
+        s.insert_refresh(&RefreshRecord { token_hash: "race".into(), family_id: "fx".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) }).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.consume_refresh("race", Utc::now()).await.unwrap() }));
+        }
+        let mut fresh = 0;
+        for t in tasks {
+            if matches!(t.await.unwrap(), Consumed::Fresh(_)) {
+                fresh += 1;
+            }
+        }
+        assert_eq!(fresh, 1, "exactly one concurrent consumer wins");
+    }
+
+    async fn key_values<S: KeyValueStore>(s: &S) {
+        assert_eq!(s.kv_get("session", "a").await.unwrap(), None);
+        s.kv_put("session", "a", b"one", Some(Utc::now() + Duration::hours(1))).await.unwrap();
+        assert_eq!(s.kv_get("session", "a").await.unwrap().as_deref(), Some(&b"one"[..]));
+        s.kv_put("session", "a", b"two", None).await.unwrap();
+        assert_eq!(s.kv_get("session", "a").await.unwrap().as_deref(), Some(&b"two"[..]));
+        assert_eq!(s.kv_get("other", "a").await.unwrap(), None, "namespaces are separate");
+        s.kv_put("session", "old", b"x", Some(Utc::now() - Duration::seconds(1))).await.unwrap();
+        assert_eq!(s.kv_get("session", "old").await.unwrap(), None, "expired values are gone");
+        s.kv_delete("session", "a").await.unwrap();
+        assert_eq!(s.kv_get("session", "a").await.unwrap(), None);
+        assert_eq!(s.kv_put_if_absent("settings", "k", b"first").await.unwrap(), b"first");
+        assert_eq!(s.kv_put_if_absent("settings", "k", b"second").await.unwrap(), b"first", "first writer wins");
+    }
+
+    fn sqlite() -> (Arc<SqliteCatalog>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (Arc::new(SqliteCatalog(SqliteStore::open(&dir.path().join("t.db")).unwrap())), dir)
+    }
+
+    async fn mongo() -> Option<Arc<MongoCatalog>> {
+        let uri = crate::common::mongo_uri()?;
+        Some(Arc::new(MongoCatalog::connect(&uri, &crate::common::unique_name("vitrina_acc")).await.unwrap()))
+    }
+
+    #[tokio::test]
+    async fn sqlite_users() { let (s, _d) = sqlite(); users(&*s).await; }
+    #[tokio::test]
+    async fn sqlite_tokens() { let (s, _d) = sqlite(); tokens(&*s).await; single_winner(s).await; }
+    #[tokio::test]
+    async fn sqlite_key_values() { let (s, _d) = sqlite(); key_values(&*s).await; }
+    #[tokio::test]
+    async fn mongodb_users() { if let Some(s) = mongo().await { users(&*s).await; } }
+    #[tokio::test]
+    async fn mongodb_tokens() { if let Some(s) = mongo().await { tokens(&*s).await; single_winner(s).await; } }
+    #[tokio::test]
+    async fn mongodb_key_values() { if let Some(s) = mongo().await { key_values(&*s).await; } }
+
+    #[tokio::test]
+    async fn redis_key_values() {
+        if let Some(url) = crate::common::redis_url() {
+            let r = vitrina::infra::redis_cache::RedisCache::connect(&url, &format!("{}:", crate::common::unique_name("t"))).await.unwrap();
+            key_values(&r).await;
+        }
+    }
+}

@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::catalog;
+use super::{admin, auth, catalog};
 use super::problem::{FieldError, Problem};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::Money;
@@ -15,11 +15,32 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vitrina API", version = "1.0.0", description = "The versioned JSON API of a Vitrina shop: catalog for partners. Errors are `application/problem+json` (RFC 9457) naming the offending parameter."),
-    paths(catalog::list_products, catalog::get_product, catalog::list_categories),
-    components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError)),
-    tags((name = "catalog", description = "Products, search, facets and categories"))
+    paths(catalog::list_products, catalog::get_product, catalog::list_categories,
+        auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users),
+    components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
+        crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
+        admin::AdminUser, admin::UserPage)),
+    modifiers(&SecuritySchemes),
+    tags((name = "catalog", description = "Products, search, facets and categories"),
+         (name = "auth", description = "Accounts and tokens: JWT access tokens (15 min) and rotating refresh tokens"),
+         (name = "admin", description = "Administration (admins only)"))
 )]
 pub struct ApiDoc;
+
+/// `bearer` (JWT access token) and `session` (the browser's cookie).
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some("Access token from POST /api/v1/auth/token")).build()),
+        );
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description("vitrina_session", "Browser session cookie"))));
+    }
+}
 
 pub fn spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

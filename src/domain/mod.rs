@@ -5,6 +5,7 @@ pub mod money;
 pub mod product;
 pub mod query;
 pub mod text;
+pub mod user;
 
 #[cfg(test)]
 mod purity_test;

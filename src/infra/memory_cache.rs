@@ -25,6 +25,7 @@ impl Expiry<String, Entry> for PerEntryTtl {
 pub struct MemoryCache {
     entries: Moka<String, Entry>,
     versions: Mutex<HashMap<String, u64>>,
+    windows: Mutex<HashMap<String, (Instant, u64)>>,
 }
 
 impl MemoryCache {
@@ -35,7 +36,7 @@ impl MemoryCache {
             .weigher(|k: &String, v: &Entry| (k.len() + v.bytes.len()).min(u32::MAX as usize) as u32)
             .expire_after(PerEntryTtl)
             .build();
-        Self { entries, versions: Mutex::new(HashMap::new()) }
+        Self { entries, versions: Mutex::new(HashMap::new()), windows: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -66,5 +67,24 @@ impl Cache for MemoryCache {
 
     fn kind(&self) -> &'static str {
         "memory"
+    }
+}
+
+/// Fixed-window counters for a single instance.
+#[async_trait]
+impl crate::ports::RateLimiter for MemoryCache {
+    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<crate::ports::RateDecision, CacheError> {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().map_err(|_| CacheError("poisoned".into()))?;
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = windows.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        let retry_after = window.saturating_sub(now.duration_since(entry.0));
+        Ok(crate::ports::RateDecision { allowed: entry.1 <= limit, count: entry.1, retry_after })
     }
 }

@@ -1,5 +1,8 @@
 //! Adapters (server only). Only `state.rs` picks among them.
+pub mod argon2_hasher;
 pub mod images_fs;
+pub mod jwt;
+pub mod sessions;
 pub mod memory_cache;
 pub mod mongo;
 pub mod redis_cache;

@@ -73,3 +73,80 @@ impl Cache for RedisCache {
         "redis"
     }
 }
+
+#[async_trait]
+impl crate::ports::RateLimiter for RedisCache {
+    /// Fixed window shared by every instance: INCR, and PEXPIRE on the first hit.
+    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<crate::ports::RateDecision, CacheError> {
+        let mut c = self.conn.clone();
+        let k = self.key(&format!("rl:{key}"));
+        let window_ms = window.as_millis().max(1) as i64;
+        let (count, ttl): (u64, i64) = bounded(async move {
+            redis::pipe()
+                .atomic()
+                .cmd("INCR")
+                .arg(&k)
+                .cmd("PEXPIRE")
+                .arg(&k)
+                .arg(window_ms)
+                .arg("NX")
+                .ignore()
+                .cmd("PTTL")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+        })
+        .await?;
+        let retry_after = Duration::from_millis(if ttl > 0 { ttl as u64 } else { window_ms as u64 });
+        Ok(crate::ports::RateDecision { allowed: count <= limit, count, retry_after })
+    }
+}
+
+fn store_err(e: CacheError) -> crate::ports::StoreError {
+    crate::ports::StoreError::Unavailable(e.0)
+}
+
+/// Sessions (and other small values) in Redis, shared by every instance.
+#[async_trait]
+impl crate::ports::KeyValueStore for RedisCache {
+    async fn kv_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, crate::ports::StoreError> {
+        let mut c = self.conn.clone();
+        let k = self.key(&format!("kv:{ns}:{key}"));
+        bounded(async move { c.get::<_, Option<Vec<u8>>>(k).await }).await.map_err(store_err)
+    }
+
+    async fn kv_put(&self, ns: &str, key: &str, value: &[u8], expires_at: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), crate::ports::StoreError> {
+        let mut c = self.conn.clone();
+        let k = self.key(&format!("kv:{ns}:{key}"));
+        let v = value.to_vec();
+        match expires_at {
+            Some(at) => {
+                let ms = (at - chrono::Utc::now()).num_milliseconds();
+                if ms <= 0 {
+                    return bounded(async move { c.del::<_, ()>(k).await }).await.map_err(store_err);
+                }
+                bounded(async move { c.pset_ex::<_, _, ()>(k, v, ms as u64).await }).await.map_err(store_err)
+            }
+            None => bounded(async move { c.set::<_, _, ()>(k, v).await }).await.map_err(store_err),
+        }
+    }
+
+    async fn kv_delete(&self, ns: &str, key: &str) -> Result<(), crate::ports::StoreError> {
+        let mut c = self.conn.clone();
+        let k = self.key(&format!("kv:{ns}:{key}"));
+        bounded(async move { c.del::<_, ()>(k).await }).await.map_err(store_err)
+    }
+
+    async fn kv_put_if_absent(&self, ns: &str, key: &str, value: &[u8]) -> Result<Vec<u8>, crate::ports::StoreError> {
+        let mut c = self.conn.clone();
+        let k = self.key(&format!("kv:{ns}:{key}"));
+        let v = value.to_vec();
+        let k2 = k.clone();
+        let _: bool = bounded(async move { c.set_nx::<_, _, bool>(k, v).await }).await.map_err(store_err)?;
+        let mut c = self.conn.clone();
+        bounded(async move { c.get::<_, Option<Vec<u8>>>(k2).await })
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| crate::ports::StoreError::Other("value vanished".into()))
+    }
+}

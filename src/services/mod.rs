@@ -1,3 +1,4 @@
 //! Use cases. They depend on `ports` only.
+pub mod accounts;
 pub mod catalog;
 pub mod demo;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::category::CategoryNode;
 use crate::domain::product::ProductView;
 use crate::domain::query::SearchResult;
+use crate::domain::user::UserView;
 
 /// Why a page cannot show what was asked, in words for the shopper.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,6 +15,10 @@ pub enum PageError {
     NotFound,
     /// The store is down or timed out.
     Unavailable,
+    /// The page needs a signed-in user.
+    SignInRequired,
+    /// The signed-in user's role may not see the page.
+    Forbidden,
 }
 
 pub type PageResult<T> = Result<T, PageError>;
@@ -88,4 +93,47 @@ pub fn set_status(_code: u16) {
             res.set_status(status);
         }
     }
+}
+
+/// The caller of the current request (server side), from the session or a bearer token.
+#[cfg(feature = "ssr")]
+pub async fn caller() -> Option<crate::services::accounts::Principal> {
+    leptos_axum::extract::<axum::Extension<crate::api::auth::Caller>>().await.ok().and_then(|c| c.0 .0)
+}
+
+/// The one guard for server functions and pages: the caller must meet `access`.
+#[cfg(feature = "ssr")]
+pub async fn require(access: crate::domain::user::Access) -> Result<crate::services::accounts::Principal, PageError> {
+    use crate::domain::user::Denied;
+    let principal = caller().await;
+    match access.check(principal.as_ref().map(|p| p.user.role)) {
+        Ok(()) => principal.ok_or(PageError::SignInRequired),
+        Err(Denied::Unauthenticated) => Err(PageError::SignInRequired),
+        Err(Denied::Forbidden) => Err(PageError::Forbidden),
+    }
+}
+
+/// The signed-in user, if any.
+#[server]
+pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
+    Ok(caller().await.map(|p| p.user.view()))
+}
+
+/// What the admin landing page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminSummary {
+    pub products: u64,
+    pub users: u64,
+    pub latest_users: Vec<UserView>,
+}
+
+#[server]
+pub async fn admin_overview() -> Result<PageResult<AdminSummary>, ServerFnError> {
+    if let Err(e) = require(crate::domain::user::Access::ADMIN).await {
+        return Ok(Err(e));
+    }
+    let app = app()?;
+    let products = app.store.count_products().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let (users, total) = app.accounts.users().list_users(None, 0, 10).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(Ok(AdminSummary { products, users: total, latest_users: users.into_iter().map(|u| u.view()).collect() }))
 }

@@ -1,4 +1,6 @@
 //! Leptos pages and components (compiled for the server and the browser).
+pub mod account;
+pub mod admin;
 pub mod fns;
 pub mod shop;
 
@@ -38,6 +40,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let categories = Resource::new(|| (), |_| fns::get_categories());
     provide_context(categories);
+    let user: account::UserResource = Resource::new(|| (), |_| fns::current_user());
+    provide_context(user);
 
     // Marks the page once the WASM client has taken over (used by the end-to-end tests).
     Effect::new(move |_| {
@@ -57,6 +61,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/products") view=ListingPage ssr=SsrMode::Async/>
                     <Route path=path!("/c/*path") view=ListingPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:slug") view=ProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=account::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

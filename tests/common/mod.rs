@@ -79,15 +79,21 @@ impl TestApp {
 }
 
 pub async fn spawn_app(products: u64) -> TestApp {
+    spawn_app_with(products, |_| {}).await
+}
+
+/// Like `spawn_app`, with the configuration adjusted first (e.g. MongoDB and Redis).
+pub async fn spawn_app_with(products: u64, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config::for_data_dir(dir.path().to_path_buf());
+    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    adjust(&mut config);
     let state = AppState::build(&config).await.expect("state");
     vitrina::services::demo::seed(&state.store, &state.images, products, false).await.expect("seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
-    let router = vitrina::server::router(state.clone());
+    let served = state.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
+        vitrina::server::serve_on(listener, served, std::future::pending()).await.expect("serve");
     });
     TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), state, _dir: dir }
 }

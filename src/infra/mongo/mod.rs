@@ -35,6 +35,11 @@
 //!   compares a whole array as one value, so before writing, the adapter also
 //!   looks for other products using any of the slugs or SKUs (one query per
 //!   batch) and reports a `Conflict` naming them.
+//!
+//! The account ports (users, refresh tokens, key/value) live in
+//! `accounts.rs`, on collections of the same database.
+mod accounts;
+
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -52,6 +57,10 @@ use crate::ports::{CatalogStore, StoreError};
 
 const PRODUCTS: &str = "products";
 const CATEGORIES: &str = "categories";
+const USERS: &str = "users";
+const TOKEN_FAMILIES: &str = "token_families";
+const REFRESH_TOKENS: &str = "refresh_tokens";
+const KV: &str = "kv";
 /// Products checked for slug/SKU conflicts per query.
 const CONFLICT_CHECK_CHUNK: usize = 200;
 
@@ -60,12 +69,17 @@ const DUPLICATE_KEY_CODES: [i32; 2] = [11000, 11001];
 /// shutdown, interruption, stepdown and not-primary states.
 const UNAVAILABLE_CODES: [i32; 11] = [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435];
 
-/// The catalog in MongoDB: collections `products` and `categories`.
+/// The catalog in MongoDB: collections `products` and `categories`; the
+/// accounts in `users`, `token_families`, `refresh_tokens` and `kv`.
 #[derive(Clone)]
 pub struct MongoCatalog {
     db: Database,
     products: Collection<Document>,
     categories: Collection<Document>,
+    users: Collection<Document>,
+    token_families: Collection<Document>,
+    refresh_tokens: Collection<Document>,
+    kv: Collection<Document>,
 }
 
 impl MongoCatalog {
@@ -94,6 +108,10 @@ impl MongoCatalog {
         let store = Self {
             products: db.collection::<Document>(PRODUCTS),
             categories: db.collection::<Document>(CATEGORIES),
+            users: db.collection::<Document>(USERS),
+            token_families: db.collection::<Document>(TOKEN_FAMILIES),
+            refresh_tokens: db.collection::<Document>(REFRESH_TOKENS),
+            kv: db.collection::<Document>(KV),
             db,
         };
         store.ensure_indexes().await?;
@@ -105,13 +123,16 @@ impl MongoCatalog {
         &self.db
     }
 
-    /// Creates the catalog's indexes; idempotent. An unreachable server is
-    /// an error; an index the server refuses (e.g. one that exists with
-    /// other options) is logged and skipped: the store still works, and the
-    /// adapter checks slug/SKU conflicts itself.
+    /// Creates the catalog's and the accounts' indexes; idempotent. An
+    /// unreachable server is an error; an index the server refuses (e.g. one
+    /// that exists with other options) is logged and skipped: the store still
+    /// works, and the adapter checks slug/SKU and e-mail conflicts itself.
+    /// TTL indexes (`expireAfterSeconds: 0`) remove expired refresh tokens
+    /// and key/value entries at their BSON-date `expires_at`.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = || IndexOptions::builder().unique(true).build();
-        let indexes: Vec<(&str, IndexModel)> = vec![
+        let ttl = || IndexOptions::builder().expire_after(Duration::from_secs(0)).build();
+        let products: Vec<(&str, IndexModel)> = vec![
             ("slug unique", IndexModel::builder().keys(doc! { "slug": 1 }).options(unique()).build()),
             (
                 "skus unique",
@@ -131,11 +152,34 @@ impl MongoCatalog {
             ("status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": -1 }).build()),
             ("status category", IndexModel::builder().keys(doc! { "status": 1, "category": 1 }).build()),
         ];
-        for (what, model) in indexes {
-            if let Err(e) = self.products.create_index(model).await {
+        let mut indexes: Vec<(&Collection<Document>, &str, IndexModel)> =
+            products.into_iter().map(|(what, model)| (&self.products, what, model)).collect();
+        indexes.extend([
+            (
+                &self.users,
+                "email key unique",
+                IndexModel::builder().keys(doc! { "email_key": 1 }).options(unique()).build(),
+            ),
+            (&self.users, "created", IndexModel::builder().keys(doc! { "created_ts": -1 }).build()),
+            (&self.token_families, "user", IndexModel::builder().keys(doc! { "user_id": 1 }).build()),
+            (&self.refresh_tokens, "family", IndexModel::builder().keys(doc! { "family_id": 1 }).build()),
+            (
+                &self.refresh_tokens,
+                "expiry ttl",
+                IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl()).build(),
+            ),
+            (&self.kv, "expiry ttl", IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl()).build()),
+        ]);
+        for (collection, what, model) in indexes {
+            if let Err(e) = collection.create_index(model).await {
                 match map_error("create index", e) {
                     StoreError::Unavailable(msg) => return Err(StoreError::Unavailable(msg)),
-                    other => tracing::warn!(index = what, error = %other, "could not create a products index"),
+                    other => tracing::warn!(
+                        collection = collection.name(),
+                        index = what,
+                        error = %other,
+                        "could not create an index"
+                    ),
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! `MONGODB_URI` is set, so a fresh clone runs with one command.
 //! Reads run on a small pool of connections (WAL lets them proceed while a
 //! write is under way); writes go through one writer connection.
+mod accounts;
 mod catalog;
 
 use std::path::Path;
@@ -51,6 +52,37 @@ CREATE TABLE IF NOT EXISTS categories (
     path TEXT PRIMARY KEY,
     name TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_created ON users(created_ts DESC);
+CREATE TABLE IF NOT EXISTS token_families (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    revoked_ts INTEGER
+);
+CREATE INDEX IF NOT EXISTS token_families_user ON token_families(user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL,
+    used_ts INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    expires_ts INTEGER,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
 "#;
 
 pub struct SqliteStore {

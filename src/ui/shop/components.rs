@@ -41,6 +41,8 @@ pub fn ErrorPanel(error: PageError, #[prop(optional, into)] back_href: Option<St
         PageError::Invalid { param, message } => (400, "We couldn't use that filter".to_string(), format!("{param}: {message}")),
         PageError::NotFound => (404, "Not found".to_string(), "We couldn't find what you were looking for.".to_string()),
         PageError::Unavailable => (503, "The shop is catching its breath".to_string(), "Our catalog is briefly unavailable. Please try again in a moment.".to_string()),
+        PageError::SignInRequired => (401, "Please sign in".to_string(), "This page is for signed-in users.".to_string()),
+        PageError::Forbidden => (403, "Not for your account".to_string(), "Your account may not open this page.".to_string()),
     };
     crate::ui::fns::set_status(status);
     view! {

@@ -32,6 +32,7 @@ pub fn Header() -> impl IntoView {
                         <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
                     </button>
                 </Form>
+                <AccountLink/>
             </div>
             <nav class="category-nav" aria-label="Categories">
                 <Suspense fallback=|| ()>
@@ -61,5 +62,20 @@ pub fn Footer() -> impl IntoView {
                 <p><a href="/api/docs">"Partner API"</a></p>
             </div>
         </footer>
+    }
+}
+
+#[component]
+fn AccountLink() -> impl IntoView {
+    let user = crate::ui::account::use_user();
+    view! {
+        <Suspense fallback=|| view! { <a class="account-link" href="/login">"Sign in"</a> }>
+            {move || Suspend::new(async move {
+                match user.await.ok().flatten() {
+                    Some(u) => view! { <a class="account-link signed-in" href="/account" data-testid="account-link">{format!("Hi, {}", u.name.split_whitespace().next().unwrap_or(""))}</a> }.into_any(),
+                    None => view! { <a class="account-link" href="/login" data-testid="account-link">"Sign in"</a> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

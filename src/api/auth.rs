@@ -1,0 +1,318 @@
+//! Who is calling: bearer tokens (API clients) and cookie sessions (browsers),
+//! resolved once per request; access rules checked in one place.
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::problem::Problem;
+use crate::domain::user::{Access, Denied, Role, UserView};
+use crate::services::accounts::{AccountError, Principal, TokenPair};
+use crate::state::AppState;
+
+pub const SESSION_USER_KEY: &str = "user_id";
+
+/// The caller, as resolved by [`authenticate`]: `None` for anonymous requests.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Option<Principal>);
+
+/// A bearer token was presented but is not valid.
+#[derive(Clone, Debug)]
+struct BadToken;
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// The TCP peer address, when the server was started with connect info.
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// The client address: the TCP peer, or the first `X-Forwarded-For` hop when
+/// the shop runs behind a trusted proxy (`VITRINA_TRUST_PROXY`).
+pub fn client_ip(app: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    if app.config.trust_proxy {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|s| s.trim().parse::<IpAddr>().ok())
+        {
+            return ip.to_string();
+        }
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+pub fn too_many(retry_after: Duration, detail: &str) -> Response {
+    let secs = retry_after.as_secs().max(1);
+    let mut res = Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("{detail}; try again in {secs} s")).into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// Counts one hit on each key; the first over its limit answers 429.
+/// A failing limiter lets the request through (logged): availability first.
+pub async fn rate_limit(app: &AppState, keys: &[String], limit: u64) -> Result<(), Response> {
+    for key in keys {
+        match app.limiter.hit(key, limit, Duration::from_secs(60)).await {
+            Ok(d) if !d.allowed => return Err(too_many(d.retry_after, "Too many attempts")),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable"),
+        }
+    }
+    Ok(())
+}
+
+/// Global middleware: resolves the caller from a bearer token or the session
+/// cookie and limits API clients per token subject.
+pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut principal = None;
+    if let Some(token) = bearer(req.headers()).map(str::to_string) {
+        match app.accounts.authenticate_bearer(&token).await {
+            Ok(p) => {
+                let limit = if p.user.role == Role::Partner { app.config.partner_api_rate_per_min } else { app.config.api_rate_per_min };
+                if let Err(res) = rate_limit(&app, &[format!("api:{}", p.user.id)], limit).await {
+                    return res;
+                }
+                principal = Some(p);
+            }
+            Err(AccountError::Store(e)) => return Problem::from(e).into_response(),
+            Err(_) => {
+                req.extensions_mut().insert(BadToken);
+            }
+        }
+    } else if let Some(session) = req.extensions().get::<Session>().cloned() {
+        if let Ok(Some(user_id)) = session.get::<String>(SESSION_USER_KEY).await {
+            match app.accounts.session_user(&user_id).await {
+                Ok(Some(user)) => principal = Some(Principal { user, family: None }),
+                Ok(None) => {
+                    // disabled or deleted: the session ends
+                    let _ = session.flush().await;
+                }
+                Err(AccountError::Store(e)) => return Problem::from(e).into_response(),
+                Err(_) => {}
+            }
+        }
+    }
+    req.extensions_mut().insert(Caller(principal));
+    next.run(req).await
+}
+
+/// 401 with `WWW-Authenticate`, as RFC 6750 asks.
+pub fn unauthorized(invalid_token: bool) -> Response {
+    let detail = if invalid_token { "The access token is invalid, expired or revoked." } else { "Sign in or send a bearer token." };
+    let mut res = Problem::new(StatusCode::UNAUTHORIZED, detail).into_response();
+    let challenge = if invalid_token { r#"Bearer realm="vitrina", error="invalid_token""# } else { r#"Bearer realm="vitrina""# };
+    res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    res
+}
+
+/// Per-route middleware built from the route table's access level.
+pub async fn require(access: Access, req: Request, next: Next) -> Response {
+    let role = req.extensions().get::<Caller>().and_then(|c| c.0.as_ref()).map(|p| p.user.role);
+    match access.check(role) {
+        Ok(()) => next.run(req).await,
+        Err(Denied::Unauthenticated) => unauthorized(req.extensions().get::<BadToken>().is_some()),
+        Err(Denied::Forbidden) => Problem::new(StatusCode::FORBIDDEN, "Your account may not use this resource.").into_response(),
+    }
+}
+
+/// Extractor for handlers behind a non-public route: the signed-in caller.
+pub struct CurrentUser(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        match parts.extensions.get::<Caller>() {
+            Some(Caller(Some(p))) => Ok(CurrentUser(p.clone())),
+            _ => Err(unauthorized(parts.extensions.get::<BadToken>().is_some())),
+        }
+    }
+}
+
+/// Refuses state-changing browser requests from a foreign origin (CSRF).
+/// API clients that send no `Origin` are not browsers and pass.
+pub async fn same_origin(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let public_host = app.config.public_url.as_deref().and_then(|u| u.split("://").nth(1)).map(|h| h.trim_end_matches('/'));
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let foreign = match origin {
+        Some("null") => true,
+        Some(o) => {
+            let o_host = o.split("://").nth(1).unwrap_or("");
+            o_host != host && Some(o_host) != public_host
+        }
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site"),
+    };
+    if foreign {
+        tracing::warn!(origin = ?origin, host, "cross-origin state-changing request refused");
+        return Problem::new(StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+    next.run(req).await
+}
+
+/// A JSON body whose errors are problem+json naming the field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                // serde names the field between backticks: "missing field `email`"
+                let field = text.split('`').nth(1).filter(|f| !f.contains(' ')).unwrap_or("body").to_string();
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, text.clone());
+                p.errors.push(super::problem::FieldError { field, message: text });
+                Err(p.into_response())
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ handlers
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RegisterBody {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+impl From<AccountError> for Problem {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(f) => {
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, f.to_string());
+                p.title = "Invalid field".into();
+                p.errors.push(super::problem::FieldError { field: f.field, message: f.message });
+                p
+            }
+            AccountError::EmailTaken => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "This e-mail address is already registered.");
+                p.errors.push(super::problem::FieldError { field: "email".into(), message: "is already registered".into() });
+                p
+            }
+            AccountError::InvalidCredentials => Problem::new(StatusCode::UNAUTHORIZED, "E-mail or password is incorrect."),
+            AccountError::InvalidToken => Problem::new(StatusCode::UNAUTHORIZED, "The token is invalid, expired or revoked."),
+            AccountError::TokenReused => Problem::new(StatusCode::UNAUTHORIZED, "The refresh token was already used; every token of its sign-in is revoked."),
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Creates a customer account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 409, description = "E-mail already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(State(app): State<AppState>, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<UserView>), Problem> {
+    let user = app.accounts.register(&body.email, &body.password, &body.name, Role::Customer).await?;
+    Ok((StatusCode::CREATED, Json(user.view())))
+}
+
+/// Exchanges e-mail and password for an access token (JWT, ≤ 15 min) and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenBody,
+    responses(
+        (status = 200, description = "Tokens", body = TokenPair),
+        (status = 401, description = "E-mail or password incorrect", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts (see Retry-After)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn token(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<TokenBody>) -> Response {
+    let ip = client_ip(&app, &headers, peer);
+    let keys = [format!("login:ip:{ip}"), format!("login:acct:{}", body.email.trim().to_lowercase())];
+    if let Err(res) = rate_limit(&app, &keys, app.config.login_rate_per_min).await {
+        return res;
+    }
+    let result = async {
+        let user = app.accounts.authenticate(&body.email, &body.password).await?;
+        app.accounts.issue_tokens(&user).await
+    }
+    .await;
+    match result {
+        Ok(pair) => Json(pair).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// Rotates a refresh token: the presented one is consumed. Presenting a consumed one revokes its whole family.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new pair", body = TokenPair),
+        (status = 401, description = "Invalid, expired or reused token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<RefreshBody>) -> Response {
+    let ip = client_ip(&app, &headers, peer);
+    if let Err(res) = rate_limit(&app, &[format!("refresh:ip:{ip}")], app.config.login_rate_per_min).await {
+        return res;
+    }
+    match app.accounts.refresh(&body.refresh_token).await {
+        Ok((user, pair)) => {
+            if let Err(res) = rate_limit(&app, &[format!("refresh:acct:{}", user.id)], app.config.login_rate_per_min).await {
+                return res;
+            }
+            Json(pair).into_response()
+        }
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// Signs out an API client: the refresh token's family is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Unknown token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(State(app): State<AppState>, JsonBody(body): JsonBody<RefreshBody>) -> Result<StatusCode, Problem> {
+    app.accounts.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(CurrentUser(p): CurrentUser) -> Json<UserView> {
+    Json(p.user.view())
+}

@@ -1,0 +1,215 @@
+//! Users, roles and the rules for their credentials.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum Role {
+    Customer,
+    Partner,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Customer, Role::Partner, Role::Admin];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Partner => "partner",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    Authenticated,
+    /// Only these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
+    pub const PARTNER: Access = Access::Roles(&[Role::Partner, Role::Admin]);
+
+    /// `None` when allowed; otherwise whether the caller must sign in (401) or is forbidden (403).
+    pub fn check(&self, role: Option<Role>) -> Result<(), Denied> {
+        match (self, role) {
+            (Access::Public, _) => Ok(()),
+            (_, None) => Err(Denied::Unauthenticated),
+            (Access::Authenticated, Some(_)) => Ok(()),
+            (Access::Roles(allowed), Some(r)) if allowed.contains(&r) => Ok(()),
+            (Access::Roles(_), Some(_)) => Err(Denied::Forbidden),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    Unauthenticated,
+    Forbidden,
+}
+
+/// A field-level validation failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// A syntactically valid e-mail address; `key()` is the case-insensitive identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, FieldError> {
+        let s = raw.trim();
+        let bad = || FieldError::new("email", "enter an e-mail address such as name@example.com");
+        if s.is_empty() {
+            return Err(FieldError::new("email", "enter your e-mail address"));
+        }
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+        if local.is_empty() || local.len() > 64 || local.contains('@') || domain.len() < 3 || !domain.contains('.') {
+            return Err(bad());
+        }
+        if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") || domain.starts_with('-') {
+            return Err(bad());
+        }
+        Ok(Email(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The identity used for uniqueness and lookup.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+/// Passwords attackers try first (a short list; length rules out most others).
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890", "12345678910", "0123456789", "1111111111", "0000000000", "1234512345", "9876543210", "1q2w3e4r5t",
+    "qwertyuiop", "qwertyuiop1", "password12", "password123", "password1234", "passw0rd123", "iloveyou12", "letmein123",
+    "welcome123", "admin12345", "administrator", "abcdefghij", "abcd123456", "qwerty1234", "qwerty12345", "1qaz2wsx3edc",
+    "zaq12wsxcde", "football12", "baseball12", "sunshine12", "princess12", "dragon1234", "monkey1234", "superman12",
+    "trustno123", "changeme123", "master1234", "shadow1234", "michael123", "jennifer12", "computer12", "internet12",
+    "starwars12", "whatever12", "asdfghjkl1", "asdfghjkl;", "zxcvbnm123", "1234qwerty", "q1w2e3r4t5", "aaaaaaaaaa",
+    "passwordpassword", "vitrina123", "vitrina1234", "shopping123",
+];
+
+/// The password policy: long enough, not the e-mail, not a common password.
+pub fn validate_password(password: &str, email: &str) -> Result<(), FieldError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err(FieldError::new("password", format!("use at least {MIN_PASSWORD_LEN} characters")));
+    }
+    if n > MAX_PASSWORD_LEN {
+        return Err(FieldError::new("password", format!("use at most {MAX_PASSWORD_LEN} characters")));
+    }
+    let lower = password.to_lowercase();
+    if lower == email.trim().to_lowercase() || lower == email.split('@').next().unwrap_or("").to_lowercase() {
+        return Err(FieldError::new("password", "must not be your e-mail address"));
+    }
+    if COMMON_PASSWORDS.contains(&lower.as_str()) || lower.chars().all(|c| c == lower.chars().next().unwrap_or(' ')) {
+        return Err(FieldError::new("password", "is too common; choose something harder to guess"));
+    }
+    Ok(())
+}
+
+pub fn validate_name(name: &str) -> Result<String, FieldError> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(FieldError::new("name", "enter your name"));
+    }
+    if n.chars().count() > 100 {
+        return Err(FieldError::new("name", "use at most 100 characters"));
+    }
+    Ok(n.to_string())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn email_key(&self) -> String {
+        self.email.to_lowercase()
+    }
+    pub fn view(&self) -> UserView {
+        UserView { id: self.id.clone(), email: self.email.clone(), name: self.name.clone(), role: self.role }
+    }
+}
+
+/// What a user may see of an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_parse_and_compare_case_insensitively() {
+        let e = Email::parse("  Ana.Pop@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "Ana.Pop@Example.COM");
+        assert_eq!(e.key(), "ana.pop@example.com");
+        for bad in ["", "no-at", "a@b", "a b@c.de", "@x.com", "a@.com", "a@com.", "a@@b.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_policy() {
+        assert!(validate_password("correct horse battery", "a@b.co").is_ok());
+        assert_eq!(validate_password("short", "a@b.co").unwrap_err().field, "password");
+        assert!(validate_password("Password123", "a@b.co").is_err(), "common");
+        assert!(validate_password("ana.pop@example.com", "Ana.Pop@example.com").is_err(), "equal to e-mail");
+        assert!(validate_password("zzzzzzzzzzzz", "a@b.co").is_err());
+    }
+
+    #[test]
+    fn access_rules() {
+        assert_eq!(Access::ADMIN.check(None), Err(Denied::Unauthenticated));
+        assert_eq!(Access::ADMIN.check(Some(Role::Customer)), Err(Denied::Forbidden));
+        assert_eq!(Access::ADMIN.check(Some(Role::Partner)), Err(Denied::Forbidden));
+        assert_eq!(Access::ADMIN.check(Some(Role::Admin)), Ok(()));
+        assert_eq!(Access::PARTNER.check(Some(Role::Customer)), Err(Denied::Forbidden));
+        assert_eq!(Access::Authenticated.check(Some(Role::Customer)), Ok(()));
+        assert_eq!(Access::Public.check(None), Ok(()));
+    }
+}

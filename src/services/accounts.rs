@@ -1,0 +1,244 @@
+//! Accounts: registration, sign-in, access and refresh tokens, passwords.
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::domain::user::{validate_name, validate_password, Email, FieldError, Role, User};
+use crate::ports::{AccessClaims, Consumed, PasswordHasher, RefreshRecord, StoreError, TokenSigner, TokenStore, UserStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("this e-mail address is already registered")]
+    EmailTaken,
+    /// Wrong password, unknown e-mail or disabled account: callers cannot tell which.
+    #[error("e-mail or password is incorrect")]
+    InvalidCredentials,
+    #[error("the token is invalid or expired")]
+    InvalidToken,
+    /// A refresh token was presented twice; its family is now revoked.
+    #[error("the refresh token was already used; please sign in again")]
+    TokenReused,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => AccountError::EmailTaken,
+            e => AccountError::Store(e),
+        }
+    }
+}
+
+/// A pair handed to API clients.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// The caller behind a request, once authenticated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user: User,
+    /// The refresh-token family of a bearer token (`None` for browser sessions).
+    pub family: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    users: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    signer: Arc<dyn TokenSigner>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    /// Verified against when the e-mail is unknown, so both cases take as long.
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 256 random bits, URL-safe.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl AccountService {
+    pub fn new(users: Arc<dyn UserStore>, tokens: Arc<dyn TokenStore>, hasher: Arc<dyn PasswordHasher>, signer: Arc<dyn TokenSigner>, access_ttl: Duration) -> Self {
+        Self { users, tokens, hasher, signer, access_ttl, refresh_ttl: Duration::from_secs(30 * 24 * 3600), dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
+    }
+
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.users
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str, role: Role) -> Result<User, AccountError> {
+        let email = Email::parse(email)?;
+        let name = validate_name(name)?;
+        validate_password(password, email.as_str())?;
+        if self.users.user_by_email(&email.key()).await?.is_some() {
+            return Err(AccountError::EmailTaken);
+        }
+        let hash = self.hasher.hash(password).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+        let user = User {
+            id: format!("u_{}", uuid::Uuid::new_v4().simple()),
+            email: email.as_str().to_string(),
+            name,
+            password_hash: hash,
+            role,
+            disabled: false,
+            created_at: Utc::now(),
+        };
+        self.users.create_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Checks e-mail and password. Unknown e-mail, wrong password and a
+    /// disabled account give the same error and take about the same time.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User, AccountError> {
+        let key = email.trim().to_lowercase();
+        let user = if key.is_empty() || key.len() > 254 { None } else { self.users.user_by_email(&key).await? };
+        match user {
+            Some(u) => {
+                let ok = self.hasher.verify(password, &u.password_hash).await;
+                if ok && !u.disabled {
+                    Ok(u)
+                } else {
+                    Err(AccountError::InvalidCredentials)
+                }
+            }
+            None => {
+                let dummy = self
+                    .dummy_hash
+                    .get_or_try_init(|| async { self.hasher.hash("dummy password for timing").await })
+                    .await
+                    .map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+                let _ = self.hasher.verify(password, dummy).await;
+                Err(AccountError::InvalidCredentials)
+            }
+        }
+    }
+
+    async fn issue_in_family(&self, user: &User, family_id: &str) -> Result<TokenPair, AccountError> {
+        let now = Utc::now();
+        let claims = AccessClaims {
+            sub: user.id.clone(),
+            role: user.role,
+            fam: family_id.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.access_ttl.as_secs() as i64,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let access_token = self.signer.sign(&claims).map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+        let refresh_token = random_token();
+        self.tokens
+            .insert_refresh(&RefreshRecord {
+                token_hash: sha256_hex(&refresh_token),
+                family_id: family_id.to_string(),
+                user_id: user.id.clone(),
+                expires_at: now + chrono::Duration::from_std(self.refresh_ttl).unwrap_or_default(),
+            })
+            .await?;
+        Ok(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: self.access_ttl.as_secs() as i64 })
+    }
+
+    /// A new token family for a user who just signed in.
+    pub async fn issue_tokens(&self, user: &User) -> Result<TokenPair, AccountError> {
+        let family = format!("f_{}", uuid::Uuid::new_v4().simple());
+        self.tokens.create_family(&family, &user.id, Utc::now()).await?;
+        self.issue_in_family(user, &family).await
+    }
+
+    /// Rotates a refresh token. A replayed token revokes its whole family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(User, TokenPair), AccountError> {
+        let now = Utc::now();
+        match self.tokens.consume_refresh(&sha256_hex(refresh_token), now).await? {
+            Consumed::Unknown => Err(AccountError::InvalidToken),
+            Consumed::Reused(rec) => {
+                tracing::warn!(family = %rec.family_id, user = %rec.user_id, "refresh token reuse: revoking the family");
+                self.tokens.revoke_family(&rec.family_id, now).await?;
+                Err(AccountError::TokenReused)
+            }
+            Consumed::Fresh(rec) => {
+                if rec.expires_at <= now || !self.tokens.family_active(&rec.family_id).await? {
+                    return Err(AccountError::InvalidToken);
+                }
+                let user = self.users.user_by_id(&rec.user_id).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+                let pair = self.issue_in_family(&user, &rec.family_id).await?;
+                Ok((user, pair))
+            }
+        }
+    }
+
+    /// Ends the family of a refresh token (idempotent for unknown tokens).
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), AccountError> {
+        let now = Utc::now();
+        match self.tokens.consume_refresh(&sha256_hex(refresh_token), now).await? {
+            Consumed::Fresh(rec) | Consumed::Reused(rec) => {
+                self.tokens.revoke_family(&rec.family_id, now).await?;
+                Ok(())
+            }
+            Consumed::Unknown => Err(AccountError::InvalidToken),
+        }
+    }
+
+    /// Verifies an access token: signature, expiry, a live family and an enabled user.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AccountError> {
+        let claims = self.signer.verify(token).map_err(|_| AccountError::InvalidToken)?;
+        if !self.tokens.family_active(&claims.fam).await? {
+            return Err(AccountError::InvalidToken);
+        }
+        let user = self.users.user_by_id(&claims.sub).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+        Ok(Principal { user, family: Some(claims.fam) })
+    }
+
+    /// The enabled user behind a browser session.
+    pub async fn session_user(&self, user_id: &str) -> Result<Option<User>, AccountError> {
+        Ok(self.users.user_by_id(user_id).await?.filter(|u| !u.disabled))
+    }
+
+    pub async fn change_password(&self, user_id: &str, current: &str, new: &str) -> Result<(), AccountError> {
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        if !self.hasher.verify(current, &user.password_hash).await {
+            return Err(FieldError::new("current_password", "is not your current password").into());
+        }
+        validate_password(new, &user.email).map_err(|e| FieldError::new("new_password", e.message))?;
+        user.password_hash = self.hasher.hash(new).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+        self.users.update_user(&user).await?;
+        // other API sessions end with the old password
+        self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
+        Ok(())
+    }
+
+    pub async fn update_name(&self, user_id: &str, name: &str) -> Result<User, AccountError> {
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        user.name = validate_name(name)?;
+        self.users.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Creates the user if the e-mail is free (first admin from the environment).
+    pub async fn ensure_user(&self, email: &str, password: &str, name: &str, role: Role) -> Result<bool, AccountError> {
+        match self.register(email, password, name, role).await {
+            Ok(_) => Ok(true),
+            Err(AccountError::EmailTaken) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

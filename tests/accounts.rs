@@ -1,0 +1,324 @@
+//! Accounts and access, from outside: API tokens, refresh rotation and reuse,
+//! the role matrix over the whole route table, rate limits, browser sessions.
+mod common;
+
+use axum::http::Method;
+use common::{spawn_app, spawn_app_with, TestApp};
+use serde_json::{json, Value};
+use vitrina::domain::user::{Access, Role};
+
+const PASSWORD: &str = "a sturdy passphrase";
+
+async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let res = app.client.post(format!("{}{path}", app.base)).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn user_with_role(app: &TestApp, email: &str, role: Role) {
+    app.state.accounts.register(email, PASSWORD, "Test User", role).await.unwrap();
+}
+
+async fn tokens(app: &TestApp, email: &str) -> Value {
+    let (status, body) = post(app, "/api/v1/auth/token", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn get_with(app: &TestApp, path: &str, token: &str) -> u16 {
+    app.client.get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn register_token_me_and_the_rules_for_passwords() {
+    let app = spawn_app(0).await;
+    let (status, body) = post(&app, "/api/v1/auth/register", json!({"email": "Ana@Example.com", "password": PASSWORD, "name": "Ana"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["role"], "customer");
+    assert_eq!(body["email"], "Ana@Example.com");
+    assert!(body.get("password_hash").is_none());
+    // e-mails compare case-insensitively
+    let (status, body) = post(&app, "/api/v1/auth/register", json!({"email": "ana@example.COM", "password": PASSWORD, "name": "Ana 2"})).await;
+    assert_eq!(status, 409, "{body}");
+    for (password, why) in [("short", "too short"), ("ana@example.com", "equal to the e-mail"), ("password123", "common")] {
+        let (status, body) = post(&app, "/api/v1/auth/register", json!({"email": "ana@example.com", "password": password, "name": "x"})).await;
+        assert_eq!(status, 422, "{why}: {body}");
+        assert_eq!(body["errors"][0]["field"], "password", "{why}");
+    }
+    let (status, body) = post(&app, "/api/v1/auth/register", json!({"email": "b@example.com", "name": "B"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "password", "a missing field is named: {body}");
+
+    let t = tokens(&app, "ANA@example.com").await;
+    assert_eq!(t["token_type"], "Bearer");
+    assert!(t["expires_in"].as_i64().unwrap() <= 900);
+    assert!(t["refresh_token"].as_str().unwrap().len() >= 43, "≥ 256 bits, base64");
+    let me = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["email"], "Ana@Example.com");
+
+    // wrong password and unknown e-mail are indistinguishable
+    let (s1, b1) = post(&app, "/api/v1/auth/token", json!({"email": "ana@example.com", "password": "not the password"})).await;
+    let (s2, b2) = post(&app, "/api/v1/auth/token", json!({"email": "nobody@example.com", "password": "not the password"})).await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(b1["detail"], b2["detail"]);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app(0).await;
+    user_with_role(&app, "r@example.com", Role::Customer).await;
+    let first = tokens(&app, "r@example.com").await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let (status, second) = post(&app, "/api/v1/auth/refresh", json!({"refresh_token": r1})).await;
+    assert_eq!(status, 200, "{second}");
+    let a2 = second["access_token"].as_str().unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2);
+    assert_eq!(get_with(&app, "/api/v1/me", a2).await, 200);
+
+    // the second use of r1 fails, and the pair obtained with its first use dies
+    let (status, _) = post(&app, "/api/v1/auth/refresh", json!({"refresh_token": r1})).await;
+    assert_eq!(status, 401);
+    assert_eq!(get_with(&app, "/api/v1/me", a2).await, 401, "access token of the revoked family");
+    let (status, _) = post(&app, "/api/v1/auth/refresh", json!({"refresh_token": r2})).await;
+    assert_eq!(status, 401, "refresh token of the revoked family");
+    // a separate sign-in is unaffected
+    let other = tokens(&app, "r@example.com").await;
+    assert_eq!(get_with(&app, "/api/v1/me", other["access_token"].as_str().unwrap()).await, 200);
+
+    // logout revokes the family
+    let res = app.client.post(format!("{}/api/v1/auth/logout", app.base)).json(&json!({"refresh_token": other["refresh_token"]})).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(get_with(&app, "/api/v1/me", other["access_token"].as_str().unwrap()).await, 401);
+    let res = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth("garbage.token.here").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+}
+
+fn concrete(path: &str) -> String {
+    path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
+/// Every route of the table × anonymous / customer / partner / admin.
+#[tokio::test]
+async fn role_matrix_over_the_route_table() {
+    let app = spawn_app(3).await;
+    let mut bearer = Vec::new();
+    for role in Role::ALL {
+        let email = format!("{}@example.com", role.as_str());
+        user_with_role(&app, &email, role).await;
+        bearer.push((role, tokens(&app, &email).await["access_token"].as_str().unwrap().to_string()));
+    }
+    let mut protected = 0;
+    for route in vitrina::api::routes() {
+        let url = format!("{}{}", app.base, concrete(route.path));
+        let call = |token: Option<&str>| {
+            let mut req = app.client.request(route.method.clone(), &url);
+            if route.method == Method::POST || route.method == Method::PUT || route.method == Method::PATCH {
+                req = req.json(&json!({}));
+            }
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send()
+        };
+        let anon = call(None).await.unwrap();
+        match route.access {
+            Access::Public => {
+                assert!(![401, 403].contains(&anon.status().as_u16()), "{} {} is public", route.method, route.path);
+                continue;
+            }
+            _ => {
+                protected += 1;
+                assert_eq!(anon.status(), 401, "{} {} without a token", route.method, route.path);
+                assert!(anon.headers().contains_key("www-authenticate"));
+            }
+        }
+        for (role, token) in &bearer {
+            let status = call(Some(token)).await.unwrap().status().as_u16();
+            let allowed = route.access.check(Some(*role)).is_ok();
+            if allowed {
+                assert!(![401, 403].contains(&status), "{} {} as {role:?}: {status}", route.method, route.path);
+            } else {
+                assert_eq!(status, 403, "{} {} as {role:?}", route.method, route.path);
+            }
+        }
+    }
+    assert!(protected >= 2, "the table has protected routes");
+    // customers never reach admin routes
+    let customer = &bearer[0].1;
+    assert_eq!(get_with(&app, "/api/v1/admin/users", customer).await, 403);
+    assert_eq!(get_with(&app, "/api/v1/admin/users", &bearer[2].1).await, 200);
+    // the admin page: anonymous is sent to sign in, a customer is refused
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = no_redirect.get(format!("{}/admin", app.base)).header("accept", "text/html").send().await.unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+    let res = app.client.get(format!("{}/admin", app.base)).bearer_auth(customer).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app.client.get(format!("{}/admin", app.base)).bearer_auth(&bearer[2].1).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Newest accounts"));
+}
+
+#[tokio::test]
+async fn the_eleventh_login_in_a_minute_is_refused() {
+    let app = spawn_app(0).await;
+    user_with_role(&app, "brute@example.com", Role::Customer).await;
+    for i in 1..=10 {
+        let (status, _) = post(&app, "/api/v1/auth/token", json!({"email": "brute@example.com", "password": "wrong password!"})).await;
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": "brute@example.com", "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+}
+
+#[tokio::test]
+async fn api_clients_are_limited_per_token_subject() {
+    let app = spawn_app_with(0, |c| c.api_rate_per_min = 5).await;
+    user_with_role(&app, "busy@example.com", Role::Customer).await;
+    let t = tokens(&app, "busy@example.com").await;
+    let access = t["access_token"].as_str().unwrap();
+    for _ in 0..5 {
+        assert_eq!(get_with(&app, "/api/v1/me", access).await, 200);
+    }
+    assert_eq!(get_with(&app, "/api/v1/me", access).await, 429);
+    // anonymous catalog reads are not counted against that subject
+    assert_eq!(app.get("/api/v1/categories").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_locked_out() {
+    let app = spawn_app(0).await;
+    user_with_role(&app, "gone@example.com", Role::Customer).await;
+    let t = tokens(&app, "gone@example.com").await;
+    let users = app.state.accounts.users();
+    let mut u = users.user_by_email("gone@example.com").await.unwrap().unwrap();
+    u.disabled = true;
+    users.update_user(&u).await.unwrap();
+    assert_eq!(get_with(&app, "/api/v1/me", t["access_token"].as_str().unwrap()).await, 401);
+    let (status, _) = post(&app, "/api/v1/auth/token", json!({"email": "gone@example.com", "password": PASSWORD})).await;
+    assert_eq!(status, 401);
+    let (status, _) = post(&app, "/api/v1/auth/refresh", json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(status, 401);
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Signs in through the login form; returns the session cookie.
+async fn form_login(app: &TestApp, email: &str, password: &str) -> (u16, String, Option<String>) {
+    let res = browser()
+        .post(format!("{}/login", app.base))
+        .form(&[("email", email), ("password", password), ("next", "/account")])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    let cookie = res.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).find(|c| c.starts_with("vitrina_session="));
+    (status, location, cookie)
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn browser_sessions_sign_in_rotate_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let d1 = data.clone();
+    let app = spawn_app_with(0, move |c| c.data_dir = d1).await;
+    user_with_role(&app, "web@example.com", Role::Customer).await;
+
+    let (status, location, _) = form_login(&app, "web@example.com", "wrong password!").await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/login?") && location.contains("error="), "{location}");
+
+    // an anonymous session id planted before sign-in is not the one after it
+    let (status, location, cookie) = form_login(&app, "web@example.com", PASSWORD).await;
+    assert_eq!((status, location.as_str()), (303, "/account"));
+    let set_cookie = cookie.expect("session cookie");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookie = cookie_pair(&set_cookie);
+    let me = browser().get(format!("{}/api/v1/me", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let page = browser().get(format!("{}/account", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("web@example.com"));
+
+    // a new server on the same data dir still knows the session
+    drop(app);
+    let d2 = data.clone();
+    let restarted = spawn_app_with(0, move |c| c.data_dir = d2).await;
+    let me = browser().get(format!("{}/api/v1/me", restarted.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), 200, "session survives a restart (embedded store)");
+
+    // a form post from a foreign origin is refused
+    let res = browser()
+        .post(format!("{}/account/profile", restarted.base))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .form(&[("name", "Mallory")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // sign out ends it
+    let res = browser().post(format!("{}/logout", restarted.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let me = browser().get(format!("{}/api/v1/me", restarted.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+}
+
+#[tokio::test]
+async fn sessions_in_redis_survive_a_restart() {
+    let Some(redis) = common::redis_url() else { return };
+    let r1 = redis.clone();
+    let app = spawn_app_with(0, move |c| c.redis_url = Some(r1)).await;
+    user_with_role(&app, "redis@example.com", Role::Customer).await;
+    let (_, _, cookie) = form_login(&app, "redis@example.com", PASSWORD).await;
+    let cookie = cookie_pair(&cookie.expect("cookie"));
+    let session_id = cookie.split('=').nth(1).unwrap().to_string();
+    // the session is in Redis, not in the embedded store
+    let mut conn = redis::Client::open(redis.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("vitrina:kv:session:{session_id}")).query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    // a second instance with its own embedded store but the same Redis accepts it
+    let users = app.state.accounts.users().clone();
+    let u = users.user_by_email("redis@example.com").await.unwrap().unwrap();
+    let r2 = redis.clone();
+    let other = spawn_app_with(0, move |c| c.redis_url = Some(r2)).await;
+    other.state.accounts.users().create_user(&u).await.unwrap();
+    let me = browser().get(format!("{}/api/v1/me", other.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
+async fn register_form_shows_errors_by_field_and_signs_in() {
+    let app = spawn_app(0).await;
+    let res = browser()
+        .post(format!("{}/register", app.base))
+        .form(&[("email", "new@example.com"), ("name", "New"), ("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("err.password=") && location.contains("email=new%40example.com") && !location.contains("short"), "{location}");
+    let page = app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("field-error") && page.contains("use at least 10 characters"), "the message is shown next to the field");
+    let res = browser()
+        .post(format!("{}/register", app.base))
+        .form(&[("email", "new@example.com"), ("name", "New"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("vitrina_session=")));
+}
