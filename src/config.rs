@@ -39,6 +39,9 @@ pub struct Config {
     /// `VITRINA_ADMIN_EMAIL` + `VITRINA_ADMIN_PASSWORD`: an admin created at start when absent.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
+    /// `VITRINA_VAT_PERCENT` (19), `VITRINA_SHIPPING_STANDARD_CENTS` (499), `VITRINA_SHIPPING_EXPRESS_CENTS` (999),
+    /// `VITRINA_FREE_SHIPPING_OVER_CENTS` (5000), `VITRINA_MAX_LINE_QUANTITY` (99).
+    pub rules: crate::services::orders::ShopRules,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -71,6 +74,15 @@ impl Config {
             api_rate_per_min: api_rate,
             partner_api_rate_per_min: num("VITRINA_PARTNER_API_RATE_PER_MIN", api_rate)?,
             trust_proxy: var("VITRINA_TRUST_PROXY").map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false),
+            rules: crate::services::orders::ShopRules {
+                pricing: crate::domain::order::PricingRules {
+                    vat_percent: num("VITRINA_VAT_PERCENT", 19)?.min(100) as i64,
+                    standard: num("VITRINA_SHIPPING_STANDARD_CENTS", 499)? as i64,
+                    express: num("VITRINA_SHIPPING_EXPRESS_CENTS", 999)? as i64,
+                    free_standard_over: num("VITRINA_FREE_SHIPPING_OVER_CENTS", 5000)? as i64,
+                },
+                max_line_quantity: num("VITRINA_MAX_LINE_QUANTITY", 99)?.clamp(1, 10_000) as i64,
+            },
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
@@ -110,6 +122,7 @@ impl Config {
             trust_proxy: false,
             admin_email: None,
             admin_password: None,
+            rules: Default::default(),
         }
     }
 }

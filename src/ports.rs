@@ -24,10 +24,12 @@ pub enum StoreError {
 pub trait CatalogStore: Send + Sync {
     /// Cheap round trip to the store (readiness probe).
     async fn ping(&self) -> Result<(), StoreError>;
-    /// Removes every product and category (`seed --reset`, tests).
+    /// Removes every product, category and inventory record (`seed --reset`, tests).
     async fn reset(&self) -> Result<(), StoreError>;
     /// Inserts or replaces products by id. A slug or SKU already used by
-    /// another product is a `Conflict`.
+    /// another product is a `Conflict`. A SKU seen for the first time gets
+    /// its variant's stock in the inventory; a known SKU keeps its inventory
+    /// (orders may have taken some), and the stored snapshot shows it.
     async fn upsert_products(&self, products: &[Product]) -> Result<(), StoreError>;
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>, StoreError>;
     async fn product_by_id(&self, id: &str) -> Result<Option<Product>, StoreError>;
@@ -40,6 +42,11 @@ pub trait CatalogStore: Send + Sync {
     async fn categories(&self) -> Result<Vec<Category>, StoreError>;
     /// Active products per exact category path.
     async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Products having any of these SKUs (any status).
+    async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError>;
+    /// Copies current inventory into the products' stock snapshot (variant
+    /// stock and `in_stock`, which listings read): eventually consistent.
+    async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,4 +197,63 @@ pub trait TokenSigner: Send + Sync {
     fn sign(&self, claims: &AccessClaims) -> Result<String, String>;
     /// Verifies signature and expiry.
     fn verify(&self, token: &str) -> Result<AccessClaims, String>;
+}
+
+// ------------------------------------------------------------------ carts, stock, orders
+
+use crate::domain::order::{Cart, Order, OrderStatus};
+
+/// Stock per SKU, the source of truth for availability. Each order's
+/// reservation is recorded on the SKU's own record in the same atomic
+/// update as the decrement, so every step is idempotent and a crashed
+/// placement can be undone exactly.
+#[async_trait]
+pub trait InventoryStore: Send + Sync {
+    /// Current stock of each known SKU.
+    async fn stock_levels(&self, skus: &[String]) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
+    /// Takes `qty` for `order_id` if at least that much is in stock (stock never
+    /// goes negative). Repeating a reservation that succeeded is `Reserved`.
+    async fn reserve(&self, order_id: &str, sku: &str, qty: i64) -> Result<Reservation, StoreError>;
+    /// Gives back what `order_id` holds of `sku` (nothing if it holds nothing).
+    async fn release(&self, order_id: &str, sku: &str) -> Result<(), StoreError>;
+    /// Keeps what `order_id` holds: the hold marker goes, the stock stays taken.
+    async fn commit(&self, order_id: &str, sku: &str) -> Result<(), StoreError>;
+    /// Returns `qty` for a cancelled order, once per (order, SKU).
+    async fn restock(&self, order_id: &str, sku: &str, qty: i64) -> Result<(), StoreError>;
+    /// Sets the stock of a SKU (admin).
+    async fn set_stock(&self, sku: &str, stock: i64) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    Short { available: i64 },
+    UnknownSku,
+}
+
+#[async_trait]
+pub trait CartStore: Send + Sync {
+    async fn cart(&self, owner: &str) -> Result<Option<Cart>, StoreError>;
+    /// Saves `cart` if the stored version is `cart.version - 1` (absent when
+    /// `cart.version == 1`); otherwise `Conflict` (someone saved in between).
+    async fn save_cart(&self, cart: &Cart) -> Result<(), StoreError>;
+    async fn delete_cart(&self, owner: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// 1, 2, 3… shared by every instance.
+    async fn next_order_number(&self) -> Result<u64, StoreError>;
+    /// `Conflict` when the user already has an order with that idempotency key.
+    async fn insert_order(&self, order: &Order) -> Result<(), StoreError>;
+    async fn order_by_id(&self, id: &str) -> Result<Option<Order>, StoreError>;
+    async fn order_by_idempotency_key(&self, user_id: &str, key: &str) -> Result<Option<Order>, StoreError>;
+    /// Replaces the order only if its stored status is still `expected`.
+    async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError>;
+    /// Deletes the order only if its stored status is still `expected`.
+    async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
+    /// A user's orders (not `pending`), newest first, and their count.
+    async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError>;
+    /// `pending` orders created before `before` (placements that died half-way).
+    async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError>;
 }

@@ -131,6 +131,7 @@ pub fn init_tracing(json: bool) {
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
 pub async fn serve(app: AppState) -> std::io::Result<()> {
+    spawn_order_repair(app.clone());
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
@@ -141,6 +142,22 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
 /// peer address available to handlers (per-IP rate limits).
 pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Placements that died half-way (a crashed instance) are undone: at start
+/// and every 30 seconds, pending orders older than a minute release their stock.
+pub fn spawn_order_repair(app: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match app.orders.repair_stale(chrono::Duration::seconds(60)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(repaired = n, "released stock of orders that died half-way"),
+                Err(e) => tracing::warn!(error = %e, "order repair failed; will retry"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -10,7 +10,8 @@ use crate::infra::mongo::MongoCatalog;
 use crate::infra::redis_cache::RedisCache;
 use crate::infra::sessions::KvSessionStore;
 use crate::infra::sqlite::{SqliteCatalog, SqliteStore};
-use crate::ports::{Cache, CatalogStore, ImageStore, KeyValueStore, RateLimiter, TokenStore, UserStore};
+use crate::ports::{Cache, CartStore, CatalogStore, ImageStore, InventoryStore, KeyValueStore, OrderStore, RateLimiter, TokenStore, UserStore};
+use crate::services::orders::{CartService, OrderService};
 use crate::services::accounts::{random_token, AccountService};
 use crate::services::catalog::CatalogService;
 
@@ -19,6 +20,8 @@ use crate::services::catalog::CatalogService;
 pub struct AppState {
     pub catalog: CatalogService,
     pub accounts: AccountService,
+    pub carts: CartService,
+    pub orders: OrderService,
     pub store: Arc<dyn CatalogStore>,
     pub images: Arc<dyn ImageStore>,
     pub limiter: Arc<dyn RateLimiter>,
@@ -34,11 +37,14 @@ struct StorePorts {
     users: Arc<dyn UserStore>,
     tokens: Arc<dyn TokenStore>,
     kv: Arc<dyn KeyValueStore>,
+    inventory: Arc<dyn InventoryStore>,
+    carts: Arc<dyn CartStore>,
+    orders: Arc<dyn OrderStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s }
 }
 
 impl AppState {
@@ -68,9 +74,13 @@ impl AppState {
         let accounts = AccountService::new(store.users.clone(), store.tokens.clone(), Arc::new(Argon2Hasher), Arc::new(JwtSigner::new(&secret)), config.access_token_ttl);
         let images: Arc<dyn ImageStore> = Arc::new(FsImageStore::new(config.data_dir.join("images"), "/media"));
         let cache_kind = cache.kind();
+        let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
+        let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone());
         Ok(Self {
-            catalog: CatalogService::new(store.catalog.clone(), cache, config.cache_ttl),
+            catalog: CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()),
             accounts,
+            carts,
+            orders,
             store: store.catalog,
             images,
             limiter,

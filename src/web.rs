@@ -12,7 +12,9 @@ use tower_sessions::Session;
 use crate::api::auth::{client_ip, rate_limit, Caller, PeerAddr, SESSION_USER_KEY};
 use crate::domain::user::{Role, User};
 use crate::server::ServerState;
+use crate::domain::order::{Address, ShippingMethod};
 use crate::services::accounts::AccountError;
+use crate::services::orders::{guest_cart, user_cart, OrderError, PlaceOrder};
 use crate::state::AppState;
 
 pub fn router() -> Router<ServerState> {
@@ -22,6 +24,182 @@ pub fn router() -> Router<ServerState> {
         .route("/logout", post(logout))
         .route("/account/password", post(change_password))
         .route("/account/profile", post(update_profile))
+        .route("/cart/add", post(cart_add))
+        .route("/cart/update", post(cart_update))
+        .route("/cart/remove", post(cart_remove))
+        .route("/checkout", post(checkout))
+        .route("/orders/cancel", post(cancel_order))
+}
+
+pub const SESSION_CART_KEY: &str = "cart_id";
+
+/// The cart of this browser: the user's when signed in, else the session's guest cart.
+pub async fn browser_cart(caller: &Caller, session: &Session, create: bool) -> Result<Option<String>, Response> {
+    if let Some(p) = &caller.0 {
+        return Ok(Some(user_cart(&p.user.id)));
+    }
+    match session.get::<String>(SESSION_CART_KEY).await.map_err(server_error)? {
+        Some(id) => Ok(Some(guest_cart(&id))),
+        None if create => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            session.insert(SESSION_CART_KEY, &id).await.map_err(server_error)?;
+            Ok(Some(guest_cart(&id)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// After sign-in the guest cart joins the user's cart.
+async fn merge_guest_cart(app: &AppState, session: &Session, user: &User) {
+    if let Ok(Some(id)) = session.remove::<String>(SESSION_CART_KEY).await {
+        if let Err(e) = app.carts.merge(&guest_cart(&id), &user_cart(&user.id)).await {
+            tracing::warn!(error = %e, "could not merge the guest cart");
+        }
+    }
+}
+
+fn local_back(to: Option<&str>, fallback: &str) -> String {
+    match to {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
+fn with_param(path: &str, key: &str, value: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().filter(|(k, _)| k != key && k != "cart_error" && k != "added").collect();
+    pairs.push((key.to_string(), value.to_string()));
+    format!("{base}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+}
+
+fn cart_message(e: &OrderError) -> String {
+    match e {
+        OrderError::NotEnough { available, .. } if *available == 0 => "Sorry, this option is sold out.".into(),
+        OrderError::NotEnough { available, .. } => format!("Only {available} available."),
+        OrderError::Invalid(errors) => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+        OrderError::UnknownSku(_) => "This product is no longer available.".into(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CartForm {
+    #[serde(default)]
+    sku: String,
+    quantity: Option<String>,
+    back: Option<String>,
+}
+
+fn parse_qty(q: &Option<String>) -> i64 {
+    q.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
+}
+
+async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+    let back = local_back(f.back.as_deref(), "/cart");
+    let owner = match browser_cart(&caller, &session, true).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    match app.carts.add(&owner, f.sku.trim(), parse_qty(&f.quantity)).await {
+        Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(&e))).into_response(),
+    }
+}
+
+async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+    let owner = match browser_cart(&caller, &session, false).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    let q = parse_qty(&f.quantity);
+    let result = if q <= 0 { app.carts.remove(&owner, &f.sku).await } else { app.carts.set_quantity(&owner, &f.sku, q).await };
+    match result {
+        Ok(_) => Redirect::to("/cart").into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => back("/cart", &[("error", &cart_message(&e)), ("sku", &f.sku)]),
+    }
+}
+
+async fn cart_remove(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+    if let Ok(Some(owner)) = browser_cart(&caller, &session, false).await {
+        if let Err(OrderError::Store(e)) = app.carts.remove(&owner, &f.sku).await {
+            return server_error(e);
+        }
+    }
+    Redirect::to("/cart").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    shipping_method: String,
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<CheckoutForm>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login?next=/checkout").into_response() };
+    let address = Address { name: f.name.clone(), street: f.street.clone(), city: f.city.clone(), postal_code: f.postal_code.clone(), country: f.country.clone(), phone: f.phone.clone() };
+    let method = ShippingMethod::parse(&f.shipping_method).unwrap_or_default();
+    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone() };
+    let keep: Vec<(&str, &str)> = vec![
+        ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
+        ("shipping_method", method.as_str()),
+    ];
+    match app.orders.place(&p.user, req).await {
+        Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
+        Err(OrderError::Invalid(errors)) => {
+            let keys: Vec<String> = errors.iter().map(|e| format!("err.{}", e.field)).collect();
+            let mut pairs = keep.clone();
+            for (k, e) in keys.iter().zip(&errors) {
+                pairs.push((k.as_str(), e.message.as_str()));
+            }
+            back("/checkout", &pairs)
+        }
+        Err(OrderError::Short(lines)) => {
+            let msg = lines.iter().map(|l| format!("{}: only {} left", l.sku, l.available)).collect::<Vec<_>>().join("; ");
+            back("/cart", &[("error", &format!("Some items ran out while you were checking out — {msg}. Nothing was ordered; please adjust your cart."))])
+        }
+        Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => {
+            let mut pairs = keep.clone();
+            let msg = e.to_string();
+            pairs.push(("error", &msg));
+            back("/checkout", &pairs)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    order_id: String,
+}
+
+async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<CancelForm>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login").into_response() };
+    let to = format!("/account/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
+    match app.orders.cancel_own(&p.user, &f.order_id).await {
+        Ok(_) => back(&to, &[("notice", "Your order was cancelled.")]),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => back(&to, &[("error", &e.to_string())]),
+    }
 }
 
 /// Only local paths are followed after sign-in (no open redirects).
@@ -68,7 +246,10 @@ async fn login(State(app): State<AppState>, session: Session, headers: HeaderMap
     }
     match app.accounts.authenticate(&f.email, &f.password).await {
         Ok(user) => match sign_in(&session, &user).await {
-            Ok(()) => Redirect::to(&next).into_response(),
+            Ok(()) => {
+                merge_guest_cart(&app, &session, &user).await;
+                Redirect::to(&next).into_response()
+            }
             Err(r) => r,
         },
         Err(AccountError::Store(e)) => server_error(e),
@@ -95,7 +276,10 @@ async fn register(State(app): State<AppState>, session: Session, Form(f): Form<R
     };
     match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
         Ok(user) => match sign_in(&session, &user).await {
-            Ok(()) => Redirect::to(&next).into_response(),
+            Ok(()) => {
+                merge_guest_cart(&app, &session, &user).await;
+                Redirect::to(&next).into_response()
+            }
             Err(r) => r,
         },
         Err(AccountError::Invalid(fe)) => keep(if fe.field == "email" { "email" } else if fe.field == "name" { "name" } else { "password" }, fe.message),

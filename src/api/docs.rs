@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::{admin, auth, catalog};
+use super::{admin, auth, catalog, orders};
 use super::problem::{FieldError, Problem};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::Money;
@@ -16,13 +16,19 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
 #[openapi(
     info(title = "Vitrina API", version = "1.0.0", description = "The versioned JSON API of a Vitrina shop: catalog for partners. Errors are `application/problem+json` (RFC 9457) naming the offending parameter."),
     paths(catalog::list_products, catalog::get_product, catalog::list_categories,
-        auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users),
+        auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users,
+        orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
+        orders::cancel_order, orders::set_status),
     components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
         crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
-        admin::AdminUser, admin::UserPage)),
+        admin::AdminUser, admin::UserPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,
+        crate::domain::order::CartView, crate::domain::order::CartLineView, crate::domain::order::CartLine, crate::domain::order::Order,
+        crate::domain::order::OrderLine, crate::domain::order::OrderStatus, crate::domain::order::Address, crate::domain::order::ShippingMethod,
+        crate::domain::order::StatusChange, crate::services::orders::ShortLine)),
     modifiers(&SecuritySchemes),
     tags((name = "catalog", description = "Products, search, facets and categories"),
          (name = "auth", description = "Accounts and tokens: JWT access tokens (15 min) and rotating refresh tokens"),
+         (name = "orders", description = "Cart and orders: stock reserved atomically; Idempotency-Key for safe retries"),
          (name = "admin", description = "Administration (admins only)"))
 )]
 pub struct ApiDoc;

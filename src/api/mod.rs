@@ -7,13 +7,14 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod docs;
+pub mod orders;
 pub mod problem;
 
 use std::collections::BTreeMap;
 
 use axum::http::Method;
 use axum::middleware::from_fn;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 
 use crate::domain::user::Access;
@@ -45,7 +46,16 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/auth/refresh", Public, post(auth::refresh)),
         route(Method::POST, "/api/v1/auth/logout", Public, post(auth::logout)),
         route(Method::GET, "/api/v1/me", Authenticated, get(auth::me)),
+        route(Method::GET, "/api/v1/cart", Authenticated, get(orders::get_cart)),
+        route(Method::POST, "/api/v1/cart/items", Authenticated, post(orders::add_item)),
+        route(Method::PATCH, "/api/v1/cart/items/{sku}", Authenticated, patch(orders::set_item)),
+        route(Method::DELETE, "/api/v1/cart/items/{sku}", Authenticated, delete(orders::remove_item)),
+        route(Method::POST, "/api/v1/orders", Authenticated, post(orders::place_order)),
+        route(Method::GET, "/api/v1/orders", Authenticated, get(orders::list_orders)),
+        route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
+        route(Method::POST, "/api/v1/orders/{id}/cancel", Authenticated, post(orders::cancel_order)),
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
     ]
 }
 

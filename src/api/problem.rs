@@ -23,6 +23,12 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For 409 on a cart line: how many are available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+    /// For 409 on an order: each short SKU with what is available.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub short: Vec<crate::services::orders::ShortLine>,
 }
 
 impl Problem {
@@ -33,6 +39,8 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: vec![],
+            available: None,
+            short: vec![],
         }
     }
 
@@ -41,6 +49,14 @@ impl Problem {
         p.kind = "https://vitrina.dev/problems/invalid-parameter".into();
         p.title = "Invalid parameter".into();
         p.errors.push(FieldError { field: field.into(), message: message.into() });
+        p
+    }
+
+    /// 422 naming a body field.
+    pub fn invalid_422(field: &str, message: &str) -> Self {
+        let mut p = Self::invalid(field, message);
+        p.status = 422;
+        p.title = "Invalid field".into();
         p
     }
 

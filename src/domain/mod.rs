@@ -2,6 +2,7 @@
 //! Compiled for both the server and the WASM client.
 pub mod category;
 pub mod money;
+pub mod order;
 pub mod product;
 pub mod query;
 pub mod text;

@@ -117,6 +117,9 @@ pub struct ProductSummary {
     pub category: String,
     /// Number of variants (a single-variant product can go to the cart from a listing).
     pub variant_count: usize,
+    /// The SKU of a single-variant product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_sku: Option<String>,
 }
 
 /// A variant as the public API shows it: with its available quantity.
@@ -232,6 +235,7 @@ impl Product {
             in_stock: self.in_stock(),
             category: self.category.clone(),
             variant_count: self.variants.len(),
+            single_sku: (self.variants.len() == 1).then(|| self.variants[0].sku.clone()),
         }
     }
 

@@ -6,7 +6,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::domain::category::{build_tree, CategoryNode};
 use crate::domain::product::{Product, ProductView};
 use crate::domain::query::{CatalogQuery, QueryError, SearchResult, Sort};
-use crate::ports::{Cache, CatalogStore, StoreError};
+use crate::ports::{Cache, CatalogStore, InventoryStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -29,12 +29,20 @@ pub struct CatalogService {
     cache: Arc<dyn Cache>,
     listing_ttl: Duration,
     product_ttl: Duration,
+    inventory: Option<Arc<dyn InventoryStore>>,
 }
 
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None }
+    }
+
+    /// Product pages then show fresh availability from the inventory
+    /// (listings keep the cached, eventually consistent snapshot).
+    pub fn with_inventory(mut self, inventory: Arc<dyn InventoryStore>) -> Self {
+        self.inventory = Some(inventory);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn CatalogStore> {
@@ -94,7 +102,22 @@ impl CatalogService {
                 Ok(store.product_by_slug(slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view()))
             })
             .await?;
-        view.ok_or(CatalogError::NotFound)
+        let mut view = view.ok_or(CatalogError::NotFound)?;
+        if let Some(inventory) = &self.inventory {
+            let skus: Vec<String> = view.variants.iter().map(|v| v.sku.clone()).collect();
+            match inventory.stock_levels(&skus).await {
+                Ok(levels) => {
+                    for v in &mut view.variants {
+                        if let Some(n) = levels.get(&v.sku) {
+                            v.available = (*n).max(0);
+                        }
+                    }
+                    view.in_stock = view.variants.iter().any(|v| v.available > 0);
+                }
+                Err(e) => tracing::warn!(error = %e, "fresh availability unavailable; showing the snapshot"),
+            }
+        }
+        Ok(view)
     }
 
     pub async fn categories(&self) -> Result<Vec<CategoryNode>, CatalogError> {

@@ -2,3 +2,4 @@
 pub mod accounts;
 pub mod catalog;
 pub mod demo;
+pub mod orders;

@@ -137,3 +137,104 @@ pub async fn admin_overview() -> Result<PageResult<AdminSummary>, ServerFnError>
     let (users, total) = app.accounts.users().list_users(None, 0, 10).await.map_err(|e| ServerFnError::new(e.to_string()))?;
     Ok(Ok(AdminSummary { products, users: total, latest_users: users.into_iter().map(|u| u.view()).collect() }))
 }
+
+// ------------------------------------------------------------------ cart and orders
+
+use crate::domain::order::{CartView, Order, Totals};
+
+#[cfg(feature = "ssr")]
+async fn browser_cart_owner(create: bool) -> Result<Option<String>, ServerFnError> {
+    let session = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let caller = crate::api::auth::Caller(caller().await);
+    crate::web::browser_cart(&caller, &session, create).await.map_err(|_| ServerFnError::new("session unavailable"))
+}
+
+/// This browser's cart (the user's when signed in, else the guest cart).
+#[server]
+pub async fn get_cart() -> Result<PageResult<CartView>, ServerFnError> {
+    let app = app()?;
+    let empty = CartView { lines: vec![], subtotal: crate::domain::money::Money::eur(0), item_count: 0 };
+    let Some(owner) = browser_cart_owner(false).await? else { return Ok(Ok(empty)) };
+    Ok(app.carts.view(&owner).await.map_err(|e| {
+        tracing::error!(error = %e, "cart");
+        PageError::Unavailable
+    }))
+}
+
+/// A shipping choice with the totals it gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShippingChoice {
+    pub method: crate::domain::order::ShippingMethod,
+    pub label: String,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutData {
+    pub user: UserView,
+    pub cart: CartView,
+    pub choices: Vec<ShippingChoice>,
+    pub vat_percent: i64,
+    pub free_shipping_over: i64,
+    /// A fresh key per checkout page: a double submit places one order.
+    pub idempotency_key: String,
+}
+
+#[server]
+pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
+    let principal = match require(crate::domain::user::Access::Authenticated).await {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let app = app()?;
+    let cart = match app.carts.view(&crate::services::orders::user_cart(&principal.user.id)).await {
+        Ok(c) => c,
+        Err(_) => return Ok(Err(PageError::Unavailable)),
+    };
+    let rules = app.orders.rules().pricing;
+    let line_totals: Vec<i64> = cart.lines.iter().map(|l| l.line_total.amount).collect();
+    let choices = crate::domain::order::ShippingMethod::ALL
+        .into_iter()
+        .map(|m| ShippingChoice { method: m, label: m.label().to_string(), totals: rules.totals(&line_totals, m) })
+        .collect();
+    Ok(Ok(CheckoutData {
+        user: principal.user.view(),
+        cart,
+        choices,
+        vat_percent: rules.vat_percent,
+        free_shipping_over: rules.free_standard_over,
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    }))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrdersPage {
+    pub orders: Vec<Order>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[server]
+pub async fn get_my_orders(page: u64) -> Result<PageResult<OrdersPage>, ServerFnError> {
+    let principal = match require(crate::domain::user::Access::Authenticated).await {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let app = app()?;
+    let page = page.max(1);
+    Ok(app.orders.list(&principal.user, page, 20).await.map(|(orders, total)| OrdersPage { orders, total, page, per_page: 20 }).map_err(|_| PageError::Unavailable))
+}
+
+#[server]
+pub async fn get_my_order(id: String) -> Result<PageResult<Order>, ServerFnError> {
+    let principal = match require(crate::domain::user::Access::Authenticated).await {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let app = app()?;
+    Ok(app.orders.get(&principal.user, &id).await.map_err(|e| match e {
+        crate::services::orders::OrderError::NotFound => PageError::NotFound,
+        _ => PageError::Unavailable,
+    }))
+}

@@ -2,6 +2,7 @@
 pub mod account;
 pub mod admin;
 pub mod fns;
+pub mod orders;
 pub mod shop;
 
 use leptos::prelude::*;
@@ -65,6 +66,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=orders::CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/orders/:id") view=orders::OrderPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -27,7 +27,8 @@
 //!   equality), never a field name or an operator; `$facet` branch names are
 //!   `k0`, `k1`, ... rather than attribute keys.
 //! * **No transactions** (nx-27017 gives them no isolation; a standalone
-//!   mongod rejects them): every write is a single-document `replace_one`.
+//!   mongod rejects them): every write is a single-document write (product
+//!   `replace_one`; guarded updates for stock, carts and orders).
 //! * **Uniqueness.** `slug` has a unique index. SKUs live in a `skus` array
 //!   with a unique *sparse* multikey index, and the field is left out when a
 //!   product has no variants: on MongoDB that rejects a SKU used by two
@@ -36,9 +37,19 @@
 //!   looks for other products using any of the slugs or SKUs (one query per
 //!   batch) and reports a `Conflict` naming them.
 //!
+//! * **Stock.** The `inventory` collection (one document per SKU, see
+//!   `orders.rs`) is the truth; a product document carries a snapshot of it
+//!   (variant stock, `in_stock`) for listings. Writing a product creates the
+//!   inventory of SKUs seen for the first time (with the variant's stock)
+//!   and stores the product with the inventory's stock, so a re-import never
+//!   undoes what orders took. Every product write stamps a fresh `rev`, which
+//!   `sync_stock_snapshot` uses as its guard.
+//!
 //! The account ports (users, refresh tokens, key/value) live in
-//! `accounts.rs`, on collections of the same database.
+//! `accounts.rs`; inventory, carts and orders in `orders.rs`; all on
+//! collections of the same database.
 mod accounts;
+mod orders;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -61,6 +72,10 @@ const USERS: &str = "users";
 const TOKEN_FAMILIES: &str = "token_families";
 const REFRESH_TOKENS: &str = "refresh_tokens";
 const KV: &str = "kv";
+const INVENTORY: &str = "inventory";
+const CARTS: &str = "carts";
+const ORDERS: &str = "orders";
+const COUNTERS: &str = "counters";
 /// Products checked for slug/SKU conflicts per query.
 const CONFLICT_CHECK_CHUNK: usize = 200;
 
@@ -70,7 +85,8 @@ const DUPLICATE_KEY_CODES: [i32; 2] = [11000, 11001];
 const UNAVAILABLE_CODES: [i32; 11] = [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435];
 
 /// The catalog in MongoDB: collections `products` and `categories`; the
-/// accounts in `users`, `token_families`, `refresh_tokens` and `kv`.
+/// accounts in `users`, `token_families`, `refresh_tokens` and `kv`; stock
+/// and orders in `inventory`, `carts`, `orders` and `counters`.
 #[derive(Clone)]
 pub struct MongoCatalog {
     db: Database,
@@ -80,6 +96,10 @@ pub struct MongoCatalog {
     token_families: Collection<Document>,
     refresh_tokens: Collection<Document>,
     kv: Collection<Document>,
+    inventory: Collection<Document>,
+    carts: Collection<Document>,
+    orders: Collection<Document>,
+    counters: Collection<Document>,
 }
 
 impl MongoCatalog {
@@ -112,6 +132,10 @@ impl MongoCatalog {
             token_families: db.collection::<Document>(TOKEN_FAMILIES),
             refresh_tokens: db.collection::<Document>(REFRESH_TOKENS),
             kv: db.collection::<Document>(KV),
+            inventory: db.collection::<Document>(INVENTORY),
+            carts: db.collection::<Document>(CARTS),
+            orders: db.collection::<Document>(ORDERS),
+            counters: db.collection::<Document>(COUNTERS),
             db,
         };
         store.ensure_indexes().await?;
@@ -123,12 +147,15 @@ impl MongoCatalog {
         &self.db
     }
 
-    /// Creates the catalog's and the accounts' indexes; idempotent. An
-    /// unreachable server is an error; an index the server refuses (e.g. one
-    /// that exists with other options) is logged and skipped: the store still
-    /// works, and the adapter checks slug/SKU and e-mail conflicts itself.
-    /// TTL indexes (`expireAfterSeconds: 0`) remove expired refresh tokens
-    /// and key/value entries at their BSON-date `expires_at`.
+    /// Creates the catalog's, the accounts' and the orders' indexes;
+    /// idempotent. An unreachable server is an error; an index the server
+    /// refuses (e.g. one that exists with other options) is logged and
+    /// skipped: the store still works, and the adapter checks slug/SKU and
+    /// e-mail conflicts itself. TTL indexes (`expireAfterSeconds: 0`) remove
+    /// expired refresh tokens and key/value entries at their BSON-date
+    /// `expires_at`. The idempotency-key index is partial (`idem` exists),
+    /// so orders without a key never collide. `inventory`, `carts` and
+    /// `counters` are only read by `_id`.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = || IndexOptions::builder().unique(true).build();
         let ttl = || IndexOptions::builder().expire_after(Duration::from_secs(0)).build();
@@ -169,6 +196,21 @@ impl MongoCatalog {
                 IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl()).build(),
             ),
             (&self.kv, "expiry ttl", IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl()).build()),
+            (
+                &self.orders,
+                "idempotency key unique",
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "idem": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .unique(true)
+                            .partial_filter_expression(doc! { "idem": { "$exists": true } })
+                            .build(),
+                    )
+                    .build(),
+            ),
+            (&self.orders, "user created", IndexModel::builder().keys(doc! { "user_id": 1, "created_ts": -1 }).build()),
+            (&self.orders, "status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": 1 }).build()),
         ]);
         for (collection, what, model) in indexes {
             if let Err(e) = collection.create_index(model).await {
@@ -261,6 +303,10 @@ impl CatalogStore for MongoCatalog {
     async fn reset(&self) -> Result<(), StoreError> {
         self.products.delete_many(doc! {}).await.map_err(|e| map_error("delete products", e))?;
         self.categories.delete_many(doc! {}).await.map_err(|e| map_error("delete categories", e))?;
+        self.inventory.delete_many(doc! {}).await.map_err(|e| map_error("delete inventory", e))?;
+        self.carts.delete_many(doc! {}).await.map_err(|e| map_error("delete carts", e))?;
+        self.orders.delete_many(doc! {}).await.map_err(|e| map_error("delete orders", e))?;
+        self.counters.delete_many(doc! {}).await.map_err(|e| map_error("delete counters", e))?;
         Ok(())
     }
 
@@ -269,22 +315,26 @@ impl CatalogStore for MongoCatalog {
             return Ok(());
         }
         self.check_conflicts(products).await?;
-        for p in products {
-            let document = product_document(p)?;
-            self.products
-                .replace_one(doc! { "_id": p.id.clone() }, document)
-                .upsert(true)
-                .await
-                .map_err(|e| {
-                    if is_duplicate_key(&e) {
-                        StoreError::Conflict(format!(
-                            "product {:?}: slug {:?} or one of its SKUs is already used by another product",
-                            p.id, p.slug
-                        ))
-                    } else {
-                        map_error("write product", e)
-                    }
-                })?;
+        for chunk in products.chunks(CONFLICT_CHECK_CHUNK) {
+            // New SKUs get inventory first; the snapshot shows what it holds.
+            let levels = self.ensure_inventory(chunk).await?;
+            for p in chunk {
+                let document = product_document(&orders::with_stock(p, &levels))?;
+                self.products
+                    .replace_one(doc! { "_id": p.id.clone() }, document)
+                    .upsert(true)
+                    .await
+                    .map_err(|e| {
+                        if is_duplicate_key(&e) {
+                            StoreError::Conflict(format!(
+                                "product {:?}: slug {:?} or one of its SKUs is already used by another product",
+                                p.id, p.slug
+                            ))
+                        } else {
+                            map_error("write product", e)
+                        }
+                    })?;
+            }
         }
         Ok(())
     }
@@ -423,6 +473,33 @@ impl CatalogStore for MongoCatalog {
         out.sort();
         Ok(out)
     }
+
+    async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError> {
+        let wanted: BTreeSet<&str> = skus.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cursor = self
+            .products
+            .find(doc! { "skus": { "$in": str_array(wanted.iter().copied()) } })
+            .sort(doc! { "_id": 1 })
+            .projection(doc! { "doc": 1 })
+            .await
+            .map_err(|e| map_error("find products by SKU", e))?;
+        let mut out = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(|e| map_error("read products", e))? {
+            let id = d.get("_id").map(|b| b.to_string()).unwrap_or_default();
+            match decode_product(d) {
+                Ok(p) => out.push(p),
+                Err(e) => tracing::warn!(product_id = %id, error = %e, "skipping an unreadable product"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError> {
+        self.sync_snapshots(product_ids).await
+    }
 }
 
 impl MongoCatalog {
@@ -443,7 +520,8 @@ impl MongoCatalog {
 // ---------------------------------------------------------------- documents
 
 /// The stored form of a product: the domain value under `doc` plus the
-/// denormalized fields queries and indexes use.
+/// denormalized fields queries and indexes use, and a fresh `rev` (the
+/// guard of `sync_stock_snapshot`).
 fn product_document(p: &Product) -> Result<Document, StoreError> {
     let body = bson::serialize_to_document(p)
         .map_err(|e| StoreError::Other(format!("cannot encode product {:?}: {e}", p.id)))?;
@@ -459,6 +537,7 @@ fn product_document(p: &Product) -> Result<Document, StoreError> {
         "created_ts": p.created_at.timestamp_millis(),
         "facet_tokens": str_array(p.facet_tokens().iter().map(String::as_str)),
         "search_tokens": str_array(p.search_tokens().iter().map(String::as_str)),
+        "rev": bson::oid::ObjectId::new().to_hex(),
     };
     // Left out when empty: the unique sparse index then skips the product.
     let skus: BTreeSet<&str> = skus_of(p).collect();

@@ -108,43 +108,68 @@ fn search_sync(conn: &Connection, q: &CatalogQuery) -> Result<SearchResult, Stor
     Ok(SearchResult { items, page: q.page, per_page: q.per_page, total: total as u64, facets: assemble_facets(&base, &per_key) })
 }
 
+/// Current inventory of a product's SKUs.
+fn inventory_of(conn: &Connection, skus: &[&str]) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT stock FROM inventory WHERE sku = ?").map_err(other)?;
+    let mut out = std::collections::HashMap::new();
+    for sku in skus {
+        if let Some(n) = stmt.query_row([sku], |r| r.get::<_, i64>(0)).optional().map_err(other)? {
+            out.insert(sku.to_string(), n);
+        }
+    }
+    Ok(out)
+}
+
+/// The product with each variant's stock taken from the inventory.
+fn with_inventory(conn: &Connection, p: &Product) -> Result<Product, StoreError> {
+    let skus: Vec<&str> = p.variants.iter().map(|v| v.sku.as_str()).collect();
+    let stock = inventory_of(conn, &skus)?;
+    let mut p = p.clone();
+    for v in &mut p.variants {
+        if let Some(n) = stock.get(&v.sku) {
+            v.stock = *n;
+        }
+    }
+    Ok(p)
+}
+
+fn write_product_row(tx: &Connection, p: &Product) -> Result<(), StoreError> {
+    let doc = serde_json::to_string(p).map_err(other)?;
+    tx.execute(
+        "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET slug = excluded.slug, status = excluded.status, category = excluded.category,
+           min_price = excluded.min_price, in_stock = excluded.in_stock, popularity = excluded.popularity,
+           created_ts = excluded.created_ts, doc = excluded.doc",
+        params![p.id, p.slug, p.status.as_str(), p.category, p.min_price().amount, p.in_stock() as i64, p.popularity, p.created_at.timestamp_millis(), doc],
+    )
+    .map_err(|e| match write_error(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(format!("slug {} is already used", p.slug)),
+        e => e,
+    })?;
+    Ok(())
+}
+
 fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(other)?;
     for p in products {
-        let doc = serde_json::to_string(p).map_err(other)?;
         for table in ["skus", "facet_tokens", "search_tokens"] {
             tx.execute(&format!("DELETE FROM {table} WHERE product_id = ?"), [&p.id]).map_err(other)?;
         }
-        tx.execute(
-            "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(id) DO UPDATE SET slug = excluded.slug, status = excluded.status, category = excluded.category,
-               min_price = excluded.min_price, in_stock = excluded.in_stock, popularity = excluded.popularity,
-               created_ts = excluded.created_ts, doc = excluded.doc",
-            params![
-                p.id,
-                p.slug,
-                p.status.as_str(),
-                p.category,
-                p.min_price().amount,
-                p.in_stock() as i64,
-                p.popularity,
-                p.created_at.timestamp_millis(),
-                doc
-            ],
-        )
-        .map_err(|e| match write_error(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("slug {} is already used", p.slug)),
-            e => e,
-        })?;
         {
             let mut ins = tx.prepare_cached("INSERT INTO skus (sku, product_id) VALUES (?, ?)").map_err(other)?;
+            let mut inv = tx.prepare_cached("INSERT OR IGNORE INTO inventory (sku, product_id, stock) VALUES (?, ?, ?)").map_err(other)?;
             for v in &p.variants {
                 ins.execute(params![v.sku, p.id]).map_err(|e| match write_error(e) {
                     StoreError::Conflict(_) => StoreError::Conflict(format!("SKU {} is already used", v.sku)),
                     e => e,
                 })?;
+                inv.execute(params![v.sku, p.id, v.stock.max(0)]).map_err(other)?;
             }
+        }
+        let p = with_inventory(&tx, p)?;
+        write_product_row(&tx, &p)?;
+        {
             let mut ft = tx.prepare_cached("INSERT INTO facet_tokens (token, product_id) VALUES (?, ?)").map_err(other)?;
             for t in p.facet_tokens() {
                 ft.execute(params![t, p.id]).map_err(other)?;
@@ -175,7 +200,7 @@ impl CatalogStore for SqliteCatalog {
     async fn reset(&self) -> Result<(), StoreError> {
         self.0
             .write(|c| {
-                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories;")
+                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories; DELETE FROM inventory; DELETE FROM holds; DELETE FROM returns; DELETE FROM carts; DELETE FROM orders; DELETE FROM counters;")
                     .map_err(other)
             })
             .await
@@ -240,6 +265,44 @@ impl CatalogStore for SqliteCatalog {
                     .map_err(unavailable)?;
                 let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(unavailable)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await
+    }
+
+    async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError> {
+        let skus = skus.to_vec();
+        self.0
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT DISTINCT p.doc FROM skus s JOIN products p ON p.id = s.product_id WHERE s.sku = ?")
+                    .map_err(unavailable)?;
+                let mut seen = std::collections::BTreeMap::new();
+                for sku in &skus {
+                    let docs = stmt.query_map([sku], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+                    for d in docs {
+                        let p: Product = serde_json::from_str(&d.map_err(unavailable)?).map_err(other)?;
+                        seen.insert(p.id.clone(), p);
+                    }
+                }
+                Ok(seen.into_values().collect())
+            })
+            .await
+    }
+
+    async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError> {
+        let ids = product_ids.to_vec();
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                for id in &ids {
+                    if let Some(p) = product_where(&tx, "id", id)? {
+                        let patched = with_inventory(&tx, &p)?;
+                        if patched != p {
+                            write_product_row(&tx, &patched)?;
+                        }
+                    }
+                }
+                tx.commit().map_err(other)
             })
             .await
     }

@@ -4,6 +4,7 @@
 //! write is under way); writes go through one writer connection.
 mod accounts;
 mod catalog;
+mod orders;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,6 +77,44 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     used_ts INTEGER
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
+CREATE TABLE IF NOT EXISTS inventory (
+    sku TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL,
+    stock INTEGER NOT NULL CHECK (stock >= 0)
+);
+CREATE INDEX IF NOT EXISTS inventory_product ON inventory(product_id);
+CREATE TABLE IF NOT EXISTS holds (
+    order_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    PRIMARY KEY (order_id, sku)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS returns (
+    order_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    PRIMARY KEY (order_id, sku)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS carts (
+    owner TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    idem TEXT,
+    created_ts INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS orders_idem ON orders(user_id, idem) WHERE idem IS NOT NULL;
+CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_ts DESC);
+CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_ts);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (
     ns TEXT NOT NULL,
     key TEXT NOT NULL,

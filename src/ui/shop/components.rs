@@ -21,6 +21,14 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
                     <span class="card-price"><small>{from}</small>{product.price.format()}</span>
                 </div>
             </A>
+            {product.single_sku.clone().filter(|_| product.in_stock).map(|sku| view! {
+                <form method="post" action="/cart/add" class="card-add">
+                    <input type="hidden" name="sku" value=sku/>
+                    <input type="hidden" name="quantity" value="1"/>
+                    <input type="hidden" name="back" value="/cart"/>
+                    <button type="submit" class="button small">"Add to cart"</button>
+                </form>
+            })}
         </li>
     }
 }

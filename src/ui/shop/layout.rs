@@ -33,6 +33,7 @@ pub fn Header() -> impl IntoView {
                     </button>
                 </Form>
                 <AccountLink/>
+                <CartLink/>
             </div>
             <nav class="category-nav" aria-label="Categories">
                 <Suspense fallback=|| ()>
@@ -77,5 +78,21 @@ fn AccountLink() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn CartLink() -> impl IntoView {
+    let cart = Resource::new(|| (), |_| crate::ui::fns::get_cart());
+    view! {
+        <a class="cart-link" href="/cart" aria-label="Cart">
+            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path d="M3 4h2l2.4 10.2a1 1 0 0 0 1 .8h8.9a1 1 0 0 0 1-.8L20 7H6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/><circle cx="9" cy="19" r="1.5" fill="currentColor"/><circle cx="17" cy="19" r="1.5" fill="currentColor"/></svg>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let n = cart.await.ok().and_then(|r| r.ok()).map(|c| c.item_count).unwrap_or(0);
+                    view! { <span class="cart-count" data-testid="cart-count">{n}</span> }
+                })}
+            </Suspense>
+        </a>
     }
 }

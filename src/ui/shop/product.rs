@@ -131,6 +131,7 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                         }).collect_view()}
                     </nav>
                 })}
+                <AddToCart variant=variant.clone() back=selection_href(&slug, &selection)/>
                 <p class="sku">"SKU: "<span data-testid="selected-sku">{variant.as_ref().map(|v| v.sku.clone()).unwrap_or_else(|| "—".into())}</span></p>
                 <p class="delivery">"Free delivery over €50 · 30-day returns"</p>
                 <section class="description">
@@ -150,5 +151,28 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                 })}
             </div>
         </article>
+    }
+}
+
+/// The add-to-cart form of the chosen variant (a plain form post).
+#[component]
+fn AddToCart(variant: Option<crate::domain::product::VariantView>, back: String) -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    let added = query.get("added");
+    let error = query.get("cart_error");
+    match variant {
+        Some(v) if v.available > 0 => view! {
+            <form method="post" action="/cart/add" class="add-to-cart">
+                <input type="hidden" name="sku" value=v.sku.clone()/>
+                <input type="hidden" name="back" value=back/>
+                <label for="qty">"Quantity"</label>
+                <input id="qty" type="number" name="quantity" value="1" min="1" max=v.available.min(99).to_string() class="qty"/>
+                <button type="submit" class="button primary">"Add to cart"</button>
+            </form>
+            {added.filter(|s| *s == v.sku).map(|_| view! { <p class="notice" role="status">"Added to your cart. "<a href="/cart">"View cart"</a></p> })}
+            {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+        }
+        .into_any(),
+        _ => view! { <p class="muted">"Choose an available option to add it to your cart."</p> }.into_any(),
     }
 }

@@ -1,0 +1,207 @@
+//! Cart and orders for API clients (bearer tokens or the browser session).
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{CurrentUser, JsonBody};
+use super::problem::{FieldError as ProblemField, Problem};
+use crate::domain::order::{Address, CartLine, CartView, Order, ShippingMethod};
+use crate::domain::user::Role;
+use crate::services::orders::{user_cart, OrderError, PlaceOrder};
+use crate::state::AppState;
+
+impl From<OrderError> for Problem {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::UnknownSku(sku) => {
+                let mut p = Problem::new(StatusCode::NOT_FOUND, format!("No product has the SKU {sku}."));
+                p.errors.push(ProblemField { field: "sku".into(), message: format!("unknown SKU {sku}") });
+                p
+            }
+            OrderError::Invalid(errors) => {
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "));
+                p.title = "Invalid field".into();
+                p.errors = errors.into_iter().map(|e| ProblemField { field: e.field, message: e.message }).collect();
+                p
+            }
+            OrderError::NotEnough { sku, available } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, format!("Only {available} of {sku} available."));
+                p.errors.push(ProblemField { field: "quantity".into(), message: format!("only {available} available") });
+                p.available = Some(available);
+                p
+            }
+            OrderError::Short(lines) => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "Some items are no longer available in the quantity asked; nothing was ordered.");
+                p.title = "Not enough stock".into();
+                p.short = lines;
+                p
+            }
+            OrderError::EmptyCart => Problem::invalid_422("items", "the cart is empty"),
+            OrderError::KeyMismatch => Problem::invalid_422("Idempotency-Key", "was already used for a different order request"),
+            OrderError::InProgress => Problem::new(StatusCode::CONFLICT, "An order with this Idempotency-Key is still being placed; retry in a moment."),
+            OrderError::NotFound => Problem::not_found("order"),
+            OrderError::InvalidTransition { from, to } => Problem::new(StatusCode::CONFLICT, format!("An order that is {} cannot become {}.", from.as_str(), to.as_str())),
+            OrderError::Store(s) => s.into(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AddItem {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetQuantity {
+    pub quantity: i64,
+}
+
+/// The caller's cart, priced from the catalog.
+#[utoipa::path(get, path = "/api/v1/cart", tag = "orders", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = CartView), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_cart(State(app): State<AppState>, CurrentUser(p): CurrentUser) -> Result<Json<CartView>, Problem> {
+    Ok(Json(app.carts.view(&user_cart(&p.user.id)).await?))
+}
+
+/// Adds a SKU (quantities add up). Quantity 1–99; more than available → 409.
+#[utoipa::path(post, path = "/api/v1/cart/items", tag = "orders", request_body = AddItem, security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, body = CartView),
+        (status = 404, description = "Unknown SKU", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "More than available (`available` says how many)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid quantity", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_item(State(app): State<AppState>, CurrentUser(p): CurrentUser, JsonBody(body): JsonBody<AddItem>) -> Result<Json<CartView>, Problem> {
+    Ok(Json(app.carts.add(&user_cart(&p.user.id), body.sku.trim(), body.quantity).await?))
+}
+
+/// Sets a line's quantity.
+#[utoipa::path(patch, path = "/api/v1/cart/items/{sku}", tag = "orders", request_body = SetQuantity, security(("bearer" = []), ("session" = [])),
+    params(("sku" = String, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_item(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path(sku): Path<String>, JsonBody(body): JsonBody<SetQuantity>) -> Result<Json<CartView>, Problem> {
+    Ok(Json(app.carts.set_quantity(&user_cart(&p.user.id), &sku, body.quantity).await?))
+}
+
+/// Removes a line.
+#[utoipa::path(delete, path = "/api/v1/cart/items/{sku}", tag = "orders", security(("bearer" = []), ("session" = [])),
+    params(("sku" = String, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_item(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path(sku): Path<String>) -> Result<Json<CartView>, Problem> {
+    Ok(Json(app.carts.remove(&user_cart(&p.user.id), &sku).await?))
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PlaceOrderBody {
+    pub shipping_address: Address,
+    /// `standard` (default) or `express`.
+    pub shipping_method: Option<String>,
+    /// Partners only: the lines to order. Others order their cart.
+    pub items: Option<Vec<CartLine>>,
+}
+
+/// Places an order. Requires an `Idempotency-Key` header: the same key and body return the same order.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderBody, security(("bearer" = []), ("session" = [])),
+    params(("Idempotency-Key" = String, Header, description = "A unique key per order; retries reuse it")),
+    responses(
+        (status = 201, description = "Placed", body = Order),
+        (status = 200, description = "A replay of an order already placed with this key", body = Order),
+        (status = 404, description = "Unknown SKU", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock (`short` lists each SKU with what is available); nothing was ordered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, or the key reused for a different request", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUser, headers: HeaderMap, JsonBody(body): JsonBody<PlaceOrderBody>) -> Response {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+        return Problem::invalid("Idempotency-Key", "this header is required: send a unique key per order").into_response();
+    };
+    let method = match body.shipping_method.as_deref() {
+        None | Some("") => ShippingMethod::Standard,
+        Some(m) => match ShippingMethod::parse(m) {
+            Some(m) => m,
+            None => return Problem::invalid_422("shipping_method", "must be standard or express").into_response(),
+        },
+    };
+    let items = match (p.user.role, body.items) {
+        (Role::Partner, None) => return Problem::invalid_422("items", "partners send the items to order").into_response(),
+        (Role::Partner, Some(items)) => Some(items),
+        (_, Some(_)) => return Problem::invalid_422("items", "only partners send items; shoppers order their cart").into_response(),
+        (_, None) => None,
+    };
+    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items, idempotency_key: key };
+    match app.orders.place(&p.user, req).await {
+        Ok((order, true)) => (StatusCode::CREATED, Json(order)).into_response(),
+        Ok((order, false)) => (StatusCode::OK, Json(order)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}
+
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(PageParams), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_orders(State(app): State<AppState>, CurrentUser(p): CurrentUser, q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<OrderPage>, Problem> {
+    let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(20);
+    if page < 1 {
+        return Err(Problem::invalid("page", "must be at least 1"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(Problem::invalid("per_page", "must be between 1 and 100"));
+    }
+    let (items, total) = app.orders.list(&p.user, page, per_page).await?;
+    Ok(Json(OrderPage { items, page, per_page, total }))
+}
+
+/// One order: its owner or an admin; anyone else gets 404.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_order(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path(id): Path<String>) -> Result<Json<Order>, Problem> {
+    Ok(Json(app.orders.get(&p.user, &id).await?))
+}
+
+/// Cancels the caller's order while it is placed or confirmed; the stock returns.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not cancellable any more", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_order(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path(id): Path<String>) -> Result<Json<Order>, Problem> {
+    Ok(Json(app.orders.cancel_own(&p.user, &id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    /// `confirmed`, `shipped`, `delivered` or `cancelled`.
+    pub status: String,
+}
+
+/// Moves an order along placed → confirmed → shipped → delivered, or cancels it (admins).
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/status", tag = "admin", params(("id" = String, Path)), request_body = StatusBody,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Invalid transition", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_status(State(app): State<AppState>, Path(id): Path<String>, JsonBody(body): JsonBody<StatusBody>) -> Result<Json<Order>, Problem> {
+    let to = crate::domain::order::OrderStatus::parse(&body.status)
+        .filter(|s| *s != crate::domain::order::OrderStatus::Pending)
+        .ok_or_else(|| Problem::invalid_422("status", "must be confirmed, shipped, delivered or cancelled"))?;
+    Ok(Json(app.orders.transition(&id, to).await?))
+}
+

@@ -1,0 +1,257 @@
+//! Inventory, carts and orders in the embedded store. Each operation is one
+//! SQLite transaction on the single writer connection, so the guards below
+//! are atomic.
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{other, unavailable, write_error, SqliteCatalog};
+use crate::domain::order::{Cart, Order, OrderStatus};
+use crate::ports::{CartStore, InventoryStore, OrderStore, Reservation, StoreError};
+
+#[async_trait]
+impl InventoryStore for SqliteCatalog {
+    async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<String, i64>, StoreError> {
+        let skus = skus.to_vec();
+        self.0
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT stock FROM inventory WHERE sku = ?").map_err(unavailable)?;
+                let mut out = BTreeMap::new();
+                for sku in skus {
+                    if let Some(n) = stmt.query_row([&sku], |r| r.get::<_, i64>(0)).optional().map_err(unavailable)? {
+                        out.insert(sku, n);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn reserve(&self, order_id: &str, sku: &str, qty: i64) -> Result<Reservation, StoreError> {
+        let (order_id, sku) = (order_id.to_string(), sku.to_string());
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                let held: Option<i64> =
+                    tx.query_row("SELECT qty FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku], |r| r.get(0)).optional().map_err(other)?;
+                if held.is_some() {
+                    return Ok(Reservation::Reserved);
+                }
+                let stock: Option<i64> = tx.query_row("SELECT stock FROM inventory WHERE sku = ?", [&sku], |r| r.get(0)).optional().map_err(other)?;
+                let result = match stock {
+                    None => Reservation::UnknownSku,
+                    Some(n) if n < qty => Reservation::Short { available: n },
+                    Some(_) => {
+                        tx.execute("UPDATE inventory SET stock = stock - ? WHERE sku = ? AND stock >= ?", params![qty, sku, qty]).map_err(other)?;
+                        tx.execute("INSERT INTO holds (order_id, sku, qty) VALUES (?, ?, ?)", params![order_id, sku, qty]).map_err(other)?;
+                        Reservation::Reserved
+                    }
+                };
+                tx.commit().map_err(other)?;
+                Ok(result)
+            })
+            .await
+    }
+
+    async fn release(&self, order_id: &str, sku: &str) -> Result<(), StoreError> {
+        let (order_id, sku) = (order_id.to_string(), sku.to_string());
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                let held: Option<i64> =
+                    tx.query_row("SELECT qty FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku], |r| r.get(0)).optional().map_err(other)?;
+                if let Some(q) = held {
+                    tx.execute("UPDATE inventory SET stock = stock + ? WHERE sku = ?", params![q, sku]).map_err(other)?;
+                    tx.execute("DELETE FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku]).map_err(other)?;
+                }
+                tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn commit(&self, order_id: &str, sku: &str) -> Result<(), StoreError> {
+        let (order_id, sku) = (order_id.to_string(), sku.to_string());
+        self.0
+            .write(move |c| {
+                c.execute("DELETE FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku]).map_err(other)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn restock(&self, order_id: &str, sku: &str, qty: i64) -> Result<(), StoreError> {
+        let (order_id, sku) = (order_id.to_string(), sku.to_string());
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                let inserted = tx.execute("INSERT OR IGNORE INTO returns (order_id, sku, qty) VALUES (?, ?, ?)", params![order_id, sku, qty]).map_err(other)?;
+                if inserted == 1 {
+                    tx.execute("UPDATE inventory SET stock = stock + ? WHERE sku = ?", params![qty, sku]).map_err(other)?;
+                }
+                tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn set_stock(&self, sku: &str, stock: i64) -> Result<(), StoreError> {
+        let sku = sku.to_string();
+        self.0
+            .write(move |c| {
+                c.execute("UPDATE inventory SET stock = ? WHERE sku = ?", params![stock.max(0), sku]).map_err(other)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl CartStore for SqliteCatalog {
+    async fn cart(&self, owner: &str) -> Result<Option<Cart>, StoreError> {
+        let owner = owner.to_string();
+        self.0
+            .read(move |c| {
+                let doc: Option<String> = c.query_row("SELECT doc FROM carts WHERE owner = ?", [&owner], |r| r.get(0)).optional().map_err(unavailable)?;
+                doc.map(|d| serde_json::from_str(&d).map_err(other)).transpose()
+            })
+            .await
+    }
+
+    async fn save_cart(&self, cart: &Cart) -> Result<(), StoreError> {
+        let cart = cart.clone();
+        self.0
+            .write(move |c| {
+                let doc = serde_json::to_string(&cart).map_err(other)?;
+                let changed = if cart.version == 1 {
+                    c.execute("INSERT INTO carts (owner, version, doc) VALUES (?, ?, ?)", params![cart.owner, cart.version, doc]).map_err(write_error)?
+                } else {
+                    c.execute("UPDATE carts SET version = ?, doc = ? WHERE owner = ? AND version = ?", params![cart.version, doc, cart.owner, cart.version - 1])
+                        .map_err(other)?
+                };
+                if changed == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict("the cart changed meanwhile".into()))
+                }
+            })
+            .await
+    }
+
+    async fn delete_cart(&self, owner: &str) -> Result<(), StoreError> {
+        let owner = owner.to_string();
+        self.0
+            .write(move |c| {
+                c.execute("DELETE FROM carts WHERE owner = ?", [&owner]).map_err(other)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn parse_order(doc: String) -> Result<Order, StoreError> {
+    serde_json::from_str(&doc).map_err(other)
+}
+
+#[async_trait]
+impl OrderStore for SqliteCatalog {
+    async fn next_order_number(&self) -> Result<u64, StoreError> {
+        self.0
+            .write(|c| {
+                c.query_row("INSERT INTO counters (name, n) VALUES ('orders', 1) ON CONFLICT(name) DO UPDATE SET n = n + 1 RETURNING n", [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(other)
+            })
+            .await
+    }
+
+    async fn insert_order(&self, order: &Order) -> Result<(), StoreError> {
+        let o = order.clone();
+        self.0
+            .write(move |c| {
+                let doc = serde_json::to_string(&o).map_err(other)?;
+                c.execute(
+                    "INSERT INTO orders (id, user_id, status, idem, created_ts, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                    params![o.id, o.user_id, o.status.as_str(), o.idempotency_key, o.created_at.timestamp_millis(), doc],
+                )
+                .map_err(write_error)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn order_by_id(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        let id = id.to_string();
+        self.0
+            .read(move |c| {
+                let doc: Option<String> = c.query_row("SELECT doc FROM orders WHERE id = ?", [&id], |r| r.get(0)).optional().map_err(unavailable)?;
+                doc.map(parse_order).transpose()
+            })
+            .await
+    }
+
+    async fn order_by_idempotency_key(&self, user_id: &str, key: &str) -> Result<Option<Order>, StoreError> {
+        let (u, k) = (user_id.to_string(), key.to_string());
+        self.0
+            .read(move |c| {
+                let doc: Option<String> =
+                    c.query_row("SELECT doc FROM orders WHERE user_id = ? AND idem = ?", params![u, k], |r| r.get(0)).optional().map_err(unavailable)?;
+                doc.map(parse_order).transpose()
+            })
+            .await
+    }
+
+    async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError> {
+        let o = order.clone();
+        self.0
+            .write(move |c| {
+                let doc = serde_json::to_string(&o).map_err(other)?;
+                let n = c
+                    .execute("UPDATE orders SET status = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), doc, o.id, expected.as_str()])
+                    .map_err(other)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.0
+            .write(move |c| Ok(c.execute("DELETE FROM orders WHERE id = ? AND status = ?", params![id, expected.as_str()]).map_err(other)? == 1))
+            .await
+    }
+
+    async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError> {
+        let u = user_id.to_string();
+        self.0
+            .read(move |c| {
+                let total: i64 = c
+                    .query_row("SELECT COUNT(*) FROM orders WHERE user_id = ? AND status != 'pending'", [&u], |r| r.get(0))
+                    .map_err(unavailable)?;
+                let mut stmt = c
+                    .prepare_cached("SELECT doc FROM orders WHERE user_id = ? AND status != 'pending' ORDER BY created_ts DESC, id LIMIT ? OFFSET ?")
+                    .map_err(unavailable)?;
+                let orders = stmt
+                    .query_map(params![u, limit as i64, offset as i64], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .map(|d| d.map_err(unavailable).and_then(parse_order))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((orders, total as u64))
+            })
+            .await
+    }
+
+    async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError> {
+        self.0
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT doc FROM orders WHERE status = 'pending' AND created_ts < ?").map_err(unavailable)?;
+                let orders = stmt
+                    .query_map([before.timestamp_millis()], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .map(|d| d.map_err(unavailable).and_then(parse_order))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(orders)
+            })
+            .await
+    }
+}

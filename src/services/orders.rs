@@ -1,0 +1,475 @@
+//! Carts and orders: prices from the catalog only, stock reserved atomically
+//! per SKU, idempotent placement, repair of placements that died half-way.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::domain::money::{Money, DEFAULT_CURRENCY};
+use crate::domain::order::{
+    merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
+    ShippingMethod,
+};
+use crate::domain::product::{Product, ProductStatus, Variant};
+use crate::domain::user::{FieldError, Role, User};
+use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderStore, Reservation, StoreError};
+use crate::services::accounts::sha256_hex;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShortLine {
+    pub sku: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("unknown SKU {0}")]
+    UnknownSku(String),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("only {available} of {sku} available")]
+    NotEnough { sku: String, available: i64 },
+    #[error("not enough stock")]
+    Short(Vec<ShortLine>),
+    #[error("the cart is empty")]
+    EmptyCart,
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyMismatch,
+    #[error("an order with this Idempotency-Key is still being placed")]
+    InProgress,
+    #[error("order not found")]
+    NotFound,
+    #[error("an order that is {from:?} cannot become {to:?}")]
+    InvalidTransition { from: OrderStatus, to: OrderStatus },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FieldError> for OrderError {
+    fn from(e: FieldError) -> Self {
+        OrderError::Invalid(vec![e])
+    }
+}
+
+/// What the shop charges and allows.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopRules {
+    pub pricing: PricingRules,
+    pub max_line_quantity: i64,
+}
+
+impl Default for ShopRules {
+    fn default() -> Self {
+        Self { pricing: PricingRules::default(), max_line_quantity: 99 }
+    }
+}
+
+/// Purchasable variants by SKU (active products only), with their product.
+async fn lookup(catalog: &Arc<dyn CatalogStore>, skus: &[String]) -> Result<HashMap<String, (Product, Variant)>, StoreError> {
+    let products = catalog.products_by_skus(skus).await?;
+    let mut out = HashMap::new();
+    for p in products.into_iter().filter(|p| p.status == ProductStatus::Active) {
+        for v in &p.variants {
+            if skus.contains(&v.sku) {
+                out.insert(v.sku.clone(), (p.clone(), v.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn line_view(p: &Product, v: &Variant, quantity: i64, available: i64) -> CartLineView {
+    CartLineView {
+        sku: v.sku.clone(),
+        product_id: p.id.clone(),
+        slug: p.slug.clone(),
+        name: p.name.clone(),
+        options: v.options.clone(),
+        image_url: p.images.first().map(|i| i.url.clone()),
+        unit_price: v.price.clone(),
+        quantity,
+        line_total: Money::new(v.price.amount * quantity, &v.price.currency),
+        available,
+    }
+}
+
+#[derive(Clone)]
+pub struct CartService {
+    carts: Arc<dyn CartStore>,
+    catalog: Arc<dyn CatalogStore>,
+    inventory: Arc<dyn InventoryStore>,
+    rules: ShopRules,
+}
+
+impl CartService {
+    pub fn new(carts: Arc<dyn CartStore>, catalog: Arc<dyn CatalogStore>, inventory: Arc<dyn InventoryStore>, rules: ShopRules) -> Self {
+        Self { carts, catalog, inventory, rules }
+    }
+
+    pub fn rules(&self) -> ShopRules {
+        self.rules
+    }
+
+    pub async fn cart(&self, owner: &str) -> Result<Cart, OrderError> {
+        Ok(self.carts.cart(owner).await?.unwrap_or_else(|| Cart::empty(owner)))
+    }
+
+    /// The cart priced from the catalog with fresh availability. Lines whose
+    /// product is gone are left out.
+    pub async fn view(&self, owner: &str) -> Result<CartView, OrderError> {
+        let cart = self.cart(owner).await?;
+        self.price(&cart.lines).await
+    }
+
+    pub async fn price(&self, lines: &[CartLine]) -> Result<CartView, OrderError> {
+        let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
+        let found = lookup(&self.catalog, &skus).await?;
+        let stock = self.inventory.stock_levels(&skus).await?;
+        let views: Vec<CartLineView> = lines
+            .iter()
+            .filter_map(|l| found.get(&l.sku).map(|(p, v)| line_view(p, v, l.quantity, stock.get(&l.sku).copied().unwrap_or(0))))
+            .collect();
+        let subtotal = views.iter().map(|l| l.line_total.amount).sum();
+        let item_count = views.iter().map(|l| l.quantity).sum();
+        Ok(CartView { lines: views, subtotal: Money::new(subtotal, DEFAULT_CURRENCY), item_count })
+    }
+
+    /// Applies `change` to the stored cart, retrying when another request saved in between.
+    async fn update<F>(&self, owner: &str, mut change: F) -> Result<CartView, OrderError>
+    where
+        F: FnMut(&mut Cart) -> Result<(), OrderError>,
+    {
+        for _ in 0..5 {
+            let mut cart = self.cart(owner).await?;
+            change(&mut cart)?;
+            cart.version += 1;
+            cart.updated_at = Utc::now();
+            match self.carts.save_cart(&cart).await {
+                Ok(()) => return self.price(&cart.lines).await,
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Unavailable("the cart is changing too fast; try again".into()).into())
+    }
+
+    async fn available(&self, sku: &str) -> Result<i64, OrderError> {
+        let found = lookup(&self.catalog, &[sku.to_string()]).await?;
+        if !found.contains_key(sku) {
+            return Err(OrderError::UnknownSku(sku.to_string()));
+        }
+        Ok(self.inventory.stock_levels(&[sku.to_string()]).await?.get(sku).copied().unwrap_or(0))
+    }
+
+    pub async fn add(&self, owner: &str, sku: &str, quantity: i64) -> Result<CartView, OrderError> {
+        validate_quantity(quantity, self.rules.max_line_quantity)?;
+        let available = self.available(sku).await?;
+        let max = self.rules.max_line_quantity;
+        self.update(owner, |cart| {
+            let wanted = cart.quantity_of(sku) + quantity;
+            if wanted > max {
+                return Err(FieldError::new("quantity", format!("at most {max} per line")).into());
+            }
+            if wanted > available {
+                return Err(OrderError::NotEnough { sku: sku.to_string(), available });
+            }
+            cart.set(sku, wanted);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_quantity(&self, owner: &str, sku: &str, quantity: i64) -> Result<CartView, OrderError> {
+        validate_quantity(quantity, self.rules.max_line_quantity)?;
+        let available = self.available(sku).await?;
+        self.update(owner, |cart| {
+            if cart.quantity_of(sku) == 0 {
+                return Err(OrderError::UnknownSku(sku.to_string()));
+            }
+            if quantity > available {
+                return Err(OrderError::NotEnough { sku: sku.to_string(), available });
+            }
+            cart.set(sku, quantity);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn remove(&self, owner: &str, sku: &str) -> Result<CartView, OrderError> {
+        self.update(owner, |cart| {
+            if cart.quantity_of(sku) == 0 {
+                return Err(OrderError::UnknownSku(sku.to_string()));
+            }
+            cart.set(sku, 0);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Moves a guest cart into a user's cart at sign-in: quantities add up,
+    /// capped at what is available and at the per-line maximum.
+    pub async fn merge(&self, guest_owner: &str, user_owner: &str) -> Result<(), OrderError> {
+        let Some(guest) = self.carts.cart(guest_owner).await? else { return Ok(()) };
+        if !guest.lines.is_empty() {
+            let skus: Vec<String> = guest.lines.iter().map(|l| l.sku.clone()).collect();
+            let stock = self.inventory.stock_levels(&skus).await?;
+            let max = self.rules.max_line_quantity;
+            self.update(user_owner, |cart| {
+                merge_carts(cart, &guest, |sku| stock.get(sku).copied().unwrap_or(0).min(max));
+                Ok(())
+            })
+            .await?;
+        }
+        self.carts.delete_cart(guest_owner).await?;
+        Ok(())
+    }
+
+    pub async fn clear(&self, owner: &str) -> Result<(), OrderError> {
+        Ok(self.carts.delete_cart(owner).await?)
+    }
+}
+
+/// The cart owner key of a user.
+pub fn user_cart(user_id: &str) -> String {
+    format!("u:{user_id}")
+}
+
+/// The cart owner key of a guest (a random id kept in the browser session).
+pub fn guest_cart(cart_id: &str) -> String {
+    format!("g:{cart_id}")
+}
+
+pub struct PlaceOrder {
+    pub shipping_address: Address,
+    pub shipping_method: ShippingMethod,
+    /// Explicit lines (partners); `None` orders the user's cart.
+    pub items: Option<Vec<CartLine>>,
+    pub idempotency_key: String,
+}
+
+#[derive(Clone)]
+pub struct OrderService {
+    orders: Arc<dyn OrderStore>,
+    inventory: Arc<dyn InventoryStore>,
+    catalog: Arc<dyn CatalogStore>,
+    carts: CartService,
+    rules: ShopRules,
+}
+
+impl OrderService {
+    pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
+        let rules = carts.rules();
+        Self { orders, inventory, catalog, carts, rules }
+    }
+
+    pub fn rules(&self) -> ShopRules {
+        self.rules
+    }
+
+    /// Places an order. Returns the order and whether this call created it
+    /// (`false`: a replay of the same Idempotency-Key and request).
+    pub async fn place(&self, user: &User, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
+        let address = req.shipping_address.validate().map_err(OrderError::Invalid)?;
+        let key = req.idempotency_key.trim().to_string();
+        if key.is_empty() || key.len() > 200 {
+            return Err(FieldError::new("Idempotency-Key", "send a unique key of 1–200 characters per order").into());
+        }
+        let from_cart = req.items.is_none();
+        // the request as sent (not the cart's current contents) identifies a replay
+        let request_hash = sha256_hex(&serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default());
+        if let Some(done) = self.replay(&user.id, &key, &request_hash).await? {
+            return Ok((done, false));
+        }
+        let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
+        let lines = match req.items {
+            Some(items) => items,
+            None => self.carts.cart(&user_cart(&user.id)).await?.lines,
+        };
+        for l in &lines {
+            validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| FieldError::new(&format!("items.{}.quantity", l.sku), e.message))?;
+            *wanted.entry(l.sku.clone()).or_default() += l.quantity;
+        }
+        if wanted.is_empty() {
+            return Err(OrderError::EmptyCart);
+        }
+
+        // prices come from the catalog, never from the client
+        let skus: Vec<String> = wanted.keys().cloned().collect();
+        let found = lookup(&self.catalog, &skus).await?;
+        let mut order_lines = Vec::new();
+        for (sku, qty) in &wanted {
+            let (p, v) = found.get(sku).ok_or_else(|| OrderError::UnknownSku(sku.clone()))?;
+            order_lines.push(OrderLine {
+                sku: sku.clone(),
+                product_id: p.id.clone(),
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                options: v.options.clone(),
+                unit_price: v.price.clone(),
+                quantity: *qty,
+                line_total: Money::new(v.price.amount * qty, &v.price.currency),
+            });
+        }
+        let totals = self.rules.pricing.totals(&order_lines.iter().map(|l| l.line_total.amount).collect::<Vec<_>>(), req.shipping_method);
+        let now = Utc::now();
+        let number = self.orders.next_order_number().await?;
+        let mut order = Order {
+            id: format!("o_{}", uuid::Uuid::new_v4().simple()),
+            number: order_number(number),
+            user_id: user.id.clone(),
+            lines: order_lines,
+            currency: DEFAULT_CURRENCY.into(),
+            subtotal: Money::eur(totals.subtotal),
+            shipping: Money::eur(totals.shipping),
+            shipping_method: req.shipping_method,
+            vat: Money::eur(totals.vat),
+            total: Money::eur(totals.total),
+            shipping_address: address,
+            payment_method: "pay_on_delivery".into(),
+            status: OrderStatus::Pending,
+            history: vec![],
+            idempotency_key: Some(key.clone()),
+            request_hash: request_hash.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.orders.insert_order(&order).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                // the same key is being placed concurrently
+                return match self.replay(&user.id, &key, &request_hash).await? {
+                    Some(done) => Ok((done, false)),
+                    None => Err(OrderError::InProgress),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        // reserve every line; on any shortage give everything back
+        let mut short = Vec::new();
+        for line in &order.lines {
+            match self.inventory.reserve(&order.id, &line.sku, line.quantity).await {
+                Ok(Reservation::Reserved) => {}
+                Ok(Reservation::Short { available }) => short.push(ShortLine { sku: line.sku.clone(), requested: line.quantity, available }),
+                Ok(Reservation::UnknownSku) => short.push(ShortLine { sku: line.sku.clone(), requested: line.quantity, available: 0 }),
+                Err(e) => {
+                    self.abandon(&order).await;
+                    return Err(e.into());
+                }
+            }
+        }
+        if !short.is_empty() {
+            self.abandon(&order).await;
+            return Err(OrderError::Short(short));
+        }
+        order.transition(OrderStatus::Placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
+        if !self.orders.update_order_if(&order, OrderStatus::Pending).await? {
+            // repaired meanwhile (this placement took too long): undo
+            self.abandon(&order).await;
+            return Err(StoreError::Unavailable("the order took too long; please try again".into()).into());
+        }
+        for line in &order.lines {
+            if let Err(e) = self.inventory.commit(&order.id, &line.sku).await {
+                tracing::warn!(order = %order.id, sku = %line.sku, error = %e, "could not clear a hold marker (harmless)");
+            }
+        }
+        if from_cart {
+            if let Err(e) = self.carts.clear(&user_cart(&user.id)).await {
+                tracing::warn!(error = %e, "could not clear the cart after an order");
+            }
+        }
+        self.refresh_snapshot(&order);
+        Ok((order, true))
+    }
+
+    async fn replay(&self, user_id: &str, key: &str, request_hash: &str) -> Result<Option<Order>, OrderError> {
+        match self.orders.order_by_idempotency_key(user_id, key).await? {
+            None => Ok(None),
+            Some(o) if o.request_hash != request_hash => Err(OrderError::KeyMismatch),
+            Some(o) if o.status == OrderStatus::Pending => Err(OrderError::InProgress),
+            Some(o) => Ok(Some(o)),
+        }
+    }
+
+    /// Releases whatever the order holds and removes the pending order.
+    async fn abandon(&self, order: &Order) {
+        for line in &order.lines {
+            if let Err(e) = self.inventory.release(&order.id, &line.sku).await {
+                tracing::error!(order = %order.id, sku = %line.sku, error = %e, "release failed; the repair task will retry");
+                return;
+            }
+        }
+        if let Err(e) = self.orders.delete_order_if(&order.id, OrderStatus::Pending).await {
+            tracing::error!(order = %order.id, error = %e, "could not remove an abandoned order; the repair task will retry");
+        }
+    }
+
+    /// Listing snapshots catch up with the inventory (eventual consistency).
+    fn refresh_snapshot(&self, order: &Order) {
+        let catalog = self.catalog.clone();
+        let ids: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        tokio::spawn(async move {
+            if let Err(e) = catalog.sync_stock_snapshot(&ids).await {
+                tracing::warn!(error = %e, "stock snapshot refresh failed");
+            }
+        });
+    }
+
+    /// Undoes placements that died half-way (older than `age`): holds are
+    /// released and the pending order removed. Returns how many.
+    pub async fn repair_stale(&self, age: chrono::Duration) -> Result<usize, OrderError> {
+        let stale = self.orders.stale_pending_orders(Utc::now() - age).await?;
+        let mut n = 0;
+        for order in stale {
+            for line in &order.lines {
+                self.inventory.release(&order.id, &line.sku).await?;
+            }
+            if self.orders.delete_order_if(&order.id, OrderStatus::Pending).await? {
+                tracing::warn!(order = %order.id, "repaired a placement that died half-way: stock released");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The order if `user` owns it or is an admin; otherwise not found.
+    pub async fn get(&self, user: &User, id: &str) -> Result<Order, OrderError> {
+        match self.orders.order_by_id(id).await? {
+            Some(o) if o.status != OrderStatus::Pending && (o.user_id == user.id || user.role == Role::Admin) => Ok(o),
+            _ => Err(OrderError::NotFound),
+        }
+    }
+
+    pub async fn list(&self, user: &User, page: u64, per_page: u64) -> Result<(Vec<Order>, u64), OrderError> {
+        Ok(self.orders.orders_for_user(&user.id, (page.max(1) - 1) * per_page, per_page).await?)
+    }
+
+    /// Moves an order along the state machine; cancelling returns the stock.
+    pub async fn transition(&self, id: &str, to: OrderStatus) -> Result<Order, OrderError> {
+        for _ in 0..5 {
+            let mut order = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+            let from = order.status;
+            order.transition(to, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
+            if !self.orders.update_order_if(&order, from).await? {
+                continue;
+            }
+            if to == OrderStatus::Cancelled {
+                for line in &order.lines {
+                    self.inventory.restock(&order.id, &line.sku, line.quantity).await?;
+                }
+                self.refresh_snapshot(&order);
+            }
+            return Ok(order);
+        }
+        Err(StoreError::Unavailable("the order is changing too fast; try again".into()).into())
+    }
+
+    /// A customer may cancel their own order while it is placed or confirmed.
+    pub async fn cancel_own(&self, user: &User, id: &str) -> Result<Order, OrderError> {
+        self.get(user, id).await?;
+        self.transition(id, OrderStatus::Cancelled).await
+    }
+}
