@@ -235,3 +235,10 @@ for entry in "${RESULTS[@]}"; do
     "$(ms "$(field p50 "$line")")" "$(ms "$(field p95 "$line")")" "$(ms "$(field p99 "$line")")" \
     "$(field non2xx "$line")" "$(field errors "$line")"
 done
+
+# --- orders: placement throughput and the contention scenario -----------------
+if [ "${BENCH_ORDERS:-2000}" != 0 ]; then
+  echo
+  echo "Order placement (in-process server, HTTP client on the same machine):"
+  cargo run --quiet --release --features ssr --example order_bench
+fi

@@ -355,3 +355,36 @@ async fn a_guest_cart_is_kept_at_sign_in() {
     assert_eq!(cart["lines"][0]["sku"], sku.as_str());
     assert_eq!(cart["lines"][0]["quantity"], 2);
 }
+
+async fn carts_are_versioned<T: CartStore>(s: &T) {
+    use vitrina::domain::order::Cart;
+    assert_eq!(s.cart("u:x").await.unwrap(), None);
+    let mut c = Cart::empty("u:x");
+    c.set("A", 2);
+    c.version = 1;
+    s.save_cart(&c).await.unwrap();
+    assert!(s.save_cart(&c).await.is_err(), "a second first save conflicts");
+    let mut newer = c.clone();
+    newer.set("B", 1);
+    newer.version = 2;
+    s.save_cart(&newer).await.unwrap();
+    let mut stale = c.clone();
+    stale.version = 2;
+    assert!(matches!(s.save_cart(&stale).await, Err(vitrina::ports::StoreError::Conflict(_))), "a stale writer loses");
+    assert_eq!(s.cart("u:x").await.unwrap().unwrap().lines, newer.lines);
+    s.delete_cart("u:x").await.unwrap();
+    assert_eq!(s.cart("u:x").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_carts_are_versioned() {
+    let (s, _d) = sqlite();
+    carts_are_versioned(&*s).await;
+}
+
+#[tokio::test]
+async fn mongodb_carts_are_versioned() {
+    if let Some(s) = mongo().await {
+        carts_are_versioned(&*s).await;
+    }
+}

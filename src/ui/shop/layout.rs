@@ -69,12 +69,22 @@ pub fn Footer() -> impl IntoView {
 #[component]
 fn AccountLink() -> impl IntoView {
     let user = crate::ui::account::use_user();
+    // sign-in returns to the page it was opened from
+    let location = leptos_router::hooks::use_location();
+    let login_href = move || {
+        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        if here == "/" || here.starts_with("/login") || here.starts_with("/register") {
+            "/login".to_string()
+        } else {
+            format!("/login?next={}", form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>())
+        }
+    };
     view! {
         <Suspense fallback=|| view! { <a class="account-link" href="/login">"Sign in"</a> }>
             {move || Suspend::new(async move {
                 match user.await.ok().flatten() {
                     Some(u) => view! { <a class="account-link signed-in" href="/account" data-testid="account-link">{format!("Hi, {}", u.name.split_whitespace().next().unwrap_or(""))}</a> }.into_any(),
-                    None => view! { <a class="account-link" href="/login" data-testid="account-link">"Sign in"</a> }.into_any(),
+                    None => view! { <a class="account-link" href=login_href data-testid="account-link">"Sign in"</a> }.into_any(),
                 }
             })}
         </Suspense>
@@ -90,7 +100,7 @@ fn CartLink() -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let n = cart.await.ok().and_then(|r| r.ok()).map(|c| c.item_count).unwrap_or(0);
-                    view! { <span class="cart-count" data-testid="cart-count">{n}</span> }
+                    view! { <span class="cart-count" class:empty=n == 0 data-testid="cart-count">{n}</span> }
                 })}
             </Suspense>
         </a>
