@@ -55,3 +55,52 @@ async fn catalog_reads_are_cached_until_the_version_bumps() {
     svc.save_products(&[renamed]).await.unwrap();
     assert_eq!(svc.product(&products[0].slug).await.unwrap().name, "Saved through the service");
 }
+
+/// Counts the searches that reach the store.
+struct Counting {
+    inner: Arc<dyn vitrina::ports::CatalogStore>,
+    searches: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl vitrina::ports::CatalogStore for Counting {
+    async fn ping(&self) -> Result<(), vitrina::ports::StoreError> { self.inner.ping().await }
+    async fn reset(&self) -> Result<(), vitrina::ports::StoreError> { self.inner.reset().await }
+    async fn upsert_products(&self, p: &[vitrina::domain::product::Product]) -> Result<(), vitrina::ports::StoreError> { self.inner.upsert_products(p).await }
+    async fn product_by_slug(&self, s: &str) -> Result<Option<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.product_by_slug(s).await }
+    async fn product_by_id(&self, s: &str) -> Result<Option<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.product_by_id(s).await }
+    async fn search(&self, q: &vitrina::domain::query::CatalogQuery) -> Result<vitrina::domain::query::SearchResult, vitrina::ports::StoreError> {
+        self.searches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.search(q).await
+    }
+    async fn count_products(&self) -> Result<u64, vitrina::ports::StoreError> { self.inner.count_products().await }
+    async fn upsert_categories(&self, c: &[vitrina::domain::category::Category]) -> Result<(), vitrina::ports::StoreError> { self.inner.upsert_categories(c).await }
+    async fn categories(&self) -> Result<Vec<vitrina::domain::category::Category>, vitrina::ports::StoreError> { self.inner.categories().await }
+    async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, vitrina::ports::StoreError> { self.inner.active_counts_by_category().await }
+    async fn products_by_skus(&self, s: &[String]) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_by_skus(s).await }
+    async fn sync_stock_snapshot(&self, ids: &[String]) -> Result<(), vitrina::ports::StoreError> { self.inner.sync_stock_snapshot(ids).await }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_misses_on_one_key_make_one_store_query() {
+    use vitrina::services::catalog::CatalogService;
+    let h = common::sqlite_store();
+    let products: Vec<_> = (0..50).map(vitrina::services::demo::demo_product).collect();
+    h.store.upsert_products(&products).await.unwrap();
+    let counting = Arc::new(Counting { inner: h.store.clone(), searches: Default::default() });
+    let svc = CatalogService::new(counting.clone(), Arc::new(MemoryCache::new(1 << 22)), Duration::from_secs(60));
+    let query = vitrina::domain::query::CatalogQuery::from_query_string("category=clothing&sort=price_asc").unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (svc, query) = (svc.clone(), query.clone());
+        tasks.push(tokio::spawn(async move { svc.search(&query).await.unwrap().total }));
+    }
+    let totals: Vec<u64> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    assert!(totals.iter().all(|t| *t == totals[0] && *t > 0));
+    assert_eq!(counting.searches.load(std::sync::atomic::Ordering::SeqCst), 1, "one store query for 50 concurrent misses");
+    // with caching off every read goes to the store
+    let uncached = CatalogService::new(counting.clone(), Arc::new(MemoryCache::new(1 << 22)), Duration::ZERO);
+    uncached.search(&query).await.unwrap();
+    uncached.search(&query).await.unwrap();
+    assert_eq!(counting.searches.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

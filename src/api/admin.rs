@@ -54,14 +54,7 @@ pub struct UserListParams {
     ))]
 pub async fn list_users(State(app): State<AppState>, params: Result<Query<UserListParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<UserPage>, Problem> {
     let Query(p) = params.map_err(|e| super::problem::bad_query(&e.body_text()))?;
-    let page = p.page.unwrap_or(1);
-    let per_page = p.per_page.unwrap_or(50);
-    if page < 1 {
-        return Err(Problem::invalid("page", "must be at least 1"));
-    }
-    if !(1..=100).contains(&per_page) {
-        return Err(Problem::invalid("per_page", "must be between 1 and 100"));
-    }
+    let (page, per_page) = super::problem::paging(p.page, p.per_page, 50)?;
     let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if q.is_some_and(|s| s.len() > 200) {
         return Err(Problem::invalid("q", "must be at most 200 characters"));

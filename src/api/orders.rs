@@ -159,14 +159,7 @@ pub struct OrderPage {
     responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_orders(State(app): State<AppState>, CurrentUser(p): CurrentUser, q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<OrderPage>, Problem> {
     let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
-    let page = q.page.unwrap_or(1);
-    let per_page = q.per_page.unwrap_or(20);
-    if page < 1 {
-        return Err(Problem::invalid("page", "must be at least 1"));
-    }
-    if !(1..=100).contains(&per_page) {
-        return Err(Problem::invalid("per_page", "must be between 1 and 100"));
-    }
+    let (page, per_page) = super::problem::paging(q.page, q.per_page, 20)?;
     let (items, total) = app.orders.list(&p.user, page, per_page).await?;
     Ok(Json(OrderPage { items, page, per_page, total }))
 }

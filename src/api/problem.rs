@@ -110,3 +110,16 @@ impl From<CatalogError> for Problem {
 pub fn bad_query(detail: &str) -> Problem {
     Problem::invalid("query", detail)
 }
+
+/// `page` ≥ 1 and `per_page` in 1–100 (with its default), or a problem naming the parameter.
+pub fn paging(page: Option<u64>, per_page: Option<u64>, default_per_page: u64) -> Result<(u64, u64), Problem> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(default_per_page);
+    if page < 1 {
+        return Err(Problem::invalid("page", "must be at least 1"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(Problem::invalid("per_page", "must be between 1 and 100"));
+    }
+    Ok((page, per_page))
+}

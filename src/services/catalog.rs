@@ -30,12 +30,14 @@ pub struct CatalogService {
     listing_ttl: Duration,
     product_ttl: Duration,
     inventory: Option<Arc<dyn InventoryStore>>,
+    /// Single flight: one load per key at a time; concurrent misses wait for it.
+    loading: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl, inventory: None }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, loading: Default::default() }
     }
 
     /// Product pages then show fresh availability from the inventory
@@ -67,18 +69,49 @@ impl CatalogService {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, CatalogError>>,
     {
-        match self.cache.get(&key).await {
-            Ok(Some(bytes)) => {
-                if let Ok(v) = serde_json::from_slice(&bytes) {
-                    return Ok(v);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cache read failed; bypassing cache"),
+        if ttl.is_zero() {
+            return load().await;
         }
+        if let Some(v) = self.cache_get(&key).await {
+            return Ok(v);
+        }
+        // a thousand concurrent misses on one key make one store query
+        let gate = {
+            let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+            loading.entry(key.clone()).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        if let Some(v) = self.cache_get(&key).await {
+            return Ok(v);
+        }
+        let result = self.load_and_store(&key, ttl, load).await;
+        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&gate) <= 2 {
+            loading.remove(&key);
+        }
+        result
+    }
+
+    async fn cache_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        match self.cache.get(key).await {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cache read failed; bypassing cache");
+                None
+            }
+        }
+    }
+
+    async fn load_and_store<T, F, Fut>(&self, key: &str, ttl: Duration, load: F) -> Result<T, CatalogError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CatalogError>>,
+    {
         let value = load().await?;
         if let Ok(bytes) = serde_json::to_vec(&value) {
-            if let Err(e) = self.cache.set(&key, &bytes, ttl).await {
+            if let Err(e) = self.cache.set(key, &bytes, ttl).await {
                 tracing::warn!(error = %e, "cache write failed");
             }
         }

@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::Error as MongoError;
 
-use super::{is_duplicate_key, map_error, MongoCatalog};
+use super::{decode_body, is_duplicate_key, map_error, MongoCatalog};
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -156,13 +156,8 @@ fn user_document(user: &User) -> Result<Document, StoreError> {
     })
 }
 
-fn decode_user(mut d: Document) -> Result<User, String> {
-    match d.remove("doc") {
-        Some(Bson::Document(body)) => {
-            bson::deserialize_from_document::<User>(body).map_err(|e| format!("cannot decode user: {e}"))
-        }
-        _ => Err("user document has no `doc` field".to_string()),
-    }
+fn decode_user(d: Document) -> Result<User, String> {
+    decode_body(d, "user")
 }
 
 /// Everyone, or users whose e-mail or name contains `search` (trimmed,

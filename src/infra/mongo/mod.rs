@@ -548,12 +548,16 @@ fn product_document(p: &Product) -> Result<Document, StoreError> {
     Ok(d)
 }
 
-fn decode_product(mut d: Document) -> Result<Product, String> {
+fn decode_product(d: Document) -> Result<Product, String> {
+    decode_body(d, "product")
+}
+
+/// Every stored entity keeps its serialized form under `doc`, next to the
+/// fields its queries use.
+pub(super) fn decode_body<T: serde::de::DeserializeOwned>(mut d: Document, what: &str) -> Result<T, String> {
     match d.remove("doc") {
-        Some(Bson::Document(body)) => {
-            bson::deserialize_from_document::<Product>(body).map_err(|e| format!("cannot decode product: {e}"))
-        }
-        _ => Err("product document has no `doc` field".to_string()),
+        Some(Bson::Document(body)) => bson::deserialize_from_document::<T>(body).map_err(|e| format!("cannot decode {what}: {e}")),
+        _ => Err(format!("{what} document has no `doc` field")),
     }
 }
 

@@ -46,7 +46,7 @@ use mongodb::error::{Error as MongoError, ErrorKind};
 use mongodb::options::ReturnDocument;
 
 use super::{
-    as_count, decode_product, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoCatalog,
+    as_count, decode_body, decode_product, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoCatalog,
     CONFLICT_CHECK_CHUNK, DUPLICATE_KEY_CODES,
 };
 use crate::domain::order::{Cart, Order, OrderStatus};
@@ -415,13 +415,8 @@ fn cart_document(cart: &Cart) -> Result<Document, StoreError> {
     })
 }
 
-fn decode_cart(mut d: Document) -> Result<Cart, String> {
-    match d.remove("doc") {
-        Some(Bson::Document(body)) => {
-            bson::deserialize_from_document::<Cart>(body).map_err(|e| format!("cannot decode cart: {e}"))
-        }
-        _ => Err("cart document has no `doc` field".to_string()),
-    }
+fn decode_cart(d: Document) -> Result<Cart, String> {
+    decode_body(d, "cart")
 }
 
 // ------------------------------------------------------------------- orders
@@ -592,13 +587,8 @@ fn order_document(order: &Order) -> Result<Document, StoreError> {
     Ok(d)
 }
 
-fn decode_order(mut d: Document) -> Result<Order, String> {
-    match d.remove("doc") {
-        Some(Bson::Document(body)) => {
-            bson::deserialize_from_document::<Order>(body).map_err(|e| format!("cannot decode order: {e}"))
-        }
-        _ => Err("order document has no `doc` field".to_string()),
-    }
+fn decode_order(d: Document) -> Result<Order, String> {
+    decode_body(d, "order")
 }
 
 #[cfg(test)]
