@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::Error as MongoError;
 
-use super::{decode_body, is_duplicate_key, map_error, MongoCatalog};
+use super::{decode_body, find_body, is_duplicate_key, map_error, MongoCatalog};
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -99,13 +99,7 @@ impl UserStore for MongoCatalog {
 
 impl MongoCatalog {
     async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
-        let found = self
-            .users
-            .find_one(filter)
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("read user", e))?;
-        found.map(decode_user).transpose().map_err(StoreError::Other)
+        find_body(&self.users, filter, "user").await
     }
 
     /// Refuses an e-mail key another user holds. The unique index is the

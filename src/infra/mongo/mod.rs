@@ -504,16 +504,7 @@ impl CatalogStore for MongoCatalog {
 
 impl MongoCatalog {
     async fn find_product(&self, filter: Document) -> Result<Option<Product>, StoreError> {
-        let found = self
-            .products
-            .find_one(filter)
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("read product", e))?;
-        match found {
-            None => Ok(None),
-            Some(d) => decode_product(d).map(Some).map_err(StoreError::Other),
-        }
+        find_body(&self.products, filter, "product").await
     }
 }
 
@@ -550,6 +541,12 @@ fn product_document(p: &Product) -> Result<Document, StoreError> {
 
 fn decode_product(d: Document) -> Result<Product, String> {
     decode_body(d, "product")
+}
+
+/// One entity by filter, decoded from its `doc` field.
+pub(super) async fn find_body<T: serde::de::DeserializeOwned>(coll: &Collection<Document>, filter: Document, what: &str) -> Result<Option<T>, StoreError> {
+    let found = coll.find_one(filter).projection(doc! { "doc": 1 }).await.map_err(|e| map_error(&format!("read {what}"), e))?;
+    found.map(|d| decode_body(d, what)).transpose().map_err(StoreError::Other)
 }
 
 /// Every stored entity keeps its serialized form under `doc`, next to the

@@ -46,7 +46,7 @@ use mongodb::error::{Error as MongoError, ErrorKind};
 use mongodb::options::ReturnDocument;
 
 use super::{
-    as_count, decode_body, decode_product, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoCatalog,
+    as_count, decode_body, decode_product, find_body, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoCatalog,
     CONFLICT_CHECK_CHUNK, DUPLICATE_KEY_CODES,
 };
 use crate::domain::order::{Cart, Order, OrderStatus};
@@ -543,13 +543,7 @@ impl OrderStore for MongoCatalog {
 
 impl MongoCatalog {
     async fn find_order(&self, filter: Document) -> Result<Option<Order>, StoreError> {
-        let found = self
-            .orders
-            .find_one(filter)
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("read order", e))?;
-        found.map(decode_order).transpose().map_err(StoreError::Other)
+        find_body(&self.orders, filter, "order").await
     }
 }
 
