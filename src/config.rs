@@ -16,6 +16,8 @@ pub struct Config {
     pub mongodb_db: String,
     /// `REDIS_URL`: selects Redis instead of the in-process cache.
     pub redis_url: Option<String>,
+    /// `VITRINA_REDIS_PREFIX`, default `vitrina:`: namespace of every Redis key (several shops may share a Redis).
+    pub redis_prefix: String,
     /// `VITRINA_CACHE_TTL_SECS`, default 5: how stale a cached listing may be. 0 disables caching.
     pub cache_ttl: Duration,
     /// `VITRINA_PUBLIC_URL`, e.g. `https://shop.example.com` (absolute links, secure cookies).
@@ -90,6 +92,7 @@ impl Config {
             mongodb_uri: var("MONGODB_URI"),
             mongodb_db: var("MONGODB_DB").unwrap_or_else(|| "vitrina".into()),
             redis_url: var("REDIS_URL"),
+            redis_prefix: var("VITRINA_REDIS_PREFIX").unwrap_or_else(|| "vitrina:".into()),
             cache_ttl,
             public_url: var("VITRINA_PUBLIC_URL"),
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
@@ -110,6 +113,7 @@ impl Config {
             mongodb_uri: None,
             mongodb_db: "vitrina".into(),
             redis_url: None,
+            redis_prefix: "vitrina:".into(),
             cache_ttl: Duration::from_secs(5),
             public_url: None,
             site_root: "target/site".into(),

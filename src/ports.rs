@@ -42,6 +42,8 @@ pub trait CatalogStore: Send + Sync {
     async fn categories(&self) -> Result<Vec<Category>, StoreError>;
     /// Active products per exact category path.
     async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Deletes a product (its inventory records stay for past orders). `false` if absent.
+    async fn delete_product(&self, id: &str) -> Result<bool, StoreError>;
     /// Products having any of these SKUs (any status).
     async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError>;
     /// Copies current inventory into the products' stock snapshot (variant
@@ -254,6 +256,9 @@ pub trait OrderStore: Send + Sync {
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
     /// A user's orders (not `pending`), newest first, and their count.
     async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError>;
+    /// Records that these products were ordered (they are archived, never destroyed).
+    async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError>;
+    async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError>;
     /// `pending` orders created before `before` (placements that died half-way).
     async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError>;
 }

@@ -42,7 +42,9 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Builds the whole application router.
 pub fn router(app: AppState) -> Router {
     let leptos_options = leptos_options(&app.config);
-    let routes = generate_route_list(App);
+    // the route list is the same for every router this process builds
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let state = ServerState { leptos_options: leptos_options.clone(), app: app.clone() };
     let context_app = app.clone();
     Router::new()

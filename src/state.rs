@@ -22,6 +22,7 @@ pub struct AppState {
     pub accounts: AccountService,
     pub carts: CartService,
     pub orders: OrderService,
+    pub admin: crate::services::admin::AdminCatalog,
     pub store: Arc<dyn CatalogStore>,
     pub images: Arc<dyn ImageStore>,
     pub limiter: Arc<dyn RateLimiter>,
@@ -58,7 +59,7 @@ impl AppState {
         };
         let (cache, limiter, session_kv): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn KeyValueStore>) = match &config.redis_url {
             Some(url) => {
-                let redis = Arc::new(RedisCache::connect(url, "vitrina:").await.map_err(|e| format!("Redis: {e}"))?);
+                let redis = Arc::new(RedisCache::connect(url, &config.redis_prefix).await.map_err(|e| format!("Redis: {e}"))?);
                 (redis.clone(), redis.clone(), redis)
             }
             None => {
@@ -76,8 +77,11 @@ impl AppState {
         let cache_kind = cache.kind();
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
         let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone());
+        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone());
+        let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone());
         Ok(Self {
-            catalog: CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()),
+            catalog,
+            admin,
             accounts,
             carts,
             orders,

@@ -29,7 +29,7 @@ async fn get_with(app: &TestApp, path: &str, token: &str) -> u16 {
     app.client.get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap().status().as_u16()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_token_me_and_the_rules_for_passwords() {
     let app = spawn_app(0).await;
     let (status, body) = post(&app, "/api/v1/auth/register", json!({"email": "Ana@Example.com", "password": PASSWORD, "name": "Ana"})).await;
@@ -64,7 +64,7 @@ async fn register_token_me_and_the_rules_for_passwords() {
     assert_eq!(b1["detail"], b2["detail"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app(0).await;
     user_with_role(&app, "r@example.com", Role::Customer).await;
@@ -101,7 +101,7 @@ fn concrete(path: &str) -> String {
 }
 
 /// Every route of the table × anonymous / customer / partner / admin.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_matrix_over_the_route_table() {
     let app = spawn_app(3).await;
     let mut bearer = Vec::new();
@@ -162,7 +162,7 @@ async fn role_matrix_over_the_route_table() {
     assert!(res.text().await.unwrap().contains("Newest accounts"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eleventh_login_in_a_minute_is_refused() {
     let app = spawn_app(0).await;
     user_with_role(&app, "brute@example.com", Role::Customer).await;
@@ -176,7 +176,7 @@ async fn the_eleventh_login_in_a_minute_is_refused() {
     assert!((1..=60).contains(&retry));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_clients_are_limited_per_token_subject() {
     let app = spawn_app_with(0, |c| c.api_rate_per_min = 5).await;
     user_with_role(&app, "busy@example.com", Role::Customer).await;
@@ -190,7 +190,7 @@ async fn api_clients_are_limited_per_token_subject() {
     assert_eq!(app.get("/api/v1/categories").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_user_is_locked_out() {
     let app = spawn_app(0).await;
     user_with_role(&app, "gone@example.com", Role::Customer).await;
@@ -228,7 +228,7 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sessions_sign_in_rotate_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
@@ -276,30 +276,40 @@ async fn browser_sessions_sign_in_rotate_and_survive_a_restart() {
     assert_eq!(me.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_in_redis_survive_a_restart() {
     let Some(redis) = common::redis_url() else { return };
     let r1 = redis.clone();
-    let app = spawn_app_with(0, move |c| c.redis_url = Some(r1)).await;
+    let prefix = format!("{}:", common::unique_name("t"));
+    let p1 = prefix.clone();
+    let app = spawn_app_with(0, move |c| {
+        c.redis_url = Some(r1);
+        c.redis_prefix = p1;
+    })
+    .await;
     user_with_role(&app, "redis@example.com", Role::Customer).await;
     let (_, _, cookie) = form_login(&app, "redis@example.com", PASSWORD).await;
     let cookie = cookie_pair(&cookie.expect("cookie"));
     let session_id = cookie.split('=').nth(1).unwrap().to_string();
     // the session is in Redis, not in the embedded store
     let mut conn = redis::Client::open(redis.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("vitrina:kv:session:{session_id}")).query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}kv:session:{session_id}")).query_async(&mut conn).await.unwrap();
     assert_eq!(keys.len(), 1);
     // a second instance with its own embedded store but the same Redis accepts it
     let users = app.state.accounts.users().clone();
     let u = users.user_by_email("redis@example.com").await.unwrap().unwrap();
     let r2 = redis.clone();
-    let other = spawn_app_with(0, move |c| c.redis_url = Some(r2)).await;
+    let other = spawn_app_with(0, move |c| {
+        c.redis_url = Some(r2);
+        c.redis_prefix = prefix;
+    })
+    .await;
     other.state.accounts.users().create_user(&u).await.unwrap();
     let me = browser().get(format!("{}/api/v1/me", other.base)).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(me.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_form_shows_errors_by_field_and_signs_in() {
     let app = spawn_app(0).await;
     let res = browser()

@@ -12,7 +12,7 @@ fn ids(body: &Value) -> Vec<String> {
     body["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filtering_by_two_keys_matches_both_and_facets_count_matches() {
     let app = spawn_app(PRODUCTS).await;
     let (status, body) = app.json("/api/v1/products?attr.color=Red&attr.size=M&per_page=100").await;
@@ -49,7 +49,7 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_two_keeps_filters_and_sort() {
     let app = spawn_app(PRODUCTS).await;
     let base = "/api/v1/products?category=clothing&in_stock=true&sort=price_asc&per_page=10";
@@ -82,7 +82,7 @@ async fn page_two_keeps_filters_and_sort() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sorting_orders_results() {
     let app = spawn_app(PRODUCTS).await;
     let (_, desc) = app.json("/api/v1/products?sort=price_desc&per_page=50").await;
@@ -92,7 +92,7 @@ async fn sorting_orders_results() {
     assert_eq!(newest["items"].as_array().unwrap().len(), 5);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn product_detail_and_categories() {
     let app = spawn_app(PRODUCTS).await;
     let (_, list) = app.json("/api/v1/products?category=electronics/laptops&per_page=1").await;
@@ -117,7 +117,7 @@ async fn product_detail_and_categories() {
     assert!(clothing["children"].as_array().unwrap().iter().any(|c| c["path"] == "clothing/t-shirts" && c["slug"] == "t-shirts"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_problem_json_naming_the_parameter() {
     let app = spawn_app(20).await;
     let cases = [
@@ -158,7 +158,7 @@ async fn bad_input_gets_problem_json_naming_the_parameter() {
     assert_eq!(app.get("/no/such/page").await.status(), 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storefront_pages_render_complete_on_the_server() {
     let app = spawn_app(PRODUCTS).await;
     let res = app.get("/c/clothing?attr.color=Red&sort=price_asc").await;
@@ -181,7 +181,7 @@ async fn storefront_pages_render_complete_on_the_server() {
     assert!(home.contains("Popular right now") && home.contains("class=\"product-card\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_docs_and_probes() {
     let app = spawn_app(5).await;
     let (status, spec) = app.json("/api/v1/openapi.json").await;
@@ -202,7 +202,7 @@ async fn openapi_docs_and_probes() {
     assert!(ready.headers().contains_key("x-request-id"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_catalog_from_mongodb_with_the_redis_cache() {
     let (Some(mongo), Some(redis)) = (common::mongo_uri(), common::redis_url()) else { return };
     let db = common::unique_name("vitrina_app");
@@ -210,6 +210,7 @@ async fn serves_the_catalog_from_mongodb_with_the_redis_cache() {
         c.mongodb_uri = Some(mongo);
         c.mongodb_db = db;
         c.redis_url = Some(redis);
+        c.redis_prefix = format!("{}:", common::unique_name("t"));
     })
     .await;
     let ready = app.get("/readyz").await.text().await.unwrap();

@@ -25,19 +25,19 @@ async fn stores_expires_and_versions(cache: Arc<dyn Cache>) {
     assert_eq!(cache.version(&name).await.unwrap(), v0 + 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_cache_contract() {
     stores_expires_and_versions(Arc::new(MemoryCache::new(1 << 20))).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cache_contract() {
     if let Some(url) = common::redis_url() {
         stores_expires_and_versions(Arc::new(RedisCache::connect(&url, "vitrina-test:").await.unwrap())).await;
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_reads_are_cached_until_the_version_bumps() {
     use vitrina::services::catalog::CatalogService;
     let h = common::sqlite_store();
@@ -74,6 +74,7 @@ impl vitrina::ports::CatalogStore for Counting {
         self.inner.search(q).await
     }
     async fn count_products(&self) -> Result<u64, vitrina::ports::StoreError> { self.inner.count_products().await }
+    async fn delete_product(&self, id: &str) -> Result<bool, vitrina::ports::StoreError> { self.inner.delete_product(id).await }
     async fn upsert_categories(&self, c: &[vitrina::domain::category::Category]) -> Result<(), vitrina::ports::StoreError> { self.inner.upsert_categories(c).await }
     async fn categories(&self) -> Result<Vec<vitrina::domain::category::Category>, vitrina::ports::StoreError> { self.inner.categories().await }
     async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, vitrina::ports::StoreError> { self.inner.active_counts_by_category().await }

@@ -220,7 +220,7 @@ macro_rules! contract {
         mod sqlite {
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let h = sqlite_store();
                     super::$name(h.store.clone()).await;
@@ -230,7 +230,7 @@ macro_rules! contract {
         mod mongodb {
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(store) = mongo_store().await {
                         super::$name(store).await;
@@ -356,20 +356,20 @@ mod accounts_contract {
         Some(Arc::new(MongoCatalog::connect(&uri, &crate::common::unique_name("vitrina_acc")).await.unwrap()))
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_users() { let (s, _d) = sqlite(); users(&*s).await; }
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_tokens() { let (s, _d) = sqlite(); tokens(&*s).await; single_winner(s).await; }
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_key_values() { let (s, _d) = sqlite(); key_values(&*s).await; }
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mongodb_users() { if let Some(s) = mongo().await { users(&*s).await; } }
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mongodb_tokens() { if let Some(s) = mongo().await { tokens(&*s).await; single_winner(s).await; } }
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mongodb_key_values() { if let Some(s) = mongo().await { key_values(&*s).await; } }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_key_values() {
         if let Some(url) = crate::common::redis_url() {
             let r = vitrina::infra::redis_cache::RedisCache::connect(&url, &format!("{}:", crate::common::unique_name("t"))).await.unwrap();

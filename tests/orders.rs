@@ -161,26 +161,26 @@ async fn mongodb_200_concurrent_orders_for_50_units() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_replay_short_cancel_and_release() {
     let (s, _d) = sqlite();
     replay_short_cancel_and_repair(s.clone(), shop(s)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_replay_short_cancel_and_release() {
     if let Some(s) = mongo().await {
         replay_short_cancel_and_repair(s.clone(), shop(s)).await;
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_crashed_placement_is_repaired() {
     let (s, _d) = sqlite();
     crashed_order_is_repaired(s.clone(), s.clone(), shop(s)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_crashed_placement_is_repaired() {
     if let Some(s) = mongo().await {
         crashed_order_is_repaired(s.clone(), s.clone(), shop(s)).await;
@@ -217,7 +217,7 @@ async fn in_stock_sku(app: &TestApp) -> (String, i64, i64) {
     (v["sku"].as_str().unwrap().to_string(), v["price"]["amount"].as_i64().unwrap(), v["available"].as_i64().unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
     let app = spawn_app(60).await;
     let a = token_for(&app, "a@example.com", Role::Customer).await;
@@ -250,7 +250,7 @@ async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
     assert_eq!((status, cart["item_count"].as_i64()), (200, Some(0)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_over_http_replay_access_and_totals() {
     let app = spawn_app(60).await;
     let a = token_for(&app, "a@example.com", Role::Customer).await;
@@ -337,7 +337,7 @@ fn session_cookie(res: &reqwest::Response) -> Option<String> {
     res.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).find(|c| c.starts_with("vitrina_session=")).map(|c| c.split(';').next().unwrap().to_string())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_cart_is_kept_at_sign_in() {
     let app = spawn_app(60).await;
     app.state.accounts.register("g@example.com", PASSWORD, "Guest", Role::Customer).await.unwrap();
@@ -376,15 +376,39 @@ async fn carts_are_versioned<T: CartStore>(s: &T) {
     assert_eq!(s.cart("u:x").await.unwrap(), None);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_carts_are_versioned() {
     let (s, _d) = sqlite();
     carts_are_versioned(&*s).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_carts_are_versioned() {
     if let Some(s) = mongo().await {
         carts_are_versioned(&*s).await;
+    }
+}
+
+async fn ordered_markers_and_deletes<T: OrderStore + CatalogStore>(s: &T) {
+    let p = hot_product(3);
+    s.upsert_products(&[p.clone()]).await.unwrap();
+    assert!(!s.was_ordered(&p.id).await.unwrap());
+    s.mark_ordered(&[p.id.clone(), p.id.clone()]).await.unwrap();
+    assert!(s.was_ordered(&p.id).await.unwrap());
+    assert!(s.delete_product(&p.id).await.unwrap());
+    assert_eq!(s.product_by_id(&p.id).await.unwrap(), None);
+    assert!(!s.delete_product(&p.id).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ordered_markers_and_deletes() {
+    let (s, _d) = sqlite();
+    ordered_markers_and_deletes(&*s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_ordered_markers_and_deletes() {
+    if let Some(s) = mongo().await {
+        ordered_markers_and_deletes(&*s).await;
     }
 }

@@ -62,3 +62,88 @@ pub async fn list_users(State(app): State<AppState>, params: Result<Query<UserLi
     let (users, total) = app.accounts.users().list_users(q, (page - 1) * per_page, per_page).await?;
     Ok(Json(UserPage { items: users.into_iter().map(AdminUser::from).collect(), page, per_page, total }))
 }
+
+// ------------------------------------------------------------------ products
+
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+
+use super::auth::JsonBody;
+use crate::domain::product::{Product, ProductInput, ProductStatus};
+use crate::domain::query::{CatalogQuery, SearchResult};
+use crate::services::admin::{AdminError, Removal};
+
+impl From<AdminError> for Problem {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(errors) => {
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "));
+                p.title = "Invalid field".into();
+                p.errors = errors.into_iter().map(|e| super::problem::FieldError { field: e.field, message: e.message }).collect();
+                p
+            }
+            AdminError::NotFound => Problem::not_found("product"),
+            AdminError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
+            AdminError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Products of every status: `q`, `category`, `page`, `per_page` as on the public listing, plus `status` (repeatable).
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = []), ("session" = [])),
+    params(("status" = Option<String>, Query, description = "draft, active or archived (repeatable; default all)")),
+    responses((status = 200, body = SearchResult), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResult>, Problem> {
+    let raw = raw.unwrap_or_default();
+    let mut statuses = Vec::new();
+    let mut rest = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if k == "status" {
+            statuses.push(ProductStatus::parse(&v).ok_or_else(|| Problem::invalid("status", "must be draft, active or archived"))?);
+        } else {
+            rest.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    let mut query = CatalogQuery::from_pairs(rest)?;
+    if !raw.contains("sort=") {
+        query.sort = crate::domain::query::Sort::Newest;
+    }
+    Ok(Json(app.admin.list(query, (!statuses.is_empty()).then_some(statuses)).await?))
+}
+
+/// Creates a product; a new attribute key or category needs no schema change.
+#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin", request_body = ProductInput, security(("bearer" = []), ("session" = [])),
+    responses((status = 201, body = Product), (status = 409, description = "SKU or slug used by another product", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_product(State(app): State<AppState>, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<Product>), Problem> {
+    Ok((StatusCode::CREATED, Json(app.admin.create(input).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Product), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_product(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Product>, Problem> {
+    Ok(Json(app.admin.get(&id).await?))
+}
+
+/// Replaces a product (images stay). Variant `stock` sets the inventory.
+#[utoipa::path(put, path = "/api/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), request_body = ProductInput,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Product), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update_product(State(app): State<AppState>, Path(id): Path<String>, JsonBody(input): JsonBody<ProductInput>) -> Result<Json<Product>, Problem> {
+    Ok(Json(app.admin.update(&id, input).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RemovalResult {
+    /// `deleted`, or `archived` for a product that was ever ordered.
+    #[schema(value_type = String)]
+    pub result: Removal,
+}
+
+/// Deletes a product; one that was ever ordered is archived instead.
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = RemovalResult), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_product(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<RemovalResult>, Problem> {
+    Ok(Json(RemovalResult { result: app.admin.remove(&id).await? }))
+}

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use axum::http::Method;
 use axum::middleware::from_fn;
-use axum::routing::{delete, get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
 use crate::domain::user::Access;
@@ -55,6 +55,11 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
         route(Method::POST, "/api/v1/orders/{id}/cancel", Authenticated, post(orders::cancel_order)),
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
+        route(Method::GET, "/api/v1/admin/products", Access::ADMIN, get(admin::list_products)),
+        route(Method::POST, "/api/v1/admin/products", Access::ADMIN, post(admin::create_product)),
+        route(Method::GET, "/api/v1/admin/products/{id}", Access::ADMIN, get(admin::get_product)),
+        route(Method::PUT, "/api/v1/admin/products/{id}", Access::ADMIN, put(admin::update_product)),
+        route(Method::DELETE, "/api/v1/admin/products/{id}", Access::ADMIN, delete(admin::delete_product)),
         route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
     ]
 }

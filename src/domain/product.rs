@@ -42,7 +42,7 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ProductStatus {
@@ -53,6 +53,10 @@ pub enum ProductStatus {
 }
 
 impl ProductStatus {
+    pub const ALL: [ProductStatus; 3] = [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived];
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
     pub fn as_str(&self) -> &'static str {
         match self {
             ProductStatus::Draft => "draft",
@@ -268,6 +272,115 @@ impl Product {
     }
 }
 
+/// A product as an admin or a partner sends it (create or replace).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductInput {
+    pub name: String,
+    /// Generated from the name when absent; must be unique.
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub brand: String,
+    /// A category path such as `clothing/t-shirts`.
+    pub category: String,
+    #[serde(default)]
+    pub status: ProductStatus,
+    /// Free-form: text, number, yes/no or a list of texts per key.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub attributes: BTreeMap<String, AttrValue>,
+    pub variants: Vec<Variant>,
+}
+
+fn is_valid_sku(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl ProductInput {
+    /// Checks every field; all problems at once, each naming its field.
+    pub fn validate(&self) -> Result<ProductInput, Vec<super::user::FieldError>> {
+        use super::user::FieldError;
+        let mut errors = Vec::new();
+        let mut p = self.clone();
+        p.name = p.name.trim().to_string();
+        if p.name.is_empty() || p.name.chars().count() > 200 {
+            errors.push(FieldError::new("name", "enter a name of 1–200 characters"));
+        }
+        if let Some(slug) = &p.slug {
+            let s = slug.trim().to_string();
+            if s.is_empty() || s.len() > 120 || text::slugify(&s) != s {
+                errors.push(FieldError::new("slug", "use lowercase letters, digits and dashes (at most 120)"));
+            }
+            p.slug = Some(s);
+        }
+        if p.description.chars().count() > 10_000 {
+            errors.push(FieldError::new("description", "use at most 10,000 characters"));
+        }
+        p.brand = p.brand.trim().to_string();
+        if p.brand.chars().count() > 100 {
+            errors.push(FieldError::new("brand", "use at most 100 characters"));
+        }
+        p.category = p.category.trim().trim_matches('/').to_string();
+        if !CategoryPath::is_valid(&p.category) {
+            errors.push(FieldError::new("category", "use a category path such as clothing/t-shirts"));
+        }
+        if p.attributes.len() > 100 {
+            errors.push(FieldError::new("attributes", "at most 100 attributes"));
+        }
+        for (k, v) in &p.attributes {
+            let field = format!("attributes.{k}");
+            if !super::query::is_valid_attr_key(k) {
+                errors.push(FieldError::new(&field, "keys are 1–40 characters of a-z, 0-9 and _"));
+                continue;
+            }
+            let ok = match v {
+                AttrValue::Number(n) => n.is_finite(),
+                AttrValue::Text(t) => !t.trim().is_empty() && t.chars().count() <= 200 && !t.starts_with('$'),
+                AttrValue::List(items) => items.len() <= 50 && items.iter().all(|t| !t.trim().is_empty() && t.chars().count() <= 200 && !t.starts_with('$')),
+                AttrValue::Bool(_) => true,
+            };
+            if !ok {
+                errors.push(FieldError::new(&field, "use a number, yes/no, a text of 1–200 characters or a list of such texts"));
+            }
+        }
+        if p.variants.is_empty() || p.variants.len() > 500 {
+            errors.push(FieldError::new("variants", "give 1–500 variants"));
+        }
+        let mut skus = std::collections::BTreeSet::new();
+        let mut combos = std::collections::BTreeSet::new();
+        for (i, v) in p.variants.iter_mut().enumerate() {
+            v.sku = v.sku.trim().to_string();
+            if !is_valid_sku(&v.sku) {
+                errors.push(FieldError::new(&format!("variants.{i}.sku"), "use 1–64 letters, digits, '-', '_' or '.'"));
+            } else if !skus.insert(v.sku.clone()) {
+                errors.push(FieldError::new(&format!("variants.{i}.sku"), "is used twice"));
+            }
+            if v.options.keys().any(|k| !super::query::is_valid_attr_key(k)) || v.options.values().any(|x| x.trim().is_empty() || x.chars().count() > 50 || x.starts_with('$')) {
+                errors.push(FieldError::new(&format!("variants.{i}.options"), "keys of a-z, 0-9 and _; values of 1–50 characters"));
+            } else if !combos.insert(v.options.clone()) {
+                errors.push(FieldError::new(&format!("variants.{i}.options"), "another variant has the same options"));
+            }
+            if v.price.amount < 0 || v.price.amount > 100_000_000 {
+                errors.push(FieldError::new(&format!("variants.{i}.price"), "must be between 0 and 1,000,000.00"));
+            }
+            if v.price.currency != super::money::DEFAULT_CURRENCY {
+                errors.push(FieldError::new(&format!("variants.{i}.price.currency"), "must be EUR"));
+            }
+            if v.stock < 0 || v.stock > 10_000_000 {
+                errors.push(FieldError::new(&format!("variants.{i}.stock"), "must be between 0 and 10,000,000"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 pub fn facet_token(key: &str, value: &str) -> String {
     format!("{key}={value}")
 }
@@ -400,6 +513,20 @@ pub(crate) mod tests {
         assert_eq!(v.option_axes()[0].0, "size");
         let full: BTreeMap<String, String> = [("size".into(), "L".into()), ("color".into(), "Red".into())].into();
         assert_eq!(v.find_variant(&full).unwrap().sku, "AC-2");
+    }
+
+    #[test]
+    fn product_input_is_validated_by_field() {
+        let p = sample();
+        let good = ProductInput { name: " Tee ".into(), slug: None, description: String::new(), brand: "Acme".into(), category: "clothing/t-shirts".into(), status: ProductStatus::Draft, attributes: p.attributes.clone(), variants: p.variants.clone() };
+        assert_eq!(good.validate().unwrap().name, "Tee");
+        let mut bad = good.clone();
+        bad.category = "Bad Path".into();
+        bad.attributes.insert("Bad-Key".into(), AttrValue::Text("x".into()));
+        bad.variants[1].sku = bad.variants[0].sku.clone();
+        bad.variants[2].price = Money::eur(-1);
+        let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["category", "attributes.Bad-Key", "variants.1.sku", "variants.2.price"]);
     }
 
     #[test]

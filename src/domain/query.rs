@@ -77,6 +77,10 @@ pub struct CatalogQuery {
     pub per_page: u32,
     /// Attribute filters: AND across keys, OR within one key.
     pub attrs: BTreeMap<String, BTreeSet<String>>,
+    /// Statuses listed: `None` is active only (shoppers and partners); the
+    /// admin list sets it. Never taken from a query string.
+    #[serde(skip)]
+    pub statuses: Option<Vec<super::product::ProductStatus>>,
 }
 
 pub fn is_valid_attr_key(key: &str) -> bool {
@@ -256,6 +260,14 @@ impl CatalogQuery {
             .filter(|(_, vs)| !vs.is_empty())
             .map(|(k, vs)| (k.clone(), vs.iter().map(|v| facet_token(k, v)).collect()))
             .collect()
+    }
+
+    /// The statuses this query lists (active unless the admin list chose).
+    pub fn status_names(&self) -> Vec<&'static str> {
+        match &self.statuses {
+            Some(list) => list.iter().map(|s| s.as_str()).collect(),
+            None => vec!["active"],
+        }
     }
 
     pub fn without_attr(&self, key: &str) -> Self {

@@ -1,5 +1,6 @@
 //! Use cases. They depend on `ports` only.
 pub mod accounts;
+pub mod admin;
 pub mod catalog;
 pub mod demo;
 pub mod orders;

@@ -376,6 +376,10 @@ impl OrderService {
                 tracing::warn!(order = %order.id, sku = %line.sku, error = %e, "could not clear a hold marker (harmless)");
             }
         }
+        let ordered: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        if let Err(e) = self.orders.mark_ordered(&ordered).await {
+            tracing::warn!(error = %e, "could not record ordered products");
+        }
         if from_cart {
             if let Err(e) = self.carts.clear(&user_cart(&user.id)).await {
                 tracing::warn!(error = %e, "could not clear the cart after an order");

@@ -100,6 +100,8 @@ pub struct MongoCatalog {
     carts: Collection<Document>,
     orders: Collection<Document>,
     counters: Collection<Document>,
+    /// `_id`: a product id that was ordered at least once (such products are archived, not deleted).
+    ordered: Collection<Document>,
 }
 
 impl MongoCatalog {
@@ -136,6 +138,7 @@ impl MongoCatalog {
             carts: db.collection::<Document>(CARTS),
             orders: db.collection::<Document>(ORDERS),
             counters: db.collection::<Document>(COUNTERS),
+            ordered: db.collection::<Document>("ordered_products"),
             db,
         };
         store.ensure_indexes().await?;
@@ -307,6 +310,7 @@ impl CatalogStore for MongoCatalog {
         self.carts.delete_many(doc! {}).await.map_err(|e| map_error("delete carts", e))?;
         self.orders.delete_many(doc! {}).await.map_err(|e| map_error("delete orders", e))?;
         self.counters.delete_many(doc! {}).await.map_err(|e| map_error("delete counters", e))?;
+        self.ordered.delete_many(doc! {}).await.map_err(|e| map_error("delete ordered markers", e))?;
         Ok(())
     }
 
@@ -345,6 +349,11 @@ impl CatalogStore for MongoCatalog {
 
     async fn product_by_id(&self, id: &str) -> Result<Option<Product>, StoreError> {
         self.find_product(doc! { "_id": id }).await
+    }
+
+    async fn delete_product(&self, id: &str) -> Result<bool, StoreError> {
+        let r = self.products.delete_one(doc! { "_id": id }).await.map_err(|e| map_error("delete product", e))?;
+        Ok(r.deleted_count == 1)
     }
 
     async fn search(&self, query: &CatalogQuery) -> Result<SearchResult, StoreError> {
@@ -571,7 +580,8 @@ fn str_array<'a>(values: impl Iterator<Item = &'a str>) -> Bson {
 /// Everything but the attribute filters: active, category (with its
 /// descendants), price range, stock and search words.
 fn base_filter(query: &CatalogQuery) -> Document {
-    let mut f = doc! { "status": "active" };
+    let statuses = query.status_names();
+    let mut f = if statuses.len() == 1 { doc! { "status": statuses[0] } } else { doc! { "status": { "$in": statuses } } };
     if let Some(category) = &query.category {
         f.insert("category_paths", category.clone());
     }

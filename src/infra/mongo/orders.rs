@@ -522,6 +522,22 @@ impl OrderStore for MongoCatalog {
         Ok((orders, total))
     }
 
+    async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError> {
+        for id in product_ids {
+            self.ordered
+                .update_one(doc! { "_id": id.as_str() }, doc! { "$set": { "at": bson::DateTime::now() } })
+                .upsert(true)
+                .await
+                .map_err(|e| map_error("mark product ordered", e))?;
+        }
+        Ok(())
+    }
+
+    async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError> {
+        let found = self.ordered.find_one(doc! { "_id": product_id }).await.map_err(|e| map_error("read ordered marker", e))?;
+        Ok(found.is_some())
+    }
+
     async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError> {
         // `created_ts` is whole milliseconds: take the boundary millisecond
         // too, then compare exactly.

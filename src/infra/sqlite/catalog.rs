@@ -11,7 +11,9 @@ use crate::ports::{CatalogStore, StoreError};
 /// SQL condition on `products p` for a query; `skip_key` leaves out one
 /// attribute key's filter (facet counts for that key).
 fn condition(q: &CatalogQuery, skip_key: Option<&str>, args: &mut Vec<Value>) -> String {
-    let mut parts = vec!["p.status = 'active'".to_string()];
+    let statuses = q.status_names();
+    let mut parts = vec![format!("p.status IN ({})", placeholders(statuses.len()))];
+    args.extend(statuses.into_iter().map(|s| Value::Text(s.to_string())));
     if let Some(cat) = &q.category {
         // the category or any descendant: `cat/` ≤ path < `cat0` ('0' follows '/')
         parts.push("(p.category = ? OR (p.category > ? AND p.category < ?))".into());
@@ -200,7 +202,7 @@ impl CatalogStore for SqliteCatalog {
     async fn reset(&self) -> Result<(), StoreError> {
         self.0
             .write(|c| {
-                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories; DELETE FROM inventory; DELETE FROM holds; DELETE FROM returns; DELETE FROM carts; DELETE FROM orders; DELETE FROM counters;")
+                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories; DELETE FROM inventory; DELETE FROM holds; DELETE FROM returns; DELETE FROM carts; DELETE FROM orders; DELETE FROM counters; DELETE FROM ordered_products;")
                     .map_err(other)
             })
             .await
@@ -303,6 +305,21 @@ impl CatalogStore for SqliteCatalog {
                     }
                 }
                 tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn delete_product(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                for table in ["skus", "facet_tokens", "search_tokens"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE product_id = ?"), [&id]).map_err(other)?;
+                }
+                let n = tx.execute("DELETE FROM products WHERE id = ?", [&id]).map_err(other)?;
+                tx.commit().map_err(other)?;
+                Ok(n == 1)
             })
             .await
     }

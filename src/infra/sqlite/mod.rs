@@ -114,6 +114,9 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE UNIQUE INDEX IF NOT EXISTS orders_idem ON orders(user_id, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_ts DESC);
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_ts);
+CREATE TABLE IF NOT EXISTS ordered_products (
+    product_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     n INTEGER NOT NULL

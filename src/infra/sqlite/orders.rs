@@ -241,6 +241,26 @@ impl OrderStore for SqliteCatalog {
             .await
     }
 
+    async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError> {
+        let ids = product_ids.to_vec();
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                for id in &ids {
+                    tx.execute("INSERT OR IGNORE INTO ordered_products (product_id) VALUES (?)", [id]).map_err(other)?;
+                }
+                tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError> {
+        let id = product_id.to_string();
+        self.0
+            .read(move |c| Ok(c.query_row("SELECT 1 FROM ordered_products WHERE product_id = ?", [&id], |_| Ok(())).optional().map_err(unavailable)?.is_some()))
+            .await
+    }
+
     async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError> {
         self.0
             .read(move |c| {

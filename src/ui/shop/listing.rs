@@ -157,8 +157,10 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
         1 => "1 product".to_string(),
         n => format!("{n} products"),
     };
-    let mut facets: Vec<(String, Vec<FacetValue>)> = result.facets.clone().into_iter().filter(|(k, v)| v.len() >= 2 || query.attrs.contains_key(k)).collect();
-    facets.sort_by_key(|(k, _)| facet_rank(k));
+    // every key shows (a brand-new attribute is a filter at once); keys that
+    // cannot narrow the result (one value) come last, folded
+    let mut facets: Vec<(String, Vec<FacetValue>)> = result.facets.clone().into_iter().collect();
+    facets.sort_by_key(|(k, v)| (v.len() < 2 && !query.attrs.contains_key(k), facet_rank(k)));
     let breadcrumbs = query.category.as_deref().map(crate::domain::category::CategoryPath::ancestors_and_self).unwrap_or_default();
     let subcategories = category_node.as_ref().map(|n| n.children.clone()).unwrap_or_default();
     let page_count = result.page_count();
@@ -252,8 +254,9 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         let head: Vec<FacetValue> = head.drain(..).map(|(_, v)| v).collect();
                         let tail: Vec<FacetValue> = tail.drain(..).map(|(_, v)| v).collect();
                         let more = tail.len();
+                        let values_len = head.len() + more;
                         view! {
-                            <details class="facet" open=i < 6 || !selected.is_empty()>
+                            <details class="facet" open=(i < 6 && values_len > 1) || !selected.is_empty()>
                                 <summary>{attr_label(&key)}</summary>
                                 <ul>{head.into_iter().map(render).collect_view()}</ul>
                                 {(more > 0).then(|| view! {
