@@ -149,3 +149,25 @@ async fn a_product_ever_ordered_is_archived_not_deleted() {
     let (status, _) = send(&app, reqwest::Method::GET, &format!("/api/v1/admin/products/{}", b["id"].as_str().unwrap()), &token, None).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_create_partners_and_lock_users_out() {
+    let app = spawn_app(0).await;
+    let token = admin_token(&app).await;
+    let (status, partner) = send(&app, reqwest::Method::POST, "/api/v1/admin/users", &token, Some(json!({"email": "erp@partner.example", "name": "ERP", "password": "partner passphrase"}))).await;
+    assert_eq!((status, partner["role"].as_str()), (201, Some("partner")));
+    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": "erp@partner.example", "password": "partner passphrase"})).send().await.unwrap();
+    let partner_token = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let (status, _) = send(&app, reqwest::Method::GET, "/api/v1/me", &partner_token, None).await;
+    assert_eq!(status, 200);
+    let id = partner["id"].as_str().unwrap();
+    let (status, changed) = send(&app, reqwest::Method::PATCH, &format!("/api/v1/admin/users/{id}"), &token, Some(json!({"disabled": true}))).await;
+    assert_eq!((status, changed["disabled"].as_bool()), (200, Some(true)));
+    let (status, _) = send(&app, reqwest::Method::GET, "/api/v1/me", &partner_token, None).await;
+    assert_eq!(status, 401, "a disabled user's tokens stop working");
+    let (status, problem) = send(&app, reqwest::Method::PATCH, &format!("/api/v1/admin/users/{id}"), &token, Some(json!({"role": "owner"}))).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "role");
+    let (status, _) = send(&app, reqwest::Method::PATCH, "/api/v1/admin/users/nobody", &token, Some(json!({"disabled": true}))).await;
+    assert_eq!(status, 404);
+}

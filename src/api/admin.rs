@@ -147,3 +147,52 @@ pub struct RemovalResult {
 pub async fn delete_product(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<RemovalResult>, Problem> {
     Ok(Json(RemovalResult { result: app.admin.remove(&id).await? }))
 }
+
+// ------------------------------------------------------------------ users
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UserChange {
+    /// `customer`, `partner` or `admin`.
+    pub role: Option<String>,
+    /// A disabled user cannot sign in; their tokens are revoked and sessions end.
+    pub disabled: Option<bool>,
+}
+
+/// Changes a user's role or disables them.
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), request_body = UserChange,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = AdminUser), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn change_user(State(app): State<AppState>, Path(id): Path<String>, JsonBody(change): JsonBody<UserChange>) -> Result<Json<AdminUser>, Problem> {
+    let role = match change.role.as_deref() {
+        None => None,
+        Some(r) => Some(Role::parse(r).ok_or_else(|| Problem::invalid_422("role", "must be customer, partner or admin"))?),
+    };
+    match app.accounts.administer(&id, role, change.disabled).await {
+        Ok(u) => Ok(Json(u.into())),
+        Err(crate::services::accounts::AccountError::InvalidToken) => Err(Problem::not_found("user")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    /// `partner` (default), `customer` or `admin`.
+    pub role: Option<String>,
+}
+
+/// Creates an account, a partner's by default.
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUser, security(("bearer" = []), ("session" = [])),
+    responses((status = 201, body = AdminUser), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_user(State(app): State<AppState>, JsonBody(n): JsonBody<NewUser>) -> Result<(StatusCode, Json<AdminUser>), Problem> {
+    let role = match n.role.as_deref() {
+        None => Role::Partner,
+        Some(r) => Role::parse(r).ok_or_else(|| Problem::invalid_422("role", "must be customer, partner or admin"))?,
+    };
+    let user = app.accounts.register(&n.email, &n.password, &n.name, role).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}

@@ -55,6 +55,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
         route(Method::POST, "/api/v1/orders/{id}/cancel", Authenticated, post(orders::cancel_order)),
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
+        route(Method::POST, "/api/v1/admin/users", Access::ADMIN, post(admin::create_user)),
+        route(Method::PATCH, "/api/v1/admin/users/{id}", Access::ADMIN, patch(admin::change_user)),
         route(Method::GET, "/api/v1/admin/products", Access::ADMIN, get(admin::list_products)),
         route(Method::POST, "/api/v1/admin/products", Access::ADMIN, post(admin::create_product)),
         route(Method::GET, "/api/v1/admin/products/{id}", Access::ADMIN, get(admin::get_product)),

@@ -233,6 +233,24 @@ impl AccountService {
         Ok(user)
     }
 
+    /// Changes a user's role and/or disabled flag (admin). Disabling revokes
+    /// every refresh-token family; sessions end at their next request.
+    pub async fn administer(&self, user_id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidToken)?;
+        if let Some(r) = role {
+            user.role = r;
+        }
+        if let Some(d) = disabled {
+            user.disabled = d;
+        }
+        self.users.update_user(&user).await?;
+        if user.disabled || role.is_some() {
+            // a role change or a lock-out takes effect for API clients at once
+            self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
+        }
+        Ok(user)
+    }
+
     /// Creates the user if the e-mail is free (first admin from the environment).
     pub async fn ensure_user(&self, email: &str, password: &str, name: &str, role: Role) -> Result<bool, AccountError> {
         match self.register(email, password, name, role).await {
