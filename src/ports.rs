@@ -242,6 +242,17 @@ pub trait CartStore: Send + Sync {
     async fn delete_cart(&self, owner: &str) -> Result<(), StoreError>;
 }
 
+/// Which orders a list shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    pub user_id: Option<String>,
+    pub status: Option<OrderStatus>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// 1, 2, 3… shared by every instance.
@@ -254,8 +265,8 @@ pub trait OrderStore: Send + Sync {
     async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError>;
     /// Deletes the order only if its stored status is still `expected`.
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
-    /// A user's orders (not `pending`), newest first, and their count.
-    async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError>;
+    /// Orders (never `pending` ones) matching the filter, newest first, and their count.
+    async fn list_orders(&self, filter: &OrderFilter, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError>;
     /// Records that these products were ordered (they are archived, never destroyed).
     async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError>;
     async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError>;

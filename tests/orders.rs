@@ -101,8 +101,21 @@ async fn replay_short_cancel_and_repair(catalog: Arc<dyn CatalogStore>, s: Shop)
     }
     assert_eq!(stock(&s).await, 3, "a refused order holds nothing");
 
+    let (mine, n) = s.orders.list(&user(1), 1, 10).await.unwrap();
+    assert_eq!((n, mine[0].id.as_str()), (1, first.id.as_str()));
+    assert_eq!(s.orders.list(&user(2), 1, 10).await.unwrap().1, 0, "a refused order is not listed");
     let cancelled = s.orders.transition(&first.id, OrderStatus::Cancelled).await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    use vitrina::ports::OrderFilter;
+    let by = |f: OrderFilter| {
+        let orders = s.orders.clone();
+        async move { orders.search(&f, 1, 10).await.unwrap().1 }
+    };
+    assert_eq!(by(OrderFilter { status: Some(OrderStatus::Cancelled), ..Default::default() }).await, 1);
+    assert_eq!(by(OrderFilter { status: Some(OrderStatus::Placed), ..Default::default() }).await, 0);
+    assert_eq!(by(OrderFilter { from: Some(Utc::now() - chrono::Duration::hours(1)), to: Some(Utc::now() + chrono::Duration::hours(1)), ..Default::default() }).await, 1);
+    assert_eq!(by(OrderFilter { from: Some(Utc::now() + chrono::Duration::hours(1)), ..Default::default() }).await, 0);
+    assert_eq!(by(OrderFilter { user_id: Some("u2".into()), ..Default::default() }).await, 0);
     assert_eq!(stock(&s).await, 5, "cancelling returns the stock");
     assert!(matches!(s.orders.transition(&first.id, OrderStatus::Placed).await, Err(OrderError::InvalidTransition { .. })));
     assert!(matches!(s.orders.transition(&first.id, OrderStatus::Cancelled).await, Err(OrderError::InvalidTransition { .. })), "no double restock");
@@ -309,6 +322,12 @@ async fn orders_over_http_replay_access_and_totals() {
     let admin = token_for(&app, "admin@example.com", Role::Admin).await;
     let (status, _) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &admin, None, None).await;
     assert_eq!(status, 200, "an admin may read any order");
+    let (status, listed) = call(&app, reqwest::Method::GET, "/api/v1/admin/orders?email=A@example.com&status=placed", &admin, None, None).await;
+    assert_eq!((status, listed["total"].as_u64()), (200, Some(1)));
+    let (_, none) = call(&app, reqwest::Method::GET, "/api/v1/admin/orders?to=2000-01-01", &admin, None, None).await;
+    assert_eq!(none["total"], 0);
+    let (status, _) = call(&app, reqwest::Method::GET, "/api/v1/admin/orders?from=yesterday", &admin, None, None).await;
+    assert_eq!(status, 400);
     let (status, shipped) = call(&app, reqwest::Method::POST, &format!("/api/v1/admin/orders/{id}/status"), &admin, Some(json!({"status": "confirmed"})), None).await;
     assert_eq!((status, shipped["status"].as_str()), (200, Some("confirmed")));
     let (status, _) = call(&app, reqwest::Method::POST, &format!("/api/v1/admin/orders/{id}/status"), &admin, Some(json!({"status": "delivered"})), None).await;

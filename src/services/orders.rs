@@ -13,7 +13,7 @@ use crate::domain::order::{
 };
 use crate::domain::product::{Product, ProductStatus, Variant};
 use crate::domain::user::{FieldError, Role, User};
-use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderStore, Reservation, StoreError};
+use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
 use crate::services::accounts::sha256_hex;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -448,7 +448,12 @@ impl OrderService {
     }
 
     pub async fn list(&self, user: &User, page: u64, per_page: u64) -> Result<(Vec<Order>, u64), OrderError> {
-        Ok(self.orders.orders_for_user(&user.id, (page.max(1) - 1) * per_page, per_page).await?)
+        self.search(&OrderFilter { user_id: Some(user.id.clone()), ..Default::default() }, page, per_page).await
+    }
+
+    /// Any orders (admin), newest first.
+    pub async fn search(&self, filter: &OrderFilter, page: u64, per_page: u64) -> Result<(Vec<Order>, u64), OrderError> {
+        Ok(self.orders.list_orders(filter, (page.max(1) - 1) * per_page, per_page).await?)
     }
 
     /// Moves an order along the state machine; cancelling returns the stock.

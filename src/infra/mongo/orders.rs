@@ -51,7 +51,7 @@ use super::{
 };
 use crate::domain::order::{Cart, Order, OrderStatus};
 use crate::domain::product::Product;
-use crate::ports::{CartStore, InventoryStore, OrderStore, Reservation, StoreError};
+use crate::ports::{OrderFilter, CartStore, InventoryStore, OrderStore, Reservation, StoreError};
 
 /// `_id` of the order-number counter in `counters`.
 const ORDER_COUNTER: &str = "orders";
@@ -497,8 +497,25 @@ impl OrderStore for MongoCatalog {
         Ok(result.deleted_count > 0)
     }
 
-    async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError> {
-        let filter = doc! { "user_id": user_id, "status": { "$ne": OrderStatus::Pending.as_str() } };
+    async fn list_orders(&self, f: &OrderFilter, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError> {
+        let mut filter = match f.status {
+            Some(s) if s != OrderStatus::Pending => doc! { "status": s.as_str() },
+            Some(_) => return Ok((Vec::new(), 0)),
+            None => doc! { "status": { "$ne": OrderStatus::Pending.as_str() } },
+        };
+        if let Some(u) = &f.user_id {
+            filter.insert("user_id", u.as_str());
+        }
+        let mut created = Document::new();
+        if let Some(from) = f.from {
+            created.insert("$gte", from.timestamp_millis());
+        }
+        if let Some(to) = f.to {
+            created.insert("$lt", to.timestamp_millis());
+        }
+        if !created.is_empty() {
+            filter.insert("created_ts", created);
+        }
         let total = self
             .orders
             .count_documents(filter.clone())

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{other, unavailable, write_error, SqliteCatalog};
 use crate::domain::order::{Cart, Order, OrderStatus};
-use crate::ports::{CartStore, InventoryStore, OrderStore, Reservation, StoreError};
+use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
 
 #[async_trait]
 impl InventoryStore for SqliteCatalog {
@@ -221,18 +221,40 @@ impl OrderStore for SqliteCatalog {
             .await
     }
 
-    async fn orders_for_user(&self, user_id: &str, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError> {
-        let u = user_id.to_string();
+    async fn list_orders(&self, f: &OrderFilter, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError> {
+        let f = f.clone();
         self.0
             .read(move |c| {
+                let mut cond = vec!["status != 'pending'".to_string()];
+                let mut args: Vec<rusqlite::types::Value> = Vec::new();
+                if let Some(s) = f.status {
+                    cond.push("status = ?".into());
+                    args.push(rusqlite::types::Value::Text(s.as_str().into()));
+                }
+                if let Some(u) = &f.user_id {
+                    cond.push("user_id = ?".into());
+                    args.push(rusqlite::types::Value::Text(u.clone()));
+                }
+                if let Some(from) = f.from {
+                    cond.push("created_ts >= ?".into());
+                    args.push(rusqlite::types::Value::Integer(from.timestamp_millis()));
+                }
+                if let Some(to) = f.to {
+                    cond.push("created_ts < ?".into());
+                    args.push(rusqlite::types::Value::Integer(to.timestamp_millis()));
+                }
+                let cond = cond.join(" AND ");
                 let total: i64 = c
-                    .query_row("SELECT COUNT(*) FROM orders WHERE user_id = ? AND status != 'pending'", [&u], |r| r.get(0))
+                    .query_row(&format!("SELECT COUNT(*) FROM orders WHERE {cond}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
                     .map_err(unavailable)?;
+                let mut page_args = args.clone();
+                page_args.push(rusqlite::types::Value::Integer(limit as i64));
+                page_args.push(rusqlite::types::Value::Integer(offset as i64));
                 let mut stmt = c
-                    .prepare_cached("SELECT doc FROM orders WHERE user_id = ? AND status != 'pending' ORDER BY created_ts DESC, id LIMIT ? OFFSET ?")
+                    .prepare_cached(&format!("SELECT doc FROM orders WHERE {cond} ORDER BY created_ts DESC, id LIMIT ? OFFSET ?"))
                     .map_err(unavailable)?;
                 let orders = stmt
-                    .query_map(params![u, limit as i64, offset as i64], |r| r.get::<_, String>(0))
+                    .query_map(rusqlite::params_from_iter(page_args), |r| r.get::<_, String>(0))
                     .map_err(unavailable)?
                     .map(|d| d.map_err(unavailable).and_then(parse_order))
                     .collect::<Result<Vec<_>, _>>()?;
