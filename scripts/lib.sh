@@ -57,6 +57,10 @@ ensure_test_services() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q 'nx-27017==0.8.1'
   fi
+  if [ ! -x "$VENV/bin/moto_server" ]; then
+    log "installing moto (S3-compatible server) into $VENV"
+    "$VENV/bin/pip" install -q 'moto[server]==5.2.5'
+  fi
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     log "installing Playwright (no browser download: Debian's Chromium is used)"
     (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
@@ -120,4 +124,12 @@ start_mongo() { # sets MONGO_PORT (nx-27017, a MongoDB wire-protocol server)
   "$VENV/bin/nx-27017" --host 127.0.0.1 -p "$MONGO_PORT" --db memory --log-file "$dir/nx.log" --pid-file "$dir/nx.pid" >"$dir/nx.out" 2>&1 &
   PIDS+=($!)
   wait_for_port "$MONGO_PORT" 30 || die "nx-27017 did not start"
+}
+
+start_s3() { # sets S3_PORT (moto, an S3-compatible server)
+  S3_PORT=$(free_port)
+  local dir; dir=$(mktemp -d)
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$dir/moto.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_port "$S3_PORT" 60 || die "moto did not start"
 }

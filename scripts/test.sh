@@ -13,10 +13,13 @@ ensure_test_services
 
 start_redis
 start_mongo
-log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT"
+start_s3
+log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT"
 
 export VITRINA_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 export VITRINA_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export VITRINA_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export VITRINA_REQUIRE_SERVICES=1
 
 LOGDIR=$(mktemp -d)

@@ -16,6 +16,13 @@ pub struct Config {
     pub mongodb_db: String,
     /// `REDIS_URL`: selects Redis instead of the in-process cache.
     pub redis_url: Option<String>,
+    /// `S3_BUCKET`: product images in S3 instead of the data dir; `S3_ENDPOINT` (MinIO, moto: path-style),
+    /// `S3_PUBLIC_URL` (CDN or bucket URL; default: served by the app under `/media`).
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_public_url: Option<String>,
+    /// `VITRINA_MAX_IMAGE_BYTES`, default 10 MiB.
+    pub max_image_bytes: usize,
     /// `VITRINA_REDIS_PREFIX`, default `vitrina:`: namespace of every Redis key (several shops may share a Redis).
     pub redis_prefix: String,
     /// `VITRINA_CACHE_TTL_SECS`, default 5: how stale a cached listing may be. 0 disables caching.
@@ -93,6 +100,10 @@ impl Config {
             mongodb_db: var("MONGODB_DB").unwrap_or_else(|| "vitrina".into()),
             redis_url: var("REDIS_URL"),
             redis_prefix: var("VITRINA_REDIS_PREFIX").unwrap_or_else(|| "vitrina:".into()),
+            s3_bucket: var("S3_BUCKET"),
+            s3_endpoint: var("S3_ENDPOINT"),
+            s3_public_url: var("S3_PUBLIC_URL"),
+            max_image_bytes: num("VITRINA_MAX_IMAGE_BYTES", 10 * 1024 * 1024)?.clamp(1024, 10 * 1024 * 1024) as usize,
             cache_ttl,
             public_url: var("VITRINA_PUBLIC_URL"),
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
@@ -114,6 +125,10 @@ impl Config {
             mongodb_db: "vitrina".into(),
             redis_url: None,
             redis_prefix: "vitrina:".into(),
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_public_url: None,
+            max_image_bytes: 10 * 1024 * 1024,
             cache_ttl: Duration::from_secs(5),
             public_url: None,
             site_root: "target/site".into(),

@@ -67,7 +67,8 @@ pub fn router(app: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
         .layer(session_layer(&app))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        // image uploads may be 10 MiB; every other extractor keeps axum's 2 MiB default
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(11 * 1024 * 1024))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -73,12 +73,19 @@ impl AppState {
             None => store.kv.kv_put_if_absent("settings", "jwt_secret", random_token().as_bytes()).await.map_err(|e| format!("token key: {e}"))?,
         };
         let accounts = AccountService::new(store.users.clone(), store.tokens.clone(), Arc::new(Argon2Hasher), Arc::new(JwtSigner::new(&secret)), config.access_token_ttl);
-        let images: Arc<dyn ImageStore> = Arc::new(FsImageStore::new(config.data_dir.join("images"), "/media"));
+        let images: Arc<dyn ImageStore> = match &config.s3_bucket {
+            Some(bucket) => Arc::new(
+                crate::infra::s3_images::S3ImageStore::connect(bucket, config.s3_endpoint.as_deref(), config.s3_public_url.as_deref())
+                    .await
+                    .map_err(|e| format!("S3: {e}"))?,
+            ),
+            None => Arc::new(FsImageStore::new(config.data_dir.join("images"), "/media")),
+        };
         let cache_kind = cache.kind();
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
         let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone());
         let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone());
-        let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone());
+        let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone()).with_images(images.clone());
         Ok(Self {
             catalog,
             admin,

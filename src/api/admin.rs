@@ -196,3 +196,44 @@ pub async fn create_user(State(app): State<AppState>, JsonBody(n): JsonBody<NewU
     let user = app.accounts.register(&n.email, &n.password, &n.name, role).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
+
+/// Uploads a product image (multipart field `file`, optional `alt`). Only real
+/// JPEG, PNG, WebP or AVIF files are accepted (checked by their bytes), up to 10 MiB.
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin", params(("id" = String, Path)),
+    request_body(content_type = "multipart/form-data", description = "`file`: the image; `alt`: its description"),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The product with the new image", body = Product),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an image", body = Problem, content_type = "application/problem+json")))]
+pub async fn upload_image(State(app): State<AppState>, Path(id): Path<String>, mut form: axum::extract::Multipart) -> Result<Json<Product>, Problem> {
+    let max = app.config.max_image_bytes;
+    let too_large = || {
+        let mut p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than {} MiB.", max / (1024 * 1024)));
+        p.errors.push(super::problem::FieldError { field: "file".into(), message: format!("is larger than {} MiB", max / (1024 * 1024)) });
+        p
+    };
+    let (mut file, mut alt) = (None, String::new());
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => return Err(Problem::invalid_422("file", &e.body_text())),
+        };
+        match field.name() {
+            Some("file") => match field.bytes().await {
+                Ok(b) => file = Some(b.to_vec()),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) => return Err(Problem::invalid_422("file", &e.body_text())),
+            },
+            Some("alt") => alt = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let bytes = file.ok_or_else(|| Problem::invalid_422("file", "send the image in a multipart field named file"))?;
+    if bytes.len() > max {
+        return Err(too_large());
+    }
+    Ok(Json(app.admin.add_image(&id, bytes, &alt, max).await?))
+}

@@ -19,7 +19,7 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
         auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users,
         orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
         orders::cancel_order, orders::set_status, orders::admin_list_orders,
-        admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product),
+        admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product, admin::upload_image),
     components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
         crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
         admin::AdminUser, admin::UserPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,

@@ -62,6 +62,12 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/admin/products/{id}", Access::ADMIN, get(admin::get_product)),
         route(Method::PUT, "/api/v1/admin/products/{id}", Access::ADMIN, put(admin::update_product)),
         route(Method::DELETE, "/api/v1/admin/products/{id}", Access::ADMIN, delete(admin::delete_product)),
+        route(
+            Method::POST,
+            "/api/v1/admin/products/{id}/images",
+            Access::ADMIN,
+            post(admin::upload_image).layer(axum::extract::DefaultBodyLimit::max(10 * 1024 * 1024 + 64 * 1024)),
+        ),
         route(Method::GET, "/api/v1/admin/orders", Access::ADMIN, get(orders::admin_list_orders)),
         route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
     ]

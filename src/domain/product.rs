@@ -539,3 +539,35 @@ pub(crate) mod tests {
         assert_eq!(back["tags"], AttrValue::List(vec!["a".into(), "b".into()]));
     }
 }
+
+/// Image formats the shop accepts, recognised by their first bytes (the
+/// file name and the declared type are not trusted).
+pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpg", "image/jpeg"))
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(("png", "image/png"))
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("webp", "image/webp"))
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && (&bytes[8..12] == b"avif" || &bytes[8..12] == b"avis") {
+        Some(("avif", "image/avif"))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::sniff_image;
+
+    #[test]
+    fn recognises_real_images_only() {
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).unwrap().0, "jpg");
+        assert_eq!(sniff_image(b"\\x89PNG\\r\\n\\x1a\\n....".as_slice()).map(|x| x.0), None, "escaped text is not a PNG");
+        assert_eq!(sniff_image(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]).unwrap().1, "image/png");
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 ").unwrap().0, "webp");
+        assert_eq!(sniff_image(b"\0\0\0\x1cftypavif\0\0").unwrap().0, "avif");
+        assert_eq!(sniff_image(b"hello, I am a text file renamed to .jpg"), None);
+        assert_eq!(sniff_image(b""), None);
+    }
+}

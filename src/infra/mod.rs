@@ -6,4 +6,5 @@ pub mod sessions;
 pub mod memory_cache;
 pub mod mongo;
 pub mod redis_cache;
+pub mod s3_images;
 pub mod sqlite;

@@ -45,6 +45,7 @@ pub enum Removal {
 
 #[derive(Clone)]
 pub struct AdminCatalog {
+    images: Option<Arc<dyn crate::ports::ImageStore>>,
     catalog: CatalogService,
     store: Arc<dyn CatalogStore>,
     inventory: Arc<dyn InventoryStore>,
@@ -54,7 +55,36 @@ pub struct AdminCatalog {
 impl AdminCatalog {
     pub fn new(catalog: CatalogService, inventory: Arc<dyn InventoryStore>, orders: Arc<dyn OrderStore>) -> Self {
         let store = catalog.store().clone();
-        Self { catalog, store, inventory, orders }
+        Self { images: None, catalog, store, inventory, orders }
+    }
+
+    pub fn with_images(mut self, images: Arc<dyn crate::ports::ImageStore>) -> Self {
+        self.images = Some(images);
+        self
+    }
+
+    /// Stores an uploaded picture (only real JPEG, PNG, WebP or AVIF files,
+    /// recognised by their bytes) and appends it to the product's images.
+    pub async fn add_image(&self, id: &str, bytes: Vec<u8>, alt: &str, max_bytes: usize) -> Result<Product, AdminError> {
+        let mut product = self.get(id).await?;
+        if bytes.len() > max_bytes {
+            return Err(AdminError::Invalid(vec![FieldError::new("file", format!("is larger than {} MiB", max_bytes / (1024 * 1024)))]));
+        }
+        let Some((ext, content_type)) = crate::domain::product::sniff_image(&bytes) else {
+            return Err(AdminError::Invalid(vec![FieldError::new("file", "is not a JPEG, PNG, WebP or AVIF image (whatever its name says)")]));
+        };
+        if product.images.len() >= 20 {
+            return Err(AdminError::Invalid(vec![FieldError::new("file", "a product has at most 20 images")]));
+        }
+        let images = self.images.as_ref().ok_or_else(|| AdminError::Store(StoreError::Other("no image store".into())))?;
+        let key = format!("products/{}/{}.{ext}", product.id, uuid::Uuid::new_v4().simple());
+        let url = images.put(&key, bytes, content_type).await.map_err(|e| AdminError::Store(StoreError::Unavailable(e.to_string())))?;
+        let alt = alt.trim();
+        product.images.push(crate::domain::product::Image { url, alt: if alt.is_empty() { product.name.clone() } else { alt.chars().take(200).collect() } });
+        product.updated_at = Utc::now();
+        self.store.upsert_products(std::slice::from_ref(&product)).await?;
+        self.catalog.invalidate().await;
+        self.get(id).await
     }
 
     /// Products of any status (or the chosen ones), search and category filters, newest first.

@@ -37,6 +37,20 @@ pub fn redis_url() -> Option<String> {
     }
 }
 
+/// The S3 endpoint the test script provides (moto started by `scripts/test.sh`).
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var("VITRINA_TEST_S3_ENDPOINT") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
+                panic!("VITRINA_TEST_S3_ENDPOINT is not set but VITRINA_REQUIRE_SERVICES is");
+            }
+            eprintln!("VITRINA_TEST_S3_ENDPOINT not set: skipping the S3 run (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
