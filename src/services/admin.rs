@@ -147,21 +147,7 @@ impl AdminCatalog {
         let input = input.validate().map_err(AdminError::Invalid)?;
         let slug = self.slug_for(&input, None).await?;
         let now = Utc::now();
-        let product = Product {
-            id: format!("p_{}", uuid::Uuid::new_v4().simple()),
-            slug,
-            name: input.name,
-            description: input.description,
-            brand: input.brand,
-            category: input.category,
-            attributes: input.attributes,
-            variants: input.variants,
-            images: vec![],
-            status: input.status,
-            popularity: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let product = from_input(input, format!("p_{}", uuid::Uuid::new_v4().simple()), slug, vec![], 0, now);
         self.save(product, false).await
     }
 
@@ -173,21 +159,7 @@ impl AdminCatalog {
             Some(_) => self.slug_for(&input, Some(id)).await?,
             None => existing.slug.clone(),
         };
-        let product = Product {
-            id: existing.id.clone(),
-            slug,
-            name: input.name,
-            description: input.description,
-            brand: input.brand,
-            category: input.category,
-            attributes: input.attributes,
-            variants: input.variants,
-            images: existing.images.clone(),
-            status: input.status,
-            popularity: existing.popularity,
-            created_at: existing.created_at,
-            updated_at: Utc::now(),
-        };
+        let product = from_input(input, existing.id.clone(), slug, existing.images.clone(), existing.popularity, existing.created_at);
         self.save(product, true).await
     }
 
@@ -205,5 +177,24 @@ impl AdminCatalog {
         };
         self.catalog.invalidate().await;
         Ok(removal)
+    }
+}
+
+/// A product from validated input plus what the input does not carry.
+fn from_input(input: ProductInput, id: String, slug: String, images: Vec<crate::domain::product::Image>, popularity: i64, created_at: chrono::DateTime<Utc>) -> Product {
+    Product {
+        id,
+        slug,
+        name: input.name,
+        description: input.description,
+        brand: input.brand,
+        category: input.category,
+        attributes: input.attributes,
+        variants: input.variants,
+        images,
+        status: input.status,
+        popularity,
+        created_at,
+        updated_at: Utc::now(),
     }
 }

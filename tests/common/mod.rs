@@ -10,45 +10,32 @@ use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
 use vitrina::ports::CatalogStore;
 use vitrina::state::AppState;
 
-/// The MongoDB URI the test script provides (nx-27017 started by `scripts/test.sh`).
-pub fn mongo_uri() -> Option<String> {
-    match std::env::var("VITRINA_TEST_MONGODB_URI") {
+/// A service address the test script provides (it starts nx-27017, Redis and
+/// moto). Under `VITRINA_REQUIRE_SERVICES` a missing one fails the test
+/// instead of skipping that run.
+fn service(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
             if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
-                panic!("VITRINA_TEST_MONGODB_URI is not set but VITRINA_REQUIRE_SERVICES is: the MongoDB contract run must not be skipped");
+                panic!("{var} is not set but VITRINA_REQUIRE_SERVICES is: the {what} run must not be skipped");
             }
-            eprintln!("VITRINA_TEST_MONGODB_URI not set: skipping the MongoDB run (scripts/test.sh sets it)");
+            eprintln!("{var} not set: skipping the {what} run (scripts/test.sh sets it)");
             None
         }
     }
+}
+
+pub fn mongo_uri() -> Option<String> {
+    service("VITRINA_TEST_MONGODB_URI", "MongoDB")
 }
 
 pub fn redis_url() -> Option<String> {
-    match std::env::var("VITRINA_TEST_REDIS_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
-                panic!("VITRINA_TEST_REDIS_URL is not set but VITRINA_REQUIRE_SERVICES is");
-            }
-            eprintln!("VITRINA_TEST_REDIS_URL not set: skipping the Redis run (scripts/test.sh sets it)");
-            None
-        }
-    }
+    service("VITRINA_TEST_REDIS_URL", "Redis")
 }
 
-/// The S3 endpoint the test script provides (moto started by `scripts/test.sh`).
 pub fn s3_endpoint() -> Option<String> {
-    match std::env::var("VITRINA_TEST_S3_ENDPOINT") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("VITRINA_REQUIRE_SERVICES").is_ok() {
-                panic!("VITRINA_TEST_S3_ENDPOINT is not set but VITRINA_REQUIRE_SERVICES is");
-            }
-            eprintln!("VITRINA_TEST_S3_ENDPOINT not set: skipping the S3 run (scripts/test.sh sets it)");
-            None
-        }
-    }
+    service("VITRINA_TEST_S3_ENDPOINT", "S3")
 }
 
 pub fn unique_name(prefix: &str) -> String {
