@@ -224,6 +224,15 @@ pub trait InventoryStore: Send + Sync {
     async fn restock(&self, order_id: &str, sku: &str, qty: i64) -> Result<(), StoreError>;
     /// Sets the stock of a SKU (admin).
     async fn set_stock(&self, sku: &str, stock: i64) -> Result<(), StoreError>;
+    /// SKUs whose stock is at most `threshold`, lowest first (ties by SKU), at most `limit`.
+    async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLevel {
+    pub sku: String,
+    pub product_id: String,
+    pub stock: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,4 +281,16 @@ pub trait OrderStore: Send + Sync {
     async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError>;
     /// `pending` orders created before `before` (placements that died half-way).
     async fn stale_pending_orders(&self, before: DateTime<Utc>) -> Result<Vec<Order>, StoreError>;
+}
+
+// ------------------------------------------------------------------ audit log
+
+use crate::domain::audit::{AuditEntry, AuditFilter};
+
+/// Append-only log of admin actions.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Entries matching the filter (`AuditFilter::matches`), newest first (ties by id), and their count.
+    async fn list_audit(&self, filter: &AuditFilter, offset: u64, limit: u64) -> Result<(Vec<AuditEntry>, u64), StoreError>;
 }

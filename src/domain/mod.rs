@@ -1,5 +1,6 @@
 //! Pure business rules: no IO, no framework, no driver imports.
 //! Compiled for both the server and the WASM client.
+pub mod audit;
 pub mod category;
 pub mod money;
 pub mod order;
