@@ -294,3 +294,10 @@ pub trait AuditStore: Send + Sync {
     /// Entries matching the filter (`AuditFilter::matches`), newest first (ties by id), and their count.
     async fn list_audit(&self, filter: &AuditFilter, offset: u64, limit: u64) -> Result<(Vec<AuditEntry>, u64), StoreError>;
 }
+
+/// Makes the small pictures listing cards show.
+pub trait Thumbnailer: Send + Sync {
+    /// A JPEG at most `max_side` pixels wide and high, or `None` when the
+    /// bytes cannot be decoded (the original is shown instead).
+    fn thumbnail(&self, bytes: &[u8], max_side: u32) -> Option<Vec<u8>>;
+}

@@ -23,6 +23,10 @@ pub struct AppState {
     pub carts: CartService,
     pub orders: OrderService,
     pub admin: crate::services::admin::AdminCatalog,
+    pub desk: crate::services::admin::AdminDesk,
+    pub audit: crate::services::audit::AuditLog,
+    pub users: Arc<dyn UserStore>,
+    pub order_store: Arc<dyn OrderStore>,
     pub store: Arc<dyn CatalogStore>,
     pub images: Arc<dyn ImageStore>,
     pub limiter: Arc<dyn RateLimiter>,
@@ -41,11 +45,12 @@ struct StorePorts {
     inventory: Arc<dyn InventoryStore>,
     carts: Arc<dyn CartStore>,
     orders: Arc<dyn OrderStore>,
+    audit: Arc<dyn crate::ports::AuditStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s }
 }
 
 impl AppState {
@@ -85,10 +90,17 @@ impl AppState {
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
         let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone());
         let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone());
-        let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone()).with_images(images.clone());
+        let audit = crate::services::audit::AuditLog::new(store.audit.clone());
+        let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
+            .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
+        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
         Ok(Self {
             catalog,
             admin,
+            desk,
+            audit,
+            users: store.users.clone(),
+            order_store: store.orders.clone(),
             accounts,
             carts,
             orders,

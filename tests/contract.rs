@@ -377,3 +377,199 @@ mod accounts_contract {
         }
     }
 }
+
+// ---------------------------------------------------------------- audit log and low stock contract
+
+mod operations_contract {
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use vitrina::domain::audit::{AuditEntry, AuditFilter};
+    use vitrina::domain::product::Product;
+    use vitrina::infra::mongo::MongoCatalog;
+    use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
+    use vitrina::ports::{AuditStore, CatalogStore, InventoryStore, StockLevel};
+    use vitrina::services::demo::demo_product;
+
+    const T0: i64 = 1_800_000_000_123;
+
+    /// Whole milliseconds: both stores keep `at` to the millisecond.
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).single().expect("a valid time")
+    }
+
+    fn entry(id: &str, ms: i64, email: &str, action: &str, target: &str, before: Option<&str>, after: Option<&str>) -> AuditEntry {
+        AuditEntry {
+            id: id.into(),
+            at: at(ms),
+            actor_id: format!("u-{}", email.to_lowercase()),
+            actor_email: email.into(),
+            action: action.into(),
+            target: target.into(),
+            summary: format!("{action} on {target} → done"),
+            before: before.map(str::to_string),
+            after: after.map(str::to_string),
+        }
+    }
+
+    fn entries() -> Vec<AuditEntry> {
+        vec![
+            entry("a1", T0, "Admin@Shop.test", "product.create", "p1", None, Some(r#"{"price":1999}"#)),
+            entry("a2", T0 + 1_000, "ana@shop.test", "product.update", "p1", Some(r#"{"price":1999}"#), Some(r#"{"price":1799}"#)),
+            entry("a3", T0 + 2_001, "bob@example.com", "products.import", "batch-1", None, None),
+            entry("a4", T0 + 3_500, "ADMIN@shop.test", "order.status", "o1", Some(r#"{"status":"placed"}"#), Some(r#"{"status":"shipped"}"#)),
+            // same time as a4: the tie is broken by id, newest (highest) first
+            entry("a5", T0 + 3_500, "admin@shop.test", "user.update", "u7", Some("{}"), None),
+            entry("a6", T0 + 7_777, "carol+ops@shop.test", "product", "p2", None, None),
+        ]
+    }
+
+    /// What `list_audit` must return: `AuditFilter::matches`, newest first, ties by id (highest first).
+    fn oracle(all: &[AuditEntry], f: &AuditFilter) -> Vec<AuditEntry> {
+        let mut found: Vec<AuditEntry> = all.iter().filter(|e| f.matches(e)).cloned().collect();
+        found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+        found
+    }
+
+    fn ids(entries: &[AuditEntry]) -> Vec<String> {
+        entries.iter().map(|e| e.id.clone()).collect()
+    }
+
+    async fn audit_log<S: AuditStore>(s: &S) {
+        let all = entries();
+        // recorded out of order: the store sorts
+        for i in [2, 0, 5, 1, 4, 3] {
+            s.record_audit(&all[i]).await.unwrap();
+        }
+
+        // every field comes back, `before`/`after` both absent and present
+        let (got, total) = s.list_audit(&AuditFilter::default(), 0, 100).await.unwrap();
+        assert_eq!(total, 6);
+        assert_eq!(got, oracle(&all, &AuditFilter::default()), "round trip, newest first");
+        assert_eq!(ids(&got), ["a6", "a5", "a4", "a3", "a2", "a1"]);
+
+        let half_ms = Duration::microseconds(500);
+        let filters = [
+            ("none", AuditFilter::default()),
+            ("actor, other case", AuditFilter { actor: Some("ADMIN@".into()), ..Default::default() }),
+            ("actor, mixed case domain", AuditFilter { actor: Some("sHoP.TeSt".into()), ..Default::default() }),
+            ("actor, regex characters are literal", AuditFilter { actor: Some("+ops".into()), ..Default::default() }),
+            ("actor, no pattern", AuditFilter { actor: Some("a.*n".into()), ..Default::default() }),
+            ("action prefix", AuditFilter { action: Some("product".into()), ..Default::default() }),
+            ("action exact", AuditFilter { action: Some("product.update".into()), ..Default::default() }),
+            ("action, not a plain prefix", AuditFilter { action: Some("prod".into()), ..Default::default() }),
+            ("action order", AuditFilter { action: Some("order".into()), ..Default::default() }),
+            ("target", AuditFilter { target: Some("p1".into()), ..Default::default() }),
+            ("target is exact", AuditFilter { target: Some("p".into()), ..Default::default() }),
+            ("window, from inclusive, to exclusive", AuditFilter { from: Some(at(T0 + 1_000)), to: Some(at(T0 + 3_500)), ..Default::default() }),
+            ("from only", AuditFilter { from: Some(at(T0 + 3_500)), ..Default::default() }),
+            ("to only", AuditFilter { to: Some(at(T0 + 1_000)), ..Default::default() }),
+            (
+                "bounds between milliseconds",
+                AuditFilter { from: Some(at(T0 + 2_001) + half_ms), to: Some(at(T0 + 3_500) + half_ms), ..Default::default() },
+            ),
+            (
+                "combined",
+                AuditFilter { actor: Some("admin".into()), action: Some("product".into()), from: Some(at(T0)), to: Some(at(T0 + 10_000)), ..Default::default() },
+            ),
+        ];
+        for (what, f) in &filters {
+            let expected = oracle(&all, f);
+            let (got, total) = s.list_audit(f, 0, 100).await.unwrap();
+            assert_eq!(ids(&got), ids(&expected), "{what}: {f:?}");
+            assert_eq!(total, expected.len() as u64, "{what}: total");
+        }
+        // the oracle itself: these filters select what they say
+        assert_eq!(ids(&oracle(&all, &filters[1].1)), ["a5", "a4", "a1"]);
+        assert_eq!(ids(&oracle(&all, &filters[5].1)), ["a6", "a2", "a1"]);
+        assert_eq!(ids(&oracle(&all, &filters[14].1)), ["a5", "a4"]);
+
+        // pages: offset/limit over the same order, the total unchanged
+        let expected = oracle(&all, &AuditFilter::default());
+        let mut paged = Vec::new();
+        for offset in [0, 2, 4] {
+            let (page, total) = s.list_audit(&AuditFilter::default(), offset, 2).await.unwrap();
+            assert_eq!(total, 6);
+            assert_eq!(page.len(), 2, "offset {offset}");
+            paged.extend(page);
+        }
+        assert_eq!(ids(&paged), ids(&expected));
+        let (page, total) = s.list_audit(&AuditFilter::default(), 1, 3).await.unwrap();
+        assert_eq!((ids(&page), total), (ids(&expected[1..4]), 6));
+        let (page, total) = s.list_audit(&AuditFilter::default(), 6, 10).await.unwrap();
+        assert_eq!((page.len(), total), (0, 6), "past the end: no entries, the total stays");
+        let action = AuditFilter { action: Some("product".into()), ..Default::default() };
+        let (page, total) = s.list_audit(&action, 1, 1).await.unwrap();
+        assert_eq!((ids(&page), total), (vec!["a2".to_string()], 3));
+    }
+
+    /// A product whose variants have these SKUs and stock.
+    fn product(i: u64, stock: &[(&str, i64)]) -> Product {
+        let mut p = demo_product(i);
+        let template = p.variants[0].clone();
+        p.variants = stock
+            .iter()
+            .enumerate()
+            .map(|(k, (sku, n))| {
+                let mut v = template.clone();
+                v.sku = sku.to_string();
+                v.stock = *n;
+                v.options.insert("pack".into(), k.to_string());
+                v
+            })
+            .collect();
+        p
+    }
+
+    async fn low_stock_levels<S: CatalogStore + InventoryStore>(s: &S) {
+        let a = product(1, &[("LS-A1", 0), ("LS-A2", 5), ("LS-A3", 2)]);
+        let b = product(2, &[("LS-B1", 2), ("LS-B2", 9), ("LS-B3", 0)]);
+        s.upsert_products(&[a.clone(), b.clone()]).await.unwrap();
+        let level = |sku: &str, p: &Product, stock: i64| StockLevel { sku: sku.into(), product_id: p.id.clone(), stock };
+
+        assert_eq!(
+            s.low_stock(2, 10).await.unwrap(),
+            vec![level("LS-A1", &a, 0), level("LS-B3", &b, 0), level("LS-A3", &a, 2), level("LS-B1", &b, 2)],
+            "at most the threshold, lowest first, ties by SKU"
+        );
+        assert_eq!(s.low_stock(2, 3).await.unwrap(), vec![level("LS-A1", &a, 0), level("LS-B3", &b, 0), level("LS-A3", &a, 2)], "the limit truncates");
+        assert_eq!(s.low_stock(2, 1).await.unwrap(), vec![level("LS-A1", &a, 0)]);
+        assert_eq!(
+            s.low_stock(100, 10).await.unwrap(),
+            vec![
+                level("LS-A1", &a, 0),
+                level("LS-B3", &b, 0),
+                level("LS-A3", &a, 2),
+                level("LS-B1", &b, 2),
+                level("LS-A2", &a, 5),
+                level("LS-B2", &b, 9),
+            ]
+        );
+        assert!(s.low_stock(-1, 10).await.unwrap().is_empty());
+
+        // the inventory is the truth, not the product's variants
+        s.set_stock("LS-B2", 1).await.unwrap();
+        s.set_stock("LS-A1", 4).await.unwrap();
+        assert_eq!(s.low_stock(1, 10).await.unwrap(), vec![level("LS-B3", &b, 0), level("LS-B2", &b, 1)]);
+    }
+
+    fn sqlite() -> (Arc<SqliteCatalog>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (Arc::new(SqliteCatalog(SqliteStore::open(&dir.path().join("t.db")).unwrap())), dir)
+    }
+
+    /// A fresh database per test.
+    async fn mongo() -> Option<Arc<MongoCatalog>> {
+        let uri = crate::common::mongo_uri()?;
+        Some(Arc::new(MongoCatalog::connect(&uri, &crate::common::unique_name("vitrina_ops")).await.unwrap()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_audit_log() { let (s, _d) = sqlite(); audit_log(&*s).await; }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_low_stock() { let (s, _d) = sqlite(); low_stock_levels(&*s).await; }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mongodb_audit_log() { if let Some(s) = mongo().await { audit_log(&*s).await; } }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mongodb_low_stock() { if let Some(s) = mongo().await { low_stock_levels(&*s).await; } }
+}

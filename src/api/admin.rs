@@ -115,8 +115,8 @@ pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery)
 #[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin", request_body = ProductInput, security(("bearer" = []), ("session" = [])),
     responses((status = 201, body = Product), (status = 409, description = "SKU or slug used by another product", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn create_product(State(app): State<AppState>, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<Product>), Problem> {
-    Ok((StatusCode::CREATED, Json(app.admin.create(input).await?)))
+pub async fn create_product(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<Product>), Problem> {
+    Ok((StatusCode::CREATED, Json(app.admin.create(&(&p.user).into(), input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
@@ -130,8 +130,8 @@ pub async fn get_product(State(app): State<AppState>, Path(id): Path<String>) ->
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Product), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn update_product(State(app): State<AppState>, Path(id): Path<String>, JsonBody(input): JsonBody<ProductInput>) -> Result<Json<Product>, Problem> {
-    Ok(Json(app.admin.update(&id, input).await?))
+pub async fn update_product(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(input): JsonBody<ProductInput>) -> Result<Json<Product>, Problem> {
+    Ok(Json(app.admin.update(&(&p.user).into(), &id, input).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -144,8 +144,8 @@ pub struct RemovalResult {
 /// Deletes a product; one that was ever ordered is archived instead.
 #[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = RemovalResult), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete_product(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<RemovalResult>, Problem> {
-    Ok(Json(RemovalResult { result: app.admin.remove(&id).await? }))
+pub async fn delete_product(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>) -> Result<Json<RemovalResult>, Problem> {
+    Ok(Json(RemovalResult { result: app.admin.remove(&(&p.user).into(), &id).await? }))
 }
 
 // ------------------------------------------------------------------ users
@@ -163,12 +163,12 @@ pub struct UserChange {
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = AdminUser), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn change_user(State(app): State<AppState>, Path(id): Path<String>, JsonBody(change): JsonBody<UserChange>) -> Result<Json<AdminUser>, Problem> {
+pub async fn change_user(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(change): JsonBody<UserChange>) -> Result<Json<AdminUser>, Problem> {
     let role = match change.role.as_deref() {
         None => None,
         Some(r) => Some(Role::parse(r).ok_or_else(|| Problem::invalid_422("role", "must be customer, partner or admin"))?),
     };
-    match app.accounts.administer(&id, role, change.disabled).await {
+    match app.desk.change_user(&(&p.user).into(), &id, role, change.disabled).await {
         Ok(u) => Ok(Json(u.into())),
         Err(crate::services::accounts::AccountError::InvalidToken) => Err(Problem::not_found("user")),
         Err(e) => Err(e.into()),
@@ -188,12 +188,12 @@ pub struct NewUser {
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUser, security(("bearer" = []), ("session" = [])),
     responses((status = 201, body = AdminUser), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn create_user(State(app): State<AppState>, JsonBody(n): JsonBody<NewUser>) -> Result<(StatusCode, Json<AdminUser>), Problem> {
+pub async fn create_user(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, JsonBody(n): JsonBody<NewUser>) -> Result<(StatusCode, Json<AdminUser>), Problem> {
     let role = match n.role.as_deref() {
         None => Role::Partner,
         Some(r) => Role::parse(r).ok_or_else(|| Problem::invalid_422("role", "must be customer, partner or admin"))?,
     };
-    let user = app.accounts.register(&n.email, &n.password, &n.name, role).await?;
+    let user = app.desk.create_user(&(&p.user).into(), &n.email, &n.password, &n.name, role).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -206,7 +206,7 @@ pub async fn create_user(State(app): State<AppState>, JsonBody(n): JsonBody<NewU
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an image", body = Problem, content_type = "application/problem+json")))]
-pub async fn upload_image(State(app): State<AppState>, Path(id): Path<String>, mut form: axum::extract::Multipart) -> Result<Json<Product>, Problem> {
+pub async fn upload_image(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, mut form: axum::extract::Multipart) -> Result<Json<Product>, Problem> {
     let max = app.config.max_image_bytes;
     let too_large = || {
         let mut p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than {} MiB.", max / (1024 * 1024)));
@@ -235,5 +235,129 @@ pub async fn upload_image(State(app): State<AppState>, Path(id): Path<String>, m
     if bytes.len() > max {
         return Err(too_large());
     }
-    Ok(Json(app.admin.add_image(&id, bytes, &alt, max).await?))
+    Ok(Json(app.admin.add_image(&(&p.user).into(), &id, bytes, &alt, max).await?))
+}
+
+/// Reorders a product's images, changes their alt texts or drops some: send the
+/// images to keep (by `url`), in the new order.
+#[utoipa::path(put, path = "/api/v1/admin/products/{id}/images", tag = "admin", params(("id" = String, Path)), request_body = Vec<crate::domain::product::Image>,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Product), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An image that is not the product's", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_images(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(images): JsonBody<Vec<crate::domain::product::Image>>) -> Result<Json<Product>, Problem> {
+    Ok(Json(app.admin.set_images(&(&p.user).into(), &id, images).await?))
+}
+
+// ------------------------------------------------------------------ audit, dashboard, CSV
+
+use crate::domain::audit::{AuditEntry, AuditFilter};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Part of the admin's e-mail.
+    pub actor: Option<String>,
+    /// An action or its prefix: `product`, `product.update`, `order.status`, `user`.
+    pub action: Option<String>,
+    /// A product, order or user id.
+    pub target: Option<String>,
+    /// From this day (YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// To this day, inclusive.
+    pub to: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+use super::orders::day;
+
+impl AuditParams {
+    pub fn filter(&self) -> Result<AuditFilter, Problem> {
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
+        Ok(AuditFilter {
+            actor: text(&self.actor),
+            action: text(&self.action),
+            target: text(&self.target),
+            from: text(&self.from).map(|v| day("from", &v)).transpose()?,
+            to: text(&self.to).map(|v| day("to", &v).map(|d| d + chrono::Duration::days(1))).transpose()?,
+        })
+    }
+}
+
+/// The audit log of admin actions, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(AuditParams), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_audit(State(app): State<AppState>, q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<AuditPage>, Problem> {
+    let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
+    let (page, per_page) = super::problem::paging(q.page, q.per_page, 50)?;
+    let (items, total) = app.audit.list(&q.filter()?, page, per_page).await?;
+    Ok(Json(AuditPage { items, page, per_page, total }))
+}
+
+fn csv_response(name: &str, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}-{}.csv\"", Utc::now().format("%Y-%m-%d"))),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Every product as CSV, one row per variant (the import format).
+#[utoipa::path(get, path = "/api/v1/admin/export/products.csv", tag = "admin", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+pub async fn export_products(State(app): State<AppState>) -> Result<axum::response::Response, Problem> {
+    Ok(csv_response("products", crate::services::csv_io::export_products(&app.admin).await?))
+}
+
+/// Orders as CSV, filtered like `GET /api/v1/admin/orders`.
+#[utoipa::path(get, path = "/api/v1/admin/export/orders.csv", tag = "admin", params(super::orders::AdminOrderParams), security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+pub async fn export_orders(State(app): State<AppState>, q: Result<Query<super::orders::AdminOrderParams>, axum::extract::rejection::QueryRejection>) -> Result<axum::response::Response, Problem> {
+    let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
+    let filter = super::orders::admin_order_filter(&app, &q).await?.unwrap_or(crate::ports::OrderFilter { user_id: Some("-none-".into()), ..Default::default() });
+    Ok(csv_response("orders", crate::services::csv_io::export_orders(app.order_store.as_ref(), app.users.as_ref(), &filter).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `true` (default) checks the file and writes nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// Imports products from CSV (the export's format; body `text/csv`). With
+/// `dry_run=true` (the default) nothing is written; the report lists every
+/// problem by line. A real run writes nothing either when any line has a problem.
+#[utoipa::path(post, path = "/api/v1/admin/import/products", tag = "admin", params(ImportParams), request_body(content = String, content_type = "text/csv"),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "What was (or would be) done", body = crate::domain::import::ImportReport),
+        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not UTF-8 text", body = Problem, content_type = "application/problem+json")))]
+pub async fn import_products(
+    State(app): State<AppState>,
+    super::auth::CurrentUser(p): super::auth::CurrentUser,
+    q: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::domain::import::ImportReport>, Problem> {
+    let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| Problem::invalid_422("file", "must be UTF-8 text (save the sheet as CSV UTF-8)"))?;
+    Ok(Json(crate::services::csv_io::import_products(&app.admin, &(&p.user).into(), text, q.dry_run.unwrap_or(true)).await?))
+}
+
+/// The dashboard's figures: 30 days of sales, today, low stock, best sellers, orders waiting.
+#[utoipa::path(get, path = "/api/v1/admin/dashboard", tag = "admin", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Dashboard figures (JSON)")))]
+pub async fn dashboard(State(app): State<AppState>) -> Result<Json<crate::domain::dashboard::Dashboard>, Problem> {
+    Ok(Json(app.desk.dashboard(Utc::now()).await?))
 }

@@ -70,6 +70,17 @@ pub fn routes() -> Vec<ApiRoute> {
         ),
         route(Method::GET, "/api/v1/admin/orders", Access::ADMIN, get(orders::admin_list_orders)),
         route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
+        route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
+        route(Method::GET, "/api/v1/admin/audit", Access::ADMIN, get(admin::list_audit)),
+        route(Method::GET, "/api/v1/admin/dashboard", Access::ADMIN, get(admin::dashboard)),
+        route(Method::GET, "/api/v1/admin/export/products.csv", Access::ADMIN, get(admin::export_products)),
+        route(Method::GET, "/api/v1/admin/export/orders.csv", Access::ADMIN, get(admin::export_orders)),
+        route(
+            Method::POST,
+            "/api/v1/admin/import/products",
+            Access::ADMIN,
+            post(admin::import_products).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        ),
     ]
 }
 

@@ -191,15 +191,15 @@ pub struct StatusBody {
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Invalid transition", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn set_status(State(app): State<AppState>, Path(id): Path<String>, JsonBody(body): JsonBody<StatusBody>) -> Result<Json<Order>, Problem> {
+pub async fn set_status(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(body): JsonBody<StatusBody>) -> Result<Json<Order>, Problem> {
     let to = crate::domain::order::OrderStatus::parse(&body.status)
         .filter(|s| *s != crate::domain::order::OrderStatus::Pending)
         .ok_or_else(|| Problem::invalid_422("status", "must be confirmed, shipped, delivered or cancelled"))?;
-    Ok(Json(app.orders.transition(&id, to).await?))
+    Ok(Json(app.desk.set_order_status(&(&p.user).into(), &id, to).await?))
 }
 
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AdminOrderParams {
     /// placed, confirmed, shipped, delivered or cancelled.
@@ -214,7 +214,7 @@ pub struct AdminOrderParams {
     pub per_page: Option<u64>,
 }
 
-fn day(param: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, Problem> {
+pub(super) fn day(param: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, Problem> {
     chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         .map_err(|_| Problem::invalid(param, "must be a day such as 2026-11-27"))
@@ -226,6 +226,15 @@ fn day(param: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, Proble
 pub async fn admin_list_orders(State(app): State<AppState>, q: Result<Query<AdminOrderParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<OrderPage>, Problem> {
     let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
     let (page, per_page) = super::problem::paging(q.page, q.per_page, 50)?;
+    let Some(filter) = admin_order_filter(&app, &q).await? else {
+        return Ok(Json(OrderPage { items: vec![], page, per_page, total: 0 }));
+    };
+    let (items, total) = app.orders.search(&filter, page, per_page).await?;
+    Ok(Json(OrderPage { items, page, per_page, total }))
+}
+
+/// The admin order filter from its parameters; `None` when the e-mail matches no customer (no orders).
+pub async fn admin_order_filter(app: &AppState, q: &AdminOrderParams) -> Result<Option<crate::ports::OrderFilter>, Problem> {
     let mut filter = crate::ports::OrderFilter::default();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         filter.status = Some(
@@ -243,9 +252,8 @@ pub async fn admin_list_orders(State(app): State<AppState>, q: Result<Query<Admi
     if let Some(email) = q.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         match app.accounts.users().user_by_email(&email.to_lowercase()).await? {
             Some(u) => filter.user_id = Some(u.id),
-            None => return Ok(Json(OrderPage { items: vec![], page, per_page, total: 0 })),
+            None => return Ok(None),
         }
     }
-    let (items, total) = app.orders.search(&filter, page, per_page).await?;
-    Ok(Json(OrderPage { items, page, per_page, total }))
+    Ok(Some(filter))
 }

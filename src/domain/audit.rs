@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::product::Product;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
@@ -48,9 +50,74 @@ impl AuditFilter {
     }
 }
 
+/// One line naming what changed between two versions of a product:
+/// prices and stock per SKU, status, name, and which other fields changed.
+pub fn describe_product_change(before: &Product, after: &Product) -> String {
+    let mut parts = Vec::new();
+    if before.name != after.name {
+        parts.push(format!("name {:?} → {:?}", before.name, after.name));
+    }
+    if before.status != after.status {
+        parts.push(format!("status {} → {}", before.status.as_str(), after.status.as_str()));
+    }
+    for v in &after.variants {
+        match before.variants.iter().find(|b| b.sku == v.sku) {
+            Some(b) => {
+                if b.price != v.price {
+                    parts.push(format!("price of {} {} → {}", v.sku, b.price.format(), v.price.format()));
+                }
+                if b.stock != v.stock {
+                    parts.push(format!("stock of {} {} → {}", v.sku, b.stock, v.stock));
+                }
+            }
+            None => parts.push(format!("new variant {} at {}", v.sku, v.price.format())),
+        }
+    }
+    for b in before.variants.iter().filter(|b| !after.variants.iter().any(|v| v.sku == b.sku)) {
+        parts.push(format!("variant {} removed", b.sku));
+    }
+    let other: Vec<&str> = [
+        ("slug", before.slug != after.slug),
+        ("description", before.description != after.description),
+        ("brand", before.brand != after.brand),
+        ("category", before.category != after.category),
+        ("attributes", before.attributes != after.attributes),
+        ("images", before.images != after.images),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect();
+    if !other.is_empty() {
+        parts.push(format!("changed {}", other.join(", ")));
+    }
+    if parts.is_empty() {
+        "saved without changes".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_change_is_named_with_both_prices() {
+        let before: Product = serde_json::from_value(serde_json::json!({
+            "id": "p1", "slug": "tee", "name": "Tee", "description": "", "brand": "B", "category": "c",
+            "attributes": {}, "images": [], "status": "active", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "variants": [{"sku": "T-1", "options": {}, "price": {"amount": 1999, "currency": "EUR"}, "stock": 3}]
+        }))
+        .unwrap();
+        let mut after = before.clone();
+        after.variants[0].price.amount = 1799;
+        after.attributes.insert("fit".into(), super::super::product::AttrValue::Text("slim".into()));
+        let s = describe_product_change(&before, &after);
+        assert!(s.contains("price of T-1"), "{s}");
+        assert!(s.contains("19.99") && s.contains("17.99"), "{s}");
+        assert!(s.contains("changed attributes"), "{s}");
+        assert_eq!(describe_product_change(&before, &before), "saved without changes");
+    }
 
     fn entry(action: &str, email: &str) -> AuditEntry {
         AuditEntry { id: "a".into(), at: Utc::now(), actor_id: "u".into(), actor_email: email.into(), action: action.into(), target: "p1".into(), summary: String::new(), before: None, after: None }

@@ -2,6 +2,8 @@
 //! Compiled for both the server and the WASM client.
 pub mod audit;
 pub mod category;
+pub mod dashboard;
+pub mod import;
 pub mod money;
 pub mod order;
 pub mod product;

@@ -62,3 +62,46 @@ mod tests {
         assert_eq!(format_minor(123_456_789, "USD"), "$1,234,567.89");
     }
 }
+
+/// Parses a price typed by a person, "19.99", "19,99" or "20", into minor
+/// units; `None` for anything else (more than two decimals, signs, letters).
+pub fn parse_decimal(s: &str) -> Option<i64> {
+    let s = s.trim().replace(',', ".");
+    let (whole, frac) = match s.split_once('.') {
+        Some((w, f)) => (w.to_string(), f.to_string()),
+        None => (s.clone(), String::new()),
+    };
+    if whole.is_empty() || whole.len() > 12 || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cents = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse::<i64>().ok()?,
+    };
+    Some(whole.parse::<i64>().ok()? * 100 + cents)
+}
+
+/// Minor units as a plain decimal, "19.99" (for forms and CSV).
+pub fn to_decimal(amount: i64) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", amount.unsigned_abs() / 100, amount.unsigned_abs() % 100)
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_people_type_and_refuses_the_rest() {
+        assert_eq!(parse_decimal("19.99"), Some(1999));
+        assert_eq!(parse_decimal(" 19,9 "), Some(1990));
+        assert_eq!(parse_decimal("20"), Some(2000));
+        for bad in ["", "-1", "1.999", "abc", "1e3", ".5"] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+        assert_eq!(to_decimal(1999), "19.99");
+        assert_eq!(to_decimal(5), "0.05");
+        assert_eq!(parse_decimal(&to_decimal(123456)), Some(123456));
+    }
+}

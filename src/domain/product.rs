@@ -82,6 +82,16 @@ pub struct Image {
     pub url: String,
     #[serde(default)]
     pub alt: String,
+    /// A small version for listing cards, made on the server at upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_url: Option<String>,
+}
+
+impl Image {
+    /// What a listing card shows: the thumbnail when there is one.
+    pub fn card_url(&self) -> String {
+        self.thumb_url.clone().unwrap_or_else(|| self.url.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,7 +245,7 @@ impl Product {
             name: self.name.clone(),
             brand: self.brand.clone(),
             price: self.min_price(),
-            image_url: self.images.first().map(|i| i.url.clone()),
+            image_url: self.images.first().map(Image::card_url),
             in_stock: self.in_stock(),
             category: self.category.clone(),
             variant_count: self.variants.len(),

@@ -8,3 +8,4 @@ pub mod mongo;
 pub mod redis_cache;
 pub mod s3_images;
 pub mod sqlite;
+pub mod thumbnails;

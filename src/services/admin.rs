@@ -6,7 +6,17 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::domain::category::{Category, CategoryPath};
-use crate::domain::product::{Product, ProductInput, ProductStatus};
+use chrono::DateTime;
+
+use crate::domain::audit::describe_product_change;
+use crate::domain::dashboard::{sales_by_day, window_start, Dashboard, DayFigure, LowStock};
+use crate::domain::order::{Order, OrderStatus};
+use crate::domain::product::{Image, Product, ProductInput, ProductStatus};
+use crate::domain::user::{Role, User};
+use crate::ports::{OrderFilter, Thumbnailer};
+use crate::services::accounts::{AccountError, AccountService};
+use crate::services::audit::{Actor, AuditLog};
+use crate::services::orders::{OrderError, OrderService};
 use crate::domain::query::CatalogQuery;
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
@@ -46,44 +56,86 @@ pub enum Removal {
 #[derive(Clone)]
 pub struct AdminCatalog {
     images: Option<Arc<dyn crate::ports::ImageStore>>,
+    thumbnailer: Option<Arc<dyn Thumbnailer>>,
     catalog: CatalogService,
     store: Arc<dyn CatalogStore>,
     inventory: Arc<dyn InventoryStore>,
     orders: Arc<dyn OrderStore>,
+    audit: AuditLog,
 }
 
+/// The longest side of a listing thumbnail, in pixels.
+pub const THUMB_SIDE: u32 = 480;
+
 impl AdminCatalog {
-    pub fn new(catalog: CatalogService, inventory: Arc<dyn InventoryStore>, orders: Arc<dyn OrderStore>) -> Self {
+    pub fn new(catalog: CatalogService, inventory: Arc<dyn InventoryStore>, orders: Arc<dyn OrderStore>, audit: AuditLog) -> Self {
         let store = catalog.store().clone();
-        Self { images: None, catalog, store, inventory, orders }
+        Self { images: None, thumbnailer: None, catalog, store, inventory, orders, audit }
     }
 
-    pub fn with_images(mut self, images: Arc<dyn crate::ports::ImageStore>) -> Self {
+    pub fn with_images(mut self, images: Arc<dyn crate::ports::ImageStore>, thumbnailer: Arc<dyn Thumbnailer>) -> Self {
         self.images = Some(images);
+        self.thumbnailer = Some(thumbnailer);
         self
     }
 
     /// Stores an uploaded picture (only real JPEG, PNG, WebP or AVIF files,
-    /// recognised by their bytes) and appends it to the product's images.
-    pub async fn add_image(&self, id: &str, bytes: Vec<u8>, alt: &str, max_bytes: usize) -> Result<Product, AdminError> {
-        let mut product = self.get(id).await?;
+    /// recognised by their bytes) with a thumbnail for listing cards, and
+    /// appends it to the product's images.
+    pub async fn add_image(&self, actor: &Actor, id: &str, bytes: Vec<u8>, alt: &str, max_bytes: usize) -> Result<Product, AdminError> {
+        let before = self.get(id).await?;
         if bytes.len() > max_bytes {
             return Err(AdminError::Invalid(vec![FieldError::new("file", format!("is larger than {} MiB", max_bytes / (1024 * 1024)))]));
         }
         let Some((ext, content_type)) = crate::domain::product::sniff_image(&bytes) else {
             return Err(AdminError::Invalid(vec![FieldError::new("file", "is not a JPEG, PNG, WebP or AVIF image (whatever its name says)")]));
         };
-        if product.images.len() >= 20 {
+        if before.images.len() >= 20 {
             return Err(AdminError::Invalid(vec![FieldError::new("file", "a product has at most 20 images")]));
         }
         let images = self.images.as_ref().ok_or_else(|| AdminError::Store(StoreError::Other("no image store".into())))?;
-        let key = format!("products/{}/{}.{ext}", product.id, uuid::Uuid::new_v4().simple());
-        let url = images.put(&key, bytes, content_type).await.map_err(|e| AdminError::Store(StoreError::Unavailable(e.to_string())))?;
+        let unavailable = |e: crate::ports::ImageError| AdminError::Store(StoreError::Unavailable(e.to_string()));
+        let name = uuid::Uuid::new_v4().simple().to_string();
+        let thumb = match self.thumbnailer.clone() {
+            Some(t) => {
+                let copy = bytes.clone();
+                tokio::task::spawn_blocking(move || t.thumbnail(&copy, THUMB_SIDE)).await.ok().flatten()
+            }
+            None => None,
+        };
+        let url = images.put(&format!("products/{}/{name}.{ext}", before.id), bytes, content_type).await.map_err(unavailable)?;
+        let thumb_url = match thumb {
+            Some(t) => Some(images.put(&format!("products/{}/{name}-thumb.jpg", before.id), t, "image/jpeg").await.map_err(unavailable)?),
+            None => None,
+        };
         let alt = alt.trim();
-        product.images.push(crate::domain::product::Image { url, alt: if alt.is_empty() { product.name.clone() } else { alt.chars().take(200).collect() } });
+        let mut product = before.clone();
+        product.images.push(Image { url, alt: if alt.is_empty() { product.name.clone() } else { alt.chars().take(200).collect() }, thumb_url });
         product.updated_at = Utc::now();
         self.store.upsert_products(std::slice::from_ref(&product)).await?;
         self.catalog.invalidate().await;
+        self.audit.record(actor, "product.image", id, format!("image added to {}", product.name), Some(&before.images), Some(&product.images)).await;
+        self.get(id).await
+    }
+
+    /// Reorders, re-describes or drops a product's images: `images` must be a
+    /// subset of the current ones (by URL), in the new order, with new alt texts.
+    pub async fn set_images(&self, actor: &Actor, id: &str, images: Vec<Image>) -> Result<Product, AdminError> {
+        let before = self.get(id).await?;
+        let mut next = Vec::with_capacity(images.len());
+        for (i, img) in images.into_iter().enumerate() {
+            let Some(known) = before.images.iter().find(|k| k.url == img.url) else {
+                return Err(AdminError::Invalid(vec![FieldError::new(&format!("images[{i}]"), "is not an image of this product")]));
+            };
+            let alt: String = img.alt.trim().chars().take(200).collect();
+            next.push(Image { alt: if alt.is_empty() { before.name.clone() } else { alt }, ..known.clone() });
+        }
+        let mut product = before.clone();
+        product.images = next;
+        product.updated_at = Utc::now();
+        self.store.upsert_products(std::slice::from_ref(&product)).await?;
+        self.catalog.invalidate().await;
+        self.audit.record(actor, "product.images", id, format!("images of {} reordered or edited", product.name), Some(&before.images), Some(&product.images)).await;
         self.get(id).await
     }
 
@@ -95,6 +147,10 @@ impl AdminCatalog {
 
     pub async fn get(&self, id: &str) -> Result<Product, AdminError> {
         self.store.product_by_id(id).await?.ok_or(AdminError::NotFound)
+    }
+
+    pub async fn by_slug(&self, slug: &str) -> Result<Option<Product>, AdminError> {
+        Ok(self.store.product_by_slug(slug).await?)
     }
 
     /// A free slug: the requested one must be free; a generated one gets a suffix.
@@ -143,16 +199,18 @@ impl AdminCatalog {
         self.get(&product.id).await
     }
 
-    pub async fn create(&self, input: ProductInput) -> Result<Product, AdminError> {
+    pub async fn create(&self, actor: &Actor, input: ProductInput) -> Result<Product, AdminError> {
         let input = input.validate().map_err(AdminError::Invalid)?;
         let slug = self.slug_for(&input, None).await?;
         let now = Utc::now();
         let product = from_input(input, format!("p_{}", uuid::Uuid::new_v4().simple()), slug, vec![], 0, now);
-        self.save(product, false).await
+        let saved = self.save(product, false).await?;
+        self.audit.record(actor, "product.create", &saved.id, format!("created {}", saved.name), None, Some(&saved)).await;
+        Ok(saved)
     }
 
     /// Replaces a product's fields (its images, popularity and creation time stay).
-    pub async fn update(&self, id: &str, input: ProductInput) -> Result<Product, AdminError> {
+    pub async fn update(&self, actor: &Actor, id: &str, input: ProductInput) -> Result<Product, AdminError> {
         let existing = self.get(id).await?;
         let input = input.validate().map_err(AdminError::Invalid)?;
         let slug = match &input.slug {
@@ -160,13 +218,16 @@ impl AdminCatalog {
             None => existing.slug.clone(),
         };
         let product = from_input(input, existing.id.clone(), slug, existing.images.clone(), existing.popularity, existing.created_at);
-        self.save(product, true).await
+        let saved = self.save(product, true).await?;
+        self.audit.record(actor, "product.update", id, describe_product_change(&existing, &saved), Some(&existing), Some(&saved)).await;
+        Ok(saved)
     }
 
     /// Deletes a product never ordered; archives one that was.
-    pub async fn remove(&self, id: &str) -> Result<Removal, AdminError> {
-        let mut product = self.get(id).await?;
+    pub async fn remove(&self, actor: &Actor, id: &str) -> Result<Removal, AdminError> {
+        let before = self.get(id).await?;
         let removal = if self.orders.was_ordered(id).await? {
+            let mut product = before.clone();
             product.status = ProductStatus::Archived;
             product.updated_at = Utc::now();
             self.store.upsert_products(&[product]).await?;
@@ -176,7 +237,111 @@ impl AdminCatalog {
             Removal::Deleted
         };
         self.catalog.invalidate().await;
+        let (action, what) = match removal {
+            Removal::Archived => ("product.archive", "archived (it was ordered before)"),
+            Removal::Deleted => ("product.delete", "deleted"),
+        };
+        self.audit.record(actor, action, id, format!("{} {what}", before.name), Some(&before), None).await;
         Ok(removal)
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+}
+
+// ------------------------------------------------------------------ orders, users, dashboard
+
+/// Admin actions on orders and accounts, each recorded in the audit log.
+#[derive(Clone)]
+pub struct AdminDesk {
+    accounts: AccountService,
+    orders: OrderService,
+    order_store: Arc<dyn OrderStore>,
+    inventory: Arc<dyn InventoryStore>,
+    store: Arc<dyn CatalogStore>,
+    audit: AuditLog,
+}
+
+/// At most this many orders are read to draw the dashboard.
+const DASHBOARD_MAX_ORDERS: u64 = 50_000;
+/// Variants at or below this stock are "low".
+pub const LOW_STOCK: i64 = 5;
+
+impl AdminDesk {
+    pub fn new(accounts: AccountService, orders: OrderService, order_store: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, store: Arc<dyn CatalogStore>, audit: AuditLog) -> Self {
+        Self { accounts, orders, order_store, inventory, store, audit }
+    }
+
+    pub async fn set_order_status(&self, actor: &Actor, id: &str, to: OrderStatus) -> Result<Order, OrderError> {
+        let before = self.order_store.order_by_id(id).await?;
+        let order = self.orders.transition(id, to).await?;
+        let from = before.as_ref().map(|o| o.status.as_str()).unwrap_or("?");
+        let restock = if to == OrderStatus::Cancelled { " (stock returned)" } else { "" };
+        self.audit.record(actor, "order.status", id, format!("{} {from} → {}{restock}", order.number, to.as_str()), before.as_ref(), Some(&order)).await;
+        Ok(order)
+    }
+
+    pub async fn change_user(&self, actor: &Actor, id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {
+        let before = self.accounts.users().user_by_id(id).await?.map(|u| u.view());
+        let user = self.accounts.administer(id, role, disabled).await?;
+        let mut what = Vec::new();
+        if let (Some(r), Some(b)) = (role, &before) {
+            if b.role != r {
+                what.push(format!("role {} → {}", b.role.as_str(), r.as_str()));
+            }
+        }
+        match disabled {
+            Some(true) => what.push("disabled".to_string()),
+            Some(false) => what.push("enabled".to_string()),
+            None => {}
+        }
+        self.audit.record(actor, "user.update", id, format!("{}: {}", user.email, if what.is_empty() { "no change".into() } else { what.join(", ") }), before.as_ref(), Some(&user.view())).await;
+        Ok(user)
+    }
+
+    pub async fn create_user(&self, actor: &Actor, email: &str, password: &str, name: &str, role: Role) -> Result<User, AccountError> {
+        let user = self.accounts.register(email, password, name, role).await?;
+        self.audit.record(actor, "user.create", &user.id, format!("{} created as {}", user.email, role.as_str()), None, Some(&user.view())).await;
+        Ok(user)
+    }
+
+    /// The last 30 days of sales, today's figures, low stock, best sellers and orders waiting.
+    pub async fn dashboard(&self, now: DateTime<Utc>) -> Result<Dashboard, StoreError> {
+        const DAYS: u32 = 30;
+        let today = now.date_naive();
+        let filter = OrderFilter { from: Some(window_start(today, DAYS)), ..Default::default() };
+        let mut orders = Vec::new();
+        let mut truncated = false;
+        loop {
+            let (page, total) = self.order_store.list_orders(&filter, orders.len() as u64, 1000).await?;
+            let done = page.is_empty();
+            orders.extend(page);
+            if done || orders.len() as u64 >= total {
+                break;
+            }
+            if orders.len() as u64 >= DASHBOARD_MAX_ORDERS {
+                truncated = true;
+                break;
+            }
+        }
+        let (days, top_products) = sales_by_day(&orders, today, DAYS, 8);
+        let today_figure = days.last().cloned().unwrap_or(DayFigure { day: today, orders: 0, revenue: 0 });
+        let levels = self.inventory.low_stock(LOW_STOCK, 12).await?;
+        let skus: Vec<String> = levels.iter().map(|l| l.sku.clone()).collect();
+        let products = self.store.products_by_skus(&skus).await?;
+        let low_stock = levels
+            .into_iter()
+            .filter_map(|l| {
+                let p = products.iter().find(|p| p.id == l.product_id).filter(|p| p.status != ProductStatus::Archived)?;
+                let v = p.variants.iter().find(|v| v.sku == l.sku)?;
+                Some(LowStock { sku: l.sku, product_id: p.id.clone(), name: p.name.clone(), options: v.options.clone(), stock: l.stock })
+            })
+            .collect();
+        let waiting_filter = OrderFilter { status: Some(OrderStatus::Placed), ..Default::default() };
+        let (mut waiting, waiting_total) = self.order_store.list_orders(&waiting_filter, 0, 10).await?;
+        waiting.reverse();
+        Ok(Dashboard { days, today: today_figure, currency: "EUR".into(), top_products, low_stock, waiting, waiting_total, truncated })
     }
 }
 

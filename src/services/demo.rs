@@ -314,7 +314,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
     let slug = format!("{}-{}", slugify(&name), i);
     let key = image_key(&id);
     let product = Product {
-        images: vec![Image { url: key, alt: name.clone() }],
+        images: vec![Image { url: key, alt: name.clone(), thumb_url: None }],
         id,
         slug,
         name,

@@ -1,6 +1,8 @@
 //! Use cases. They depend on `ports` only.
 pub mod accounts;
 pub mod admin;
+pub mod audit;
+pub mod csv_io;
 pub mod catalog;
 pub mod demo;
 pub mod orders;

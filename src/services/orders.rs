@@ -88,7 +88,7 @@ fn line_view(p: &Product, v: &Variant, quantity: i64, available: i64) -> CartLin
         slug: p.slug.clone(),
         name: p.name.clone(),
         options: v.options.clone(),
-        image_url: p.images.first().map(|i| i.url.clone()),
+        image_url: p.images.first().map(crate::domain::product::Image::card_url),
         unit_price: v.price.clone(),
         quantity,
         line_total: Money::new(v.price.amount * quantity, &v.price.currency),

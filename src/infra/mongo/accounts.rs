@@ -175,7 +175,7 @@ fn user_search_filter(search: Option<&str>) -> Document {
 /// ASCII punctuation character makes it literal in PCRE and in Python's
 /// `re`; control characters become `\xhh` (never a raw NUL in the pattern).
 /// Letters, digits, spaces and non-ASCII characters need no escape.
-fn regex_literal(text: &str) -> String {
+pub(super) fn regex_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     for c in text.chars() {
         if c.is_ascii_punctuation() {

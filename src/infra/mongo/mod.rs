@@ -46,9 +46,10 @@
 //!   `sync_stock_snapshot` uses as its guard.
 //!
 //! The account ports (users, refresh tokens, key/value) live in
-//! `accounts.rs`; inventory, carts and orders in `orders.rs`; all on
-//! collections of the same database.
+//! `accounts.rs`; inventory, carts and orders in `orders.rs`; the audit log
+//! in `audit.rs`; all on collections of the same database.
 mod accounts;
+mod audit;
 mod orders;
 
 use std::collections::{BTreeSet, HashMap};
@@ -76,6 +77,7 @@ const INVENTORY: &str = "inventory";
 const CARTS: &str = "carts";
 const ORDERS: &str = "orders";
 const COUNTERS: &str = "counters";
+const AUDIT: &str = "audit";
 /// Products checked for slug/SKU conflicts per query.
 const CONFLICT_CHECK_CHUNK: usize = 200;
 
@@ -86,7 +88,8 @@ const UNAVAILABLE_CODES: [i32; 11] = [6, 7, 89, 91, 189, 262, 9001, 10107, 11600
 
 /// The catalog in MongoDB: collections `products` and `categories`; the
 /// accounts in `users`, `token_families`, `refresh_tokens` and `kv`; stock
-/// and orders in `inventory`, `carts`, `orders` and `counters`.
+/// and orders in `inventory`, `carts`, `orders` and `counters`; the audit
+/// log in `audit`.
 #[derive(Clone)]
 pub struct MongoCatalog {
     db: Database,
@@ -102,6 +105,7 @@ pub struct MongoCatalog {
     counters: Collection<Document>,
     /// `_id`: a product id that was ordered at least once (such products are archived, not deleted).
     ordered: Collection<Document>,
+    audit: Collection<Document>,
 }
 
 impl MongoCatalog {
@@ -139,6 +143,7 @@ impl MongoCatalog {
             orders: db.collection::<Document>(ORDERS),
             counters: db.collection::<Document>(COUNTERS),
             ordered: db.collection::<Document>("ordered_products"),
+            audit: db.collection::<Document>(AUDIT),
             db,
         };
         store.ensure_indexes().await?;
@@ -157,8 +162,9 @@ impl MongoCatalog {
     /// e-mail conflicts itself. TTL indexes (`expireAfterSeconds: 0`) remove
     /// expired refresh tokens and key/value entries at their BSON-date
     /// `expires_at`. The idempotency-key index is partial (`idem` exists),
-    /// so orders without a key never collide. `inventory`, `carts` and
-    /// `counters` are only read by `_id`.
+    /// so orders without a key never collide. `carts` and `counters` are
+    /// only read by `_id`; `inventory` also by stock level (low stock). The
+    /// audit log is listed newest first (`at_ts`, epoch ms).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = || IndexOptions::builder().unique(true).build();
         let ttl = || IndexOptions::builder().expire_after(Duration::from_secs(0)).build();
@@ -214,6 +220,8 @@ impl MongoCatalog {
             ),
             (&self.orders, "user created", IndexModel::builder().keys(doc! { "user_id": 1, "created_ts": -1 }).build()),
             (&self.orders, "status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": 1 }).build()),
+            (&self.inventory, "stock", IndexModel::builder().keys(doc! { "stock": 1 }).build()),
+            (&self.audit, "newest", IndexModel::builder().keys(doc! { "at_ts": -1 }).build()),
         ]);
         for (collection, what, model) in indexes {
             if let Err(e) = collection.create_index(model).await {

@@ -19,6 +19,9 @@
 //!   mishandles `$ne` on arrays and `$push` of sub-documents. Order ids
 //!   become field names, so ids that are empty, contain `.` or NUL, or start
 //!   with `$` are refused.
+//!
+//!   Low stock is a `find` on `{stock: {$lte: threshold}}` sorted by
+//!   `{stock: 1, _id: 1}` (index `stock`).
 //! * **carts**: `{_id: owner, doc: <Cart>, version, updated_at}`; a save is
 //!   an insert (version 1) or a `replace_one` guarded by the previous
 //!   version.
@@ -51,7 +54,7 @@ use super::{
 };
 use crate::domain::order::{Cart, Order, OrderStatus};
 use crate::domain::product::Product;
-use crate::ports::{OrderFilter, CartStore, InventoryStore, OrderStore, Reservation, StoreError};
+use crate::ports::{OrderFilter, CartStore, InventoryStore, OrderStore, Reservation, StockLevel, StoreError};
 
 /// `_id` of the order-number counter in `counters`.
 const ORDER_COUNTER: &str = "orders";
@@ -164,6 +167,33 @@ impl InventoryStore for MongoCatalog {
             .await
             .map_err(|e| map_error("set stock", e))?;
         Ok(())
+    }
+
+    async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError> {
+        // A limit of 0 means "no limit" to the server.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cursor = self
+            .inventory
+            .find(doc! { "stock": { "$lte": threshold } })
+            .sort(doc! { "stock": 1, "_id": 1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .projection(doc! { "product_id": 1, "stock": 1 })
+            .await
+            .map_err(|e| map_error("list low stock", e))?;
+        let mut out = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(|e| map_error("read low stock", e))? {
+            match (d.get_str("_id"), d.get_str("product_id"), d.get("stock").and_then(as_i64)) {
+                (Ok(sku), Ok(product_id), Some(stock)) => {
+                    out.push(StockLevel { sku: sku.to_string(), product_id: product_id.to_string(), stock })
+                }
+                _ => tracing::warn!(sku = ?d.get("_id"), "skipping a malformed inventory document"),
+            }
+        }
+        out.sort_by(|a, b| a.stock.cmp(&b.stock).then_with(|| a.sku.cmp(&b.sku)));
+        out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(out)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Reads run on a small pool of connections (WAL lets them proceed while a
 //! write is under way); writes go through one writer connection.
 mod accounts;
+mod audit;
 mod catalog;
 mod orders;
 
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS inventory (
     stock INTEGER NOT NULL CHECK (stock >= 0)
 );
 CREATE INDEX IF NOT EXISTS inventory_product ON inventory(product_id);
+CREATE INDEX IF NOT EXISTS inventory_stock ON inventory(stock, sku);
 CREATE TABLE IF NOT EXISTS holds (
     order_id TEXT NOT NULL,
     sku TEXT NOT NULL,
@@ -128,6 +130,21 @@ CREATE TABLE IF NOT EXISTS kv (
     expires_ts INTEGER,
     PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
+-- the audit log: `at_ms` is epoch milliseconds; `actor_key` is the actor's
+-- e-mail lower-cased (the actor filter is a case-insensitive substring)
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_email TEXT NOT NULL,
+    actor_key TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    "before" TEXT,
+    "after" TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms DESC, id DESC);
 "#;
 
 pub struct SqliteStore {

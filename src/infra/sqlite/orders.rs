@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{other, unavailable, write_error, SqliteCatalog};
 use crate::domain::order::{Cart, Order, OrderStatus};
-use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
+use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StockLevel, StoreError};
 
 #[async_trait]
 impl InventoryStore for SqliteCatalog {
@@ -101,6 +101,26 @@ impl InventoryStore for SqliteCatalog {
             .write(move |c| {
                 c.execute("UPDATE inventory SET stock = ? WHERE sku = ?", params![stock.max(0), sku]).map_err(other)?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.0
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT sku, product_id, stock FROM inventory WHERE stock <= ? ORDER BY stock, sku LIMIT ?")
+                    .map_err(unavailable)?;
+                let levels = stmt
+                    .query_map(params![threshold, limit], |r| Ok(StockLevel { sku: r.get(0)?, product_id: r.get(1)?, stock: r.get(2)? }))
+                    .map_err(unavailable)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unavailable)?;
+                Ok(levels)
             })
             .await
     }
