@@ -29,6 +29,9 @@ pub fn router() -> Router<ServerState> {
         .route("/cart/remove", post(cart_remove))
         .route("/checkout", post(checkout))
         .route("/orders/cancel", post(cancel_order))
+        .route("/admin/orders/status", post(admin_order_status))
+        .route("/admin/users/update", post(admin_user_update))
+        .route("/admin/users/create", post(admin_user_create))
 }
 
 pub const SESSION_CART_KEY: &str = "cart_id";
@@ -326,5 +329,135 @@ async fn update_profile(State(app): State<AppState>, axum::Extension(caller): ax
         Ok(_) => back("/account", &[("notice", "Your profile was saved.")]),
         Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),
         Err(e) => server_error(e),
+    }
+}
+
+// ------------------------------------------------------------------ admin panel forms
+
+/// The signed-in admin, or the response for anyone else (sign in / 403).
+fn admin_actor(caller: &Caller, next: &str) -> Result<crate::services::audit::Actor, Response> {
+    match &caller.0 {
+        Some(p) if p.user.role == Role::Admin => Ok((&p.user).into()),
+        Some(_) => Err((StatusCode::FORBIDDEN, "Only admins may do this.").into_response()),
+        None => Err(Redirect::to(&format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())).into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OrderStatusForm {
+    #[serde(default)]
+    order_id: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<OrderStatusForm>) -> Response {
+    let to = format!("/admin/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(status) = crate::domain::order::OrderStatus::parse(&f.status).filter(|s| *s != crate::domain::order::OrderStatus::Pending) else {
+        return back(&to, &[("error", "Choose confirmed, shipped, delivered or cancelled.")]);
+    };
+    match app.desk.set_order_status(&actor, &f.order_id, status).await {
+        Ok(o) => {
+            let notice = if status == crate::domain::order::OrderStatus::Cancelled {
+                format!("Order {} was cancelled and its stock returned.", o.number)
+            } else {
+                format!("Order {} is now {}.", o.number, status.as_str())
+            };
+            back(&to, &[("notice", &notice)])
+        }
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => back(&to, &[("error", &e.to_string())]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UserUpdateForm {
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    role: String,
+    /// `disable` or `enable`.
+    #[serde(default)]
+    access: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserUpdateForm>) -> Response {
+    let to = if f.back.starts_with("/admin/users") { f.back.clone() } else { "/admin/users".to_string() };
+    let to = to.split('#').next().unwrap_or("/admin/users").to_string();
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let role = match f.role.as_str() {
+        "" => None,
+        r => match Role::parse(r) {
+            Some(r) => Some(r),
+            None => return back(&to, &[("error", "Choose customer, partner or admin.")]),
+        },
+    };
+    let disabled = match f.access.as_str() {
+        "disable" => Some(true),
+        "enable" => Some(false),
+        _ => None,
+    };
+    if f.user_id == actor.id && (disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
+        return back(&to, &[("error", "You cannot lock yourself out: ask another admin to change your own account.")]);
+    }
+    match app.desk.change_user(&actor, &f.user_id, role, disabled).await {
+        Ok(u) => {
+            let what = match disabled {
+                Some(true) => format!("{} is disabled: their sessions and tokens are revoked.", u.email),
+                Some(false) => format!("{} may sign in again.", u.email),
+                None => format!("{} is now {}.", u.email, u.role.as_str()),
+            };
+            back(&to, &[("notice", &what)])
+        }
+        Err(AccountError::InvalidToken) => back(&to, &[("error", "No such user.")]),
+        Err(AccountError::Store(e)) => server_error(e),
+        Err(e) => back(&to, &[("error", &e.to_string())]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UserCreateForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserCreateForm>) -> Response {
+    let to = "/admin/users";
+    let actor = match admin_actor(&caller, to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let role = Role::parse(&f.role).unwrap_or(Role::Partner);
+    let keep = [("new_email", f.email.as_str()), ("new_name", f.name.as_str()), ("new_role", role.as_str())];
+    match app.desk.create_user(&actor, &f.email, &f.password, &f.name, role).await {
+        Ok(u) => back(to, &[("notice", &format!("{} was created as {}.", u.email, role.as_str()))]),
+        Err(AccountError::Invalid(e)) => {
+            let key = format!("err.{}", e.field);
+            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
+            pairs.push((key.as_str(), e.message.as_str()));
+            back(to, &pairs)
+        }
+        Err(AccountError::EmailTaken) => {
+            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
+            pairs.push(("err.email", "is already registered"));
+            back(to, &pairs)
+        }
+        Err(AccountError::Store(e)) => server_error(e),
+        Err(e) => back(to, &[("error", &e.to_string())]),
     }
 }

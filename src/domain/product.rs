@@ -134,6 +134,9 @@ pub struct ProductSummary {
     /// The SKU of a single-variant product.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_sku: Option<String>,
+    /// Always `active` on the public listing; any status in the admin list.
+    #[serde(default)]
+    pub status: ProductStatus,
 }
 
 /// A variant as the public API shows it: with its available quantity.
@@ -250,6 +253,7 @@ impl Product {
             category: self.category.clone(),
             variant_count: self.variants.len(),
             single_sku: (self.variants.len() == 1).then(|| self.variants[0].sku.clone()),
+            status: self.status,
         }
     }
 

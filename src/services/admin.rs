@@ -327,7 +327,7 @@ impl AdminDesk {
         }
         let (days, top_products) = sales_by_day(&orders, today, DAYS, 8);
         let today_figure = days.last().cloned().unwrap_or(DayFigure { day: today, orders: 0, revenue: 0 });
-        let levels = self.inventory.low_stock(LOW_STOCK, 12).await?;
+        let levels = self.inventory.low_stock(LOW_STOCK, 8).await?;
         let skus: Vec<String> = levels.iter().map(|l| l.sku.clone()).collect();
         let products = self.store.products_by_skus(&skus).await?;
         let low_stock = levels

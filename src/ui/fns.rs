@@ -119,25 +119,6 @@ pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
     Ok(caller().await.map(|p| p.user.view()))
 }
 
-/// What the admin landing page shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdminSummary {
-    pub products: u64,
-    pub users: u64,
-    pub latest_users: Vec<UserView>,
-}
-
-#[server]
-pub async fn admin_overview() -> Result<PageResult<AdminSummary>, ServerFnError> {
-    if let Err(e) = require(crate::domain::user::Access::ADMIN).await {
-        return Ok(Err(e));
-    }
-    let app = app()?;
-    let products = app.store.count_products().await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    let (users, total) = app.accounts.users().list_users(None, 0, 10).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(Ok(AdminSummary { products, users: total, latest_users: users.into_iter().map(|u| u.view()).collect() }))
-}
-
 // ------------------------------------------------------------------ cart and orders
 
 use crate::domain::order::{CartView, Order, Totals};

@@ -66,6 +66,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view=admin::products::ProductListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/new") view=admin::products::ProductNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:id") view=admin::products::ProductEditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders") view=admin::orders::OrderListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:id") view=admin::orders::OrderDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=admin::users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/import") view=admin::import::ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=orders::CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>

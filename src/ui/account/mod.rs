@@ -21,7 +21,7 @@ fn q(key: &str) -> String {
 
 /// A labelled input with its error underneath.
 #[component]
-fn Field(name: &'static str, label: &'static str, #[prop(default = "text")] kind: &'static str, #[prop(optional)] value: String, #[prop(optional)] error: String, #[prop(optional)] autocomplete: &'static str, #[prop(optional)] hint: &'static str) -> impl IntoView {
+pub(crate) fn Field(name: &'static str, label: &'static str, #[prop(default = "text")] kind: &'static str, #[prop(optional)] value: String, #[prop(optional)] error: String, #[prop(optional)] autocomplete: &'static str, #[prop(optional)] hint: &'static str) -> impl IntoView {
     let id = format!("f-{name}");
     let err_id = format!("{id}-error");
     let has_error = !error.is_empty();

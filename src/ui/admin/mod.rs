@@ -1,42 +1,236 @@
-//! `/admin`: admins only (checked on the server by `fns::require`).
+//! The admin panel under `/admin`: admins only, checked on the server by
+//! every server function (`fns::admin`) and form post (`web::admin_actor`).
+//! Anonymous visitors get 401 with a sign-in link, other roles 403.
+pub mod audit;
+pub mod import;
+pub mod fns;
+pub mod orders;
+pub mod products;
+pub mod users;
+#[cfg(feature = "hydrate")]
+mod xhr;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::ui::fns::admin_overview;
+use crate::domain::dashboard::Dashboard;
+use crate::domain::money::format_minor;
+use crate::ui::fns::PageError;
 use crate::ui::shop::components::{flatten, ErrorPanel};
+
+pub(crate) fn q(key: &str) -> String {
+    use_query_map().get_untracked().get(key).unwrap_or_default()
+}
+
+/// The query string of the current page (for server functions taking it whole).
+pub(crate) fn query_string() -> String {
+    let s = use_location().search.get_untracked();
+    s.trim_start_matches('?').to_string()
+}
+
+/// What an admin page shows when its data could not be loaded: 401 with a
+/// sign-in link for visitors, 403 for other roles, else the error panel.
+pub(crate) fn refused(e: PageError) -> AnyView {
+    match e {
+        PageError::SignInRequired => {
+            crate::ui::fns::set_status(401);
+            let here = use_location();
+            let next = format!("{}{}", here.pathname.get_untracked(), here.search.get_untracked());
+            let href = format!("/login?next={}", urlencode(&next));
+            view! {
+                <section class="auth-card" data-status="401">
+                    <h1>"Please sign in"</h1>
+                    <p>"The admin panel is for shop administrators."</p>
+                    <p><a class="button primary" href=href>"Sign in"</a></p>
+                </section>
+            }
+            .into_any()
+        }
+        e => view! { <ErrorPanel error=e back_href="/admin"/> }.into_any(),
+    }
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The panel's frame: navigation on the left, the page on the right.
+#[component]
+pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
+    let path = use_location().pathname.get_untracked();
+    let link = move |href: &'static str, label: &'static str| {
+        let current = if href == "/admin" { path == "/admin" } else { path.starts_with(href) };
+        view! { <a href=href class="admin-nav-link" class:current=current aria-current=current.then_some("page")>{label}</a> }
+    };
+    view! {
+        <Title text=title/>
+        <div class="admin-layout">
+            <nav class="admin-nav" aria-label="Admin">
+                <p class="admin-nav-title">"Admin"</p>
+                {link("/admin", "Dashboard")}
+                {link("/admin/products", "Products")}
+                {link("/admin/orders", "Orders")}
+                {link("/admin/users", "Users & partners")}
+                {link("/admin/import", "Import / export")}
+                {link("/admin/audit", "Audit log")}
+                <a href="/api/docs" class="admin-nav-link muted">"API docs"</a>
+            </nav>
+            <section class="admin-main admin">{children()}</section>
+        </div>
+    }
+}
+
+/// Notices and errors carried back by a form post (`?notice=…`, `?error=…`).
+#[component]
+pub fn Flash() -> impl IntoView {
+    let (notice, error) = (q("notice"), q("error"));
+    view! {
+        {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
+        {(!error.is_empty()).then(|| view! { <p class="alert" role="alert">{error}</p> })}
+    }
+}
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| admin_overview());
+    let data = Resource::new(|| (), |_| fns::admin_dashboard());
     view! {
-        <Title text="Admin"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match flatten(data.await) {
-                    Ok(o) => view! {
-                        <section class="admin">
-                            <h1>"Admin"</h1>
-                            <div class="stats">
-                                <div class="stat"><span class="stat-value">{o.products}</span><span class="stat-label">"products"</span></div>
-                                <div class="stat"><span class="stat-value">{o.users}</span><span class="stat-label">"users"</span></div>
-                            </div>
-                            <h2>"Newest accounts"</h2>
-                            <table class="data">
-                                <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th></tr></thead>
-                                <tbody>
-                                    {o.latest_users.into_iter().map(|u| view! { <tr><td>{u.name}</td><td>{u.email}</td><td>{u.role.as_str()}</td></tr> }).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                    }.into_any(),
-                    Err(crate::ui::fns::PageError::SignInRequired) => {
-                        #[cfg(feature = "ssr")]
-                        leptos_axum::redirect("/login?next=/admin");
-                        view! { <section class="auth-card"><h1>"Please sign in"</h1><p><a class="button primary" href="/login?next=/admin">"Sign in"</a></p></section> }.into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(d) => view! { <AdminShell title="Dashboard"><DashboardView d=d/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn DashboardView(d: Dashboard) -> impl IntoView {
+    let cur = d.currency.clone();
+    let month_revenue: i64 = d.days.iter().map(|x| x.revenue).sum();
+    let month_orders: u64 = d.days.iter().map(|x| x.orders).sum();
+    view! {
+        <h1>"Dashboard"</h1>
+        <div class="stats">
+            <div class="stat"><span class="stat-value" data-testid="today-revenue">{format_minor(d.today.revenue, &cur)}</span><span class="stat-label">"revenue today"</span></div>
+            <div class="stat"><span class="stat-value" data-testid="today-orders">{d.today.orders}</span><span class="stat-label">"orders today"</span></div>
+            <div class="stat"><span class="stat-value">{format_minor(month_revenue, &cur)}</span><span class="stat-label">"last 30 days"</span></div>
+            <div class="stat"><span class="stat-value">{month_orders}</span><span class="stat-label">"orders in 30 days"</span></div>
+            <a class="stat stat-link" href="/admin/orders?status=placed"><span class="stat-value">{d.waiting_total}</span><span class="stat-label">"waiting for confirmation"</span></a>
+        </div>
+        <div class="panel chart-panel">
+            <h2>"Revenue and orders, last 30 days"</h2>
+            <SalesChart days=d.days.clone() currency=cur.clone()/>
+            {d.truncated.then(|| view! { <p class="hint">"Only the newest 50,000 orders of the period are counted."</p> })}
+        </div>
+        <div class="dash-grid">
+            <div class="panel">
+                <h2>"Waiting for confirmation"</h2>
+                {if d.waiting.is_empty() {
+                    view! { <p class="muted">"Nothing waiting — every order is confirmed."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="data compact">
+                            <thead><tr><th>"Order"</th><th>"Placed"</th><th class="num">"Total"</th></tr></thead>
+                            <tbody>
+                                {d.waiting.iter().map(|o| view! {
+                                    <tr>
+                                        <td><a href=format!("/admin/orders/{}", o.id)>{o.number.clone()}</a></td>
+                                        <td>{o.created_at.format("%d %b %H:%M").to_string()}</td>
+                                        <td class="num">{o.total.format()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p><a href="/admin/orders?status=placed">"All waiting orders →"</a></p>
+                    }.into_any()
+                }}
+            </div>
+            <div class="panel">
+                <h2>"Low stock"</h2>
+                {if d.low_stock.is_empty() {
+                    view! { <p class="muted">"Every variant has more than 5 in stock."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="data compact">
+                            <thead><tr><th>"Variant"</th><th class="num">"Stock"</th></tr></thead>
+                            <tbody>
+                                {d.low_stock.iter().map(|l| view! {
+                                    <tr>
+                                        <td>
+                                            <a href=format!("/admin/products/{}", l.product_id)>{l.name.clone()}</a>
+                                            " " <span class="muted">{l.options.values().cloned().collect::<Vec<_>>().join(" / ")}</span>
+                                            <br/><span class="muted small-text">{l.sku.clone()}</span>
+                                        </td>
+                                        <td class="num" class:zero=l.stock == 0>{l.stock}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+            <div class="panel">
+                <h2>"Top products, 30 days"</h2>
+                {if d.top_products.is_empty() {
+                    view! { <p class="muted">"No sales yet in the last 30 days."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="data compact">
+                            <thead><tr><th>"Product"</th><th class="num">"Sold"</th><th class="num">"Revenue"</th></tr></thead>
+                            <tbody>
+                                {d.top_products.iter().map(|t| view! {
+                                    <tr>
+                                        <td><a href=format!("/admin/products/{}", t.product_id)>{t.name.clone()}</a></td>
+                                        <td class="num">{t.quantity}</td>
+                                        <td class="num">{format_minor(t.revenue, &cur)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+        </div>
+    }
+}
+
+/// Revenue bars with the order count as a line, drawn as SVG (no chart library).
+#[component]
+fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) -> impl IntoView {
+    let (w, h, left, bottom, top) = (760.0_f64, 240.0_f64, 64.0_f64, 28.0_f64, 12.0_f64);
+    let n = days.len().max(1) as f64;
+    let max_rev = days.iter().map(|d| d.revenue).max().unwrap_or(0).max(100) as f64;
+    let max_orders = days.iter().map(|d| d.orders).max().unwrap_or(0).max(1) as f64;
+    let slot = (w - left) / n;
+    let plot_h = h - bottom - top;
+    let y_rev = move |v: f64| top + plot_h - v / max_rev * plot_h;
+    let y_ord = move |v: f64| top + plot_h - v / max_orders * plot_h;
+    let points: String = days.iter().enumerate().map(|(i, d)| format!("{:.1},{:.1}", left + slot * (i as f64 + 0.5), y_ord(d.orders as f64))).collect::<Vec<_>>().join(" ");
+    let cur = currency.clone();
+    view! {
+        <svg class="sales-chart" viewBox=format!("0 0 {w} {h}") role="img" aria-label="Revenue per day for the last 30 days, with the number of orders">
+            {[0.0, 0.5, 1.0].into_iter().map(|f| {
+                let y = y_rev(max_rev * f);
+                view! {
+                    <line x1=left x2=w y1=y y2=y class="grid"/>
+                    <text x=left - 6.0 y=y + 4.0 text-anchor="end" class="axis">{format_minor((max_rev * f) as i64, &cur)}</text>
+                }
+            }).collect_view()}
+            {days.iter().enumerate().map(|(i, d)| {
+                let x = left + slot * i as f64 + slot * 0.15;
+                let y = y_rev(d.revenue as f64);
+                let label = format!("{}: {} · {} orders", d.day.format("%a %d %b"), format_minor(d.revenue, &currency), d.orders);
+                let show_day = i % 5 == 4 || i + 1 == days.len();
+                view! {
+                    <rect x=x y=y width=slot * 0.7 height=(top + plot_h - y).max(0.0) class="bar" data-day=d.day.to_string() data-revenue=d.revenue><title>{label}</title></rect>
+                    {show_day.then(|| view! { <text x=left + slot * (i as f64 + 0.5) y=h - 8.0 text-anchor="middle" class="axis">{d.day.format("%d %b").to_string()}</text> })}
+                }
+            }).collect_view()}
+            <polyline points=points class="orders-line"/>
+        </svg>
+        <p class="chart-legend"><span class="key bar-key"></span>"Revenue" <span class="key line-key"></span>{format!("Orders (max {} a day)", max_orders as u64)}</p>
     }
 }

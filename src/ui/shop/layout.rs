@@ -83,7 +83,10 @@ fn AccountLink() -> impl IntoView {
         <Suspense fallback=|| view! { <a class="account-link" href="/login">"Sign in"</a> }>
             {move || Suspend::new(async move {
                 match user.await.ok().flatten() {
-                    Some(u) => view! { <a class="account-link signed-in" href="/account" data-testid="account-link">{format!("Hi, {}", u.name.split_whitespace().next().unwrap_or(""))}</a> }.into_any(),
+                    Some(u) => view! {
+                        {(u.role == crate::domain::user::Role::Admin).then(|| view! { <a class="account-link" href="/admin" data-testid="admin-link">"Admin"</a> })}
+                        <a class="account-link signed-in" href="/account" data-testid="account-link">{format!("Hi, {}", u.name.split_whitespace().next().unwrap_or(""))}</a>
+                    }.into_any(),
                     None => view! { <a class="account-link" href=login_href data-testid="account-link">"Sign in"</a> }.into_any(),
                 }
             })}

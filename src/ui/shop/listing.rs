@@ -256,7 +256,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         let more = tail.len();
                         let values_len = head.len() + more;
                         view! {
-                            <details class="facet" open=(i < 6 && values_len > 1) || !selected.is_empty()>
+                            <details class="facet" data-facet=key.clone() open=(i < 6 && values_len > 1) || !selected.is_empty()>
                                 <summary>{attr_label(&key)}</summary>
                                 <ul>{head.into_iter().map(render).collect_view()}</ul>
                                 {(more > 0).then(|| view! {

@@ -1,0 +1,250 @@
+//! Server functions of the admin panel. Every one starts with the same guard
+//! (`require(Access::ADMIN)`) and calls the same services as the admin API.
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::audit::AuditEntry;
+use crate::domain::dashboard::Dashboard;
+use crate::domain::order::Order;
+use crate::domain::product::{Image, Product, ProductInput};
+use crate::domain::query::SearchResult;
+use crate::domain::user::{FieldError, UserView};
+#[cfg(feature = "ssr")]
+use crate::ui::fns::PageError;
+use crate::ui::fns::PageResult;
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<(crate::state::AppState, crate::services::audit::Actor), PageError> {
+    let p = crate::ui::fns::require(crate::domain::user::Access::ADMIN).await?;
+    let app = use_context::<crate::state::AppState>().ok_or(PageError::Unavailable)?;
+    Ok((app, (&p.user).into()))
+}
+
+#[cfg(feature = "ssr")]
+fn unavailable(e: impl std::fmt::Display) -> PageError {
+    tracing::error!(error = %e, "admin page");
+    PageError::Unavailable
+}
+
+#[cfg(feature = "ssr")]
+fn from_problem(p: crate::api::problem::Problem) -> PageError {
+    match p.errors.first() {
+        Some(e) => PageError::Invalid { param: e.field.clone(), message: e.message.clone() },
+        None => PageError::Invalid { param: "query".into(), message: p.detail },
+    }
+}
+
+#[cfg(feature = "ssr")]
+macro_rules! guard {
+    () => {
+        match admin().await {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+}
+
+#[server]
+pub async fn admin_dashboard() -> Result<PageResult<Dashboard>, ServerFnError> {
+    let (app, _) = guard!();
+    Ok(app.desk.dashboard(chrono::Utc::now()).await.map_err(unavailable))
+}
+
+/// One page of the product list: `q`, `category`, `status`, `page` as in the admin API.
+#[server]
+pub async fn admin_products(query: String) -> Result<PageResult<SearchResult>, ServerFnError> {
+    use crate::domain::product::ProductStatus;
+    use crate::domain::query::CatalogQuery;
+    let (app, _) = guard!();
+    let mut statuses = Vec::new();
+    let mut rest = Vec::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match (k.as_ref(), ProductStatus::parse(&v)) {
+            ("status", Some(s)) => statuses.push(s),
+            ("status", None) if v.is_empty() => {}
+            ("status", None) => return Ok(Err(PageError::Invalid { param: "status".into(), message: "must be draft, active or archived".into() })),
+            _ => rest.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    let mut q = match CatalogQuery::from_pairs(rest) {
+        Ok(q) => q,
+        Err(e) => return Ok(Err(PageError::Invalid { param: e.param, message: e.message })),
+    };
+    if !query.contains("sort=") {
+        q.sort = crate::domain::query::Sort::Newest;
+    }
+    q.per_page = 25;
+    Ok(app.admin.list(q, (!statuses.is_empty()).then_some(statuses)).await.map_err(unavailable))
+}
+
+#[server]
+pub async fn admin_product(id: String) -> Result<PageResult<Product>, ServerFnError> {
+    let (app, _) = guard!();
+    Ok(app.admin.get(&id).await.map_err(|e| match e {
+        crate::services::admin::AdminError::NotFound => PageError::NotFound,
+        e => unavailable(e),
+    }))
+}
+
+/// What saving a product did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SaveOutcome {
+    Saved(Product),
+    /// Nothing was saved; each error names its field (`name`, `variants.2.sku`, …).
+    Refused(Vec<FieldError>),
+}
+
+#[cfg(feature = "ssr")]
+fn outcome(r: Result<Product, crate::services::admin::AdminError>) -> PageResult<SaveOutcome> {
+    use crate::services::admin::AdminError;
+    match r {
+        Ok(p) => Ok(SaveOutcome::Saved(p)),
+        Err(AdminError::Invalid(errors)) => Ok(SaveOutcome::Refused(errors)),
+        Err(AdminError::Conflict(m)) => Ok(SaveOutcome::Refused(vec![FieldError::new("variants", m)])),
+        Err(AdminError::NotFound) => Err(PageError::NotFound),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// Creates (`id` empty) or replaces a product. JSON, not form encoding:
+/// attribute values are typed (a yes/no must stay a boolean).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn admin_save_product(id: String, input: ProductInput) -> Result<PageResult<SaveOutcome>, ServerFnError> {
+    let (app, actor) = guard!();
+    let r = if id.is_empty() { app.admin.create(&actor, input).await } else { app.admin.update(&actor, &id, input).await };
+    Ok(outcome(r))
+}
+
+/// Deletes a product, or archives it when it was ever ordered: returns `deleted` or `archived`.
+#[server]
+pub async fn admin_delete_product(id: String) -> Result<PageResult<String>, ServerFnError> {
+    let (app, actor) = guard!();
+    Ok(app.admin.remove(&actor, &id).await.map(|r| format!("{r:?}").to_lowercase()).map_err(|e| match e {
+        crate::services::admin::AdminError::NotFound => PageError::NotFound,
+        e => unavailable(e),
+    }))
+}
+
+/// Saves the order and alt texts of a product's images (dropping those left out).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn admin_set_images(id: String, images: Vec<Image>) -> Result<PageResult<SaveOutcome>, ServerFnError> {
+    let (app, actor) = guard!();
+    Ok(outcome(app.admin.set_images(&actor, &id, images).await))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminOrderRow {
+    pub order: Order,
+    pub customer_email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminOrderList {
+    pub items: Vec<AdminOrderRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[cfg(feature = "ssr")]
+async fn with_email(app: &crate::state::AppState, order: Order, cache: &mut std::collections::BTreeMap<String, String>) -> AdminOrderRow {
+    if !cache.contains_key(&order.user_id) {
+        let email = app.users.user_by_id(&order.user_id).await.ok().flatten().map(|u| u.email).unwrap_or_default();
+        cache.insert(order.user_id.clone(), email);
+    }
+    AdminOrderRow { customer_email: cache[&order.user_id].clone(), order }
+}
+
+/// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.
+#[server]
+pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, ServerFnError> {
+    use crate::api::orders::AdminOrderParams;
+    let (app, _) = guard!();
+    let params: AdminOrderParams = match serde_urlencoded::from_str(&query) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(PageError::Invalid { param: "query".into(), message: e.to_string() })),
+    };
+    let page = params.page.unwrap_or(1).max(1);
+    let per_page = 25;
+    let filter = match crate::api::orders::admin_order_filter(&app, &params).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(Ok(AdminOrderList { items: vec![], total: 0, page, per_page })),
+        Err(p) => return Ok(Err(from_problem(p))),
+    };
+    let (orders, total) = match app.orders.search(&filter, page, per_page).await {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(unavailable(e))),
+    };
+    let mut cache = Default::default();
+    let mut items = Vec::with_capacity(orders.len());
+    for o in orders {
+        items.push(with_email(&app, o, &mut cache).await);
+    }
+    Ok(Ok(AdminOrderList { items, total, page, per_page }))
+}
+
+#[server]
+pub async fn admin_order(id: String) -> Result<PageResult<AdminOrderRow>, ServerFnError> {
+    let (app, _) = guard!();
+    match app.order_store.order_by_id(&id).await {
+        Ok(Some(o)) if o.status != crate::domain::order::OrderStatus::Pending => Ok(Ok(with_email(&app, o, &mut Default::default()).await)),
+        Ok(_) => Ok(Err(PageError::NotFound)),
+        Err(e) => Ok(Err(unavailable(e))),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUserRow {
+    pub user: UserView,
+    pub disabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUserList {
+    pub items: Vec<AdminUserRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[server]
+pub async fn admin_users(q: String, page: u64) -> Result<PageResult<AdminUserList>, ServerFnError> {
+    let (app, _) = guard!();
+    let page = page.max(1);
+    let per_page = 25;
+    let q = q.trim().chars().take(200).collect::<String>();
+    let search = (!q.is_empty()).then_some(q.as_str());
+    Ok(app
+        .users
+        .list_users(search, (page - 1) * per_page, per_page)
+        .await
+        .map(|(users, total)| AdminUserList { items: users.iter().map(|u| AdminUserRow { user: u.view(), disabled: u.disabled, created_at: u.created_at }).collect(), total, page, per_page })
+        .map_err(unavailable))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditList {
+    pub items: Vec<AuditEntry>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// Audit entries filtered by `actor`, `action`, `target`, `from`, `to`, with `page`.
+#[server]
+pub async fn admin_audit(query: String) -> Result<PageResult<AuditList>, ServerFnError> {
+    use crate::api::admin::AuditParams;
+    let (app, _) = guard!();
+    let params: AuditParams = match serde_urlencoded::from_str(&query) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(PageError::Invalid { param: "query".into(), message: e.to_string() })),
+    };
+    let filter = match params.filter() {
+        Ok(f) => f,
+        Err(p) => return Ok(Err(from_problem(p))),
+    };
+    let page = params.page.unwrap_or(1).max(1);
+    let per_page = 30;
+    Ok(app.audit.list(&filter, page, per_page).await.map(|(items, total)| AuditList { items, total, page, per_page }).map_err(unavailable))
+}

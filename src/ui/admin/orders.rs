@@ -1,0 +1,176 @@
+//! Orders: the list with status, date and customer filters; the detail with
+//! its history and the transitions the state machine allows.
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::fns::{admin_order, admin_orders, AdminOrderList, AdminOrderRow};
+use super::products::Pager;
+use super::{q, query_string, refused, AdminShell, Flash};
+use crate::domain::order::OrderStatus;
+use crate::ui::shop::components::flatten;
+
+#[component]
+pub fn OrderListPage() -> impl IntoView {
+    let qs = query_string();
+    let data = Resource::new(move || qs.clone(), admin_orders);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading orders…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(r) => view! { <AdminShell title="Orders"><OrderList list=r/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OrderList(list: AdminOrderList) -> impl IntoView {
+    let (status, from, to, email) = (q("status"), q("from"), q("to"), q("email"));
+    let filtered = [&status, &from, &to, &email].iter().any(|s| !s.is_empty());
+    let export = format!("/api/v1/admin/export/orders.csv?{}", query_string());
+    view! {
+        <div class="admin-head">
+            <h1>"Orders"</h1>
+            <a class="button" href=export download>"Export CSV"</a>
+        </div>
+        <Flash/>
+        <form method="get" action="/admin/orders" class="filter-bar">
+            <select name="status" aria-label="Status">
+                <option value="">"Any status"</option>
+                {OrderStatus::VISIBLE.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.as_str()}</option> }).collect_view()}
+            </select>
+            <label class="inline">"From " <input type="date" name="from" value=from/></label>
+            <label class="inline">"To " <input type="date" name="to" value=to/></label>
+            <input type="search" name="email" value=email placeholder="Customer e-mail" aria-label="Customer e-mail"/>
+            <button type="submit" class="button">"Filter"</button>
+            {filtered.then(|| view! { <a href="/admin/orders" class="link-button">"Clear"</a> })}
+        </form>
+        {if list.items.is_empty() {
+            view! { <section class="empty-state"><h2>{if filtered { "No order matches these filters" } else { "No orders yet" }}</h2><p class="muted">"Orders appear here as soon as shoppers check out."</p></section> }.into_any()
+        } else {
+            view! {
+                <table class="data orders-table">
+                    <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Customer"</th><th>"Items"</th><th>"Status"</th><th class="num">"Total"</th></tr></thead>
+                    <tbody>
+                        {list.items.iter().map(|r| {
+                            let o = &r.order;
+                            let items: i64 = o.lines.iter().map(|l| l.quantity).sum();
+                            view! {
+                                <tr>
+                                    <td><a class="strong" href=format!("/admin/orders/{}", o.id)>{o.number.clone()}</a></td>
+                                    <td>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                    <td>{r.customer_email.clone()}<br/><span class="muted small-text">{o.shipping_address.name.clone()}</span></td>
+                                    <td>{items}</td>
+                                    <td><span class=format!("status {}", o.status.as_str())>{o.status.as_str()}</span></td>
+                                    <td class="num">{o.total.format()}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <Pager page=list.page per_page=list.per_page total=list.total base=query_string() path="/admin/orders"/>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+pub fn OrderDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_order);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the order…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(r) => view! { <AdminShell title="Order"><OrderDetail row=r/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn action_label(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Confirmed => "Confirm",
+        OrderStatus::Shipped => "Mark shipped",
+        OrderStatus::Delivered => "Mark delivered",
+        OrderStatus::Cancelled => "Cancel and restock",
+        _ => "Set",
+    }
+}
+
+#[component]
+fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
+    let o = row.order;
+    let next: Vec<OrderStatus> = OrderStatus::VISIBLE.into_iter().filter(|s| o.status.can_become(*s)).collect();
+    let a = o.shipping_address.clone();
+    view! {
+        <div class="admin-head">
+            <h1>"Order " {o.number.clone()}</h1>
+            <span class=format!("status big {}", o.status.as_str())>{o.status.as_str()}</span>
+        </div>
+        <Flash/>
+        <div class="dash-grid">
+            <div class="panel">
+                <h2>"Customer"</h2>
+                <p>{row.customer_email.clone()}</p>
+                <p class="muted">{a.name.clone()}<br/>{a.street.clone()}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.country.clone()}<br/>{a.phone.clone()}</p>
+                <p class="muted">{format!("Shipping: {} · Payment: {}", o.shipping_method.label(), o.payment_method)}</p>
+            </div>
+            <div class="panel">
+                <h2>"History"</h2>
+                <ol class="history">
+                    {o.history.iter().map(|h| view! { <li><span class=format!("status {}", h.status.as_str())>{h.status.as_str()}</span>" "{h.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</li> }).collect_view()}
+                </ol>
+            </div>
+            <div class="panel">
+                <h2>"Next step"</h2>
+                {if next.is_empty() {
+                    view! { <p class="muted">"This order is finished: no further change is possible."</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="stack">
+                            {next.into_iter().map(|s| {
+                                let cancel = s == OrderStatus::Cancelled;
+                                view! {
+                                    <form method="post" action="/admin/orders/status" onsubmit=cancel.then_some("return confirm('Cancel this order? Its items go back into stock.')")>
+                                        <input type="hidden" name="order_id" value=o.id.clone()/>
+                                        <input type="hidden" name="status" value=s.as_str()/>
+                                        <button type="submit" class="button" class:primary=!cancel class:danger=cancel>{action_label(s)}</button>
+                                    </form>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }.into_any()
+                }}
+            </div>
+        </div>
+        <div class="panel">
+            <h2>"Items"</h2>
+            <table class="data">
+                <thead><tr><th>"Product"</th><th>"SKU"</th><th class="num">"Unit"</th><th class="num">"Qty"</th><th class="num">"Total"</th></tr></thead>
+                <tbody>
+                    {o.lines.iter().map(|l| view! {
+                        <tr>
+                            <td><a href=format!("/admin/products/{}", l.product_id)>{l.name.clone()}</a><br/><span class="muted small-text">{l.options.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ")}</span></td>
+                            <td class="muted">{l.sku.clone()}</td>
+                            <td class="num">{l.unit_price.format()}</td>
+                            <td class="num">{l.quantity}</td>
+                            <td class="num">{l.line_total.format()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+                <tfoot>
+                    <tr><td colspan="4">"Subtotal"</td><td class="num">{o.subtotal.format()}</td></tr>
+                    <tr><td colspan="4">"Shipping"</td><td class="num">{o.shipping.format()}</td></tr>
+                    <tr><td colspan="4">"of which VAT"</td><td class="num">{o.vat.format()}</td></tr>
+                    <tr class="strong"><td colspan="4">"Total"</td><td class="num">{o.total.format()}</td></tr>
+                </tfoot>
+            </table>
+        </div>
+        <p><a href="/admin/orders" class="link-button">"← All orders"</a>" · "<a href=format!("/admin/audit?target={}", o.id) class="link-button">"Audit trail"</a></p>
+    }
+}

@@ -1,0 +1,794 @@
+//! Products: the list with search, status and category filters, and the
+//! editor (attributes editor, variant matrix, images with upload progress).
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use super::fns::{admin_delete_product, admin_product, admin_products, admin_save_product, admin_set_images, SaveOutcome};
+use super::{q, query_string, refused, AdminShell, Flash};
+use crate::domain::category::CategoryNode;
+use crate::domain::money::{parse_decimal, to_decimal, Money, DEFAULT_CURRENCY};
+use crate::domain::product::{format_number, AttrValue, Image, Product, ProductInput, ProductStatus, Variant};
+use crate::domain::text::slugify;
+use crate::domain::user::FieldError;
+use crate::ui::shop::components::flatten;
+
+/// Links to the pages of a list, keeping every other query parameter.
+#[component]
+pub fn Pager(page: u64, per_page: u64, total: u64, base: String, path: &'static str) -> impl IntoView {
+    let pages = total.div_ceil(per_page.max(1)).max(1);
+    if pages <= 1 {
+        return ().into_any();
+    }
+    let href = move |p: u64| {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(base.as_bytes()).filter(|(k, _)| k != "page" && k != "notice" && k != "error").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &pairs {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        if p > 1 {
+            s.append_pair("page", &p.to_string());
+        }
+        let qs = s.finish();
+        if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") }
+    };
+    let near: Vec<u64> = (1..=pages).filter(|p| *p == 1 || *p == pages || p.abs_diff(page) <= 2).collect();
+    view! {
+        <nav class="pagination" aria-label="Pages">
+            {(page > 1).then(|| view! { <a class="page-link" rel="prev" href=href(page - 1)>"‹ Previous"</a> })}
+            {near.windows(2).map(|w| w[1]).fold(vec![near[0]], |mut acc, p| { acc.push(p); acc }).into_iter().enumerate().map(|(i, p)| {
+                let gap = i > 0 && p > near[i - 1] + 1;
+                view! {
+                    {gap.then(|| view! { <span class="gap">"…"</span> })}
+                    <a class="page-link" class:current=p == page aria-current=(p == page).then_some("page") href=href(p)>{p}</a>
+                }
+            }).collect_view()}
+            {(page < pages).then(|| view! { <a class="page-link" rel="next" href=href(page + 1)>"Next ›"</a> })}
+            <span class="muted">{format!("{total} in all")}</span>
+        </nav>
+    }
+    .into_any()
+}
+
+fn flatten_categories(nodes: &[CategoryNode], out: &mut Vec<(String, String)>, depth: usize) {
+    for n in nodes {
+        out.push((n.path.clone(), format!("{}{}", "  ".repeat(depth), n.name)));
+        flatten_categories(&n.children, out, depth + 1);
+    }
+}
+
+fn category_options() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(r) = use_context::<Resource<Result<crate::ui::fns::PageResult<Vec<CategoryNode>>, ServerFnError>>>() {
+        if let Some(Ok(Ok(tree))) = r.get_untracked() {
+            flatten_categories(&tree, &mut out, 0);
+        }
+    }
+    out
+}
+
+#[component]
+pub fn ProductListPage() -> impl IntoView {
+    let qs = query_string();
+    let data = Resource::new(move || qs.clone(), admin_products);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(r) => view! { <AdminShell title="Products"><ProductList result=r/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProductList(result: crate::domain::query::SearchResult) -> impl IntoView {
+    let (search, status, category) = (q("q"), q("status"), q("category"));
+    let filtered = !search.is_empty() || !status.is_empty() || !category.is_empty();
+    let categories = category_options();
+    view! {
+        <div class="admin-head">
+            <h1>"Products"</h1>
+            <a class="button primary" href="/admin/products/new">"New product"</a>
+        </div>
+        <Flash/>
+        <form method="get" action="/admin/products" class="filter-bar" role="search">
+            <input type="search" name="q" value=search placeholder="Search name, brand, attributes" aria-label="Search products"/>
+            <select name="status" aria-label="Status">
+                <option value="">"Any status"</option>
+                {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.as_str()}</option> }).collect_view()}
+            </select>
+            <select name="category" aria-label="Category">
+                <option value="">"Any category"</option>
+                {categories.into_iter().map(|(path, label)| { let sel = path == category; view! { <option value=path selected=sel>{label}</option> } }).collect_view()}
+            </select>
+            <button type="submit" class="button">"Filter"</button>
+            {filtered.then(|| view! { <a href="/admin/products" class="link-button">"Clear"</a> })}
+        </form>
+        {if result.items.is_empty() {
+            view! {
+                <section class="empty-state">
+                    <h2>{if filtered { "No product matches these filters" } else { "No products yet" }}</h2>
+                    <p>{if filtered { "Try fewer filters." } else { "Create the first one, or import a CSV file." }}</p>
+                    <a class="button primary" href="/admin/products/new">"New product"</a>
+                </section>
+            }.into_any()
+        } else {
+            view! {
+                <table class="data products-table">
+                    <thead><tr><th></th><th>"Name"</th><th>"Category"</th><th>"Status"</th><th class="num">"Price"</th><th>"Stock"</th></tr></thead>
+                    <tbody>
+                        {result.items.iter().map(|p| view! {
+                            <tr>
+                                <td class="thumb">{p.image_url.clone().map(|src| view! { <img src=src alt="" width="40" height="40"/> })}</td>
+                                <td><a href=format!("/admin/products/{}", p.id) class="strong">{p.name.clone()}</a><br/><span class="muted small-text">{p.brand.clone()}</span></td>
+                                <td class="muted">{p.category.clone()}</td>
+                                <td><span class=format!("status {}", p.status.as_str())>{p.status.as_str()}</span></td>
+                                <td class="num">{p.price.format()}</td>
+                                <td>{if p.in_stock { view! { <span>"in stock"</span> }.into_any() } else { view! { <span class="zero">"sold out"</span> }.into_any() }}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <Pager page=result.page as u64 per_page=result.per_page as u64 total=result.total base=query_string() path="/admin/products"/>
+            }.into_any()
+        }}
+    }
+}
+
+// ------------------------------------------------------------------ editor
+
+#[derive(Clone, Copy)]
+struct AttrRow {
+    id: u32,
+    key: RwSignal<String>,
+    kind: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+#[derive(Clone, Copy)]
+struct AxisRow {
+    id: u32,
+    name: RwSignal<String>,
+    values: RwSignal<String>,
+}
+
+#[derive(Clone)]
+struct VariantRow {
+    id: u32,
+    options: BTreeMap<String, String>,
+    sku: RwSignal<String>,
+    price: RwSignal<String>,
+    stock: RwSignal<String>,
+}
+
+fn attr_row(id: u32, key: &str, value: Option<&AttrValue>) -> AttrRow {
+    let (kind, text) = match value {
+        Some(AttrValue::Bool(b)) => ("yesno", if *b { "yes" } else { "no" }.to_string()),
+        Some(AttrValue::Number(n)) => ("number", format_number(*n)),
+        Some(AttrValue::List(items)) => ("list", items.join(", ")),
+        Some(AttrValue::Text(t)) => ("text", t.clone()),
+        None => ("text", String::new()),
+    };
+    AttrRow { id, key: RwSignal::new(key.to_string()), kind: RwSignal::new(kind.to_string()), value: RwSignal::new(text) }
+}
+
+fn variant_row(id: u32, v: &Variant) -> VariantRow {
+    VariantRow { id, options: v.options.clone(), sku: RwSignal::new(v.sku.clone()), price: RwSignal::new(to_decimal(v.price.amount)), stock: RwSignal::new(v.stock.to_string()) }
+}
+
+/// Every combination of the axes' values (`[]` gives one empty combination).
+pub fn combinations(axes: &[(String, Vec<String>)]) -> Vec<BTreeMap<String, String>> {
+    let mut out = vec![BTreeMap::new()];
+    for (name, values) in axes {
+        out = out
+            .into_iter()
+            .flat_map(|base| {
+                values.iter().map(move |v| {
+                    let mut m = base.clone();
+                    m.insert(name.clone(), v.clone());
+                    m
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// A SKU for a combination: the product's base plus each value, e.g. `TEE-M-RED`.
+pub fn sku_for(base: &str, options: &BTreeMap<String, String>, axes: &[(String, Vec<String>)]) -> String {
+    let mut parts = vec![base.to_string()];
+    for (name, _) in axes {
+        if let Some(v) = options.get(name) {
+            parts.push(slugify(v).to_uppercase());
+        }
+    }
+    parts.join("-").chars().take(64).collect()
+}
+
+fn attr_value(kind: &str, text: &str) -> Result<AttrValue, String> {
+    let t = text.trim();
+    match kind {
+        "number" => t.replace(',', ".").parse::<f64>().ok().filter(|n| n.is_finite()).map(AttrValue::Number).ok_or_else(|| format!("{t:?} is not a number")),
+        "yesno" => match t {
+            "yes" | "true" => Ok(AttrValue::Bool(true)),
+            "no" | "false" => Ok(AttrValue::Bool(false)),
+            _ => Err("choose yes or no".into()),
+        },
+        "list" => Ok(AttrValue::List(t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())),
+        _ => Ok(AttrValue::Text(t.to_string())),
+    }
+}
+
+#[component]
+pub fn ProductNewPage() -> impl IntoView {
+    // the guard runs on the server before the empty editor is shown
+    let data = Resource::new(|| (), |_| super::fns::admin_products("per_page=1".into()));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(_) => view! { <AdminShell title="New product"><ProductEditor product=None/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ProductEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_product);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the product…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(p) => view! { <AdminShell title="Edit product"><ProductEditor product=Some(p)/></AdminShell> }.into_any(),
+                    Err(e) => refused(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProductEditor(product: Option<Product>) -> impl IntoView {
+    let next_id = StoredValue::new(1000u32);
+    let fresh = move || {
+        let id = next_id.get_value();
+        next_id.set_value(id + 1);
+        id
+    };
+    let existing_id = product.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+    let p = product.clone();
+    let name = RwSignal::new(p.as_ref().map(|p| p.name.clone()).unwrap_or_default());
+    let slug = RwSignal::new(p.as_ref().map(|p| p.slug.clone()).unwrap_or_default());
+    let description = RwSignal::new(p.as_ref().map(|p| p.description.clone()).unwrap_or_default());
+    let brand = RwSignal::new(p.as_ref().map(|p| p.brand.clone()).unwrap_or_default());
+    let category = RwSignal::new(p.as_ref().map(|p| p.category.clone()).unwrap_or_default());
+    let status = RwSignal::new(p.as_ref().map(|p| p.status.as_str().to_string()).unwrap_or_else(|| "draft".into()));
+    let attrs = RwSignal::new(match &p {
+        Some(p) => p.attributes.iter().enumerate().map(|(i, (k, v))| attr_row(i as u32, k, Some(v))).collect::<Vec<_>>(),
+        None => vec![attr_row(0, "", None)],
+    });
+    // option axes in first-seen order, with their values in first-seen order
+    let mut axis_list: Vec<(String, Vec<String>)> = Vec::new();
+    for v in p.iter().flat_map(|p| &p.variants) {
+        for (k, val) in &v.options {
+            match axis_list.iter_mut().find(|(n, _)| n == k) {
+                Some((_, vals)) => {
+                    if !vals.contains(val) {
+                        vals.push(val.clone())
+                    }
+                }
+                None => axis_list.push((k.clone(), vec![val.clone()])),
+            }
+        }
+    }
+    let axes = RwSignal::new(axis_list.iter().enumerate().map(|(i, (n, vals))| AxisRow { id: 500 + i as u32, name: RwSignal::new(n.clone()), values: RwSignal::new(vals.join(", ")) }).collect::<Vec<_>>());
+    let variants = RwSignal::new(match &p {
+        Some(p) => p.variants.iter().enumerate().map(|(i, v)| variant_row(700 + i as u32, v)).collect::<Vec<_>>(),
+        None => vec![variant_row(700, &Variant { sku: String::new(), options: BTreeMap::new(), price: Money::eur(0), stock: 0 })],
+    });
+    let default_price = RwSignal::new(p.as_ref().and_then(|p| p.variants.first()).map(|v| to_decimal(v.price.amount)).unwrap_or_default());
+    let errors: RwSignal<Vec<FieldError>> = RwSignal::new(vec![]);
+    let saved = RwSignal::new(q("notice"));
+    let saving = RwSignal::new(false);
+    let err = move |field: String| move || errors.with(|es| es.iter().find(|e| e.field == field).map(|e| e.message.clone()));
+    let categories = category_options();
+
+    let base_sku = move || {
+        let s = if slug.get().is_empty() { slugify(&name.get()) } else { slug.get() };
+        let s: String = s.to_uppercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(24).collect();
+        if s.is_empty() { "SKU".to_string() } else { s.trim_end_matches('-').to_string() }
+    };
+    let generate = move |_| {
+        let axes_now: Vec<(String, Vec<String>)> = axes
+            .get()
+            .iter()
+            .map(|a| (slugify(&a.name.get()).replace('-', "_"), a.values.get().split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect::<Vec<_>>()))
+            .filter(|(n, vals)| !n.is_empty() && !vals.is_empty())
+            .collect();
+        let current = variants.get();
+        let base = base_sku();
+        let price = default_price.get();
+        let rows = combinations(&axes_now)
+            .into_iter()
+            .map(|options| match current.iter().find(|r| r.options == options) {
+                Some(r) => r.clone(),
+                None => VariantRow {
+                    id: fresh(),
+                    sku: RwSignal::new(sku_for(&base, &options, &axes_now)),
+                    options,
+                    price: RwSignal::new(price.clone()),
+                    stock: RwSignal::new("0".into()),
+                },
+            })
+            .collect();
+        variants.set(rows);
+    };
+
+    let build = move || -> Result<ProductInput, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let mut attributes = BTreeMap::new();
+        for a in attrs.get() {
+            let key = a.key.get().trim().to_string();
+            let value = a.value.get();
+            if key.is_empty() && value.trim().is_empty() {
+                continue;
+            }
+            if key.is_empty() {
+                problems.push(FieldError::new(&format!("attr.{}", a.id), "give the attribute a name"));
+                continue;
+            }
+            match attr_value(&a.kind.get(), &value) {
+                Ok(v) => {
+                    attributes.insert(key, v);
+                }
+                Err(m) => problems.push(FieldError::new(&format!("attributes.{key}"), m)),
+            }
+        }
+        let mut vs = Vec::new();
+        for (i, r) in variants.get().iter().enumerate() {
+            let price = parse_decimal(&r.price.get());
+            if price.is_none() {
+                problems.push(FieldError::new(&format!("variants.{i}.price"), "write a price such as 19.99"));
+            }
+            let stock = r.stock.get().trim().parse::<i64>().ok().filter(|s| *s >= 0);
+            if stock.is_none() {
+                problems.push(FieldError::new(&format!("variants.{i}.stock"), "a whole number, 0 or more"));
+            }
+            vs.push(Variant { sku: r.sku.get(), options: r.options.clone(), price: Money::new(price.unwrap_or(0), DEFAULT_CURRENCY), stock: stock.unwrap_or(0) });
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let slug_text = slug.get().trim().to_string();
+        Ok(ProductInput {
+            name: name.get(),
+            slug: (!slug_text.is_empty()).then_some(slug_text),
+            description: description.get(),
+            brand: brand.get(),
+            category: category.get(),
+            status: ProductStatus::parse(&status.get()).unwrap_or_default(),
+            attributes,
+            variants: vs,
+        })
+    };
+    let navigate = use_navigate();
+    let id_for_save = existing_id.clone();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(String::new());
+        let input = match build() {
+            Ok(i) => i,
+            Err(problems) => {
+                errors.set(problems);
+                return;
+            }
+        };
+        errors.set(vec![]);
+        saving.set(true);
+        let id = id_for_save.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = admin_save_product(id.clone(), input).await;
+            saving.set(false);
+            match flatten(result) {
+                Ok(SaveOutcome::Saved(p)) => {
+                    if id.is_empty() {
+                        navigate(&format!("/admin/products/{}?notice=Product+created.+Add+images+below.", p.id), Default::default());
+                    } else {
+                        slug.set(p.slug.clone());
+                        saved.set(format!("Saved. The product page shows it now; listings within a minute. ({})", p.updated_at.format("%H:%M:%S")));
+                    }
+                }
+                Ok(SaveOutcome::Refused(es)) => errors.set(es),
+                Err(e) => errors.set(vec![FieldError::new("form", format!("{e:?}: could not save, please try again"))]),
+            }
+        });
+    };
+    let id_for_delete = existing_id.clone();
+    let navigate_del = use_navigate();
+    let delete = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let ok = window().confirm_with_message(&format!("Delete “{}”? A product that was ever ordered is archived instead, so past orders keep it.", name.get_untracked())).unwrap_or(false);
+            if !ok {
+                return;
+            }
+        }
+        let id = id_for_delete.clone();
+        let navigate = navigate_del.clone();
+        leptos::task::spawn_local(async move {
+            match flatten(admin_delete_product(id).await) {
+                Ok(what) => navigate(&format!("/admin/products?notice=The+product+was+{what}."), Default::default()),
+                Err(e) => errors.set(vec![FieldError::new("form", format!("{e:?}: could not delete"))]),
+            }
+        });
+    };
+    let is_new = existing_id.is_empty();
+    let preview_slug = move || if slug.get().trim().is_empty() { slugify(&name.get()) } else { slug.get() };
+    let form_error = err("form".into());
+    let variants_error = err("variants".into());
+    let images = product.as_ref().map(|p| p.images.clone()).unwrap_or_default();
+    view! {
+        <div class="admin-head">
+            <h1>{if is_new { "New product".to_string() } else { product.as_ref().map(|p| p.name.clone()).unwrap_or_default() }}</h1>
+            {(!is_new).then(|| view! { <a class="button" href=move || format!("/p/{}", slug.get()) target="_blank">"View in shop ↗"</a> })}
+        </div>
+        {move || (!saved.get().is_empty()).then(|| view! { <p class="notice" role="status">{saved.get()}</p> })}
+        {move || (!errors.get().is_empty()).then(|| view! { <p class="alert" role="alert">{format!("Nothing was saved: {} field(s) need attention.", errors.get().len())}</p> })}
+        {move || form_error().map(|m| view! { <p class="alert" role="alert">{m}</p> })}
+        <form class="editor" on:submit=save novalidate>
+            <div class="panel">
+                <h2>"Basics"</h2>
+                <div class="grid-2">
+                    <EditField label="Name" field="name" value=name errors=errors/>
+                    <div class="field" class:invalid=move || err("slug".into())().is_some()>
+                        <label for="f-slug">"Slug"</label>
+                        <input id="f-slug" name="slug" prop:value=move || slug.get() on:input=move |ev| slug.set(event_target_value(&ev)) placeholder="generated from the name"/>
+                        <p class="hint">{move || format!("/p/{}", preview_slug())}</p>
+                        {move || err("slug".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                    </div>
+                    <EditField label="Brand" field="brand" value=brand errors=errors/>
+                    <div class="field" class:invalid=move || err("category".into())().is_some()>
+                        <label for="f-category">"Category"</label>
+                        <input id="f-category" name="category" list="category-paths" prop:value=move || category.get() on:input=move |ev| category.set(event_target_value(&ev)) placeholder="e.g. clothing/t-shirts"/>
+                        <datalist id="category-paths">{categories.into_iter().map(|(path, _)| view! { <option value=path/> }).collect_view()}</datalist>
+                        <p class="hint">"A new path creates the category."</p>
+                        {move || err("category".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                    </div>
+                    <div class="field">
+                        <label for="f-status">"Status"</label>
+                        <select id="f-status" name="status" on:change=move |ev| status.set(event_target_value(&ev))>
+                            {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=move || status.get() == s.as_str()>{s.as_str()}</option> }).collect_view()}
+                        </select>
+                        <p class="hint">"Only active products are in the shop."</p>
+                    </div>
+                </div>
+                <div class="field" class:invalid=move || err("description".into())().is_some()>
+                    <label for="f-description">"Description"</label>
+                    <textarea id="f-description" name="description" rows="4" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                    {move || err("description".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                </div>
+            </div>
+
+            <div class="panel">
+                <h2>"Attributes"</h2>
+                <p class="hint">"Any facts shoppers can filter by: material, screen size, waterproof… A new name becomes a filter in the shop at once."</p>
+                <table class="data rows attrs-table">
+                    <thead><tr><th>"Name"</th><th>"Type"</th><th>"Value"</th><th></th></tr></thead>
+                    <tbody>
+                        <For each=move || attrs.get() key=|a| a.id children=move |a: AttrRow| {
+                            let field = move || format!("attributes.{}", a.key.get().trim());
+                            let message = move || errors.with(|es| es.iter().find(|e| e.field == field() || e.field == format!("attr.{}", a.id)).map(|e| e.message.clone()));
+                            view! {
+                                <tr class:invalid=move || message().is_some()>
+                                    <td><input class="attr-key" aria-label="Attribute name" placeholder="e.g. material" prop:value=move || a.key.get() on:input=move |ev| a.key.set(event_target_value(&ev).to_lowercase().replace([' ', '-'], "_"))/></td>
+                                    <td>
+                                        <select class="attr-kind" aria-label="Type" on:change=move |ev| a.kind.set(event_target_value(&ev))>
+                                            {[("text", "Text"), ("number", "Number"), ("yesno", "Yes / no"), ("list", "List")].into_iter().map(|(v, l)| view! { <option value=v selected=move || a.kind.get() == v>{l}</option> }).collect_view()}
+                                        </select>
+                                    </td>
+                                    <td>
+                                        {move || if a.kind.get() == "yesno" {
+                                            view! {
+                                                <select class="attr-value" aria-label="Value" on:change=move |ev| a.value.set(event_target_value(&ev))>
+                                                    <option value="">"—"</option>
+                                                    <option value="yes" selected=move || a.value.get() == "yes">"yes"</option>
+                                                    <option value="no" selected=move || a.value.get() == "no">"no"</option>
+                                                </select>
+                                            }.into_any()
+                                        } else {
+                                            let ph = if a.kind.get() == "list" { "comma, separated, values" } else if a.kind.get() == "number" { "e.g. 15.6" } else { "e.g. cotton" };
+                                            view! { <input class="attr-value" aria-label="Value" placeholder=ph prop:value=move || a.value.get() on:input=move |ev| a.value.set(event_target_value(&ev))/> }.into_any()
+                                        }}
+                                        {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                                    </td>
+                                    <td><button type="button" class="link-button" aria-label="Remove attribute" on:click=move |_| attrs.update(|v| v.retain(|x| x.id != a.id))>"Remove"</button></td>
+                                </tr>
+                            }
+                        }/>
+                    </tbody>
+                </table>
+                <button type="button" class="button small" on:click=move |_| { let id = fresh(); attrs.update(|v| v.push(attr_row(id, "", None))) }>"+ Add attribute"</button>
+            </div>
+
+            <div class="panel">
+                <h2>"Variants"</h2>
+                <p class="hint">"Options such as size and colour: list their values, then generate one variant per combination. Without options the product has one variant."</p>
+                <div class="axes">
+                    <For each=move || axes.get() key=|a| a.id children=move |a: AxisRow| view! {
+                        <div class="axis-row">
+                            <input class="axis-name" aria-label="Option name" placeholder="e.g. size" prop:value=move || a.name.get() on:input=move |ev| a.name.set(event_target_value(&ev).to_lowercase())/>
+                            <input class="axis-values" aria-label="Option values" placeholder="e.g. S, M, L" prop:value=move || a.values.get() on:input=move |ev| a.values.set(event_target_value(&ev))/>
+                            <button type="button" class="link-button" on:click=move |_| axes.update(|v| v.retain(|x| x.id != a.id))>"Remove"</button>
+                        </div>
+                    }/>
+                </div>
+                <div class="axis-actions">
+                    <button type="button" class="button small" on:click=move |_| { let id = fresh(); axes.update(|v| v.push(AxisRow { id, name: RwSignal::new(String::new()), values: RwSignal::new(String::new()) })) }>"+ Add option"</button>
+                    <label class="inline">"Price for new variants " <input class="default-price" size="8" placeholder="19.99" prop:value=move || default_price.get() on:input=move |ev| default_price.set(event_target_value(&ev))/></label>
+                    <button type="button" class="button small primary" on:click=generate>"Generate variants"</button>
+                </div>
+                {move || variants_error().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                <table class="data rows variants-table">
+                    <thead><tr><th>"Options"</th><th>"SKU"</th><th>"Price (EUR)"</th><th>"Stock"</th><th></th></tr></thead>
+                    <tbody>
+                        {move || variants.get().into_iter().enumerate().map(|(i, r)| {
+                            let e = move |f: &'static str| move || errors.with(|es| es.iter().find(|e| e.field == format!("variants.{i}.{f}") || (f == "price" && e.field == format!("variants.{i}.price.currency"))).map(|e| e.message.clone()));
+                            let opts = if r.options.is_empty() { "—".to_string() } else { r.options.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ") };
+                            let id = r.id;
+                            view! {
+                                <tr class="variant-row">
+                                    <td class="muted">{opts}{move || e("options")().map(|m| view! { <p class="field-error">{m}</p> })}</td>
+                                    <td><input class="variant-sku" aria-label="SKU" prop:value=move || r.sku.get() on:input=move |ev| r.sku.set(event_target_value(&ev))/>{move || e("sku")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><input class="variant-price" aria-label="Price" inputmode="decimal" prop:value=move || r.price.get() on:input=move |ev| r.price.set(event_target_value(&ev))/>{move || e("price")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><input class="variant-stock" aria-label="Stock" inputmode="numeric" prop:value=move || r.stock.get() on:input=move |ev| r.stock.set(event_target_value(&ev))/>{move || e("stock")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><button type="button" class="link-button" on:click=move |_| variants.update(|v| v.retain(|x| x.id != id))>"Remove"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+
+            <div class="editor-actions">
+                <button type="submit" class="button primary" disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else if is_new { "Create product" } else { "Save changes" }}</button>
+                <a href="/admin/products" class="link-button">"Back to products"</a>
+                {(!is_new).then(|| view! { <button type="button" class="button danger" on:click=delete>"Delete…"</button> })}
+            </div>
+        </form>
+        {(!is_new).then(|| view! { <ImageManager product_id=existing_id.clone() images=images/> })}
+    }
+}
+
+#[component]
+fn EditField(label: &'static str, field: &'static str, value: RwSignal<String>, errors: RwSignal<Vec<FieldError>>) -> impl IntoView {
+    let message = move || errors.with(|es| es.iter().find(|e| e.field == field).map(|e| e.message.clone()));
+    let id = format!("f-{field}");
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input id=id name=field prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+        </div>
+    }
+}
+
+// ------------------------------------------------------------------ images
+
+#[derive(Clone)]
+struct Upload {
+    id: u32,
+    name: String,
+    preview: String,
+    progress: RwSignal<f64>,
+    /// `None` while uploading, `Some(Ok)` when stored, `Some(Err(message))` when refused.
+    done: RwSignal<Option<Result<(), String>>>,
+}
+
+/// The message of a refused upload: the field's problem, else the detail.
+pub fn problem_message(status: u16, body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct FieldProblem {
+        message: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Problem {
+        #[serde(default)]
+        detail: String,
+        #[serde(default)]
+        errors: Vec<FieldProblem>,
+    }
+    match serde_json::from_str::<Problem>(body) {
+        Ok(p) => match p.errors.first() {
+            Some(e) => format!("The file {}", e.message),
+            None if !p.detail.is_empty() => p.detail,
+            None => format!("Refused ({status})"),
+        },
+        Err(_) if status == 0 => "The connection was lost; try again.".into(),
+        Err(_) => format!("The server answered {status}; try again."),
+    }
+}
+
+#[component]
+fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
+    let images = RwSignal::new(images);
+    let uploads: RwSignal<Vec<Upload>> = RwSignal::new(vec![]);
+    let dirty = RwSignal::new(false);
+    let message = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    let counter = StoredValue::new(0u32);
+    #[cfg(feature = "hydrate")]
+    let pid = product_id.clone();
+    let on_files = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let input: web_sys::HtmlInputElement = event_target(&_ev);
+            let Some(files) = input.files() else { return };
+            for i in 0..files.length() {
+                let Some(file) = files.get(i) else { continue };
+                let id = counter.get_value();
+                counter.set_value(id + 1);
+                let up = Upload {
+                    id,
+                    name: file.name(),
+                    preview: web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default(),
+                    progress: RwSignal::new(0.0),
+                    done: RwSignal::new(None),
+                };
+                uploads.update(|u| u.push(up.clone()));
+                let form = web_sys::FormData::new().expect("FormData");
+                let _ = form.append_with_blob_and_filename("file", file.unchecked_ref(), &file.name());
+                let progress = up.progress;
+                let done = up.done;
+                let sent = super::xhr::send(
+                    "POST",
+                    &format!("/api/v1/admin/products/{}/images", pid),
+                    super::xhr::Body::Form(form),
+                    move |f| progress.set(f),
+                    move |status, body| {
+                        if status == 200 {
+                            progress.set(1.0);
+                            match serde_json::from_str::<Product>(&body) {
+                                Ok(p) => {
+                                    images.set(p.images);
+                                    done.set(Some(Ok(())));
+                                }
+                                Err(_) => done.set(Some(Err("Stored, but the answer was unreadable; reload the page.".into()))),
+                            }
+                        } else {
+                            done.set(Some(Err(problem_message(status, &body))));
+                        }
+                    },
+                );
+                if let Err(e) = sent {
+                    up.done.set(Some(Err(e)));
+                }
+            }
+            input.set_value("");
+        }
+    };
+    let move_by = move |i: usize, delta: isize| {
+        images.update(|v| {
+            let j = i as isize + delta;
+            if j >= 0 && (j as usize) < v.len() {
+                v.swap(i, j as usize);
+            }
+        });
+        dirty.set(true);
+    };
+    let pid2 = product_id.clone();
+    let save = move |_| {
+        let id = pid2.clone();
+        let list = images.get_untracked();
+        leptos::task::spawn_local(async move {
+            match flatten(admin_set_images(id, list).await) {
+                Ok(SaveOutcome::Saved(p)) => {
+                    images.set(p.images);
+                    dirty.set(false);
+                    message.set("Images saved.".into());
+                }
+                Ok(SaveOutcome::Refused(es)) => message.set(es.first().map(|e| e.message.clone()).unwrap_or_default()),
+                Err(e) => message.set(format!("{e:?}: could not save the images")),
+            }
+        });
+    };
+    view! {
+        <div class="panel images-panel" id="images">
+            <h2>"Images"</h2>
+            <p class="hint">"JPEG, PNG, WebP or AVIF up to 10 MiB each. The first image is the one listings show (as a thumbnail made on the server)."</p>
+            {move || (!message.get().is_empty()).then(|| view! { <p class="notice" role="status">{message.get()}</p> })}
+            <ul class="image-list">
+                {move || {
+                    let list = images.get();
+                    let n = list.len();
+                    if n == 0 {
+                        return view! { <li class="muted empty-images">"No images yet: shoppers see a placeholder."</li> }.into_any();
+                    }
+                    list.into_iter().enumerate().map(|(i, img)| view! {
+                        <li class="image-item">
+                            <img src=img.thumb_url.clone().unwrap_or(img.url.clone()) alt=img.alt.clone() width="96" height="96"/>
+                            <div class="image-meta">
+                                <label class="small-text">"Alt text " <input class="image-alt" prop:value=img.alt.clone() on:input=move |ev| { let v = event_target_value(&ev); images.update(|l| if let Some(x) = l.get_mut(i) { x.alt = v }); dirty.set(true); }/></label>
+                                <div class="image-actions">
+                                    {(i == 0).then(|| view! { <span class="chip">"Main image"</span> })}
+                                    <button type="button" class="link-button" disabled=i == 0 aria-label="Move up" on:click=move |_| move_by(i, -1)>"↑"</button>
+                                    <button type="button" class="link-button" disabled=i + 1 == n aria-label="Move down" on:click=move |_| move_by(i, 1)>"↓"</button>
+                                    <button type="button" class="link-button danger-text" on:click=move |_| {
+                                        #[cfg(feature = "hydrate")]
+                                        if !window().confirm_with_message("Remove this image from the product?").unwrap_or(false) { return; }
+                                        images.update(|l| { l.remove(i); });
+                                        dirty.set(true);
+                                    }>"Remove"</button>
+                                </div>
+                            </div>
+                        </li>
+                    }).collect_view().into_any()
+                }}
+            </ul>
+            {move || dirty.get().then(|| view! { <p><button type="button" class="button primary small" on:click=save.clone()>"Save image order and texts"</button></p> })}
+            <div class="uploader">
+                <label class="button" for="image-files">"Upload images…"</label>
+                <input id="image-files" class="visually-hidden" type="file" multiple accept="image/jpeg,image/png,image/webp,image/avif" on:change=on_files/>
+                <noscript><p class="hint">"Uploading needs JavaScript, or use POST /api/v1/admin/products/{id}/images."</p></noscript>
+            </div>
+            <ul class="upload-list">
+                <For each=move || uploads.get() key=|u| u.id children=move |u: Upload| view! {
+                    <li class="upload" class:failed=move || matches!(u.done.get(), Some(Err(_)))>
+                        <img src=u.preview.clone() alt="" width="48" height="48"/>
+                        <div class="upload-body">
+                            <span class="upload-name">{u.name.clone()}</span>
+                            <progress max="1" prop:value=move || u.progress.get()></progress>
+                            <span class="upload-state" role="status">{move || match u.done.get() {
+                                None => format!("Uploading… {:.0} %", u.progress.get() * 100.0),
+                                Some(Ok(())) => "Uploaded".to_string(),
+                                Some(Err(m)) => m,
+                            }}</span>
+                        </div>
+                    </li>
+                }/>
+            </ul>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_by_two_matrix_has_four_distinct_skus() {
+        let axes = vec![("size".to_string(), vec!["S".to_string(), "M".to_string()]), ("color".to_string(), vec!["Red".to_string(), "Light Blue".to_string()])];
+        let combos = combinations(&axes);
+        assert_eq!(combos.len(), 4);
+        let skus: std::collections::BTreeSet<String> = combos.iter().map(|c| sku_for("TEE", c, &axes)).collect();
+        assert_eq!(skus.len(), 4);
+        assert!(skus.contains("TEE-M-LIGHT-BLUE"), "{skus:?}");
+        assert_eq!(combinations(&[]), vec![BTreeMap::new()]);
+    }
+
+    #[test]
+    fn typed_attribute_values() {
+        assert_eq!(attr_value("number", "15,6"), Ok(AttrValue::Number(15.6)));
+        assert!(attr_value("number", "big").is_err());
+        assert_eq!(attr_value("yesno", "yes"), Ok(AttrValue::Bool(true)));
+        assert_eq!(attr_value("list", "a, b,,c"), Ok(AttrValue::List(vec!["a".into(), "b".into(), "c".into()])));
+    }
+
+    #[test]
+    fn upload_refusals_are_readable() {
+        let body = r#"{"type":"x","title":"Invalid field","status":422,"detail":"file: is not a JPEG","errors":[{"field":"file","message":"is not a JPEG, PNG, WebP or AVIF image"}]}"#;
+        assert_eq!(problem_message(422, body), "The file is not a JPEG, PNG, WebP or AVIF image");
+        assert_eq!(problem_message(0, ""), "The connection was lost; try again.");
+    }
+}
