@@ -32,7 +32,9 @@ E2E_PORT=$(free_port)
 E2E_DATA=$(mktemp -d)
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
 VITRINA_DATA_DIR="$E2E_DATA" "$CARGO_TARGET_DIR/debug/vitrina" seed --products 2000
+export ADMIN_EMAIL="admin@e2e.test" ADMIN_PASSWORD="e2e admin passphrase"
 VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn \
+  VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 PIDS+=($!)
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }

@@ -74,8 +74,25 @@ async fn admin_pages_refuse_visitors_401_and_other_roles_403() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_price_change_is_audited_with_before_and_after_and_filterable() {
-    let app = spawn_app(0).await;
+async fn sqlite_product_crud_is_audited_with_before_and_after() {
+    audited_crud(spawn_app(0).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_product_crud_is_audited_with_before_and_after() {
+    let Some(mongo) = common::mongo_uri() else { return };
+    let db = common::unique_name("vitrina_panel");
+    audited_crud(
+        common::spawn_app_with(0, move |c| {
+            c.mongodb_uri = Some(mongo);
+            c.mongodb_db = db;
+        })
+        .await,
+    )
+    .await;
+}
+
+async fn audited_crud(app: TestApp) {
     let admin = token_for(&app, "boss@example.com", Role::Admin).await;
     let (status, created) = call(&app, reqwest::Method::POST, "/api/v1/admin/products", &admin, Some(mug(1500))).await;
     assert_eq!(status, 201, "{created}");
@@ -105,6 +122,18 @@ async fn a_price_change_is_audited_with_before_and_after_and_filterable() {
     // the panel page lists it
     let (_, _, html) = text(&app, &format!("/admin/audit?target={id}"), &admin).await;
     assert!(html.contains("price of MUG-WHITE"), "the audit page shows the entry");
+    let (_, shop) = app.json("/api/v1/products/stoneware-mug").await;
+    assert_eq!(shop["price"]["amount"], 1250, "the product page shows the new price at once");
+
+    // never ordered: deleted, gone from the shop, and recorded
+    let (status, removed) = call(&app, reqwest::Method::DELETE, &format!("/api/v1/admin/products/{id}"), &admin, None).await;
+    assert_eq!((status, removed["result"].as_str()), (200, Some("deleted")));
+    let (status, _) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/products/{id}"), &admin, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(app.json("/api/v1/products/stoneware-mug").await.0, 404);
+    let (_, log) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?target={id}"), &admin, None).await;
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["product.delete", "product.update", "product.create"], "newest first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
