@@ -11,6 +11,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod infra;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod ports;
 #[cfg(feature = "ssr")]
 pub mod server;

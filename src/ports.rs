@@ -63,6 +63,10 @@ pub trait Cache: Send + Sync {
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
     async fn version(&self, name: &str) -> Result<u64, CacheError>;
     async fn bump_version(&self, name: &str) -> Result<u64, CacheError>;
+    /// Adds `by` to `member`'s score in a sorted set (popularity: views, sales).
+    async fn incr_score(&self, set: &str, member: &str, by: f64) -> Result<(), CacheError>;
+    /// The `n` highest-scored members, highest first.
+    async fn top_scores(&self, set: &str, n: usize) -> Result<Vec<(String, f64)>, CacheError>;
     fn kind(&self) -> &'static str;
 }
 

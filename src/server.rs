@@ -50,6 +50,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/media/{*key}", get(media))
         .merge(crate::api::router())
         .merge(crate::web::router())
@@ -64,6 +65,7 @@ pub fn router(app: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
         .layer(session_layer(&app))
@@ -87,6 +89,25 @@ fn session_layer(app: &AppState) -> SessionManagerLayer<crate::infra::sessions::
         .with_same_site(SameSite::Lax)
         .with_secure(app.config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+}
+
+/// Counts each request and its latency under its route pattern.
+async fn track(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let start = std::time::Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = match req.extensions().get::<axum::extract::MatchedPath>() {
+        Some(p) => p.as_str().to_string(),
+        None if req.uri().path().starts_with("/pkg/") => "/pkg/*".to_string(),
+        None => "unmatched".to_string(),
+    };
+    let res = next.run(req).await;
+    crate::metrics::get().observe_request(&method, &route, res.status().as_u16(), start.elapsed());
+    res
+}
+
+/// Prometheus text format.
+async fn metrics() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::get().render()).into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -135,6 +156,7 @@ pub fn init_tracing(json: bool) {
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
 pub async fn serve(app: AppState) -> std::io::Result<()> {
     spawn_order_repair(app.clone());
+    spawn_cache_warmer(app.clone());
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
@@ -149,6 +171,18 @@ pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown
 
 /// Placements that died half-way (a crashed instance) are undone: at start
 /// and every 30 seconds, pending orders older than a minute release their stock.
+/// Keeps the 50 most viewed and sold product pages in the cache.
+pub fn spawn_cache_warmer(app: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(20));
+        loop {
+            tick.tick().await;
+            let n = app.catalog.warm_popular(50).await;
+            tracing::debug!(products = n, "popular products kept warm");
+        }
+    });
+}
+
 pub fn spawn_order_repair(app: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));

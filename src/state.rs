@@ -65,7 +65,10 @@ impl AppState {
         let (cache, limiter, session_kv): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn KeyValueStore>) = match &config.redis_url {
             Some(url) => {
                 let redis = Arc::new(RedisCache::connect(url, &config.redis_prefix).await.map_err(|e| format!("Redis: {e}"))?);
-                (redis.clone(), redis.clone(), redis)
+                // hot keys from memory for 2 s; sessions fall back to the store while Redis is away
+                let tiered: Arc<dyn Cache> = Arc::new(crate::infra::tiered_cache::TieredCache::new(redis.clone(), 64 * 1024 * 1024, std::time::Duration::from_secs(2)));
+                let sessions: Arc<dyn KeyValueStore> = Arc::new(crate::infra::sessions::FallbackKv::new(redis.clone(), store.kv.clone()));
+                (tiered, redis, sessions)
             }
             None => {
                 let memory = Arc::new(MemoryCache::new(256 * 1024 * 1024));
@@ -88,8 +91,8 @@ impl AppState {
         };
         let cache_kind = cache.kind();
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
-        let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone());
         let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone());
+        let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone()).with_popularity(catalog.clone());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));

@@ -26,6 +26,7 @@ pub struct MemoryCache {
     entries: Moka<String, Entry>,
     versions: Mutex<HashMap<String, u64>>,
     windows: Mutex<HashMap<String, (Instant, u64)>>,
+    scores: Mutex<HashMap<String, HashMap<String, f64>>>,
 }
 
 impl MemoryCache {
@@ -36,7 +37,7 @@ impl MemoryCache {
             .weigher(|k: &String, v: &Entry| (k.len() + v.bytes.len()).min(u32::MAX as usize) as u32)
             .expire_after(PerEntryTtl)
             .build();
-        Self { entries, versions: Mutex::new(HashMap::new()), windows: Mutex::new(HashMap::new()) }
+        Self { entries, versions: Mutex::new(HashMap::new()), windows: Mutex::new(HashMap::new()), scores: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -63,6 +64,24 @@ impl Cache for MemoryCache {
         let n = v.entry(name.to_string()).or_insert(0);
         *n += 1;
         Ok(*n)
+    }
+
+    async fn incr_score(&self, set: &str, member: &str, by: f64) -> Result<(), CacheError> {
+        let mut scores = self.scores.lock().map_err(|_| CacheError("poisoned".into()))?;
+        let set = scores.entry(set.to_string()).or_default();
+        if set.len() >= 100_000 && !set.contains_key(member) {
+            return Ok(()); // bounded: the long tail is not tracked
+        }
+        *set.entry(member.to_string()).or_insert(0.0) += by;
+        Ok(())
+    }
+
+    async fn top_scores(&self, set: &str, n: usize) -> Result<Vec<(String, f64)>, CacheError> {
+        let scores = self.scores.lock().map_err(|_| CacheError("poisoned".into()))?;
+        let mut all: Vec<(String, f64)> = scores.get(set).map(|s| s.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(n);
+        Ok(all)
     }
 
     fn kind(&self) -> &'static str {

@@ -9,3 +9,4 @@ pub mod redis_cache;
 pub mod s3_images;
 pub mod sqlite;
 pub mod thumbnails;
+pub mod tiered_cache;

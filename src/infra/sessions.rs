@@ -65,3 +65,50 @@ impl SessionStore for KvSessionStore {
         self.kv.kv_delete(NS, &session_id.to_string()).await.map_err(backend)
     }
 }
+
+/// Sessions in Redis with the store as the fallback: while Redis is down,
+/// sessions are read from and written to the store, and a session written
+/// there stays readable after Redis returns. Nobody is signed out by an outage.
+pub struct FallbackKv {
+    primary: Arc<dyn KeyValueStore>,
+    fallback: Arc<dyn KeyValueStore>,
+}
+
+impl FallbackKv {
+    pub fn new(primary: Arc<dyn KeyValueStore>, fallback: Arc<dyn KeyValueStore>) -> Self {
+        Self { primary, fallback }
+    }
+}
+
+#[async_trait]
+impl KeyValueStore for FallbackKv {
+    async fn kv_get(&self, ns: &str, key: &str) -> std::result::Result<Option<Vec<u8>>, crate::ports::StoreError> {
+        match self.primary.kv_get(ns, key).await {
+            Ok(Some(v)) => Ok(Some(v)),
+            Ok(None) | Err(_) => self.fallback.kv_get(ns, key).await,
+        }
+    }
+
+    async fn kv_put(&self, ns: &str, key: &str, value: &[u8], expires_at: Option<chrono::DateTime<Utc>>) -> std::result::Result<(), crate::ports::StoreError> {
+        match self.primary.kv_put(ns, key, value, expires_at).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "session kept in the store while Redis is unavailable");
+                self.fallback.kv_put(ns, key, value, expires_at).await
+            }
+        }
+    }
+
+    async fn kv_delete(&self, ns: &str, key: &str) -> std::result::Result<(), crate::ports::StoreError> {
+        let a = self.primary.kv_delete(ns, key).await;
+        let b = self.fallback.kv_delete(ns, key).await;
+        a.or(b)
+    }
+
+    async fn kv_put_if_absent(&self, ns: &str, key: &str, value: &[u8]) -> std::result::Result<Vec<u8>, crate::ports::StoreError> {
+        match self.primary.kv_put_if_absent(ns, key, value).await {
+            Ok(v) => Ok(v),
+            Err(_) => self.fallback.kv_put_if_absent(ns, key, value).await,
+        }
+    }
+}

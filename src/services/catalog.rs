@@ -20,6 +20,8 @@ pub enum CatalogError {
 
 /// Cache namespace whose version admin writes bump.
 pub const CATALOG_VERSION: &str = "catalog";
+/// Sorted set of product slugs by views (1 each) and sales (10 per unit).
+pub const POPULAR: &str = "popular";
 
 /// Catalog reads (cache-aside on versioned keys) and writes (which bump the
 /// catalog version so every instance's cached listings go stale at once).
@@ -94,8 +96,14 @@ impl CatalogService {
 
     async fn cache_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         match self.cache.get(key).await {
-            Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
-            Ok(None) => None,
+            Ok(Some(bytes)) => {
+                crate::metrics::get().cache_hits.inc();
+                serde_json::from_slice(&bytes).ok()
+            }
+            Ok(None) => {
+                crate::metrics::get().cache_misses.inc();
+                None
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cache read failed; bypassing cache");
                 None
@@ -109,8 +117,13 @@ impl CatalogService {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, CatalogError>>,
     {
-        let value = load().await?;
+        let started = std::time::Instant::now();
+        let value = load().await;
+        crate::metrics::get().observe_store(if key.contains(":list:") { "search" } else if key.contains(":p:") { "product" } else { "categories" }, started.elapsed());
+        let value = value?;
         if let Ok(bytes) = serde_json::to_vec(&value) {
+            // up to 10 % jitter: keys written together do not all expire together
+            let ttl = ttl + ttl.mul_f64(rand::random::<f64>() * 0.1);
             if let Err(e) = self.cache.set(key, &bytes, ttl).await {
                 tracing::warn!(error = %e, "cache write failed");
             }
@@ -128,14 +141,9 @@ impl CatalogService {
         if slug.is_empty() || slug.len() > 200 {
             return Err(CatalogError::NotFound);
         }
-        let key = format!("cat:v{}:p:{slug}", self.version().await);
-        let store = self.store.clone();
-        let view: Option<ProductView> = self
-            .cached(key, self.product_ttl, || async move {
-                Ok(store.product_by_slug(slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view()))
-            })
-            .await?;
+        let view = self.cached_view(slug).await?;
         let mut view = view.ok_or(CatalogError::NotFound)?;
+        self.track(POPULAR, slug, 1.0);
         if let Some(inventory) = &self.inventory {
             let skus: Vec<String> = view.variants.iter().map(|v| v.sku.clone()).collect();
             match inventory.stock_levels(&skus).await {
@@ -185,6 +193,44 @@ impl CatalogService {
         self.store.upsert_products(products).await?;
         self.invalidate().await;
         Ok(())
+    }
+
+    /// Counts a view or a sale in the popularity sorted set, off the request path.
+    pub fn track(&self, set: &'static str, slug: &str, by: f64) {
+        let cache = self.cache.clone();
+        let slug = slug.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = cache.incr_score(set, &slug, by).await {
+                tracing::debug!(error = %e, "popularity not counted");
+            }
+        });
+    }
+
+    /// Keeps the most popular product pages cached: loads any that expired.
+    /// Returns how many are cached now.
+    pub async fn warm_popular(&self, n: usize) -> usize {
+        let top = match self.cache.top_scores(POPULAR, n).await {
+            Ok(t) => t,
+            Err(_) => return 0,
+        };
+        let mut warmed = 0;
+        for (slug, _) in top {
+            if self.cached_view(&slug).await.is_ok() {
+                warmed += 1;
+            }
+        }
+        warmed
+    }
+
+    /// The active product's view from the cache, or the store on a miss.
+    async fn cached_view(&self, slug: &str) -> Result<Option<ProductView>, CatalogError> {
+        let key = format!("cat:v{}:p:{slug}", self.version().await);
+        let store = self.store.clone();
+        let slug = slug.to_string();
+        self.cached(key, self.product_ttl, || async move {
+            Ok(store.product_by_slug(&slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view()))
+        })
+        .await
     }
 
     pub async fn invalidate(&self) {

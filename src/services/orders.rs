@@ -257,12 +257,19 @@ pub struct OrderService {
     catalog: Arc<dyn CatalogStore>,
     carts: CartService,
     rules: ShopRules,
+    /// Sales feed the popularity sorted set.
+    popularity: Option<crate::services::catalog::CatalogService>,
 }
 
 impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
-        Self { orders, inventory, catalog, carts, rules }
+        Self { orders, inventory, catalog, carts, rules, popularity: None }
+    }
+
+    pub fn with_popularity(mut self, catalog: crate::services::catalog::CatalogService) -> Self {
+        self.popularity = Some(catalog);
+        self
     }
 
     pub fn rules(&self) -> ShopRules {
@@ -363,6 +370,7 @@ impl OrderService {
         }
         if !short.is_empty() {
             self.abandon(&order).await;
+            crate::metrics::get().orders_refused.inc();
             return Err(OrderError::Short(short));
         }
         order.transition(OrderStatus::Placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
@@ -386,6 +394,12 @@ impl OrderService {
             }
         }
         self.refresh_snapshot(&order);
+        crate::metrics::get().orders_placed.inc();
+        if let Some(c) = &self.popularity {
+            for l in &order.lines {
+                c.track(crate::services::catalog::POPULAR, &l.slug, 10.0 * l.quantity as f64);
+            }
+        }
         Ok((order, true))
     }
 
