@@ -65,6 +65,7 @@ pub fn router(app: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), page_cache))
         .layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
@@ -103,6 +104,34 @@ async fn track(req: Request<Body>, next: axum::middleware::Next) -> Response {
     let res = next.run(req).await;
     crate::metrics::get().observe_request(&method, &route, res.status().as_u16(), start.elapsed());
     res
+}
+
+/// Listing pages (home, `/products`, `/c/…`) for anonymous visitors come
+/// from the cache: the same HTML for everyone without a session, refreshed
+/// with the catalog version and within the listing TTL, like the data.
+async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    let listing = path == "/" || path == "/products" || path.starts_with("/c/");
+    let anonymous = !req.headers().contains_key(header::COOKIE) && !req.headers().contains_key(header::AUTHORIZATION);
+    if req.method() != axum::http::Method::GET || !listing || !anonymous {
+        return next.run(req).await;
+    }
+    let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    if let Some(html) = app.catalog.cached_page(&uri).await {
+        return ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::HeaderName::from_static("x-cache"), "hit")], html).into_response();
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
+        Ok(bytes) => {
+            app.catalog.store_page(&uri, &bytes).await;
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response(),
+    }
 }
 
 /// Prometheus text format.

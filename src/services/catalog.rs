@@ -233,6 +233,32 @@ impl CatalogService {
         .await
     }
 
+    /// A listing page rendered for anonymous visitors, cached under the
+    /// catalog version like the data it shows (the same on every instance).
+    pub async fn cached_page(&self, uri: &str) -> Option<Vec<u8>> {
+        if self.listing_ttl.is_zero() {
+            return None;
+        }
+        let key = format!("cat:v{}:html:{uri}", self.version().await);
+        match self.cache.get(&key).await {
+            Ok(Some(b)) => {
+                crate::metrics::get().cache_hits.inc();
+                Some(b)
+            }
+            _ => {
+                crate::metrics::get().cache_misses.inc();
+                None
+            }
+        }
+    }
+
+    pub async fn store_page(&self, uri: &str, html: &[u8]) {
+        let key = format!("cat:v{}:html:{uri}", self.version().await);
+        if let Err(e) = self.cache.set(&key, html, self.listing_ttl).await {
+            tracing::debug!(error = %e, "page not cached");
+        }
+    }
+
     pub async fn invalidate(&self) {
         if let Err(e) = self.cache.bump_version(CATALOG_VERSION).await {
             tracing::warn!(error = %e, "could not bump the catalog version");
