@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, store contract tests on SQLite and MongoDB
 # (nx-27017), cache tests on Redis, black-box API/SSR tests, and the Playwright
-# journeys in Chromium. Starts the services it needs on free loopback ports
+# journeys in Chromium, the deployment-file checks, and the horizontal /
+# degradation run (two instances behind nginx). Starts the services it needs on free loopback ports
 # and stops them when done.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,7 +41,14 @@ PIDS+=($!)
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
 (cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
+log "deployment files (Kubernetes schemas, Compose spec, Dockerfile structure)"
+bash scripts/check-deploy.sh 2>&1 | tee "$LOGDIR/deploy.log"
+
+log "horizontal scaling and degradation: two instances behind nginx, Redis and MongoDB stopped"
+bash scripts/horizontal.sh 2>&1 | tee "$LOGDIR/horizontal.log"
+
 passed=$(grep -hoE '^test result: ok\. [0-9]+ passed' "$LOGDIR/cargo.log" | awk '{s+=$4} END {print s+0}')
 e2e=$(grep -hoE '^ *[0-9]+ passed' "$LOGDIR/e2e.log" | awk '{s+=$1} END {print s+0}')
+ops=$(grep -hoE '^(deploy|horizontal): [0-9]+ passed' "$LOGDIR/deploy.log" "$LOGDIR/horizontal.log" | awk '{s+=$2} END {print s+0}')
 echo
-echo "vitrina: $((passed + e2e)) passed, 0 failed"
+echo "vitrina: $((passed + e2e + ops)) passed, 0 failed"

@@ -109,17 +109,17 @@ pub struct MongoCatalog {
 }
 
 impl MongoCatalog {
-    /// Connects (server selection and connect timeouts default to 5 s unless
+    /// Connects (server selection and connect timeouts default to 2 s unless
     /// the URI sets them) and makes sure the indexes exist.
     pub async fn connect(uri: &str, db_name: &str) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(uri)
             .await
             .map_err(|e| map_error("parse MongoDB connection string", e))?;
         if options.server_selection_timeout.is_none() {
-            options.server_selection_timeout = Some(Duration::from_secs(5));
+            options.server_selection_timeout = Some(Duration::from_secs(2));
         }
         if options.connect_timeout.is_none() {
-            options.connect_timeout = Some(Duration::from_secs(5));
+            options.connect_timeout = Some(Duration::from_secs(2));
         }
         if options.app_name.is_none() {
             options.app_name = Some("vitrina".to_string());
