@@ -111,7 +111,7 @@ python3 -c "import sys; sys.exit(0 if $lag <= 5 else 1)" || fail "B showed the n
 pass "a price change on A shows on B after ${lag} s (cache TTL 5 s)"
 
 # 3. kill A during a load run through nginx: no acknowledged order is lost
-"$LOAD" --base "$LB" --users 150 --duration 16 --ramp 2 --think-ms 150 --buyers 20 --max-connections 64 \
+"$LOAD" --base "$LB" --users 60 --duration 16 --ramp 2 --think-ms 250 --buyers 20 --max-connections 64 \
   --orders-out "$WORK/orders.txt" --json "$WORK/load1.json" >"$WORK/load1.log" 2>&1 &
 LOAD_PID=$!
 sleep 8
@@ -139,7 +139,7 @@ PY
 pass "no acknowledged order lost when an instance died mid-run"
 
 # 4. Redis stopped in the middle of a load run (through B only)
-"$LOAD" --base "$B" --users 150 --duration 18 --ramp 2 --think-ms 150 --buyers 20 --max-connections 64 --json "$WORK/load2.json" >"$WORK/load2.log" 2>&1 &
+"$LOAD" --base "$B" --users 60 --duration 18 --ramp 2 --think-ms 250 --buyers 20 --max-connections 64 --json "$WORK/load2.json" >"$WORK/load2.log" 2>&1 &
 LOAD_PID=$!
 sleep 6
 kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true
