@@ -36,10 +36,12 @@ struct Args {
     json_out: Option<String>,
     orders_out: Option<String>,
     label: String,
+    /// Seconds at most to load every listing and product page once before the clock starts.
+    warm: u64,
 }
 
 fn args() -> Args {
-    let mut a = Args { base: "http://127.0.0.1:3000".into(), users: 1000, duration: 30, ramp: 10, think_ms: 3000, buyers: 100, max_connections: 512, json_out: None, orders_out: None, label: String::new() };
+    let mut a = Args { base: "http://127.0.0.1:3000".into(), users: 1000, duration: 30, ramp: 10, think_ms: 3000, buyers: 100, max_connections: 512, json_out: None, orders_out: None, label: String::new(), warm: 0 };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < raw.len() {
@@ -55,6 +57,7 @@ fn args() -> Args {
             "--json" => a.json_out = Some(v),
             "--orders-out" => a.orders_out = Some(v),
             "--label" => a.label = v,
+            "--warm" => a.warm = v.parse().expect("--warm seconds"),
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -326,6 +329,29 @@ async fn main() {
     let client = reqwest::Client::builder().pool_max_idle_per_host(a.max_connections).timeout(Duration::from_secs(60)).build().unwrap();
     eprintln!("setting up against {} ({} buyers)…", a.base, a.buyers);
     let world = Arc::new(setup(&a, &client).await);
+    if a.warm > 0 {
+        // the shop opens with warm caches: every page the shoppers will ask for, once
+        let started = Instant::now();
+        let urls: Vec<String> = world.listings.iter().cloned().chain(world.products.iter().map(|p| format!("/p/{p}"))).collect();
+        let total = urls.len();
+        let next = Arc::new(AtomicU64::new(0));
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let (w, urls, next) = (world.clone(), urls.clone(), next.clone());
+            let limit = Duration::from_secs(a.warm);
+            workers.push(tokio::spawn(async move {
+                while started.elapsed() < limit {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(u) = urls.get(i) else { break };
+                    let _ = w.client.get(format!("{}{u}", w.base)).send().await.map(|r| r.bytes());
+                }
+            }));
+        }
+        for h in workers {
+            let _ = h.await;
+        }
+        eprintln!("warmed {} of {total} pages in {:.0} s", (next.load(Ordering::Relaxed) as usize).min(total), started.elapsed().as_secs_f64());
+    }
     let before = stock_of(&world, &world.skus).await;
     eprintln!("{} listing URLs, {} products, {} SKUs in the cart pool; {} users for {} s (ramp {} s, think ≈{} ms)", world.listings.len(), world.products.len(), before.len(), a.users, a.duration, a.ramp, a.think_ms);
     let think = Duration::from_millis(a.think_ms);

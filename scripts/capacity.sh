@@ -11,7 +11,11 @@
 # WASM size. Server and load generator share this machine's cores.
 #
 #   CAP_USERS="1000 5000 20000 50000"  CAP_SECONDS=40  CAP_THINK_MS=5000
-#   CAP_PRODUCTS=10000  CAP_STORES="sqlite mongo"  CAP_SKIP_BUILD=1
+#   CAP_PRODUCTS=10000  CAP_MONGO_PRODUCTS=2000  CAP_STORES="sqlite mongo"  CAP_SKIP_BUILD=1
+#
+# The MongoDB run uses nx-27017 (a MongoDB wire-protocol server written in
+# Python over SQLite: the only "MongoDB" installable here), so it seeds fewer
+# products; its numbers bound the app's Redis path, not MongoDB itself.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -19,6 +23,7 @@ USERS="${CAP_USERS:-1000 5000 20000 50000}"
 SECS="${CAP_SECONDS:-40}"
 THINK="${CAP_THINK_MS:-5000}"
 PRODUCTS="${CAP_PRODUCTS:-10000}"
+MONGO_PRODUCTS="${CAP_MONGO_PRODUCTS:-2000}"
 STORES="${CAP_STORES:-sqlite mongo}"
 OUT="${CAP_OUT:-$ROOT/docs/capacity}"
 mkdir -p "$OUT"
@@ -64,8 +69,10 @@ for store in $STORES; do
     PIDS+=($!); wait_for_port "$MPORT" 30 || die "nx-27017 did not start"
     export MONGODB_URI="mongodb://127.0.0.1:$MPORT" MONGODB_DB=vitrina_cap REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
   fi
-  log "[$store] seeding $PRODUCTS products"
-  VITRINA_DATA_DIR="$DATA" "$BIN" seed --products "$PRODUCTS" --reset >"$WORK/seed-$store.log" 2>&1
+  n="$PRODUCTS"; [ "$store" = mongo ] && n="$MONGO_PRODUCTS"
+  echo "$n" >"$OUT/products-$store.txt"
+  log "[$store] seeding $n products"
+  VITRINA_DATA_DIR="$DATA" "$BIN" seed --products "$n" --reset >"$WORK/seed-$store.log" 2>&1
   PORT=$(free_port)
   VITRINA_DATA_DIR="$DATA" VITRINA_ADDR="127.0.0.1:$PORT" "$BIN" serve >"$WORK/server-$store.log" 2>&1 &
   SERVER=$!; PIDS+=($SERVER)
@@ -74,7 +81,7 @@ for store in $STORES; do
   for users in $USERS; do
     log "[$store] $users simulated shoppers for ${SECS}s (think ≈${THINK} ms)"
     "$LOAD" --base "$BASE" --users "$users" --duration "$SECS" --ramp $((SECS / 4)) --think-ms "$THINK" --buyers 200 \
-      --max-connections 1024 --label "$store" --json "$OUT/load-$store-$users.json" | tee "$OUT/load-$store-$users.txt"
+      --max-connections 1024 --warm 120 --label "$store" --json "$OUT/load-$store-$users.json" | tee "$OUT/load-$store-$users.txt"
   done
   if [ "$store" = sqlite ]; then
     log "[$store] targets: cached API vs bare axum, SSR listing at 64 connections"

@@ -106,12 +106,15 @@ async fn track(req: Request<Body>, next: axum::middleware::Next) -> Response {
     res
 }
 
-/// Listing pages (home, `/products`, `/c/…`) for anonymous visitors come
-/// from the cache: the same HTML for everyone without a session, refreshed
-/// with the catalog version and within the listing TTL, like the data.
+/// Listing and product pages for anonymous visitors come from the cache:
+/// the same HTML for everyone without a session, refreshed with the catalog
+/// version (an admin change shows at once) and within the listing TTL, or the
+/// shorter product TTL for product pages (availability there may be that old
+/// for visitors; the cart and the order always check the inventory).
 async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum::middleware::Next) -> Response {
     let path = req.uri().path();
-    let listing = path == "/" || path == "/products" || path.starts_with("/c/");
+    let product_page = path.starts_with("/p/");
+    let listing = path == "/" || path == "/products" || path.starts_with("/c/") || product_page;
     let anonymous = !req.headers().contains_key(header::COOKIE) && !req.headers().contains_key(header::AUTHORIZATION);
     if req.method() != axum::http::Method::GET || !listing || !anonymous {
         return next.run(req).await;
@@ -127,7 +130,7 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
     let (parts, body) = res.into_parts();
     match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
         Ok(bytes) => {
-            app.catalog.store_page(&uri, &bytes).await;
+            app.catalog.store_page(&uri, &bytes, product_page).await;
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response(),

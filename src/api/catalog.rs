@@ -41,9 +41,12 @@ pub struct ListParams {
         (status = 200, description = "One page of products", body = SearchResult),
         (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResult>, Problem> {
+pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
     let query = CatalogQuery::from_query_string(raw.as_deref().unwrap_or(""))?;
-    Ok(Json(app.catalog.search(&query).await?))
+    // the cached JSON goes out as it is stored: no decode and re-encode per request
+    let body = app.catalog.search_json(&query).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// One active product with attributes, images and variants (with available quantity).

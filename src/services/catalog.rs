@@ -137,6 +137,24 @@ impl CatalogService {
         self.cached(key, self.listing_ttl, || async move { Ok(store.search(query).await?) }).await
     }
 
+    /// The listing as JSON bytes (`SearchResult`), straight from the cache on a hit.
+    pub async fn search_json(&self, query: &CatalogQuery) -> Result<Vec<u8>, CatalogError> {
+        if !self.listing_ttl.is_zero() {
+            let key = format!("cat:v{}:list:{}", self.version().await, query.to_query_string());
+            match self.cache.get(&key).await {
+                Ok(Some(bytes)) => {
+                    crate::metrics::get().cache_hits.inc();
+                    return Ok(bytes);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "cache read failed; bypassing cache"),
+            }
+        }
+        // a miss: the usual path (single flight, store, cache write) and encode once
+        let result = self.search(query).await?;
+        serde_json::to_vec(&result).map_err(|e| CatalogError::Store(StoreError::Other(e.to_string())))
+    }
+
     pub async fn product(&self, slug: &str) -> Result<ProductView, CatalogError> {
         if slug.is_empty() || slug.len() > 200 {
             return Err(CatalogError::NotFound);
@@ -252,9 +270,12 @@ impl CatalogService {
         }
     }
 
-    pub async fn store_page(&self, uri: &str, html: &[u8]) {
+    /// Stores a rendered page: listings for the listing TTL, product pages
+    /// (whose availability shoppers watch) for the shorter product TTL.
+    pub async fn store_page(&self, uri: &str, html: &[u8], product_page: bool) {
         let key = format!("cat:v{}:html:{uri}", self.version().await);
-        if let Err(e) = self.cache.set(&key, html, self.listing_ttl).await {
+        let ttl = if product_page { self.product_ttl } else { self.listing_ttl };
+        if let Err(e) = self.cache.set(&key, html, ttl).await {
             tracing::debug!(error = %e, "page not cached");
         }
     }
