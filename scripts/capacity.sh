@@ -78,13 +78,8 @@ for store in $STORES; do
   SERVER=$!; PIDS+=($SERVER)
   wait_for_http "http://127.0.0.1:$PORT/readyz" 60 || die "the server did not start"
   BASE="http://127.0.0.1:$PORT"
-  for users in $USERS; do
-    log "[$store] $users simulated shoppers for ${SECS}s (think ≈${THINK} ms)"
-    "$LOAD" --base "$BASE" --users "$users" --duration "$SECS" --ramp $((SECS / 4)) --think-ms "$THINK" --buyers 200 \
-      --max-connections 1024 --warm 120 --label "$store" --json "$OUT/load-$store-$users.json" | tee "$OUT/load-$store-$users.txt"
-  done
   if [ "$store" = sqlite ]; then
-    log "[$store] targets: cached API vs bare axum, SSR listing at 64 connections"
+    log "[$store] targets on a quiet server: cached API vs bare axum, SSR listing at 64 connections"
     API="$BASE/api/v1/products?category=clothing&attr.color=Red&sort=price_asc"
     SSR="$BASE/products?category=clothing&attr.color=Red&sort=price_asc"
     curl -s "$API" >/dev/null; curl -s "$SSR" >/dev/null
@@ -95,6 +90,12 @@ for store in $STORES; do
     echo "$(wrk_json bare "http://127.0.0.1:$BPORT/api/v1/products?category=clothing&attr.color=Red&sort=price_asc")" >"$OUT/target-bare.txt"
     echo "$(wrk_json ssr "$SSR")" >"$OUT/target-ssr.txt"
   fi
+  for users in $USERS; do
+    log "[$store] $users simulated shoppers for ${SECS}s (think ≈${THINK} ms)"
+    "$LOAD" --base "$BASE" --users "$users" --duration "$SECS" --ramp $((SECS / 4)) --think-ms "$THINK" --buyers 200 \
+      --max-connections 1024 --warm 120 --label "$store" --json "$OUT/load-$store-$users.json" | tee "$OUT/load-$store-$users.txt"
+    sleep 15 # let a saturated server drain before the next level
+  done
   kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
   stop_started
 done

@@ -151,6 +151,11 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
     writer: Mutex<Connection>,
+    /// One permit per reader connection and one for the writer: waiting
+    /// happens here, on the async side, so a burst of queries never parks
+    /// hundreds of blocking threads on the connection locks.
+    read_permits: tokio::sync::Semaphore,
+    write_permit: tokio::sync::Semaphore,
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -191,7 +196,7 @@ impl SqliteStore {
         let writer = open(path)?;
         writer.execute_batch(SCHEMA).map_err(other)?;
         let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(Self { readers, next: AtomicUsize::new(0), writer: Mutex::new(writer) }))
+        Ok(Arc::new(Self { readers, next: AtomicUsize::new(0), writer: Mutex::new(writer), read_permits: tokio::sync::Semaphore::new(READERS), write_permit: tokio::sync::Semaphore::new(1) }))
     }
 
     /// Runs `f` on a reader connection, off the async runtime.
@@ -200,6 +205,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _permit = self.read_permits.acquire().await.map_err(other)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let start = this.next.fetch_add(1, Ordering::Relaxed);
@@ -222,6 +228,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _permit = self.write_permit.acquire().await.map_err(other)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = this.writer.lock().map_err(|_| other("poisoned connection"))?;
