@@ -446,6 +446,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
         {move || (!saved.get().is_empty()).then(|| view! { <p class="notice" role="status">{saved.get()}</p> })}
         {move || (!errors.get().is_empty()).then(|| view! { <p class="alert" role="alert">{format!("Nothing was saved: {} field(s) need attention.", errors.get().len())}</p> })}
         {move || form_error().map(|m| view! { <p class="alert" role="alert">{m}</p> })}
+        <noscript><p class="alert">"The product editor needs JavaScript. Without it, use the admin API (PUT /api/v1/admin/products/{id}) or a CSV import."</p></noscript>
         <form class="editor" on:submit=save novalidate>
             <div class="panel">
                 <h2>"Basics"</h2>
