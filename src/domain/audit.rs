@@ -50,6 +50,18 @@ impl AuditFilter {
     }
 }
 
+/// `t` in epoch milliseconds, rounded up. Stores keep whole milliseconds, so
+/// `at >= t` is `at_ms >= ceil_millis(t)` and `at < t` is `at_ms < ceil_millis(t)`,
+/// also when `t` has a fraction of a millisecond (both adapters use it).
+pub fn ceil_millis(t: DateTime<Utc>) -> i64 {
+    let ms = t.timestamp_millis();
+    if t.timestamp_subsec_nanos() % 1_000_000 == 0 {
+        ms
+    } else {
+        ms.saturating_add(1)
+    }
+}
+
 /// One line naming what changed between two versions of a product:
 /// prices and stock per SKU, status, name, and which other fields changed.
 pub fn describe_product_change(before: &Product, after: &Product) -> String {

@@ -19,13 +19,14 @@
 //! * the total is `count_documents`; a page is `find` sorted by
 //!   `{at_ts: -1, _id: -1}` (index `newest`) with `skip` and `limit`.
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+#[cfg(test)]
+use chrono::Utc;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 
 use super::accounts::regex_literal;
 use super::{decode_body, map_error, MongoCatalog};
-use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::domain::audit::{ceil_millis, AuditEntry, AuditFilter};
 use crate::ports::{AuditStore, StoreError};
 
 #[async_trait]
@@ -123,18 +124,6 @@ fn audit_filter(f: &AuditFilter) -> Document {
         filter.insert("at_ts", at);
     }
     filter
-}
-
-/// `t` in epoch milliseconds, rounded up. Stored times (`at_ts`) are whole
-/// milliseconds, so `at >= t` is `at_ts >= ceil(t)` and `at < t` is
-/// `at_ts < ceil(t)`, also when `t` has a fraction of a millisecond.
-fn ceil_millis(t: DateTime<Utc>) -> i64 {
-    let ms = t.timestamp_millis();
-    if t.timestamp_subsec_nanos() % 1_000_000 == 0 {
-        ms
-    } else {
-        ms.saturating_add(1)
-    }
 }
 
 #[cfg(test)]

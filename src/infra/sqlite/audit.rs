@@ -4,12 +4,12 @@
 //! e-mail lower-cased in Rust like `AuditFilter::matches` does, with
 //! `instr` (no `LIKE` wildcards to escape).
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use rusqlite::params;
 use rusqlite::types::Value;
 
 use super::{unavailable, write_error, SqliteCatalog};
-use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::domain::audit::{ceil_millis, AuditEntry, AuditFilter};
 use crate::ports::{AuditStore, StoreError};
 
 #[async_trait]
@@ -113,18 +113,6 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         before: r.get(7)?,
         after: r.get(8)?,
     })
-}
-
-/// `t` in epoch milliseconds, rounded up. Stored times are whole
-/// milliseconds, so `at >= t` is `at_ms >= ceil(t)` and `at < t` is
-/// `at_ms < ceil(t)`, also when `t` has a fraction of a millisecond.
-fn ceil_millis(t: DateTime<Utc>) -> i64 {
-    let ms = t.timestamp_millis();
-    if t.timestamp_subsec_nanos() % 1_000_000 == 0 {
-        ms
-    } else {
-        ms.saturating_add(1)
-    }
 }
 
 #[cfg(test)]
