@@ -3,23 +3,13 @@ use leptos::prelude::*;
 
 use super::fns::{admin_audit, AuditList};
 use super::products::Pager;
-use super::{q, query_string, refused, AdminShell};
-use crate::ui::shop::components::flatten;
+use super::{admin_page, q, query_string};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_audit);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(r) => view! { <AdminShell title="Audit log"><AuditView list=r/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Audit log", "Loading the audit log…", data, |r| view! { <AuditView list=r/> }.into_any())
 }
 
 const ACTIONS: [(&str, &str); 8] = [

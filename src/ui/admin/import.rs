@@ -2,24 +2,14 @@
 //! lists every problem by line.
 use leptos::prelude::*;
 
-use super::{refused, AdminShell};
+use super::admin_page;
 use crate::domain::import::ImportReport;
-use crate::ui::shop::components::flatten;
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
     // the guard runs on the server first
-    let data = Resource::new(|| (), |_| super::fns::admin_products("per_page=1".into()));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(_) => view! { <AdminShell title="Import and export"><ImportView/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    let data = Resource::new(|| (), |_| super::fns::admin_check());
+    admin_page("Import and export", "Loading…", data, |_| view! { <ImportView/> }.into_any())
 }
 
 #[component]

@@ -55,6 +55,32 @@ pub(crate) fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// An admin page: the frame, a loading line, then `render` of the loaded data
+/// (or 401 / 403 / the error panel when it could not be loaded).
+pub(crate) fn admin_page<T>(
+    title: &'static str,
+    loading: &'static str,
+    data: Resource<Result<crate::ui::fns::PageResult<T>, ServerFnError>>,
+    render: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match flatten(data.await) {
+                        Ok(v) => view! { <AdminShell title=title>{render(v)}</AdminShell> }.into_any(),
+                        Err(e) => refused(e),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// The panel's frame: navigation on the left, the page on the right.
 #[component]
 pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
@@ -94,16 +120,7 @@ pub fn Flash() -> impl IntoView {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| fns::admin_dashboard());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(d) => view! { <AdminShell title="Dashboard"><DashboardView d=d/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Dashboard", "Loading…", data, |d| view! { <DashboardView d=d/> }.into_any())
 }
 
 #[component]

@@ -5,24 +5,14 @@ use leptos_router::hooks::use_params_map;
 
 use super::fns::{admin_order, admin_orders, AdminOrderList, AdminOrderRow};
 use super::products::Pager;
-use super::{q, query_string, refused, AdminShell, Flash};
+use super::{admin_page, q, query_string, Flash};
 use crate::domain::order::OrderStatus;
-use crate::ui::shop::components::flatten;
 
 #[component]
 pub fn OrderListPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_orders);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading orders…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(r) => view! { <AdminShell title="Orders"><OrderList list=r/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Orders", "Loading orders…", data, |r| view! { <OrderList list=r/> }.into_any())
 }
 
 #[component]
@@ -80,16 +70,7 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
 pub fn OrderDetailPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_order);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the order…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(r) => view! { <AdminShell title="Order"><OrderDetail row=r/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Order", "Loading the order…", data, |r| view! { <OrderDetail row=r/> }.into_any())
 }
 
 fn action_label(s: OrderStatus) -> &'static str {

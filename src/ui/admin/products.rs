@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::fns::{admin_delete_product, admin_product, admin_products, admin_save_product, admin_set_images, SaveOutcome};
-use super::{q, query_string, refused, AdminShell, Flash};
+use super::{admin_page, q, query_string, Flash};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::{parse_decimal, to_decimal, Money, DEFAULT_CURRENCY};
 use crate::domain::product::{format_number, AttrValue, Image, Product, ProductInput, ProductStatus, Variant};
@@ -74,16 +74,7 @@ fn category_options() -> Vec<(String, String)> {
 pub fn ProductListPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_products);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(r) => view! { <AdminShell title="Products"><ProductList result=r/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Products", "Loading products…", data, |r| view! { <ProductList result=r/> }.into_any())
 }
 
 #[component]
@@ -228,33 +219,15 @@ fn attr_value(kind: &str, text: &str) -> Result<AttrValue, String> {
 #[component]
 pub fn ProductNewPage() -> impl IntoView {
     // the guard runs on the server before the empty editor is shown
-    let data = Resource::new(|| (), |_| super::fns::admin_products("per_page=1".into()));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(_) => view! { <AdminShell title="New product"><ProductEditor product=None/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    let data = Resource::new(|| (), |_| super::fns::admin_check());
+    admin_page("New product", "Loading…", data, |_| view! { <ProductEditor product=None/> }.into_any())
 }
 
 #[component]
 pub fn ProductEditPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_product);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the product…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(p) => view! { <AdminShell title="Edit product"><ProductEditor product=Some(p)/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Edit product", "Loading the product…", data, |p| view! { <ProductEditor product=Some(p)/> }.into_any())
 }
 
 #[component]

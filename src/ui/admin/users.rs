@@ -3,25 +3,15 @@ use leptos::prelude::*;
 
 use super::fns::{admin_users, AdminUserList};
 use super::products::Pager;
-use super::{q, query_string, refused, AdminShell, Flash};
+use super::{admin_page, q, query_string, Flash};
 use crate::domain::user::Role;
 use crate::ui::account::{use_user, Field};
-use crate::ui::shop::components::flatten;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let key = (q("q"), q("page").parse::<u64>().unwrap_or(1));
     let data = Resource::new(move || key.clone(), |(search, page)| admin_users(search, page));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-            {move || Suspend::new(async move {
-                match flatten(data.await) {
-                    Ok(r) => view! { <AdminShell title="Users"><UserList list=r/></AdminShell> }.into_any(),
-                    Err(e) => refused(e),
-                }
-            })}
-        </Suspense>
-    }
+    admin_page("Users", "Loading users…", data, |r| view! { <UserList list=r/> }.into_any())
 }
 
 #[component]
