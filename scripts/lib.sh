@@ -23,7 +23,15 @@ apt_install() { # apt_install PACKAGE... (only the missing ones)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  # packaged services (redis, nginx) must not start on their default ports:
+  # the tests start their own on free ports and stop them
+  local policy=/usr/sbin/policy-rc.d made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod +x "$policy" && made_policy=1
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -n "$made_policy" ] && as_root rm -f "$policy"
+  return 0
 }
 
 ensure_rust_tools() {
@@ -51,7 +59,7 @@ ensure_node_tools() { # root build tools (wasm-opt from binaryen 132)
 }
 
 ensure_test_services() {
-  apt_install redis-server chromium
+  apt_install redis-server chromium nginx
   if [ ! -x "$VENV/bin/nx-27017" ]; then
     log "installing nx-27017 (MongoDB wire-protocol server) into $VENV"
     python3 -m venv "$VENV"

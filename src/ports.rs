@@ -49,6 +49,41 @@ pub trait CatalogStore: Send + Sync {
     /// Copies current inventory into the products' stock snapshot (variant
     /// stock and `in_stock`, which listings read): eventually consistent.
     async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError>;
+    /// Products of any status in id order, after `after_id`, at most `limit`
+    /// (a search index loads the whole catalog this way, page by page).
+    async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError>;
+    /// Products written (created, replaced, stock snapshot changed) at or
+    /// after `since` (epoch milliseconds of the writer's clock), oldest
+    /// change first, at most `limit`, each with its change time.
+    async fn products_changed_since(&self, since_ms: i64, limit: u32) -> Result<Vec<(i64, Product)>, StoreError>;
+}
+
+/// A search index over the catalog, held in memory by each instance and
+/// kept current from the store's changes. Listings, search and facet
+/// counts come from it; the store stays the source of truth. An external
+/// engine (for catalogs beyond one machine's memory) would be another adapter.
+pub trait SearchIndex: Send + Sync {
+    /// True once a full build has finished.
+    fn is_loaded(&self) -> bool;
+    /// Starts a full rebuild; readers see the old index until it finishes.
+    fn rebuild(&self) -> Box<dyn IndexBuild + '_>;
+    /// Adds or replaces products; returns how many changed what the index holds.
+    fn upsert(&self, products: &[Product]) -> usize;
+    fn remove(&self, ids: &[String]);
+    /// Products indexed (any status).
+    fn len(&self) -> u64;
+    /// Same contract as `CatalogStore::search`, with better text matching:
+    /// diacritics folded, Romanian and English stems, typos and prefixes,
+    /// ranked by relevance.
+    fn search(&self, query: &CatalogQuery) -> SearchResult;
+    /// Estimated heap size of the index.
+    fn memory_bytes(&self) -> usize;
+}
+
+/// A full rebuild in progress: products are added page by page.
+pub trait IndexBuild: Send {
+    fn add(&mut self, products: &[Product]);
+    fn finish(self: Box<Self>);
 }
 
 #[derive(Debug, thiserror::Error)]

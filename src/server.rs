@@ -198,6 +198,7 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
 /// Serves the app on a bound listener until `shutdown` completes, with the
 /// peer address available to handlers (per-IP rate limits).
 pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    spawn_index_sync(&app);
     axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
@@ -211,6 +212,28 @@ pub fn spawn_cache_warmer(app: AppState) {
             tick.tick().await;
             let n = app.catalog.warm_popular(50).await;
             tracing::debug!(products = n, "popular products kept warm");
+        }
+    });
+}
+
+/// Keeps this instance's search index current: builds it now, then applies
+/// the store's changes every half second (another instance's admin edit is
+/// searchable here within about a second). Ends with the app.
+pub fn spawn_index_sync(app: &AppState) {
+    let app = app.downgrade();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(app) = app.upgrade() else { return };
+            let started = std::time::Instant::now();
+            match app.catalog.sync_index().await {
+                Ok(r) if r.full => tracing::info!(products = r.fetched, took = ?started.elapsed(), "search index built"),
+                Ok(r) if r.changed > 0 => tracing::debug!(changed = r.changed, "search index updated"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),
+            }
         }
     });
 }

@@ -66,6 +66,11 @@ fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventorySto
 }
 
 impl AppState {
+    /// A handle that does not keep the app alive (background tasks end with it).
+    pub fn downgrade(&self) -> std::sync::Weak<App> {
+        Arc::downgrade(&self.0)
+    }
+
     pub async fn build(config: &Config) -> Result<Self, String> {
         let (store, store_kind) = match &config.mongodb_uri {
             Some(uri) => (ports(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
@@ -103,7 +108,9 @@ impl AppState {
         };
         let cache_kind = cache.kind();
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules);
-        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone());
+        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl)
+            .with_inventory(store.inventory.clone())
+            .with_index(Arc::new(crate::infra::search::RoaringIndex::new()));
         let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone()).with_popularity(catalog.clone());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())

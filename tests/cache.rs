@@ -80,6 +80,8 @@ impl vitrina::ports::CatalogStore for Counting {
     async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, vitrina::ports::StoreError> { self.inner.active_counts_by_category().await }
     async fn products_by_skus(&self, s: &[String]) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_by_skus(s).await }
     async fn sync_stock_snapshot(&self, ids: &[String]) -> Result<(), vitrina::ports::StoreError> { self.inner.sync_stock_snapshot(ids).await }
+    async fn products_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_after(after, limit).await }
+    async fn products_changed_since(&self, since: i64, limit: u32) -> Result<Vec<(i64, vitrina::domain::product::Product)>, vitrina::ports::StoreError> { self.inner.products_changed_since(since, limit).await }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,10 +1,10 @@
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::Json;
 
 use super::problem::Problem;
 use crate::domain::category::CategoryNode;
 use crate::domain::product::ProductView;
-use crate::domain::query::{CatalogQuery, SearchResult};
+use crate::domain::query::{CatalogQuery, SearchResult, Suggestions};
 use crate::state::AppState;
 
 /// Query parameters of the product listing (documentation only: the raw
@@ -14,7 +14,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListParams {
-    /// Text search: every word must match (name, brand, category, attribute values; prefixes of 3+ letters).
+    /// Text search: every word must match a word of the name, brand, category, description or attribute values — exactly, by Romanian or English stem, as a prefix (2+ letters), or with a typo (one edit from 5 letters, two from 9); diacritics are folded. Ranked by relevance (name above brand above category above the rest).
     q: Option<String>,
     /// Category path, e.g. `clothing/t-shirts`; includes its descendants.
     category: Option<String>,
@@ -58,6 +58,25 @@ pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery)
     ))]
 pub async fn get_product(State(app): State<AppState>, Path(slug): Path<String>) -> Result<Json<ProductView>, Problem> {
     Ok(Json(app.catalog.product(&slug).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestParams {
+    /// What the shopper has typed so far (at most 200 characters).
+    #[serde(default)]
+    q: String,
+}
+
+/// Search-as-you-type: up to 6 products (ranked, typos and word forms
+/// tolerated, diacritics folded) and up to 4 categories.
+#[utoipa::path(get, path = "/api/v1/search/suggest", params(SuggestParams), tag = "catalog",
+    responses(
+        (status = 200, description = "Suggestions", body = Suggestions),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn suggest(State(app): State<AppState>, Query(params): Query<SuggestParams>) -> Result<Json<Suggestions>, Problem> {
+    Ok(Json(app.catalog.suggest(&params.q).await?))
 }
 
 /// The category tree with active product counts (including descendants).

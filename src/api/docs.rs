@@ -15,13 +15,13 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vitrina API", version = "1.0.0", description = "The versioned JSON API of a Vitrina shop: catalog for partners. Errors are `application/problem+json` (RFC 9457) naming the offending parameter."),
-    paths(catalog::list_products, catalog::get_product, catalog::list_categories,
+    paths(catalog::list_products, catalog::get_product, catalog::list_categories, catalog::suggest,
         auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users,
         orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
         orders::cancel_order, orders::set_status, orders::admin_list_orders,
         admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product, admin::upload_image,
         admin::set_images, admin::list_audit, admin::export_products, admin::export_orders, admin::import_products, admin::dashboard),
-    components(schemas(SearchResult, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
+    components(schemas(SearchResult, crate::domain::query::Suggestions, crate::domain::query::ProductSuggestion, crate::domain::query::CategorySuggestion, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
         crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
         admin::AdminUser, admin::UserPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,
         crate::domain::order::CartView, crate::domain::order::CartLineView, crate::domain::order::CartLine, crate::domain::order::Order,

@@ -38,6 +38,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/products", Public, get(catalog::list_products)),
         route(Method::GET, "/api/v1/products/{slug}", Public, get(catalog::get_product)),
         route(Method::GET, "/api/v1/categories", Public, get(catalog::list_categories)),
+        route(Method::GET, "/api/v1/search/suggest", Public, get(catalog::suggest)),
         route(Method::GET, "/api/v1/openapi.json", Public, get(docs::openapi_json)),
         route(Method::GET, "/api/docs", Public, get(docs::docs_page)),
         route(Method::GET, "/api/v1", Public, get(docs::docs_redirect)),

@@ -355,6 +355,39 @@ impl SearchResult {
     }
 }
 
+/// What the search box offers while a shopper types.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Suggestions {
+    /// The best-matching products, most relevant first.
+    pub products: Vec<ProductSuggestion>,
+    /// Categories whose name or path starts with every typed word.
+    pub categories: Vec<CategorySuggestion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductSuggestion {
+    pub name: String,
+    pub slug: String,
+    pub price: super::money::Money,
+    pub image_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CategorySuggestion {
+    pub path: String,
+    pub name: String,
+}
+
+/// True when every query word is the start of a word of `text` (diacritics folded).
+pub fn words_start(query: &str, text: &str) -> bool {
+    let words: Vec<String> = super::text::words(text).iter().map(|w| super::text::fold(w)).collect();
+    let wanted: Vec<String> = super::text::words(query).iter().map(|w| super::text::fold(w)).collect();
+    !wanted.is_empty() && wanted.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+}
+
 /// Builds facets from `(token, count)` rows: `base` counts come from the
 /// query with every filter; `per_key` holds, for each filtered key, the counts
 /// of the query without that key's filter (only that key's tokens are used).

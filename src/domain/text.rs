@@ -29,6 +29,26 @@ pub fn query_token(word: &str) -> String {
     }
 }
 
+/// Lower-cases and folds Romanian (and common Western European) diacritics
+/// to ASCII: `Ștofă` and `stofa` are the same word to a shopper.
+pub fn fold(word: &str) -> String {
+    word.chars()
+        .flat_map(|c| c.to_lowercase())
+        .map(|c| match c {
+            'ă' | 'â' | 'á' | 'à' | 'ä' | 'ã' | 'å' => 'a',
+            'î' | 'í' | 'ì' | 'ï' => 'i',
+            'ș' | 'ş' => 's',
+            'ț' | 'ţ' => 't',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'ö' | 'ó' | 'ò' | 'ô' | 'õ' => 'o',
+            'ü' | 'ú' | 'ù' | 'û' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect()
+}
+
 /// URL-friendly slug: lowercase ascii letters and digits separated by '-'.
 pub fn slugify(text: &str) -> String {
     let mut out = String::new();

@@ -7,6 +7,7 @@ pub mod memory_cache;
 pub mod mongo;
 pub mod redis_cache;
 pub mod s3_images;
+pub mod search;
 pub mod sqlite;
 pub mod thumbnails;
 pub mod tiered_cache;

@@ -5,8 +5,8 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::domain::category::{build_tree, CategoryNode};
 use crate::domain::product::{Product, ProductView};
-use crate::domain::query::{CatalogQuery, QueryError, SearchResult, Sort};
-use crate::ports::{Cache, CatalogStore, InventoryStore, StoreError};
+use crate::domain::query::{words_start, CatalogQuery, CategorySuggestion, ProductSuggestion, QueryError, SearchResult, Sort, Suggestions, MAX_Q_LEN};
+use crate::ports::{Cache, CatalogStore, InventoryStore, SearchIndex, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -34,12 +34,106 @@ pub struct CatalogService {
     inventory: Option<Arc<dyn InventoryStore>>,
     /// Single flight: one load per key at a time; concurrent misses wait for it.
     loading: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The in-process search index listings come from, once loaded.
+    index: Option<Arc<dyn SearchIndex>>,
+    sync: Arc<tokio::sync::Mutex<IndexSync>>,
+}
+
+/// Where the index is in the store's stream of changes.
+#[derive(Default)]
+struct IndexSync {
+    /// Changes at or after this time (epoch ms, minus the margin) are fetched next.
+    cursor_ms: i64,
+    last_full: Option<std::time::Instant>,
+}
+
+/// Page size of a full index build.
+const INDEX_PAGE: u32 = 2_000;
+/// Changes fetched per poll; more than this makes a full rebuild.
+const INDEX_DELTA_LIMIT: u32 = 5_000;
+/// How far back each poll looks again: writers' clocks and commit order may
+/// disagree by this much (an unchanged product costs a fingerprint only).
+const INDEX_MARGIN_MS: i64 = 2_000;
+/// A full rebuild this often catches anything a delta can miss (deletions
+/// made by another instance while the count stayed the same).
+const INDEX_FULL_EVERY: Duration = Duration::from_secs(300);
+
+/// What one synchronisation of the index did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexReport {
+    pub full: bool,
+    pub fetched: usize,
+    pub changed: usize,
 }
 
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl, inventory: None, loading: Default::default() }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, loading: Default::default(), index: None, sync: Default::default() }
+    }
+
+    /// Listings, search and facets then come from this index (loaded on
+    /// first use, then kept current by `sync_index`).
+    pub fn with_index(mut self, index: Arc<dyn SearchIndex>) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    pub fn index(&self) -> Option<&Arc<dyn SearchIndex>> {
+        self.index.as_ref()
+    }
+
+    /// Brings the index up to date with the store: a full build the first
+    /// time (and every few minutes, and when the counts disagree), otherwise
+    /// the products changed since the last call. One at a time per instance.
+    pub async fn sync_index(&self) -> Result<IndexReport, CatalogError> {
+        let Some(index) = &self.index else { return Ok(IndexReport::default()) };
+        let mut sync = self.sync.lock().await;
+        let due = sync.last_full.is_none_or(|t| t.elapsed() >= INDEX_FULL_EVERY) || !index.is_loaded();
+        if !due {
+            let changes = self.store.products_changed_since(sync.cursor_ms - INDEX_MARGIN_MS, INDEX_DELTA_LIMIT).await?;
+            if changes.len() < INDEX_DELTA_LIMIT as usize {
+                let newest = changes.iter().map(|(at, _)| *at).max();
+                let products: Vec<Product> = changes.into_iter().map(|(_, p)| p).collect();
+                let changed = index.upsert(&products);
+                if let Some(at) = newest {
+                    sync.cursor_ms = sync.cursor_ms.max(at);
+                }
+                // a deletion elsewhere shows as a count that no longer agrees
+                if self.store.count_products().await? == index.len() {
+                    return Ok(IndexReport { full: false, fetched: products.len(), changed });
+                }
+            }
+        }
+        let started_ms = chrono::Utc::now().timestamp_millis();
+        let mut build = index.rebuild();
+        let mut after: Option<String> = None;
+        let mut fetched = 0;
+        loop {
+            let page = self.store.products_after(after.as_deref(), INDEX_PAGE).await?;
+            fetched += page.len();
+            build.add(&page);
+            match page.last() {
+                Some(last) if page.len() == INDEX_PAGE as usize => after = Some(last.id.clone()),
+                _ => break,
+            }
+        }
+        build.finish();
+        sync.cursor_ms = started_ms;
+        sync.last_full = Some(std::time::Instant::now());
+        Ok(IndexReport { full: true, fetched, changed: fetched })
+    }
+
+    /// The loaded index, loading it first if this is the first use.
+    async fn ready_index(&self) -> Option<&Arc<dyn SearchIndex>> {
+        let index = self.index.as_ref()?;
+        if !index.is_loaded() {
+            if let Err(e) = self.sync_index().await {
+                tracing::warn!(error = %e, "search index not loaded; the store answers");
+                return None;
+            }
+        }
+        Some(index)
     }
 
     /// Product pages then show fresh availability from the inventory
@@ -133,8 +227,47 @@ impl CatalogService {
 
     pub async fn search(&self, query: &CatalogQuery) -> Result<SearchResult, CatalogError> {
         let key = format!("cat:v{}:list:{}", self.version().await, query.to_query_string());
-        let store = self.store.clone();
-        self.cached(key, self.listing_ttl, || async move { Ok(store.search(query).await?) }).await
+        self.cached(key, self.listing_ttl, || self.search_uncached(query)).await
+    }
+
+    /// From the index when there is one (microseconds, no store round trip), else from the store.
+    async fn search_uncached(&self, query: &CatalogQuery) -> Result<SearchResult, CatalogError> {
+        match self.ready_index().await {
+            Some(index) => Ok(index.search(query)),
+            None => Ok(self.store.search(query).await?),
+        }
+    }
+
+    /// Search-as-you-type: a few products and categories for what is typed so far.
+    pub async fn suggest(&self, typed: &str) -> Result<Suggestions, CatalogError> {
+        let typed = typed.trim();
+        if typed.chars().count() > MAX_Q_LEN {
+            return Err(QueryError::new("q", format!("must be at most {MAX_Q_LEN} characters")).into());
+        }
+        if typed.is_empty() {
+            return Ok(Suggestions::default());
+        }
+        let mut query = CatalogQuery::new();
+        query.q = Some(typed.to_string());
+        query.per_page = 6;
+        let products = self
+            .search(&query)
+            .await?
+            .items
+            .into_iter()
+            .map(|p| ProductSuggestion { name: p.name, slug: p.slug, price: p.price, image_url: p.image_url })
+            .collect();
+        let mut categories = Vec::new();
+        let mut stack = self.categories().await?;
+        while let Some(node) = stack.pop() {
+            if node.product_count > 0 && (words_start(typed, &node.name) || words_start(typed, &node.path.replace(['/', '-'], " "))) {
+                categories.push(CategorySuggestion { path: node.path.clone(), name: node.name.clone() });
+            }
+            stack.extend(node.children);
+        }
+        categories.sort_by(|a, b| a.path.cmp(&b.path));
+        categories.truncate(4);
+        Ok(Suggestions { products, categories })
     }
 
     /// The listing as JSON bytes (`SearchResult`), straight from the cache on a hit.
@@ -280,7 +413,14 @@ impl CatalogService {
         }
     }
 
+    /// After a catalog write: this instance's index takes the change at
+    /// once, and every instance's cached reads go stale.
     pub async fn invalidate(&self) {
+        if self.index.as_ref().is_some_and(|i| i.is_loaded()) {
+            if let Err(e) = self.sync_index().await {
+                tracing::warn!(error = %e, "search index not updated; the next poll retries");
+            }
+        }
         if let Err(e) = self.cache.bump_version(CATALOG_VERSION).await {
             tracing::warn!(error = %e, "could not bump the catalog version");
         }

@@ -55,6 +55,13 @@ pub async fn search_catalog(query: String) -> Result<PageResult<SearchResult>, S
     Ok(app.catalog.search(&q).await.map_err(PageError::from))
 }
 
+/// Search-as-you-type suggestions for the header's search box.
+#[server]
+pub async fn suggest(typed: String) -> Result<PageResult<crate::domain::query::Suggestions>, ServerFnError> {
+    let app = app()?;
+    Ok(app.catalog.suggest(&typed).await.map_err(PageError::from))
+}
+
 #[server]
 pub async fn get_product(slug: String) -> Result<PageResult<ProductView>, ServerFnError> {
     let app = app()?;

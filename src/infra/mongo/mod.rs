@@ -187,6 +187,7 @@ impl MongoCatalog {
             ("status relevance", IndexModel::builder().keys(doc! { "status": 1, "in_stock": -1, "popularity": -1 }).build()),
             ("status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": -1 }).build()),
             ("status category", IndexModel::builder().keys(doc! { "status": 1, "category": 1 }).build()),
+            ("changed", IndexModel::builder().keys(doc! { "changed_ms": 1 }).build()),
         ];
         let mut indexes: Vec<(&Collection<Document>, &str, IndexModel)> =
             products.into_iter().map(|(what, model)| (&self.products, what, model)).collect();
@@ -517,6 +518,48 @@ impl CatalogStore for MongoCatalog {
     async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError> {
         self.sync_snapshots(product_ids).await
     }
+
+    async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let filter = match after_id {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        let cursor = self
+            .products
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .projection(doc! { "doc": 1 })
+            .await
+            .map_err(|e| map_error("page products", e))?;
+        Ok(read_products(cursor).await?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    async fn products_changed_since(&self, since_ms: i64, limit: u32) -> Result<Vec<(i64, Product)>, StoreError> {
+        let cursor = self
+            .products
+            .find(doc! { "changed_ms": { "$gte": since_ms } })
+            .sort(doc! { "changed_ms": 1, "_id": 1 })
+            .limit(i64::from(limit))
+            .projection(doc! { "doc": 1, "changed_ms": 1 })
+            .await
+            .map_err(|e| map_error("changed products", e))?;
+        read_products(cursor).await
+    }
+}
+
+/// Decodes product documents with their `changed_ms`, skipping unreadable ones.
+async fn read_products(mut cursor: mongodb::Cursor<Document>) -> Result<Vec<(i64, Product)>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(mut d) = cursor.try_next().await.map_err(|e| map_error("read products", e))? {
+        let id = d.get("_id").map(|b| b.to_string()).unwrap_or_default();
+        let at = d.remove("changed_ms").and_then(|b| as_count(&b)).map(|n| n as i64).unwrap_or(0);
+        match decode_product(d) {
+            Ok(p) => out.push((at, p)),
+            Err(e) => tracing::warn!(product_id = %id, error = %e, "skipping an unreadable product"),
+        }
+    }
+    Ok(out)
 }
 
 impl MongoCatalog {
@@ -546,6 +589,8 @@ fn product_document(p: &Product) -> Result<Document, StoreError> {
         "facet_tokens": str_array(p.facet_tokens().iter().map(String::as_str)),
         "search_tokens": str_array(p.search_tokens().iter().map(String::as_str)),
         "rev": bson::oid::ObjectId::new().to_hex(),
+        // when it was written: search indexes follow the changes
+        "changed_ms": chrono::Utc::now().timestamp_millis(),
     };
     // Left out when empty: the unique sparse index then skips the product.
     let skus: BTreeSet<&str> = skus_of(p).collect();

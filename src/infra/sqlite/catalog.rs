@@ -138,12 +138,12 @@ fn with_inventory(conn: &Connection, p: &Product) -> Result<Product, StoreError>
 fn write_product_row(tx: &Connection, p: &Product) -> Result<(), StoreError> {
     let doc = serde_json::to_string(p).map_err(other)?;
     tx.execute(
-        "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc, changed_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET slug = excluded.slug, status = excluded.status, category = excluded.category,
            min_price = excluded.min_price, in_stock = excluded.in_stock, popularity = excluded.popularity,
-           created_ts = excluded.created_ts, doc = excluded.doc",
-        params![p.id, p.slug, p.status.as_str(), p.category, p.min_price().amount, p.in_stock() as i64, p.popularity, p.created_at.timestamp_millis(), doc],
+           created_ts = excluded.created_ts, doc = excluded.doc, changed_ms = excluded.changed_ms",
+        params![p.id, p.slug, p.status.as_str(), p.category, p.min_price().amount, p.in_stock() as i64, p.popularity, p.created_at.timestamp_millis(), doc, chrono::Utc::now().timestamp_millis()],
     )
     .map_err(|e| match write_error(e) {
         StoreError::Conflict(_) => StoreError::Conflict(format!("slug {} is already used", p.slug)),
@@ -305,6 +305,33 @@ impl CatalogStore for SqliteCatalog {
                     }
                 }
                 tx.commit().map_err(other)
+            })
+            .await
+    }
+
+    async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let after = after_id.unwrap_or("").to_string();
+        self.0
+            .read(move |c| {
+                let mut s = c.prepare_cached("SELECT doc FROM products WHERE id > ? ORDER BY id LIMIT ?").map_err(unavailable)?;
+                let rows = s.query_map(params![after, limit], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+                rows.map(|d| serde_json::from_str::<Product>(&d.map_err(unavailable)?).map_err(other)).collect()
+            })
+            .await
+    }
+
+    async fn products_changed_since(&self, since_ms: i64, limit: u32) -> Result<Vec<(i64, Product)>, StoreError> {
+        self.0
+            .read(move |c| {
+                let mut s = c
+                    .prepare_cached("SELECT changed_ms, doc FROM products WHERE changed_ms >= ? ORDER BY changed_ms, id LIMIT ?")
+                    .map_err(unavailable)?;
+                let rows = s.query_map(params![since_ms, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(unavailable)?;
+                rows.map(|row| {
+                    let (at, d) = row.map_err(unavailable)?;
+                    Ok((at, serde_json::from_str::<Product>(&d).map_err(other)?))
+                })
+                .collect()
             })
             .await
     }

@@ -187,6 +187,19 @@ pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Columns added after the first release, added to older files in place.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_changed: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('products') WHERE name = 'changed_ms'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(other)?;
+    if !has_changed {
+        // when a product was last written: search indexes follow the changes
+        conn.execute_batch("ALTER TABLE products ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0;").map_err(other)?;
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS products_changed ON products(changed_ms);").map_err(other)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
@@ -195,6 +208,7 @@ impl SqliteStore {
         }
         let writer = open(path)?;
         writer.execute_batch(SCHEMA).map_err(other)?;
+        migrate(&writer)?;
         let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
         Ok(Arc::new(Self { readers, next: AtomicUsize::new(0), writer: Mutex::new(writer), read_permits: tokio::sync::Semaphore::new(READERS), write_permit: tokio::sync::Semaphore::new(1) }))
     }

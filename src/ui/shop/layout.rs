@@ -25,13 +25,7 @@ pub fn Header() -> impl IntoView {
                     <span class="logo-mark">"V"</span>
                     <span class="logo-text">"Vitrina"</span>
                 </A>
-                <Form method="GET" action="/products" attr:class="search" attr:role="search">
-                    <label class="visually-hidden" for="search-q">"Search products"</label>
-                    <input id="search-q" type="search" name="q" placeholder="Search products, brands, specs…" prop:value=q value=q autocomplete="off" maxlength="200"/>
-                    <button type="submit" aria-label="Search">
-                        <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
-                    </button>
-                </Form>
+                <SearchBox q=Signal::derive(q)/>
                 <AccountLink/>
                 <CartLink/>
             </div>
@@ -51,6 +45,93 @@ pub fn Header() -> impl IntoView {
                 </Suspense>
             </nav>
         </header>
+    }
+}
+
+/// The header's search box. Without JavaScript it is a plain GET form to
+/// the results page; with it, typing shows products and categories as you
+/// type (a WAI-ARIA combobox: arrows move, Enter opens, Escape closes).
+#[component]
+fn SearchBox(q: Signal<String>) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let active = RwSignal::new(None::<usize>);
+    let open = RwSignal::new(false);
+    let found = LocalResource::new(move || {
+        let t = typed.get();
+        async move {
+            if t.trim().chars().count() < 2 {
+                return None;
+            }
+            crate::ui::fns::suggest(t).await.ok().and_then(|r| r.ok())
+        }
+    });
+    // (label, link) of every option, in the order shown
+    let options = move || -> Vec<(String, String, bool)> {
+        let Some(Some(s)) = found.get() else { return Vec::new() };
+        let cats = s.categories.into_iter().map(|c| (c.name, format!("/c/{}", c.path), true));
+        let products = s.products.into_iter().map(|p| (p.name, format!("/p/{}", p.slug), false));
+        cats.chain(products).collect()
+    };
+    let expanded = move || open.get() && !options().is_empty();
+    let navigate = leptos_router::hooks::use_navigate();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let n = options().len();
+        match ev.key().as_str() {
+            "ArrowDown" if n > 0 => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = Some(a.map_or(0, |i| (i + 1) % n)));
+            }
+            "ArrowUp" if n > 0 => {
+                ev.prevent_default();
+                active.update(|a| *a = Some(a.map_or(n - 1, |i| (i + n - 1) % n)));
+            }
+            "Escape" => {
+                open.set(false);
+                active.set(None);
+            }
+            "Enter" => {
+                if let (true, Some(i)) = (expanded(), active.get()) {
+                    if let Some((_, href, _)) = options().get(i) {
+                        ev.prevent_default();
+                        open.set(false);
+                        navigate(href, Default::default());
+                    }
+                }
+            }
+            _ => {}
+        }
+    };
+    view! {
+        <div class="search-box">
+            <Form method="GET" action="/products" attr:class="search" attr:role="search">
+                <label class="visually-hidden" for="search-q">"Search products"</label>
+                <input id="search-q" type="search" name="q" placeholder="Search products, brands, specs…" prop:value=q value=q autocomplete="off" maxlength="200"
+                    role="combobox" aria-autocomplete="list" aria-controls="search-suggestions" aria-expanded=move || expanded().to_string()
+                    aria-activedescendant=move || active.get().filter(|_| expanded()).map(|i| format!("suggestion-{i}"))
+                    on:input=move |ev| { typed.set(event_target_value(&ev)); active.set(None); open.set(true); }
+                    on:focus=move |_| open.set(true)
+                    on:blur=move |_| open.set(false)
+                    on:keydown=on_key/>
+                <button type="submit" aria-label="Search">
+                    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
+                </button>
+            </Form>
+            <ul id="search-suggestions" class="suggestions" role="listbox" aria-label="Suggestions" hidden=move || !expanded()
+                on:mousedown=|ev| ev.prevent_default()>
+                {move || options().into_iter().enumerate().map(|(i, (label, href, is_category))| {
+                    let href_click = href.clone();
+                    view! {
+                        <li id=format!("suggestion-{i}") role="option" class:active=move || active.get() == Some(i) aria-selected=move || (active.get() == Some(i)).to_string()>
+                            <a href=href_click on:click=move |_| open.set(false)>
+                                {is_category.then(|| view! { <span class="suggestion-kind">"Category"</span> })}
+                                {label}
+                            </a>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
     }
 }
 
