@@ -78,6 +78,9 @@ pub trait SearchIndex: Send + Sync {
     fn search(&self, query: &CatalogQuery) -> SearchResult;
     /// Estimated heap size of the index.
     fn memory_bytes(&self) -> usize;
+    /// The variants with these SKUs (any status), as last synchronised:
+    /// carts read prices and names from memory, not from the store.
+    fn skus(&self, skus: &[String]) -> Vec<crate::domain::product::SkuView>;
 }
 
 /// A full rebuild in progress: products are added page by page.

@@ -139,6 +139,17 @@ pub struct ProductSummary {
     pub status: ProductStatus,
 }
 
+/// One purchasable variant with what a cart line shows of its product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkuView {
+    pub product_id: String,
+    pub slug: String,
+    pub name: String,
+    pub image_url: Option<String>,
+    pub status: ProductStatus,
+    pub variant: Variant,
+}
+
 /// A variant as the public API shows it: with its available quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -239,6 +250,21 @@ impl Product {
     /// `clothing/t-shirts` is also listed under `clothing`.
     pub fn category_paths(&self) -> Vec<String> {
         CategoryPath::ancestors_and_self(&self.category)
+    }
+
+    /// Each variant with the product facts a cart line needs.
+    pub fn sku_views(&self) -> Vec<SkuView> {
+        self.variants
+            .iter()
+            .map(|v| SkuView {
+                product_id: self.id.clone(),
+                slug: self.slug.clone(),
+                name: self.name.clone(),
+                image_url: self.images.first().map(Image::card_url),
+                status: self.status,
+                variant: v.clone(),
+            })
+            .collect()
     }
 
     pub fn summary(&self) -> ProductSummary {

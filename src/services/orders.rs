@@ -11,7 +11,7 @@ use crate::domain::order::{
     merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
     ShippingMethod,
 };
-use crate::domain::product::{Product, ProductStatus, Variant};
+use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
 use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
 use crate::services::accounts::sha256_hex;
@@ -67,28 +67,26 @@ impl Default for ShopRules {
     }
 }
 
-/// Purchasable variants by SKU (active products only), with their product.
-async fn lookup(catalog: &Arc<dyn CatalogStore>, skus: &[String]) -> Result<HashMap<String, (Product, Variant)>, StoreError> {
+/// Purchasable variants by SKU (active products only), from the store: the
+/// truth an order is priced from.
+async fn lookup(catalog: &Arc<dyn CatalogStore>, skus: &[String]) -> Result<HashMap<String, SkuView>, StoreError> {
     let products = catalog.products_by_skus(skus).await?;
-    let mut out = HashMap::new();
-    for p in products.into_iter().filter(|p| p.status == ProductStatus::Active) {
-        for v in &p.variants {
-            if skus.contains(&v.sku) {
-                out.insert(v.sku.clone(), (p.clone(), v.clone()));
-            }
-        }
-    }
-    Ok(out)
+    Ok(purchasable(products.iter().flat_map(Product::sku_views), skus))
 }
 
-fn line_view(p: &Product, v: &Variant, quantity: i64, available: i64) -> CartLineView {
+fn purchasable(views: impl Iterator<Item = SkuView>, skus: &[String]) -> HashMap<String, SkuView> {
+    views.filter(|v| v.status == ProductStatus::Active && skus.contains(&v.variant.sku)).map(|v| (v.variant.sku.clone(), v)).collect()
+}
+
+fn line_view(p: &SkuView, quantity: i64, available: i64) -> CartLineView {
+    let v = &p.variant;
     CartLineView {
         sku: v.sku.clone(),
-        product_id: p.id.clone(),
+        product_id: p.product_id.clone(),
         slug: p.slug.clone(),
         name: p.name.clone(),
         options: v.options.clone(),
-        image_url: p.images.first().map(crate::domain::product::Image::card_url),
+        image_url: p.image_url.clone(),
         unit_price: v.price.clone(),
         quantity,
         line_total: Money::new(v.price.amount * quantity, &v.price.currency),
@@ -102,11 +100,27 @@ pub struct CartService {
     catalog: Arc<dyn CatalogStore>,
     inventory: Arc<dyn InventoryStore>,
     rules: ShopRules,
+    /// Product facts for cart lines from memory once loaded (prices as of
+    /// the last sync; an order is priced from the store).
+    index: Option<Arc<dyn crate::ports::SearchIndex>>,
 }
 
 impl CartService {
     pub fn new(carts: Arc<dyn CartStore>, catalog: Arc<dyn CatalogStore>, inventory: Arc<dyn InventoryStore>, rules: ShopRules) -> Self {
-        Self { carts, catalog, inventory, rules }
+        Self { carts, catalog, inventory, rules, index: None }
+    }
+
+    pub fn with_index(mut self, index: Arc<dyn crate::ports::SearchIndex>) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// Variants for cart lines: from the index when it is loaded, else the store.
+    async fn variants(&self, skus: &[String]) -> Result<HashMap<String, SkuView>, StoreError> {
+        match &self.index {
+            Some(index) if index.is_loaded() => Ok(purchasable(index.skus(skus).into_iter(), skus)),
+            _ => lookup(&self.catalog, skus).await,
+        }
     }
 
     pub fn rules(&self) -> ShopRules {
@@ -126,11 +140,11 @@ impl CartService {
 
     pub async fn price(&self, lines: &[CartLine]) -> Result<CartView, OrderError> {
         let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-        let found = lookup(&self.catalog, &skus).await?;
+        let found = self.variants(&skus).await?;
         let stock = self.inventory.stock_levels(&skus).await?;
         let views: Vec<CartLineView> = lines
             .iter()
-            .filter_map(|l| found.get(&l.sku).map(|(p, v)| line_view(p, v, l.quantity, stock.get(&l.sku).copied().unwrap_or(0))))
+            .filter_map(|l| found.get(&l.sku).map(|p| line_view(p, l.quantity, stock.get(&l.sku).copied().unwrap_or(0))))
             .collect();
         let subtotal = views.iter().map(|l| l.line_total.amount).sum();
         let item_count = views.iter().map(|l| l.quantity).sum();
@@ -157,7 +171,7 @@ impl CartService {
     }
 
     async fn available(&self, sku: &str) -> Result<i64, OrderError> {
-        let found = lookup(&self.catalog, &[sku.to_string()]).await?;
+        let found = self.variants(&[sku.to_string()]).await?;
         if !found.contains_key(sku) {
             return Err(OrderError::UnknownSku(sku.to_string()));
         }
@@ -308,10 +322,11 @@ impl OrderService {
         let found = lookup(&self.catalog, &skus).await?;
         let mut order_lines = Vec::new();
         for (sku, qty) in &wanted {
-            let (p, v) = found.get(sku).ok_or_else(|| OrderError::UnknownSku(sku.clone()))?;
+            let p = found.get(sku).ok_or_else(|| OrderError::UnknownSku(sku.clone()))?;
+            let v = &p.variant;
             order_lines.push(OrderLine {
                 sku: sku.clone(),
-                product_id: p.id.clone(),
+                product_id: p.product_id.clone(),
                 slug: p.slug.clone(),
                 name: p.name.clone(),
                 options: v.options.clone(),

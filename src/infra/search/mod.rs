@@ -23,7 +23,7 @@ use std::sync::RwLock;
 use roaring::RoaringBitmap;
 
 use self::analysis::{FIELDS, FIELD_WEIGHTS, MATCH_FACTORS, MIN_PREFIX};
-use crate::domain::product::{Product, ProductStatus, ProductSummary};
+use crate::domain::product::{Product, ProductStatus, ProductSummary, SkuView};
 use crate::domain::query::{assemble_facets, CatalogQuery, SearchResult, Sort};
 use crate::ports::{IndexBuild, SearchIndex};
 
@@ -97,6 +97,7 @@ struct Doc {
     /// (word id, field) and (stem id, field) pairs, to take the document out again.
     words: Vec<(u32, u8)>,
     stems: Vec<(u32, u8)>,
+    skus: Vec<String>,
     /// What the index holds of the product: an unchanged product is skipped.
     fingerprint: u64,
 }
@@ -106,6 +107,7 @@ struct Inner {
     docs: Vec<Option<Doc>>,
     by_id: HashMap<String, u32>,
     free: Vec<u32>,
+    skus: HashMap<String, SkuView>,
     status: [RoaringBitmap; 3],
     in_stock: RoaringBitmap,
     categories: HashMap<String, RoaringBitmap>,
@@ -187,6 +189,7 @@ impl Inner {
             facets: Vec::new(),
             words: Vec::new(),
             stems: Vec::new(),
+            skus: p.variants.iter().map(|v| v.sku.clone()).collect(),
             fingerprint: fp,
         };
         self.status[status_slot(doc.status)].insert(d);
@@ -220,6 +223,9 @@ impl Inner {
                 }
             }
         }
+        for view in p.sku_views() {
+            self.skus.insert(view.variant.sku.clone(), view);
+        }
         self.by_id.insert(p.id.clone(), d);
         self.docs[d as usize] = Some(doc);
         self.orders_stale = true;
@@ -229,6 +235,9 @@ impl Inner {
     fn remove_doc(&mut self, d: u32) {
         let Some(doc) = self.docs[d as usize].take() else { return };
         self.by_id.remove(&doc.summary.id);
+        for sku in &doc.skus {
+            self.skus.remove(sku);
+        }
         self.status[status_slot(doc.status)].remove(d);
         self.in_stock.remove(d);
         for c in &doc.categories {
@@ -544,6 +553,11 @@ impl SearchIndex for RoaringIndex {
 
     fn memory_bytes(&self) -> usize {
         self.read().memory_bytes()
+    }
+
+    fn skus(&self, skus: &[String]) -> Vec<SkuView> {
+        let inner = self.read();
+        skus.iter().filter_map(|s| inner.skus.get(s).cloned()).collect()
     }
 }
 
