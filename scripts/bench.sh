@@ -198,20 +198,45 @@ log "seeding $PRODUCTS products into $backend"
 timeout "$SEED_TIMEOUT" env "${VITRINA_ENV[@]}" "$BIN" seed --products "$PRODUCTS" >"$WORK/seed.log" 2>&1 \
   || { tail -n 40 "$WORK/seed.log" >&2; die "seeding failed"; }
 
-# --- run 1: cache disabled -------------------------------------------------------
-start_server nocache VITRINA_CACHE_TTL_SECS=0
+# measure_mix <scenario> <mix> <connections>: random combinations (scripts/bench/random.lua)
+measure_mix() {
+  local scenario="$1" mix="$2" conns="$3" out line
+  out="$WORK/wrk-$(printf '%s' "$scenario" | tr -c 'A-Za-z0-9' '_').txt"
+  log "wrk: $scenario (${SECONDS_PER_RUN}s, $THREADS threads, $conns connections, random $mix)"
+  BENCH_DATA="$WORK/data.lua" BENCH_MIX="$mix" timeout "$((SECONDS_PER_RUN + 60))" \
+    wrk -t"$THREADS" -c"$conns" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
+        -H 'Accept-Encoding: gzip' -s "$ROOT/scripts/bench/random.lua" "http://127.0.0.1:$PORT" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "wrk failed for $scenario"; }
+  line="$(grep '^VITRINA_RESULT ' "$out" | tail -n 1)"
+  [ -n "$line" ] || { cat "$out" >&2; die "no result line in wrk output for $scenario"; }
+  RESULTS+=("$scenario|$line")
+}
+# load tests are not abuse: limits out of the way, as in production behind a sized fleet
+LIMITS=(VITRINA_LOGIN_RATE_PER_MIN=100000000 VITRINA_API_RATE_PER_MIN=100000000 VITRINA_PARTNER_API_RATE_PER_MIN=100000000
+        VITRINA_REGISTER_RATE_PER_MIN=0 VITRINA_ANON_RATE_PER_MIN=0)
+
+# --- run 1: cache disabled: every request does the real work --------------------
+start_server nocache VITRINA_CACHE_TTL_SECS=0 "${LIMITS[@]}"
 check_ok "http://127.0.0.1:$PORT$API_PATH"
 check_ok "http://127.0.0.1:$PORT$SSR_PATH"
+log "preparing random request data (catalog values, ${BENCH_CUSTOMERS:-100} customers with tokens)"
+python3 "$ROOT/scripts/bench/prepare.py" "http://127.0.0.1:$PORT" "$WORK/data.lua" "${BENCH_CUSTOMERS:-100}" >&2
 measure "API  listing, cache off" "$API_PATH"
 measure "SSR  listing, cache off" "$SSR_PATH"
+measure_mix "API  random facets, off" api 32
+measure_mix "SSR  random pages, off" page 32
+measure_mix "cart adds (random)" cart 32
+measure_mix "Black Friday mix, off" friday 64
 stop_server
 
 # --- run 2: default cache, warmed ------------------------------------------------
-start_server cached
+start_server cached "${LIMITS[@]}"
 check_ok "http://127.0.0.1:$PORT$API_PATH"   # doubles as the warm-up request
 check_ok "http://127.0.0.1:$PORT$SSR_PATH"
 measure "API  listing, cache warm" "$API_PATH"
 measure "SSR  listing, cache warm" "$SSR_PATH"
+measure_mix "SSR  random pages, cache" page 32
+measure_mix "Black Friday mix, cache" friday 64
 stop_server
 
 # --- report ------------------------------------------------------------------
@@ -223,14 +248,16 @@ echo "  data:       $PRODUCTS products, $backend, $cache_backend"
 echo "  load:       wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s, gzip accepted (server and wrk share the machine)"
 echo "  API:        $API_PATH"
 echo "  SSR:        $SSR_PATH"
+echo "  random:     scripts/bench/random.lua (category + one attr.* value + sort + page, sometimes a search word, in-stock;"
+echo "              cart adds with ${BENCH_CUSTOMERS:-100} customers' bearer tokens; Black Friday: 60 % listings, 25 % product pages, 15 % cart adds)"
 echo
-printf '%-26s %10s %11s %11s %11s %8s %7s\n' scenario 'req/s' p50 p95 p99 non-2xx errors
-printf '%-26s %10s %11s %11s %11s %8s %7s\n' \
-  '--------------------------' '----------' '-----------' '-----------' '-----------' '--------' '-------'
+printf '%-28s %10s %11s %11s %11s %8s %7s\n' scenario 'req/s' p50 p95 p99 non-2xx errors
+printf '%-28s %10s %11s %11s %11s %8s %7s\n' \
+  '----------------------------' '----------' '-----------' '-----------' '-----------' '--------' '-------'
 for entry in "${RESULTS[@]}"; do
   scenario="${entry%%|*}"
   line="${entry#*|}"
-  printf '%-26s %10s %11s %11s %11s %8s %7s\n' \
+  printf '%-28s %10s %11s %11s %11s %8s %7s\n' \
     "$scenario" "$(field rps "$line")" \
     "$(ms "$(field p50 "$line")")" "$(ms "$(field p95 "$line")")" "$(ms "$(field p99 "$line")")" \
     "$(field non2xx "$line")" "$(field errors "$line")"

@@ -111,18 +111,49 @@ sys.exit(1)
 PY
 }
 
+# The tests build and serve their own (debug) site here, never in target/site,
+# which the release shop of scripts/run.sh serves: running the tests does not
+# change what a running shop sends.
+export TEST_SITE_ROOT="$ROOT/target/site-test"
+
+# Every process the test scripts start is tracked (PID, port, name) in one
+# file shared with child scripts, stopped on exit (success, failure or
+# Ctrl-C) and checked at the end (`check_nothing_left`).
+export VITRINA_TRACK_FILE="${VITRINA_TRACK_FILE:-$(mktemp "${TMPDIR:-/tmp}/vitrina-started.XXXXXX")}"
 PIDS=()
+track() { # track PID PORT NAME
+  PIDS+=("$1")
+  echo "$1 $2 $3" >>"$VITRINA_TRACK_FILE"
+}
 stop_started() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    # give each a few seconds, then make sure
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   PIDS=()
+}
+# Fails (listing them) if a tracked process is alive or its port still listens.
+check_nothing_left() {
+  local left=""
+  while read -r pid port name; do
+    [ -n "$pid" ] || continue
+    if kill -0 "$pid" 2>/dev/null; then left="$left $name(pid $pid)"; fi
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.3); sys.exit(0 if s.connect_ex(('127.0.0.1', int(sys.argv[1]))) == 0 else 1)" "$port"; then
+      left="$left $name(port $port)"
+    fi
+  done <"$VITRINA_TRACK_FILE"
+  [ -z "$left" ] || die "still running after the tests:$left"
+  log "no test service left running ($(wc -l <"$VITRINA_TRACK_FILE") started, all stopped)"
 }
 
 start_redis() { # sets REDIS_PORT
   REDIS_PORT=$(free_port)
   local dir; dir=$(mktemp -d)
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$dir" --daemonize no >"$dir/redis.log" 2>&1 &
-  PIDS+=($!)
+  track $! "$REDIS_PORT" redis
   wait_for_port "$REDIS_PORT" 20 || die "redis did not start"
 }
 
@@ -130,7 +161,7 @@ start_mongo() { # sets MONGO_PORT (nx-27017, a MongoDB wire-protocol server)
   MONGO_PORT=$(free_port)
   local dir; dir=$(mktemp -d)
   "$VENV/bin/nx-27017" --host 127.0.0.1 -p "$MONGO_PORT" --db memory --log-file "$dir/nx.log" --pid-file "$dir/nx.pid" >"$dir/nx.out" 2>&1 &
-  PIDS+=($!)
+  track $! "$MONGO_PORT" nx-27017
   wait_for_port "$MONGO_PORT" 30 || die "nx-27017 did not start"
 }
 
@@ -138,6 +169,6 @@ start_s3() { # sets S3_PORT (moto, an S3-compatible server)
   S3_PORT=$(free_port)
   local dir; dir=$(mktemp -d)
   "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$dir/moto.log" 2>&1 &
-  PIDS+=($!)
+  track $! "$S3_PORT" moto
   wait_for_port "$S3_PORT" 60 || die "moto did not start"
 }

@@ -8,6 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 trap stop_started EXIT
+trap 'exit 130' INT TERM   # Ctrl-C: the EXIT trap stops everything
 
 ensure_rust_tools
 ensure_test_services
@@ -27,17 +28,18 @@ LOGDIR=$(mktemp -d)
 log "cargo test (unit, contract, API)"
 cargo test --features ssr 2>&1 | tee "$LOGDIR/cargo.log"
 
-log "end-to-end: building the app (debug) and running Playwright in Chromium"
-cargo leptos build
+log "end-to-end: building the app (debug, into $TEST_SITE_ROOT) and running Playwright in Chromium"
+LEPTOS_SITE_ROOT="$TEST_SITE_ROOT" cargo leptos build
+[ -f "$TEST_SITE_ROOT/pkg/vitrina.wasm" ] || die "the debug site was not built into $TEST_SITE_ROOT"
 E2E_PORT=$(free_port)
 E2E_DATA=$(mktemp -d)
-export LEPTOS_SITE_ROOT="$ROOT/target/site"
+export LEPTOS_SITE_ROOT="$TEST_SITE_ROOT"
 VITRINA_DATA_DIR="$E2E_DATA" "$CARGO_TARGET_DIR/debug/vitrina" seed --products 2000
 export ADMIN_EMAIL="admin@e2e.test" ADMIN_PASSWORD="e2e admin passphrase"
 VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn \
   VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
-PIDS+=($!)
+track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
 (cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
@@ -46,6 +48,10 @@ bash scripts/check-deploy.sh 2>&1 | tee "$LOGDIR/deploy.log"
 
 log "horizontal scaling and degradation: two instances behind nginx, Redis and MongoDB stopped"
 bash scripts/horizontal.sh 2>&1 | tee "$LOGDIR/horizontal.log"
+
+stop_started
+check_nothing_left
+rm -f "$VITRINA_TRACK_FILE"
 
 passed=$(grep -hoE '^test result: ok\. [0-9]+ passed' "$LOGDIR/cargo.log" | awk '{s+=$4} END {print s+0}')
 e2e=$(grep -hoE '^ *[0-9]+ passed' "$LOGDIR/e2e.log" | awk '{s+=$1} END {print s+0}')

@@ -151,8 +151,34 @@ async fn demo_users(state: &AppState) -> Result<(), String> {
             lines.push(format!("  {:<9} {email:<22} password: {password}", role.as_str()));
         }
     }
-    if !lines.is_empty() {
-        println!("\nDemo accounts (shown once; sign in at /login):\n{}\n", lines.join("\n"));
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let text = format!("Demo accounts (sign in at /login):\n{}\n", lines.join("\n"));
+    let prod = std::env::var("LEPTOS_ENV").map(|e| e.eq_ignore_ascii_case("prod")).unwrap_or(false);
+    if prod {
+        // production logs are collected and kept: passwords go to a file only the owner can read
+        let path = state.config.data_dir.join("demo-accounts.txt");
+        write_private(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("\nDemo accounts created; their passwords are in {} (readable only by you; delete it once read).\n", path.display());
+    } else {
+        println!("\n{text}(shown once)\n");
     }
     Ok(())
+}
+
+/// Writes a file readable and writable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }

@@ -1,0 +1,74 @@
+-- wrk script: random request combinations, so a benchmark measures the shop
+-- and not one cached URL (GUIDE §9). The data file (BENCH_DATA, a Lua table
+-- written by scripts/bench.sh from the running shop) holds categories,
+-- attribute values, search words, product slugs, SKUs and bearer tokens.
+-- BENCH_MIX chooses the workload:
+--   api      uncached-style faceted GET /api/v1/products
+--   page     the same combinations as storefront listing pages (/products?...)
+--   cart     POST /api/v1/cart/items with random customers and SKUs
+--   friday   60 % listings/search (pages and API), 25 % product pages, 15 % cart adds
+local data = dofile(os.getenv("BENCH_DATA"))
+local mix = os.getenv("BENCH_MIX") or "api"
+local sorts = { "relevance", "price_asc", "price_desc", "newest", "popular" }
+
+local function pick(t) return t[math.random(#t)] end
+
+local function enc(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+local function listing_query()
+  local parts = {}
+  if math.random() < 0.8 then parts[#parts + 1] = "category=" .. enc(pick(data.categories)) end
+  if math.random() < 0.8 then
+    local a = pick(data.attrs)
+    parts[#parts + 1] = "attr." .. a[1] .. "=" .. enc(a[2])
+  end
+  if math.random() < 0.25 then parts[#parts + 1] = "q=" .. enc(pick(data.words)) end
+  if math.random() < 0.15 then parts[#parts + 1] = "in_stock=true" end
+  parts[#parts + 1] = "sort=" .. pick(sorts)
+  parts[#parts + 1] = "page=" .. math.random(1, 3)
+  return table.concat(parts, "&")
+end
+
+local function cart_add()
+  local body = string.format('{"sku":"%s","quantity":1}', pick(data.skus))
+  return wrk.format("POST", "/api/v1/cart/items", {
+    ["Authorization"] = "Bearer " .. pick(data.tokens),
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+
+function init(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0))
+end
+
+function request()
+  if mix == "api" then
+    return wrk.format("GET", "/api/v1/products?" .. listing_query())
+  elseif mix == "page" then
+    return wrk.format("GET", "/products?" .. listing_query())
+  elseif mix == "cart" then
+    return cart_add()
+  else
+    local r = math.random()
+    if r < 0.30 then
+      return wrk.format("GET", "/products?" .. listing_query())
+    elseif r < 0.60 then
+      return wrk.format("GET", "/api/v1/products?" .. listing_query())
+    elseif r < 0.85 then
+      return wrk.format("GET", "/p/" .. pick(data.slugs))
+    else
+      return cart_add()
+    end
+  end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "VITRINA_RESULT rps=%.1f p50=%d p95=%d p99=%d requests=%d non2xx=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
+end
