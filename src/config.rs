@@ -43,8 +43,11 @@ pub struct Config {
     pub api_rate_per_min: u64,
     /// `VITRINA_PARTNER_API_RATE_PER_MIN`, default `VITRINA_API_RATE_PER_MIN`: the same for partners.
     pub partner_api_rate_per_min: u64,
-    /// `VITRINA_TRUST_PROXY`, default false: take the client IP from `X-Forwarded-For` (behind a load balancer).
-    pub trust_proxy: bool,
+    /// `VITRINA_TRUST_PROXY`: how many proxies (load balancers) stand in front
+    /// of the app and append to `X-Forwarded-For`: `false`/`0` (default) uses
+    /// the peer address; `true`/`1` the right-most entry; `N` the N-th from
+    /// the right (the left part of the header is whatever the client sent).
+    pub trusted_proxies: usize,
     /// `VITRINA_ADMIN_EMAIL` + `VITRINA_ADMIN_PASSWORD`: an admin created at start when absent.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -76,16 +79,25 @@ impl Config {
             }
         };
         let api_rate = num("VITRINA_API_RATE_PER_MIN", 600)?;
+        let jwt_secret = var("VITRINA_JWT_SECRET");
+        if let Some(secret) = &jwt_secret {
+            check_jwt_secret(secret)?;
+        }
         Ok(Self {
-            jwt_secret: var("VITRINA_JWT_SECRET"),
+            jwt_secret,
             access_token_ttl: Duration::from_secs(num("VITRINA_ACCESS_TOKEN_TTL_SECS", 900)?.clamp(30, 900)),
             login_rate_per_min: num("VITRINA_LOGIN_RATE_PER_MIN", 10)?,
             api_rate_per_min: api_rate,
             partner_api_rate_per_min: num("VITRINA_PARTNER_API_RATE_PER_MIN", api_rate)?,
-            trust_proxy: var("VITRINA_TRUST_PROXY").map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false),
+            trusted_proxies: match var("VITRINA_TRUST_PROXY").as_deref() {
+                None | Some("") => 0,
+                Some(v) if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("yes") => 1,
+                Some(v) if v.eq_ignore_ascii_case("false") || v.eq_ignore_ascii_case("no") => 0,
+                Some(v) => v.parse::<usize>().map_err(|_| format!("VITRINA_TRUST_PROXY: use false, true or the number of proxies, not {v:?}"))?.min(10),
+            },
             rules: crate::services::orders::ShopRules {
                 pricing: crate::domain::order::PricingRules {
-                    vat_percent: num("VITRINA_VAT_PERCENT", 19)?.min(100) as i64,
+                    vat_percent: num("VITRINA_VAT_PERCENT", 21)?.min(100) as i64,
                     standard: num("VITRINA_SHIPPING_STANDARD_CENTS", 499)? as i64,
                     express: num("VITRINA_SHIPPING_EXPRESS_CENTS", 999)? as i64,
                     free_standard_over: num("VITRINA_FREE_SHIPPING_OVER_CENTS", 5000)? as i64,
@@ -138,10 +150,36 @@ impl Config {
             login_rate_per_min: 10,
             api_rate_per_min: 600,
             partner_api_rate_per_min: 600,
-            trust_proxy: false,
+            trusted_proxies: 0,
             admin_email: None,
             admin_password: None,
             rules: Default::default(),
         }
+    }
+}
+
+/// The placeholder shipped in `deploy/secret.yaml`: a shop must never run with it.
+const JWT_SECRET_PLACEHOLDER: &str = "change-me-to-64-random-characters";
+
+/// A signing key anyone can guess signs tokens anyone can forge.
+pub fn check_jwt_secret(secret: &str) -> Result<(), String> {
+    if secret == JWT_SECRET_PLACEHOLDER {
+        return Err("VITRINA_JWT_SECRET is the placeholder from deploy/secret.yaml: set a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`)".into());
+    }
+    if secret.len() < 32 {
+        return Err(format!("VITRINA_JWT_SECRET must be at least 32 bytes long (it has {}); e.g. `openssl rand -base64 48`", secret.len()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_jwt_secrets_are_refused() {
+        assert!(check_jwt_secret("change-me-to-64-random-characters").unwrap_err().contains("placeholder"));
+        assert!(check_jwt_secret("short").unwrap_err().contains("at least 32"));
+        assert!(check_jwt_secret(&"k".repeat(32)).is_ok());
     }
 }

@@ -81,11 +81,35 @@ pub fn router(app: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), security_headers))
+}
+
+/// Headers every response carries unless it set its own: no framing (clickjacking),
+/// no plugins, no MIME sniffing, a careful referrer, and HSTS behind https.
+async fn security_headers(State(app): State<AppState>, req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let defaults = [
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    ];
+    for (name, value) in defaults {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    if app.config.secure_cookies() {
+        h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
 }
 
 fn session_layer(app: &AppState) -> SessionManagerLayer<crate::infra::sessions::KvSessionStore> {
+    // over https the `__Host-` prefix pins the cookie to this host and path `/`, Secure
+    let name = if app.config.secure_cookies() { "__Host-vitrina_session" } else { "vitrina_session" };
     SessionManagerLayer::new(app.sessions.clone())
-        .with_name("vitrina_session")
+        .with_name(name)
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(app.config.secure_cookies())
@@ -138,8 +162,16 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
 }
 
 /// Prometheus text format.
-async fn metrics() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::get().render()).into_response()
+async fn metrics(State(app): State<AppState>) -> Response {
+    let mut text = crate::metrics::get().render();
+    if let Some(index) = app.catalog.index() {
+        text.push_str(&format!(
+            "# TYPE vitrina_search_index_products gauge\nvitrina_search_index_products {}\n# TYPE vitrina_search_index_bytes gauge\nvitrina_search_index_bytes {}\n",
+            index.len(),
+            index.memory_bytes()
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn healthz() -> &'static str {

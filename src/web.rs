@@ -207,10 +207,7 @@ async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum
 
 /// Only local paths are followed after sign-in (no open redirects).
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 500 => n.to_string(),
-        _ => "/account".to_string(),
-    }
+    next.and_then(crate::domain::text::local_path).unwrap_or_else(|| "/account".to_string())
 }
 
 fn back(path: &str, pairs: &[(&str, &str)]) -> Response {

@@ -59,7 +59,8 @@ pub async fn list_users(State(app): State<AppState>, params: Result<Query<UserLi
     if q.is_some_and(|s| s.len() > 200) {
         return Err(Problem::invalid("q", "must be at most 200 characters"));
     }
-    let (users, total) = app.accounts.users().list_users(q, (page - 1) * per_page, per_page).await?;
+    let (offset, limit) = crate::domain::query::page_window(page, per_page);
+    let (users, total) = app.accounts.users().list_users(q, offset, limit).await?;
     Ok(Json(UserPage { items: users.into_iter().map(AdminUser::from).collect(), page, per_page, total }))
 }
 

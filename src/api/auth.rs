@@ -46,18 +46,59 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
 
 /// The client address: the TCP peer, or the first `X-Forwarded-For` hop when
 /// the shop runs behind a trusted proxy (`VITRINA_TRUST_PROXY`).
+/// The client's address. Behind `trusted_proxies` proxies, each appends the
+/// address it received from to `X-Forwarded-For`; what stands left of their
+/// entries came from the client and is not believed. Every header line counts
+/// (a client can send its own), in order.
 pub fn client_ip(app: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    if app.config.trust_proxy {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|s| s.trim().parse::<IpAddr>().ok())
-        {
-            return ip.to_string();
-        }
+    forwarded_client(app.config.trusted_proxies, headers)
+        .or_else(|| peer.map(|p| p.ip()))
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn forwarded_client(trusted_proxies: usize, headers: &HeaderMap) -> Option<IpAddr> {
+    if trusted_proxies == 0 {
+        return None;
     }
-    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    entries.iter().rev().nth(trusted_proxies - 1).and_then(|s| s.parse::<IpAddr>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_cannot_choose_its_address() {
+        // one proxy appended the real address; "6.6.6.6" is what the client sent
+        let h = xff(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(forwarded_client(1, &h), Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(forwarded_client(0, &h), None);
+        // two proxies: the second from the right
+        let h = xff(&["6.6.6.6, 203.0.113.7, 10.0.0.2"]);
+        assert_eq!(forwarded_client(2, &h), Some("203.0.113.7".parse().unwrap()));
+        // several header lines count in order
+        let h = xff(&["6.6.6.6", "203.0.113.9"]);
+        assert_eq!(forwarded_client(1, &h), Some("203.0.113.9".parse().unwrap()));
+        // fewer entries than proxies: not believed
+        assert_eq!(forwarded_client(3, &xff(&["203.0.113.7"])), None);
+        assert_eq!(forwarded_client(1, &xff(&["not-an-ip"])), None);
+    }
 }
 
 pub fn too_many(retry_after: Duration, detail: &str) -> Response {

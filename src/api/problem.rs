@@ -115,8 +115,8 @@ pub fn bad_query(detail: &str) -> Problem {
 pub fn paging(page: Option<u64>, per_page: Option<u64>, default_per_page: u64) -> Result<(u64, u64), Problem> {
     let page = page.unwrap_or(1);
     let per_page = per_page.unwrap_or(default_per_page);
-    if page < 1 {
-        return Err(Problem::invalid("page", "must be at least 1"));
+    if !(1..=crate::domain::query::MAX_PAGE as u64).contains(&page) {
+        return Err(Problem::invalid("page", &format!("must be between 1 and {}", crate::domain::query::MAX_PAGE)));
     }
     if !(1..=100).contains(&per_page) {
         return Err(Problem::invalid("per_page", "must be between 1 and 100"));

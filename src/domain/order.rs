@@ -132,7 +132,7 @@ pub struct PricingRules {
 
 impl Default for PricingRules {
     fn default() -> Self {
-        Self { standard: 499, express: 999, free_standard_over: 5000, vat_percent: 19 }
+        Self { standard: 499, express: 999, free_standard_over: 5000, vat_percent: 21 }
     }
 }
 
@@ -359,7 +359,7 @@ mod tests {
         assert_eq!(t.subtotal, 3999);
         assert_eq!(t.shipping, 499);
         assert_eq!(t.total, 4498);
-        assert_eq!(t.vat, 718, "4498 × 19/119 = 718.2");
+        assert_eq!(t.vat, 781, "4498 × 21/121 = 780.7 (Romania: 21 % since August 2025)");
         let free = rules.totals(&[5000], ShippingMethod::Standard);
         assert_eq!(free.shipping, 0);
         assert_eq!(rules.totals(&[5000], ShippingMethod::Express).shipping, 999);

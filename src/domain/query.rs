@@ -13,6 +13,10 @@ pub const MAX_PER_PAGE: u32 = 100;
 pub const MAX_PAGE: u32 = 10_000;
 pub const MAX_Q_LEN: usize = 200;
 pub const MAX_FILTER_VALUES: usize = 50;
+/// Distinct `attr.*` keys in one query: each adds a facet branch.
+pub const MAX_ATTR_KEYS: usize = 10;
+/// Longest query string accepted (the URL's and a server function's body alike).
+pub const MAX_QUERY_STRING: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -81,6 +85,13 @@ pub struct CatalogQuery {
     /// admin list sets it. Never taken from a query string.
     #[serde(skip)]
     pub statuses: Option<Vec<super::product::ProductStatus>>,
+}
+
+/// `(offset, limit)` of a page of any list: page 1..=`MAX_PAGE`, 1..=`MAX_PER_PAGE`
+/// per page, so the offset can never overflow whatever a caller sends.
+pub fn page_window(page: u64, per_page: u64) -> (u64, u64) {
+    let per_page = per_page.clamp(1, MAX_PER_PAGE as u64);
+    ((page.clamp(1, MAX_PAGE as u64) - 1) * per_page, per_page)
 }
 
 pub fn is_valid_attr_key(key: &str) -> bool {
@@ -177,6 +188,9 @@ impl CatalogQuery {
                         if v.is_empty() {
                             continue;
                         }
+                        if !q.attrs.contains_key(key) && q.attrs.len() >= MAX_ATTR_KEYS {
+                            return Err(QueryError::new(param, format!("at most {MAX_ATTR_KEYS} different attribute filters")));
+                        }
                         let set = q.attrs.entry(key.to_string()).or_default();
                         set.insert(v.to_string());
                         if set.len() > MAX_FILTER_VALUES {
@@ -198,6 +212,9 @@ impl CatalogQuery {
 
     /// Parses a raw query string (`a=1&b=2`).
     pub fn from_query_string(qs: &str) -> Result<Self, QueryError> {
+        if qs.len() > MAX_QUERY_STRING {
+            return Err(QueryError::new("query", format!("the query is too long (at most {MAX_QUERY_STRING} characters)")));
+        }
         Self::from_pairs(form_urlencoded::parse(qs.trim_start_matches('?').as_bytes()))
     }
 
@@ -469,11 +486,20 @@ mod tests {
             ("%24where=1", "$where"),
             ("category=..%2Fetc", "category"),
             ("min_price=500&max_price=100", "min_price"),
+            ("attr.a=1&attr.b=1&attr.c=1&attr.d=1&attr.e=1&attr.f=1&attr.g=1&attr.h=1&attr.i=1&attr.j=1&attr.k=1", "attr.k"),
         ] {
             let err = parse(qs).expect_err(qs);
             assert_eq!(err.param, param, "{qs}");
             assert!(!err.message.is_empty());
         }
+    }
+
+    #[test]
+    fn bounded_in_keys_and_length() {
+        let ten: String = (0..10).map(|i| format!("attr.k{i}=v&")).collect();
+        assert_eq!(parse(&ten).unwrap().attrs.len(), 10);
+        assert_eq!(parse(&format!("{ten}attr.k0=w")).unwrap().attrs["k0"].len(), 2, "more values of a known key are fine");
+        assert_eq!(parse(&"q=a&".repeat(2000)).unwrap_err().param, "query");
     }
 
     #[test]

@@ -49,6 +49,17 @@ pub fn fold(word: &str) -> String {
         .collect()
 }
 
+/// A path on this site to send a browser to, or `None`. Browsers drop tabs
+/// and line breaks from URLs and read `\` as `/`, so `/\t/evil.example`
+/// or `/\\evil.example` would become the protocol-relative
+/// `//evil.example`: the value is cleaned the way a browser would read it,
+/// then must be a single-slash path.
+pub fn local_path(next: &str) -> Option<String> {
+    let cleaned: String = next.chars().filter(|c| !c.is_control()).map(|c| if c == '\\' { '/' } else { c }).collect();
+    let ok = cleaned.starts_with('/') && !cleaned.starts_with("//") && cleaned.len() < 500 && !cleaned.contains(char::is_whitespace);
+    ok.then_some(cleaned)
+}
+
 /// URL-friendly slug: lowercase ascii letters and digits separated by '-'.
 pub fn slugify(text: &str) -> String {
     let mut out = String::new();
@@ -97,6 +108,15 @@ mod tests {
         assert!(toks.contains(&query_token("laptops")) || query_token("laptops") == "laptop");
         assert_eq!(query_token("glass"), "glass");
     }
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path("/account").as_deref(), Some("/account"));
+        assert_eq!(local_path("/products?q=a&page=2").as_deref(), Some("/products?q=a&page=2"));
+        for bad in ["//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example", "evil.example", "/ /x", ""] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+
     #[test]
     fn slugs() {
         assert_eq!(slugify("  Ștefan's  T-Shirt (Red) "), "stefan-s-t-shirt-red");

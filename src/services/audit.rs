@@ -59,7 +59,8 @@ impl AuditLog {
     }
 
     pub async fn list(&self, filter: &AuditFilter, page: u64, per_page: u64) -> Result<(Vec<AuditEntry>, u64), StoreError> {
-        self.store.list_audit(filter, (page.max(1) - 1) * per_page, per_page).await
+        let (offset, limit) = crate::domain::query::page_window(page, per_page);
+        self.store.list_audit(filter, offset, limit).await
     }
 
     /// Entries that could not be written since start.

@@ -21,6 +21,36 @@ pub const PRODUCT_COLUMNS: [&str; 12] = ["product_id", "slug", "name", "descript
 /// At most this many lines are read from one import.
 pub const MAX_IMPORT_LINES: usize = 20_000;
 
+/// Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return as a formula (OWASP "CSV injection"): such a cell is
+/// written with a leading `'`, which spreadsheets show as text. A cell that
+/// starts with `'` gets one more, so `unneutralise` reads back exactly what
+/// was written.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// The cell as it was before `neutralise`.
+pub fn unneutralise(cell: &str) -> &str {
+    let mut chars = cell.chars();
+    match (chars.next(), chars.next()) {
+        (Some('\''), Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'')) => &cell[1..],
+        _ => cell,
+    }
+}
+
+/// Writes one record with every cell neutralised.
+fn write_row<I, T>(w: &mut csv::Writer<Vec<u8>>, cells: I) -> Result<(), StoreError>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<str>,
+{
+    w.write_record(cells.into_iter().map(|c| neutralise(c.as_ref()).into_owned())).map_err(csv_err)
+}
+
 fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().from_writer(Vec::new())
 }
@@ -72,7 +102,7 @@ pub async fn export_products(admin: &AdminCatalog) -> Result<String, AdminError>
         for item in &result.items {
             if let Ok(p) = admin.get(&item.id).await {
                 for row in product_rows(&p) {
-                    w.write_record(&row).map_err(csv_err)?;
+                    write_row(&mut w, &row)?;
                 }
             }
         }
@@ -99,12 +129,11 @@ pub async fn export_orders(orders: &dyn OrderStore, users: &dyn UserStore, filte
                 emails.insert(o.user_id.clone(), email);
             }
             let items: i64 = o.lines.iter().map(|l| l.quantity).sum();
-            w.write_record([
+            write_row(&mut w, [
                 o.number.clone(), o.id.clone(), o.created_at.to_rfc3339(), o.status.as_str().to_string(), emails[&o.user_id].clone(), o.shipping_address.name.clone(), items.to_string(),
                 to_decimal(o.subtotal.amount), to_decimal(o.shipping.amount), to_decimal(o.vat.amount), to_decimal(o.total.amount), o.currency.clone(),
                 o.shipping_method.as_str().to_string(), o.shipping_address.city.clone(), o.shipping_address.country.clone(),
-            ])
-            .map_err(csv_err)?;
+            ])?;
         }
         offset += page.len() as u64;
         if page.is_empty() || offset >= total {
@@ -123,7 +152,7 @@ struct Parsed {
 }
 
 fn col<'a>(record: &'a csv::StringRecord, headers: &BTreeMap<String, usize>, name: &str) -> &'a str {
-    headers.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim()
+    unneutralise(headers.get(name).and_then(|&i| record.get(i)).unwrap_or("")).trim()
 }
 
 /// Reads the file into products; problems are collected per line.
@@ -321,6 +350,19 @@ mod tests {
         assert_eq!(got, vec![(3, "price"), (4, "stock"), (4, "attributes")]);
         assert_eq!(line_of(&parsed[0], "variants.1.price"), (3, "price".to_string()));
         assert_eq!(line_of(&parsed[0], "attributes.fit"), (2, "attributes".to_string()));
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_read_back() {
+        for cell in ["=1+1", "+33 6", "-5", "@SUM(A1)", "\tx", "\rx", "'quoted", "'=x", "plain", ""] {
+            let written = neutralise(cell);
+            assert!(!written.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} -> {written:?}");
+            assert_eq!(unneutralise(&written), cell);
+        }
+        let mut w = writer();
+        write_row(&mut w, ["=HYPERLINK(\"http://x\")", "ok"]).unwrap();
+        let text = finish(w).unwrap();
+        assert!(text.starts_with("\"'=HYPERLINK"), "{text}");
     }
 
     #[test]

@@ -311,7 +311,12 @@ impl OrderService {
         };
         for l in &lines {
             validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| FieldError::new(&format!("items.{}.quantity", l.sku), e.message))?;
-            *wanted.entry(l.sku.clone()).or_default() += l.quantity;
+            let total = wanted.entry(l.sku.clone()).or_default();
+            *total += l.quantity;
+            // the per-line maximum holds per SKU: repeating a SKU over several lines does not pass it
+            if *total > self.rules.max_line_quantity {
+                return Err(FieldError::new(&format!("items.{}.quantity", l.sku), format!("at most {} of one SKU per order", self.rules.max_line_quantity)).into());
+            }
         }
         if wanted.is_empty() {
             return Err(OrderError::EmptyCart);
@@ -482,7 +487,8 @@ impl OrderService {
 
     /// Any orders (admin), newest first.
     pub async fn search(&self, filter: &OrderFilter, page: u64, per_page: u64) -> Result<(Vec<Order>, u64), OrderError> {
-        Ok(self.orders.list_orders(filter, (page.max(1) - 1) * per_page, per_page).await?)
+        let (offset, limit) = crate::domain::query::page_window(page, per_page);
+        Ok(self.orders.list_orders(filter, offset, limit).await?)
     }
 
     /// Moves an order along the state machine; cancelling returns the stock.

@@ -218,13 +218,13 @@ pub struct AdminUserList {
 #[server]
 pub async fn admin_users(q: String, page: u64) -> Result<PageResult<AdminUserList>, ServerFnError> {
     let (app, _) = guard!();
-    let page = page.max(1);
-    let per_page = 25;
+    let (offset, per_page) = crate::domain::query::page_window(page, 25);
+    let page = offset / per_page + 1;
     let q = q.trim().chars().take(200).collect::<String>();
     let search = (!q.is_empty()).then_some(q.as_str());
     Ok(app
         .users
-        .list_users(search, (page - 1) * per_page, per_page)
+        .list_users(search, offset, per_page)
         .await
         .map(|(users, total)| AdminUserList { items: users.iter().map(|u| AdminUserRow { user: u.view(), disabled: u.disabled, created_at: u.created_at }).collect(), total, page, per_page })
         .map_err(unavailable))

@@ -1,0 +1,135 @@
+//! Hardening, tried from outside over HTTP: open redirects, CSV formulas,
+//! unbounded queries and pages, framing, secrets, hoarding past the line limit.
+mod common;
+
+use common::{spawn_app, TestApp};
+use serde_json::{json, Value};
+use vitrina::domain::user::Role;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
+    app.state.accounts.register(email, PASSWORD, "Ana", role).await.unwrap();
+    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_never_redirects_off_site() {
+    let app = spawn_app(5).await;
+    app.state.accounts.register("ana@example.com", PASSWORD, "Ana", Role::Customer).await.unwrap();
+    // the sign-in page carries `next` into its form ...
+    let page = app.get("/login?next=/%09/evil.example").await.text().await.unwrap();
+    assert!(page.contains("name=\"next\""));
+    // ... and whatever the form posts back, the redirect stays on this site
+    for next in ["/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/\n/evil.example"] {
+        let res = no_redirects()
+            .post(format!("{}/login", app.base))
+            .form(&[("email", "ana@example.com"), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{next:?}: {}", res.status());
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with('/') && !location.starts_with("//") && !location.contains('\\') && !location.chars().any(char::is_control), "{next:?} -> {location:?}");
+        assert_eq!(location, "/account", "{next:?}");
+    }
+    let res = no_redirects().post(format!("{}/login", app.base)).form(&[("email", "ana@example.com"), ("password", PASSWORD), ("next", "/cart")]).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/cart", "a local path is followed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_exports_cannot_run_formulas() {
+    let app = spawn_app(30).await;
+    let admin = token_for(&app, "boss@example.com", Role::Admin).await;
+    let buyer = token_for(&app, "eve@example.com", Role::Customer).await;
+    let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=1&sort=price_asc").await;
+    let (_, product) = app.json(&format!("/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).await;
+    let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["sku"].clone();
+    app.client.post(format!("{}/api/v1/cart/items", app.base)).bearer_auth(&buyer).json(&json!({"sku": sku, "quantity": 1})).send().await.unwrap();
+    let address = json!({"name": "=1+1", "street": "@SUM(A1)", "city": "+Cluj", "postal_code": "400001", "country": "RO", "phone": "-40712345678"});
+    let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&buyer).header("Idempotency-Key", "csv-1").json(&json!({"shipping_address": address})).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    let csv = app.client.get(format!("{}/api/v1/admin/export/orders.csv", app.base)).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+    assert!(csv.contains("'=1+1"), "{csv}");
+    assert!(csv.contains("'+Cluj"), "{csv}");
+    for record in csv.lines() {
+        for cell in record.split(',') {
+            let cell = cell.trim_matches('"');
+            assert!(!cell.starts_with(['=', '+', '@']), "a formula cell: {cell:?} in {record}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_and_pages_are_bounded() {
+    let app = spawn_app(10).await;
+    let eleven: String = (0..11).map(|i| format!("attr.k{i}=v")).collect::<Vec<_>>().join("&");
+    let res = app.get(&format!("/api/v1/products?{eleven}")).await;
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "attr.k10", "the 11th key is named: {body}");
+    let (status, _) = app.json(&format!("/api/v1/products?q={}", "a+".repeat(3000))).await;
+    assert_eq!(status, 400);
+    let admin = token_for(&app, "boss@example.com", Role::Admin).await;
+    for path in ["/api/v1/admin/users?page=18446744073709551615", "/api/v1/admin/orders?page=18446744073709551615", "/api/v1/admin/audit?page=18446744073709551615", "/api/v1/orders?page=18446744073709551615&per_page=100"] {
+        let res = app.client.get(format!("{}{path}", app.base)).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 400, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_can_be_framed() {
+    let app = spawn_app(5).await;
+    let (_, list) = app.json("/api/v1/products?per_page=1").await;
+    let slug = list["items"][0]["slug"].as_str().unwrap().to_string();
+    for path in ["/", "/products", &format!("/p/{slug}"), "/login", "/cart", "/admin", "/no-such-page", "/api/docs", "/api/v1/products"] {
+        for _ in 0..2 {
+            // the second request of a listing comes from the page cache
+            let res = app.get(path).await;
+            let h = res.headers();
+            let csp = h.get("content-security-policy").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp:?}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert!(h.contains_key("referrer-policy"), "{path}");
+        }
+    }
+}
+
+#[test]
+fn the_server_refuses_a_placeholder_or_short_jwt_secret() {
+    for (secret, says) in [("change-me-to-64-random-characters", "placeholder"), ("too-short", "at least 32 bytes")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vitrina"))
+            .arg("serve")
+            .env("VITRINA_JWT_SECRET", secret)
+            .env("VITRINA_DATA_DIR", dir.path())
+            .env("VITRINA_ADDR", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{secret}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeating_a_sku_does_not_pass_the_line_maximum() {
+    let app = spawn_app(30).await;
+    let partner = token_for(&app, "p@example.com", Role::Partner).await;
+    let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=1&sort=price_asc").await;
+    let (_, product) = app.json(&format!("/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).await;
+    let sku = product["variants"][0]["sku"].clone();
+    let max = app.state.config.rules.max_line_quantity;
+    let items: Vec<Value> = (0..3).map(|_| json!({"sku": sku, "quantity": max})).collect();
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&partner).header("Idempotency-Key", "hoard-1").json(&json!({"shipping_address": address, "items": items})).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("of one SKU"), "{body}");
+}
