@@ -185,8 +185,8 @@ pub trait TokenStore: Send + Sync {
     async fn consume_refresh(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Consumed, StoreError>;
     async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     async fn revoke_user_families(&self, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// False when revoked or unknown.
-    async fn family_active(&self, family_id: &str) -> Result<bool, StoreError>;
+    /// The user a family belongs to, while it is active (`None` when revoked or unknown).
+    async fn active_family_owner(&self, family_id: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Small values with an optional expiry, by namespace and key: browser

@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::api::auth::{client_ip, rate_limit, Caller, PeerAddr, SESSION_USER_KEY};
+use crate::api::auth::{client_ip, rate_limit, Caller, PeerAddr, SESSION_SINCE_KEY, SESSION_USER_KEY};
 use crate::domain::user::{Role, User};
 use crate::server::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
@@ -225,6 +225,7 @@ fn server_error(e: impl std::fmt::Display) -> Response {
 async fn sign_in(session: &Session, user: &User) -> Result<(), Response> {
     session.cycle_id().await.map_err(server_error)?;
     session.insert(SESSION_USER_KEY, &user.id).await.map_err(server_error)?;
+    session.insert(SESSION_SINCE_KEY, chrono::Utc::now().timestamp_millis()).await.map_err(server_error)?;
     Ok(())
 }
 
@@ -305,8 +306,10 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.change_password(&p.user.id, &f.current_password, &f.new_password).await {
         Ok(()) => {
-            // keep this browser signed in, under a new session id
-            let _ = session.cycle_id().await;
+            // keep this browser signed in, under a new session id; every other one is signed out
+            if let Err(res) = sign_in(&session, &p.user).await {
+                return res;
+            }
             back("/account", &[("notice", "Your password was changed.")])
         }
         Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),

@@ -264,7 +264,7 @@ mod accounts_contract {
     use vitrina::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
     fn user(id: &str, email: &str) -> User {
-        User { id: id.into(), email: email.into(), name: format!("Name {id}"), password_hash: "$argon2id$x".into(), role: Role::Customer, disabled: false, created_at: Utc::now() }
+        User { id: id.into(), email: email.into(), name: format!("Name {id}"), password_hash: "$argon2id$x".into(), role: Role::Customer, disabled: false, created_at: Utc::now(), sessions_valid_from: None }
     }
 
     async fn users<S: UserStore>(s: &S) {
@@ -295,8 +295,8 @@ mod accounts_contract {
     async fn tokens<S: TokenStore>(s: &S) {
         let now = Utc::now();
         s.create_family("f1", "u1", now).await.unwrap();
-        assert!(s.family_active("f1").await.unwrap());
-        assert!(!s.family_active("nope").await.unwrap());
+        assert_eq!(s.active_family_owner("f1").await.unwrap().as_deref(), Some("u1"));
+        assert_eq!(s.active_family_owner("nope").await.unwrap(), None);
         let rec = RefreshRecord { token_hash: "h1".into(), family_id: "f1".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) };
         s.insert_refresh(&rec).await.unwrap();
         match s.consume_refresh("h1", now).await.unwrap() {
@@ -306,11 +306,11 @@ mod accounts_contract {
         assert!(matches!(s.consume_refresh("h1", now).await.unwrap(), Consumed::Reused(_)));
         assert_eq!(s.consume_refresh("unknown", now).await.unwrap(), Consumed::Unknown);
         s.revoke_family("f1", now).await.unwrap();
-        assert!(!s.family_active("f1").await.unwrap());
+        assert_eq!(s.active_family_owner("f1").await.unwrap(), None);
         s.create_family("f2", "u9", now).await.unwrap();
         s.create_family("f3", "u9", now).await.unwrap();
         s.revoke_user_families("u9", now).await.unwrap();
-        assert!(!s.family_active("f2").await.unwrap() && !s.family_active("f3").await.unwrap());
+        assert!(s.active_family_owner("f2").await.unwrap().is_none() && s.active_family_owner("f3").await.unwrap().is_none());
     }
 
     async fn single_winner<S: TokenStore + 'static>(s: Arc<S>) {

@@ -133,3 +133,43 @@ async fn repeating_a_sku_does_not_pass_the_line_maximum() {
     let body: Value = res.json().await.unwrap();
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("of one SKU"), "{body}");
 }
+
+fn session_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("vitrina_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("a session cookie")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_signs_out_every_other_browser() {
+    let app = spawn_app(3).await;
+    app.state.accounts.register("ana@example.com", PASSWORD, "Ana", Role::Customer).await.unwrap();
+    let client = no_redirects();
+    let login = || async {
+        let res = client.post(format!("{}/login", app.base)).form(&[("email", "ana@example.com"), ("password", PASSWORD), ("next", "/account")]).send().await.unwrap();
+        session_cookie(&res)
+    };
+    let (a, b) = (login().await, login().await);
+    let account = |cookie: String| {
+        let client = client.clone();
+        let url = format!("{}/account", app.base);
+        // signed in: the account page shows the e-mail address
+        async move { client.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap().contains("ana@example.com") }
+    };
+    assert!(account(a.clone()).await && account(b.clone()).await, "both browsers signed in");
+    let res = client
+        .post(format!("{}/account/password", app.base))
+        .header("cookie", &a)
+        .form(&[("current_password", PASSWORD), ("new_password", "a brand new passphrase 2")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    let a2 = session_cookie(&res);
+    assert!(account(a2).await, "the browser that changed it stays signed in");
+    assert!(!account(b).await, "the other browser is signed out");
+}

@@ -19,6 +19,8 @@ use crate::services::accounts::{AccountError, Principal, TokenPair};
 use crate::state::AppState;
 
 pub const SESSION_USER_KEY: &str = "user_id";
+/// When the browser signed in (epoch ms): sessions older than a password change end.
+pub const SESSION_SINCE_KEY: &str = "since";
 
 /// The caller, as resolved by [`authenticate`]: `None` for anonymous requests.
 #[derive(Clone, Debug)]
@@ -143,7 +145,8 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
         }
     } else if let Some(session) = req.extensions().get::<Session>().cloned() {
         if let Ok(Some(user_id)) = session.get::<String>(SESSION_USER_KEY).await {
-            match app.accounts.session_user(&user_id).await {
+            let since = session.get::<i64>(SESSION_SINCE_KEY).await.ok().flatten().unwrap_or(0);
+            match app.accounts.session_user(&user_id, since).await {
                 Ok(Some(user)) => principal = Some(Principal { user, family: None }),
                 Ok(None) => {
                     // disabled or deleted: the session ends

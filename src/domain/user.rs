@@ -158,9 +158,18 @@ pub struct User {
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Browser sessions signed in before this instant are over (set when the
+    /// password changes, so a stolen session dies with the old password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_valid_from: Option<DateTime<Utc>>,
 }
 
 impl User {
+    /// Whether a browser session signed in at `signed_in_ms` (epoch ms) still counts.
+    pub fn session_valid(&self, signed_in_ms: i64) -> bool {
+        !self.disabled && self.sessions_valid_from.is_none_or(|t| signed_in_ms >= t.timestamp_millis())
+    }
+
     pub fn email_key(&self) -> String {
         self.email.to_lowercase()
     }

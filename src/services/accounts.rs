@@ -104,6 +104,7 @@ impl AccountService {
             role,
             disabled: false,
             created_at: Utc::now(),
+            sessions_valid_from: None,
         };
         self.users.create_user(&user).await?;
         Ok(user)
@@ -176,7 +177,7 @@ impl AccountService {
                 Err(AccountError::TokenReused)
             }
             Consumed::Fresh(rec) => {
-                if rec.expires_at <= now || !self.tokens.family_active(&rec.family_id).await? {
+                if rec.expires_at <= now || self.tokens.active_family_owner(&rec.family_id).await?.as_deref() != Some(rec.user_id.as_str()) {
                     return Err(AccountError::InvalidToken);
                 }
                 let user = self.users.user_by_id(&rec.user_id).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
@@ -201,16 +202,18 @@ impl AccountService {
     /// Verifies an access token: signature, expiry, a live family and an enabled user.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AccountError> {
         let claims = self.signer.verify(token).map_err(|_| AccountError::InvalidToken)?;
-        if !self.tokens.family_active(&claims.fam).await? {
+        // the family must be active and belong to the token's subject
+        if self.tokens.active_family_owner(&claims.fam).await?.as_deref() != Some(claims.sub.as_str()) {
             return Err(AccountError::InvalidToken);
         }
         let user = self.users.user_by_id(&claims.sub).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
         Ok(Principal { user, family: Some(claims.fam) })
     }
 
-    /// The enabled user behind a browser session.
-    pub async fn session_user(&self, user_id: &str) -> Result<Option<User>, AccountError> {
-        Ok(self.users.user_by_id(user_id).await?.filter(|u| !u.disabled))
+    /// The enabled user behind a browser session signed in at `signed_in_ms`
+    /// (none when the session predates a password change).
+    pub async fn session_user(&self, user_id: &str, signed_in_ms: i64) -> Result<Option<User>, AccountError> {
+        Ok(self.users.user_by_id(user_id).await?.filter(|u| u.session_valid(signed_in_ms)))
     }
 
     pub async fn change_password(&self, user_id: &str, current: &str, new: &str) -> Result<(), AccountError> {
@@ -220,8 +223,10 @@ impl AccountService {
         }
         validate_password(new, &user.email).map_err(|e| FieldError::new("new_password", e.message))?;
         user.password_hash = self.hasher.hash(new).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+        // every other session ends with the old password: browsers signed in
+        // before now, and every API token family
+        user.sessions_valid_from = Some(Utc::now());
         self.users.update_user(&user).await?;
-        // other API sessions end with the old password
         self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
         Ok(())
     }

@@ -267,15 +267,15 @@ impl TokenStore for MongoCatalog {
         Ok(())
     }
 
-    async fn family_active(&self, family_id: &str) -> Result<bool, StoreError> {
+    async fn active_family_owner(&self, family_id: &str) -> Result<Option<String>, StoreError> {
         // `revoked_at: null` also matches a missing field.
         let found = self
             .token_families
             .find_one(doc! { "_id": family_id, "revoked_at": Bson::Null })
-            .projection(doc! { "_id": 1 })
+            .projection(doc! { "user_id": 1 })
             .await
             .map_err(|e| map_error("read token family", e))?;
-        Ok(found.is_some())
+        Ok(found.and_then(|d| d.get_str("user_id").ok().map(str::to_string)))
     }
 }
 
@@ -432,6 +432,7 @@ mod tests {
             role: Role::Partner,
             disabled: false,
             created_at: Utc.timestamp_nanos(1_700_000_000_123_456_789),
+            sessions_valid_from: Some(Utc.timestamp_nanos(1_700_000_100_000_000_000)),
         }
     }
 

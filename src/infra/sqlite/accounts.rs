@@ -184,13 +184,11 @@ impl TokenStore for SqliteCatalog {
             .await
     }
 
-    async fn family_active(&self, family_id: &str) -> Result<bool, StoreError> {
+    async fn active_family_owner(&self, family_id: &str) -> Result<Option<String>, StoreError> {
         let f = family_id.to_string();
         self.0
             .read(move |c| {
-                let revoked: Option<Option<i64>> =
-                    c.query_row("SELECT revoked_ts FROM token_families WHERE id = ?", [&f], |r| r.get(0)).optional().map_err(unavailable)?;
-                Ok(matches!(revoked, Some(None)))
+                c.query_row("SELECT user_id FROM token_families WHERE id = ? AND revoked_ts IS NULL", [&f], |r| r.get(0)).optional().map_err(unavailable)
             })
             .await
     }
