@@ -36,7 +36,8 @@ E2E_DATA=$(mktemp -d)
 export LEPTOS_SITE_ROOT="$TEST_SITE_ROOT"
 VITRINA_DATA_DIR="$E2E_DATA" "$CARGO_TARGET_DIR/debug/vitrina" seed --products 2000
 export ADMIN_EMAIL="admin@e2e.test" ADMIN_PASSWORD="e2e admin passphrase"
-VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn \
+# the journeys run from one address faster than any shopper: per-IP limits off here (tests/security.rs covers them)
+VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0 \
   VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 track $! "$E2E_PORT" app-e2e

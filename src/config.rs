@@ -39,6 +39,11 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `VITRINA_LOGIN_RATE_PER_MIN`, default 10: sign-in and refresh attempts per client IP and per account.
     pub login_rate_per_min: u64,
+    /// `VITRINA_REGISTER_RATE_PER_MIN`, default 10: new accounts per client IP (each costs a 19 MiB argon2 hash); 0 = off.
+    pub register_rate_per_min: u64,
+    /// `VITRINA_ANON_RATE_PER_MIN`, default 1200: requests per client IP from anonymous visitors
+    /// and browser sessions (static files and probes not counted); 0 = off.
+    pub anon_rate_per_min: u64,
     /// `VITRINA_API_RATE_PER_MIN`, default 600: requests per minute per API token subject.
     pub api_rate_per_min: u64,
     /// `VITRINA_PARTNER_API_RATE_PER_MIN`, default `VITRINA_API_RATE_PER_MIN`: the same for partners.
@@ -87,6 +92,8 @@ impl Config {
             jwt_secret,
             access_token_ttl: Duration::from_secs(num("VITRINA_ACCESS_TOKEN_TTL_SECS", 900)?.clamp(30, 900)),
             login_rate_per_min: num("VITRINA_LOGIN_RATE_PER_MIN", 10)?,
+            register_rate_per_min: num("VITRINA_REGISTER_RATE_PER_MIN", 10)?,
+            anon_rate_per_min: num("VITRINA_ANON_RATE_PER_MIN", 1200)?,
             api_rate_per_min: api_rate,
             partner_api_rate_per_min: num("VITRINA_PARTNER_API_RATE_PER_MIN", api_rate)?,
             trusted_proxies: match var("VITRINA_TRUST_PROXY").as_deref() {
@@ -148,6 +155,8 @@ impl Config {
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(900),
             login_rate_per_min: 10,
+            register_rate_per_min: 10,
+            anon_rate_per_min: 1200,
             api_rate_per_min: 600,
             partner_api_rate_per_min: 600,
             trusted_proxies: 0,

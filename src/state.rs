@@ -85,7 +85,8 @@ impl AppState {
                 // hot keys from memory for 2 s; sessions fall back to the store while Redis is away
                 let tiered: Arc<dyn Cache> = Arc::new(crate::infra::tiered_cache::TieredCache::new(redis.clone(), 64 * 1024 * 1024, std::time::Duration::from_secs(2)));
                 let sessions: Arc<dyn KeyValueStore> = Arc::new(crate::infra::sessions::FallbackKv::new(redis.clone(), store.kv.clone()));
-                (tiered, redis, sessions)
+                let limiter: Arc<dyn RateLimiter> = Arc::new(crate::infra::limiter::FallbackLimiter::new(redis, Arc::new(MemoryCache::new(16 * 1024 * 1024))));
+                (tiered, limiter, sessions)
             }
             None => {
                 let memory = Arc::new(MemoryCache::new(256 * 1024 * 1024));

@@ -269,12 +269,16 @@ pub struct RegisterForm {
     next: Option<String>,
 }
 
-async fn register(State(app): State<AppState>, session: Session, Form(f): Form<RegisterForm>) -> Response {
+async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let keep = |field: &'static str, msg: String| -> Response {
         let key = format!("err.{field}");
         back("/register", &[(key.as_str(), msg.as_str()), ("email", &f.email), ("name", &f.name), ("next", &next)])
     };
+    let ip = client_ip(&app, &headers, peer);
+    if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
+        return keep("email", "Too many new accounts from your network. Wait a minute and try again.".into());
+    }
     match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
         Ok(user) => match sign_in(&session, &user).await {
             Ok(()) => {

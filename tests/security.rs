@@ -173,3 +173,44 @@ async fn a_password_change_signs_out_every_other_browser() {
     assert!(account(a2).await, "the browser that changed it stays signed in");
     assert!(!account(b).await, "the other browser is signed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_are_limited_per_client_ip() {
+    let app = common::spawn_app_with(3, |c| c.register_rate_per_min = 3).await;
+    let register = |i: usize| {
+        let (client, url) = (app.client.clone(), format!("{}/api/v1/auth/register", app.base));
+        async move { client.post(url).json(&json!({"email": format!("r{i}@example.com"), "password": PASSWORD, "name": "R"})).send().await.unwrap() }
+    };
+    for i in 0..3 {
+        assert_eq!(register(i).await.status().as_u16(), 201);
+    }
+    let res = register(3).await;
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // the form door shares the same allowance
+    let res = no_redirects().post(format!("{}/register", app.base)).form(&[("email", "f@example.com"), ("password", PASSWORD), ("name", "F")]).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/register?") && location.contains("Too+many"), "{location}");
+    assert!(app.state.accounts.authenticate("f@example.com", PASSWORD).await.is_err(), "no account was made");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_traffic_is_limited_per_client_ip() {
+    let app = common::spawn_app_with(3, |c| c.anon_rate_per_min = 5).await;
+    // signing in for a token is an anonymous request too: the first of five
+    let token = token_for(&app, "t@example.com", Role::Customer).await;
+    for _ in 0..4 {
+        assert_eq!(app.get("/api/v1/categories").await.status().as_u16(), 200);
+    }
+    let res = app.get("/products").await;
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    // probes and static files are not counted
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_ne!(app.get("/favicon.svg").await.status().as_u16(), 429);
+    assert_ne!(app.get("/pkg/vitrina.css").await.status().as_u16(), 429);
+    // bearer-token calls have their own per-subject limit
+    let res = app.client.get(format!("{}/api/v1/cart", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}

@@ -46,8 +46,6 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     }
 }
 
-/// The client address: the TCP peer, or the first `X-Forwarded-For` hop when
-/// the shop runs behind a trusted proxy (`VITRINA_TRUST_PROXY`).
 /// The client's address. Behind `trusted_proxies` proxies, each appends the
 /// address it received from to `X-Forwarded-For`; what stands left of their
 /// entries came from the client and is not believed. Every header line counts
@@ -115,6 +113,9 @@ pub fn too_many(retry_after: Duration, detail: &str) -> Response {
 /// Counts one hit on each key; the first over its limit answers 429.
 /// A failing limiter lets the request through (logged): availability first.
 pub async fn rate_limit(app: &AppState, keys: &[String], limit: u64) -> Result<(), Response> {
+    if limit == 0 {
+        return Ok(()); // turned off (load tests)
+    }
     for key in keys {
         match app.limiter.hit(key, limit, Duration::from_secs(60)).await {
             Ok(d) if !d.allowed => return Err(too_many(d.retry_after, "Too many attempts")),
@@ -125,11 +126,26 @@ pub async fn rate_limit(app: &AppState, keys: &[String], limit: u64) -> Result<(
     Ok(())
 }
 
+/// Requests that cost next to nothing (static files, probes) are not counted
+/// against a client's anonymous allowance.
+fn counted(path: &str) -> bool {
+    !(path.starts_with("/pkg/") || path.starts_with("/media/") || path.starts_with("/favicon") || matches!(path, "/healthz" | "/readyz" | "/metrics"))
+}
+
 /// Global middleware: resolves the caller from a bearer token or the session
-/// cookie and limits API clients per token subject.
+/// cookie and limits API clients per token subject, everyone else (anonymous
+/// visitors and browser sessions) per client IP.
 pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let mut principal = None;
-    if let Some(token) = bearer(req.headers()).map(str::to_string) {
+    let token = bearer(req.headers()).map(str::to_string);
+    if token.is_none() && counted(req.uri().path()) {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let ip = client_ip(&app, req.headers(), peer);
+        if let Err(res) = rate_limit(&app, &[format!("anon:{ip}")], app.config.anon_rate_per_min).await {
+            return res;
+        }
+    }
+    if let Some(token) = token {
         match app.accounts.authenticate_bearer(&token).await {
             Ok(p) => {
                 let limit = if p.user.role == Role::Partner { app.config.partner_api_rate_per_min } else { app.config.api_rate_per_min };
@@ -286,9 +302,12 @@ impl From<AccountError> for Problem {
         (status = 201, description = "Account created", body = UserView),
         (status = 409, description = "E-mail already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many new accounts from this address (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn register(State(app): State<AppState>, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<UserView>), Problem> {
-    let user = app.accounts.register(&body.email, &body.password, &body.name, Role::Customer).await?;
+pub async fn register(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<UserView>), Response> {
+    let ip = client_ip(&app, &headers, peer);
+    rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await?;
+    let user = app.accounts.register(&body.email, &body.password, &body.name, Role::Customer).await.map_err(|e| Problem::from(e).into_response())?;
     Ok((StatusCode::CREATED, Json(user.view())))
 }
 

@@ -22,17 +22,16 @@ fn argon() -> Argon2<'static> {
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &str) -> Result<String, String> {
         let password = password.to_string();
-        tokio::task::spawn_blocking(move || {
+        crate::cpu::bounded(move || {
             let salt = SaltString::generate(&mut OsRng);
             argon().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
         })
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
     }
 
     async fn verify(&self, password: &str, hash: &str) -> bool {
         let (password, hash) = (password.to_string(), hash.to_string());
-        tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        crate::cpu::bounded(move || match PasswordHash::new(&hash) {
             // verification uses the parameters recorded in the hash itself
             Ok(parsed) => argon().verify_password(password.as_bytes(), &parsed).is_ok(),
             Err(_) => false,

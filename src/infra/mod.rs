@@ -2,6 +2,7 @@
 pub mod argon2_hasher;
 pub mod images_fs;
 pub mod jwt;
+pub mod limiter;
 pub mod sessions;
 pub mod memory_cache;
 pub mod mongo;

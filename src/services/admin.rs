@@ -99,7 +99,7 @@ impl AdminCatalog {
         let thumb = match self.thumbnailer.clone() {
             Some(t) => {
                 let copy = bytes.clone();
-                tokio::task::spawn_blocking(move || t.thumbnail(&copy, THUMB_SIDE)).await.ok().flatten()
+                crate::cpu::bounded(move || t.thumbnail(&copy, THUMB_SIDE)).await.ok().flatten()
             }
             None => None,
         };
