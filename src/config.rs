@@ -41,6 +41,9 @@ pub struct Config {
     pub login_rate_per_min: u64,
     /// `VITRINA_REGISTER_RATE_PER_MIN`, default 10: new accounts per client IP (each costs a 19 MiB argon2 hash); 0 = off.
     pub register_rate_per_min: u64,
+    /// `VITRINA_METRICS_ADDR`: serve `/metrics` only on this address (a port the
+    /// Ingress does not route), not on the shop's own.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// `VITRINA_ANON_RATE_PER_MIN`, default 1200: requests per client IP from anonymous visitors
     /// and browser sessions (static files and probes not counted); 0 = off.
     pub anon_rate_per_min: u64,
@@ -93,6 +96,10 @@ impl Config {
             access_token_ttl: Duration::from_secs(num("VITRINA_ACCESS_TOKEN_TTL_SECS", 900)?.clamp(30, 900)),
             login_rate_per_min: num("VITRINA_LOGIN_RATE_PER_MIN", 10)?,
             register_rate_per_min: num("VITRINA_REGISTER_RATE_PER_MIN", 10)?,
+            metrics_addr: match var("VITRINA_METRICS_ADDR") {
+                Some(a) => Some(a.parse().map_err(|e| format!("VITRINA_METRICS_ADDR: {e}"))?),
+                None => None,
+            },
             anon_rate_per_min: num("VITRINA_ANON_RATE_PER_MIN", 1200)?,
             api_rate_per_min: api_rate,
             partner_api_rate_per_min: num("VITRINA_PARTNER_API_RATE_PER_MIN", api_rate)?,
@@ -110,6 +117,7 @@ impl Config {
                     free_standard_over: num("VITRINA_FREE_SHIPPING_OVER_CENTS", 5000)? as i64,
                 },
                 max_line_quantity: num("VITRINA_MAX_LINE_QUANTITY", 99)?.clamp(1, 10_000) as i64,
+                max_open_orders: num("VITRINA_MAX_OPEN_ORDERS", 10)?,
             },
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
@@ -156,6 +164,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(900),
             login_rate_per_min: 10,
             register_rate_per_min: 10,
+            metrics_addr: None,
             anon_rate_per_min: 1200,
             api_rate_per_min: 600,
             partner_api_rate_per_min: 600,

@@ -342,4 +342,7 @@ pub trait Thumbnailer: Send + Sync {
     /// A JPEG at most `max_side` pixels wide and high, or `None` when the
     /// bytes cannot be decoded (the original is shown instead).
     fn thumbnail(&self, bytes: &[u8], max_side: u32) -> Option<Vec<u8>>;
+    /// Width and height as the file's header declares them, read without
+    /// decoding the pixels (`None` when unknown).
+    fn dimensions(&self, bytes: &[u8]) -> Option<(u32, u32)>;
 }

@@ -163,6 +163,13 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
 
 /// Prometheus text format.
 async fn metrics(State(app): State<AppState>) -> Response {
+    if app.config.metrics_addr.is_some() {
+        return StatusCode::NOT_FOUND.into_response(); // served on its own address
+    }
+    metrics_text(&app)
+}
+
+fn metrics_text(app: &AppState) -> Response {
     let mut text = crate::metrics::get().render();
     if let Some(index) = app.catalog.index() {
         text.push_str(&format!(
@@ -190,6 +197,11 @@ async fn readyz(State(app): State<AppState>) -> Response {
 }
 
 async fn media(State(app): State<AppState>, Path(key): Path<String>) -> Response {
+    // only what the shop itself writes (product images and thumbnails), never
+    // any other key of a shared bucket
+    if !key.starts_with("products/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     match app.images.get(&key).await {
         Ok(Some((bytes, content_type))) => {
             let mut res = bytes.into_response();
@@ -223,6 +235,12 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
     spawn_cache_warmer(app.clone());
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    if let Some(metrics_addr) = app.config.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+        let only_metrics = Router::new().route("/metrics", get(|State(app): State<AppState>| async move { metrics_text(&app) })).with_state(app.clone());
+        tracing::info!(%metrics_addr, "metrics on their own address");
+        tokio::spawn(async move { axum::serve(metrics_listener, only_metrics).await });
+    }
     tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
     serve_on(listener, app, shutdown_signal()).await
 }

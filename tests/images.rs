@@ -97,3 +97,35 @@ async fn only_admins_upload() {
     let res = app.client.post(format!("{}/api/v1/admin/products/{id}/images", app.base)).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_decoded_with_limits_and_lose_their_metadata() {
+    let app = spawn_app_with(0, |c| c.max_image_bytes = 64 * 1024).await;
+    let (token, id, _) = admin_and_product(&app).await;
+    // a 100-byte PNG that declares 100,000 × 100,000 pixels: refused from its header
+    let (status, problem) = upload(&app, &token, &id, common::png_declaring(100_000, 100_000), "bomb.png").await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("100000 × 100000 pixels"), "{problem}");
+    // a phone photo with its GPS position in EXIF: stored without it
+    let img = image::RgbImage::from_pixel(32, 24, image::Rgb([20, 120, 200]));
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+    let exif = b"Exif\0\0GPSLatitude 46.7712N GPSLongitude 23.6236E";
+    let mut with_exif = jpeg[..2].to_vec();
+    with_exif.extend_from_slice(&[0xFF, 0xE1]);
+    with_exif.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    with_exif.extend_from_slice(exif);
+    with_exif.extend_from_slice(&jpeg[2..]);
+    let (status, product) = upload(&app, &token, &id, with_exif, "photo.jpg").await;
+    assert_eq!(status, 200, "{product}");
+    let stored = app.get(product["images"][0]["url"].as_str().unwrap()).await.bytes().await.unwrap();
+    assert!(!stored.windows(11).any(|w| w == b"GPSLatitude"), "the position is gone");
+    assert_eq!(image::load_from_memory(&stored).unwrap().width(), 32, "the picture is intact");
+    // a lowered limit holds while the body streams
+    let mut big = vec![0xFF, 0xD8, 0xFF];
+    big.resize(200 * 1024, 0);
+    let (status, _) = upload(&app, &token, &id, big, "big.jpg").await;
+    assert_eq!(status, 413);
+    // /media serves only what the shop wrote
+    assert_eq!(app.get("/media/secrets/passwords.txt").await.status().as_u16(), 404);
+}

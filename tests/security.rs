@@ -214,3 +214,69 @@ async fn anonymous_traffic_is_limited_per_client_ip() {
     let res = app.client.get(format!("{}/api/v1/cart", app.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_live_on_an_address_the_ingress_does_not_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, metrics) = (free_port(), free_port());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vitrina"))
+        .arg("serve")
+        .env("VITRINA_DATA_DIR", dir.path())
+        .env("VITRINA_ADDR", format!("127.0.0.1:{shop}"))
+        .env("VITRINA_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(format!("http://127.0.0.1:{shop}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let on_shop = client.get(format!("http://127.0.0.1:{shop}/metrics")).send().await.map(|r| r.status().as_u16());
+    let on_metrics = client.get(format!("http://127.0.0.1:{metrics}/metrics")).send().await;
+    child.kill().ok();
+    child.wait().ok();
+    assert!(ready, "the shop started");
+    assert_eq!(on_shop.unwrap(), 404);
+    let text = on_metrics.unwrap().text().await.unwrap();
+    assert!(text.contains("vitrina_search_index_products"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_cannot_hoard_stock_in_open_orders() {
+    let app = common::spawn_app_with(30, |c| c.rules.max_open_orders = 2).await;
+    let buyer = token_for(&app, "h@example.com", Role::Customer).await;
+    let partner = token_for(&app, "hp@example.com", Role::Partner).await;
+    let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=1&sort=price_asc").await;
+    let (_, product) = app.json(&format!("/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).await;
+    let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() >= 4).expect("stock").clone()["sku"].clone();
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    // shoppers order their cart; partners send the items
+    let place = |token: String, key: String, partner: bool| {
+        let (client, base, address, sku) = (app.client.clone(), app.base.clone(), address.clone(), sku.clone());
+        async move {
+            let mut body = json!({"shipping_address": address});
+            if partner {
+                body["items"] = json!([{"sku": sku, "quantity": 1}]);
+            } else {
+                client.post(format!("{base}/api/v1/cart/items")).bearer_auth(&token).json(&json!({"sku": sku, "quantity": 1})).send().await.unwrap();
+            }
+            let res = client.post(format!("{base}/api/v1/orders")).bearer_auth(token).header("Idempotency-Key", key).json(&body).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(place(buyer.clone(), "o1".into(), false).await.0, 201);
+    assert_eq!(place(buyer.clone(), "o2".into(), false).await.0, 201);
+    let (status, problem) = place(buyer.clone(), "o3".into(), false).await;
+    assert_eq!(status, 409);
+    assert!(problem["detail"].as_str().unwrap().contains("waiting for confirmation"), "{problem}");
+    assert_eq!(place(partner, "p1".into(), true).await.0, 201, "partners (integrations) are not counted");
+}

@@ -222,12 +222,22 @@ pub async fn upload_image(State(app): State<AppState>, super::auth::CurrentUser(
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
             Err(e) => return Err(Problem::invalid_422("file", &e.body_text())),
         };
-        match field.name() {
-            Some("file") => match field.bytes().await {
-                Ok(b) => file = Some(b.to_vec()),
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-                Err(e) => return Err(Problem::invalid_422("file", &e.body_text())),
-            },
+        let mut field = field;
+        match field.name().map(str::to_string).as_deref() {
+            // read as it streams: past the limit the upload stops at once, nothing more is buffered
+            Some("file") => {
+                let mut buf = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) if buf.len() + chunk.len() > max => return Err(too_large()),
+                        Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+                        Ok(None) => break,
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                        Err(e) => return Err(Problem::invalid_422("file", &e.body_text())),
+                    }
+                }
+                file = Some(buf);
+            }
             Some("alt") => alt = field.text().await.unwrap_or_default(),
             _ => {}
         }

@@ -41,6 +41,7 @@ impl From<OrderError> for Problem {
             OrderError::EmptyCart => Problem::invalid_422("items", "the cart is empty"),
             OrderError::KeyMismatch => Problem::invalid_422("Idempotency-Key", "was already used for a different order request"),
             OrderError::InProgress => Problem::new(StatusCode::CONFLICT, "An order with this Idempotency-Key is still being placed; retry in a moment."),
+            OrderError::TooManyOpen(n) => Problem::new(StatusCode::CONFLICT, format!("You already have {n} orders waiting for confirmation; place more once they are confirmed or cancel one.")),
             OrderError::NotFound => Problem::not_found("order"),
             OrderError::InvalidTransition { from, to } => Problem::new(StatusCode::CONFLICT, format!("An order that is {} cannot become {}.", from.as_str(), to.as_str())),
             OrderError::Store(s) => s.into(),

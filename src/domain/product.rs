@@ -596,6 +596,144 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// The largest picture accepted, per side (decoding more would take memory
+/// a crafted 50 KB file could claim by declaring its size).
+pub const MAX_IMAGE_SIDE: u32 = 8_000;
+
+/// The image without the metadata a camera or phone writes into it (EXIF
+/// with GPS positions, XMP, text chunks): JPEG APP1 segments, PNG
+/// `eXIf`/`tEXt`/`iTXt`/`zTXt` chunks, WebP `EXIF`/`XMP ` chunks. Pixels are
+/// untouched. Anything it cannot parse is returned as it came (AVIF is not
+/// rewritten).
+pub fn strip_metadata(bytes: &[u8]) -> Vec<u8> {
+    match sniff_image(bytes).map(|(ext, _)| ext) {
+        Some("jpg") => strip_jpeg(bytes),
+        Some("png") => strip_png(bytes),
+        Some("webp") => strip_webp(bytes),
+        _ => None,
+    }
+    .unwrap_or_else(|| bytes.to_vec())
+}
+
+fn strip_jpeg(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = b[..2].to_vec(); // SOI
+    let mut i = 2;
+    while i + 4 <= b.len() {
+        if b[i] != 0xFF {
+            return None;
+        }
+        let marker = b[i + 1];
+        if marker == 0xDA {
+            // start of scan: the compressed data and the rest follow as they are
+            out.extend_from_slice(&b[i..]);
+            return Some(out);
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        let end = i.checked_add(2 + len).filter(|e| *e <= b.len())?;
+        // APP1 holds EXIF and XMP; APP13 Photoshop IPTC
+        if marker != 0xE1 && marker != 0xED {
+            out.extend_from_slice(&b[i..end]);
+        }
+        i = end;
+    }
+    None
+}
+
+fn strip_png(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = b[..8].to_vec();
+    let mut i = 8;
+    while i + 12 <= b.len() {
+        let len = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
+        let end = i.checked_add(12 + len).filter(|e| *e <= b.len())?;
+        let kind = &b[i + 4..i + 8];
+        if !matches!(kind, b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt") {
+            out.extend_from_slice(&b[i..end]);
+        }
+        if kind == b"IEND" {
+            return Some(out);
+        }
+        i = end;
+    }
+    None
+}
+
+fn strip_webp(b: &[u8]) -> Option<Vec<u8>> {
+    let mut body = b"WEBP".to_vec();
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().ok()?) as usize;
+        let end = i.checked_add(8 + len + (len & 1)).map(|e| e.min(b.len()))?;
+        let kind = &b[i..i + 4];
+        if kind == b"VP8X" && i + 8 < end {
+            let mut chunk = b[i..end].to_vec();
+            chunk[8] &= !(0x08 | 0x04); // the header no longer announces EXIF or XMP
+            body.extend_from_slice(&chunk);
+        } else if kind != b"EXIF" && kind != b"XMP " {
+            body.extend_from_slice(&b[i..end]);
+        }
+        i = end;
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&u32::try_from(body.len()).ok()?.to_le_bytes());
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::strip_metadata;
+
+    #[test]
+    fn exif_leaves_jpeg_png_and_webp() {
+        // JPEG: SOI, APP0 (kept), APP1 Exif with a GPS-ish payload (dropped), SOS + data
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, b'J', b'F'];
+        jpeg.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x0A]);
+        jpeg.extend_from_slice(b"Exif\0\0GPS!");
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 1, 2, 3, 0xFF, 0xD9]);
+        let clean = strip_metadata(&jpeg);
+        assert!(!clean.windows(4).any(|w| w == b"Exif"));
+        assert_eq!(clean, [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, b'J', b'F', 0xFF, 0xDA, 0x00, 0x02, 1, 2, 3, 0xFF, 0xD9]);
+        // PNG: a real image with an eXIf chunk spliced in before IEND
+        let mut png = Vec::new();
+        image_png(&mut png);
+        let iend = png.len() - 12;
+        let mut with_exif = png[..iend].to_vec();
+        with_exif.extend_from_slice(&4u32.to_be_bytes());
+        with_exif.extend_from_slice(b"eXIfGPS!");
+        with_exif.extend_from_slice(&[0, 0, 0, 0]);
+        with_exif.extend_from_slice(&png[iend..]);
+        assert_eq!(strip_metadata(&with_exif), png);
+        // WebP: RIFF with VP8X (EXIF flag set), VP8L, EXIF
+        let mut webp_body = b"WEBP".to_vec();
+        webp_body.extend_from_slice(b"VP8X\x0a\0\0\0\x08\0\0\0\0\0\0\0\0\0");
+        webp_body.extend_from_slice(b"VP8L\x02\0\0\0ab");
+        webp_body.extend_from_slice(b"EXIF\x03\0\0\0GPS\0");
+        let mut webp = b"RIFF".to_vec();
+        webp.extend_from_slice(&(webp_body.len() as u32).to_le_bytes());
+        webp.extend_from_slice(&webp_body);
+        let clean = strip_metadata(&webp);
+        assert!(!clean.windows(4).any(|w| w == b"EXIF" || w == b"GPS\0"));
+        assert_eq!(u32::from_le_bytes(clean[4..8].try_into().unwrap()) as usize, clean.len() - 8);
+        assert_eq!(clean[20] & 0x08, 0, "VP8X no longer announces EXIF");
+        // not an image: as it came
+        assert_eq!(strip_metadata(b"plain"), b"plain");
+    }
+
+    /// The smallest valid PNG: 1×1, 8-bit grey.
+    fn image_png(out: &mut Vec<u8>) {
+        out.extend_from_slice(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        let chunk = |out: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&[0, 0, 0, 0]); // CRC is not checked by the stripper
+        };
+        chunk(out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
+        chunk(out, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+        chunk(out, b"IEND", &[]);
+    }
+}
+
 #[cfg(test)]
 mod sniff_tests {
     use super::sniff_image;

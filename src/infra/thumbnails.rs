@@ -5,9 +5,26 @@ use crate::ports::Thumbnailer;
 
 pub struct ImageThumbnailer;
 
+/// Decoding never allocates more than this, whatever the file claims.
+const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
+
+fn reader(bytes: &[u8]) -> Option<image::ImageReader<std::io::Cursor<&[u8]>>> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(crate::domain::product::MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(crate::domain::product::MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    Some(reader)
+}
+
 impl Thumbnailer for ImageThumbnailer {
+    fn dimensions(&self, bytes: &[u8]) -> Option<(u32, u32)> {
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?.into_dimensions().ok()
+    }
+
     fn thumbnail(&self, bytes: &[u8], max_side: u32) -> Option<Vec<u8>> {
-        let img = image::load_from_memory(bytes).ok()?;
+        let img = reader(bytes)?.decode().ok()?;
         let small = if img.width() > max_side || img.height() > max_side { img.resize(max_side, max_side, FilterType::Triangle) } else { img };
         // JPEG has no alpha: transparent pixels become white
         let rgba = small.to_rgba8();
@@ -37,5 +54,7 @@ mod tests {
         let back = image::load_from_memory(&thumb).unwrap();
         assert_eq!((back.width(), back.height()), (400, 200));
         assert!(ImageThumbnailer.thumbnail(b"not an image", 400).is_none());
+        assert_eq!(ImageThumbnailer.dimensions(&png), Some((1200, 600)));
     }
+
 }

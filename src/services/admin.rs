@@ -93,6 +93,15 @@ impl AdminCatalog {
         if before.images.len() >= 20 {
             return Err(AdminError::Invalid(vec![FieldError::new("file", "a product has at most 20 images")]));
         }
+        // the declared size is read from the header, before any pixel is decoded
+        let max_side = crate::domain::product::MAX_IMAGE_SIDE;
+        if let Some((w, h)) = self.thumbnailer.as_ref().and_then(|t| t.dimensions(&bytes)) {
+            if w > max_side || h > max_side {
+                return Err(AdminError::Invalid(vec![FieldError::new("file", format!("is {w} × {h} pixels; at most {max_side} × {max_side}"))]));
+            }
+        }
+        // what the camera wrote (GPS positions included) does not go public
+        let bytes = crate::domain::product::strip_metadata(&bytes);
         let images = self.images.as_ref().ok_or_else(|| AdminError::Store(StoreError::Other("no image store".into())))?;
         let unavailable = |e: crate::ports::ImageError| AdminError::Store(StoreError::Unavailable(e.to_string()));
         let name = uuid::Uuid::new_v4().simple().to_string();

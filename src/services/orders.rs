@@ -40,6 +40,8 @@ pub enum OrderError {
     KeyMismatch,
     #[error("an order with this Idempotency-Key is still being placed")]
     InProgress,
+    #[error("You already have {0} orders waiting for confirmation: wait until they are confirmed, or cancel one")]
+    TooManyOpen(u64),
     #[error("order not found")]
     NotFound,
     #[error("an order that is {from:?} cannot become {to:?}")]
@@ -59,11 +61,14 @@ impl From<FieldError> for OrderError {
 pub struct ShopRules {
     pub pricing: PricingRules,
     pub max_line_quantity: i64,
+    /// Orders a customer may have waiting for confirmation (placed, not yet
+    /// paid or shipped): stock cannot be hoarded by placing and never taking. 0 = no limit.
+    pub max_open_orders: u64,
 }
 
 impl Default for ShopRules {
     fn default() -> Self {
-        Self { pricing: PricingRules::default(), max_line_quantity: 99 }
+        Self { pricing: PricingRules::default(), max_line_quantity: 99, max_open_orders: 10 }
     }
 }
 
@@ -303,6 +308,13 @@ impl OrderService {
         let request_hash = sha256_hex(&serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default());
         if let Some(done) = self.replay(&user.id, &key, &request_hash).await? {
             return Ok((done, false));
+        }
+        if user.role == Role::Customer && self.rules.max_open_orders > 0 {
+            let open = OrderFilter { user_id: Some(user.id.clone()), status: Some(OrderStatus::Placed), ..Default::default() };
+            let (_, count) = self.orders.list_orders(&open, 0, 1).await?;
+            if count >= self.rules.max_open_orders {
+                return Err(OrderError::TooManyOpen(count));
+            }
         }
         let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
         let lines = match req.items {
