@@ -266,6 +266,9 @@ pub trait InventoryStore: Send + Sync {
     async fn restock(&self, order_id: &str, sku: &str, qty: i64) -> Result<(), StoreError>;
     /// Sets the stock of a SKU (admin).
     async fn set_stock(&self, sku: &str, stock: i64) -> Result<(), StoreError>;
+    /// Sets the stock of a SKU only if it is still `expected` (one atomic,
+    /// guarded write); `false` when it moved (an order took some meanwhile).
+    async fn set_stock_if(&self, sku: &str, expected: i64, stock: i64) -> Result<bool, StoreError>;
     /// SKUs whose stock is at most `threshold`, lowest first (ties by SKU), at most `limit`.
     async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError>;
 }

@@ -148,7 +148,7 @@ async fn products_round_trip_through_csv_with_a_dry_run_first() {
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/csv"));
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock");
+    assert_eq!(lines[0], "product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected");
     assert_eq!(lines.len(), 3, "one row per variant: {csv}");
     assert!(csv.contains("MUG-WHITE,glaze=White,15.00,9"), "{csv}");
 
@@ -189,6 +189,18 @@ async fn products_round_trip_through_csv_with_a_dry_run_first() {
     // and the export gives back what was imported
     let (_, _, again) = text(&app, "/api/v1/admin/export/products.csv", &admin).await;
     assert!(again.contains("APR-M,size=M,22.00,5") && again.contains("MUG-BLUE,glaze=Blue,13.75"), "{again}");
+
+    // stock changes are explicit: `stock` against the `stock_expected` the export wrote
+    assert!(again.contains("MUG-WHITE,glaze=White,15.00,9,9"), "{again}");
+    let report: Value = post(again.replace("MUG-WHITE,glaze=White,15.00,9,9", "MUG-WHITE,glaze=White,15.00,12,9"), false).await.unwrap().json().await.unwrap();
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(app.state.admin.get(&id).await.unwrap().variants[0].stock, 12);
+    // a file exported before the stock moved is refused for that SKU, and says why
+    let report: Value = post(again.replace("MUG-WHITE,glaze=White,15.00,9,9", "MUG-WHITE,glaze=White,15.00,20,9"), false).await.unwrap().json().await.unwrap();
+    assert_eq!(report["applied"], false, "{report}");
+    assert_eq!(report["errors"][0]["field"], "stock", "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("changed from 9 to 12"), "{report}");
+    assert_eq!(app.state.admin.get(&id).await.unwrap().variants[0].stock, 12, "the moved stock was not overwritten");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

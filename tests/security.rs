@@ -280,3 +280,48 @@ async fn a_customer_cannot_hoard_stock_in_open_orders() {
     assert!(problem["detail"].as_str().unwrap().contains("waiting for confirmation"), "{problem}");
     assert_eq!(place(partner, "p1".into(), true).await.0, 201, "partners (integrations) are not counted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edit_never_writes_stock_back_blindly() {
+    let app = spawn_app(0).await;
+    let admin = token_for(&app, "boss@example.com", Role::Admin).await;
+    let buyer = token_for(&app, "b@example.com", Role::Customer).await;
+    let body = json!({"name": "Sale Kettle", "category": "home/kitchen", "status": "active",
+        "variants": [{"sku": "KETTLE-1", "options": {}, "price": {"amount": 9900, "currency": "EUR"}, "stock": 10}]});
+    let created: Value = app.client.post(format!("{}/api/v1/admin/products", app.base)).bearer_auth(&admin).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    // the admin opens the editor (stock 10); meanwhile 3 are sold
+    app.client.post(format!("{}/api/v1/cart/items", app.base)).bearer_auth(&buyer).json(&json!({"sku": "KETTLE-1", "quantity": 3})).send().await.unwrap();
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&buyer).header("Idempotency-Key", "k1").json(&json!({"shipping_address": address})).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let put = |body: Value| {
+        let (client, url, admin) = (app.client.clone(), format!("{}/api/v1/admin/products/{id}", app.base), admin.clone());
+        async move {
+            let res = client.put(url).bearer_auth(admin).json(&body).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let stock = || async { app.state.admin.get(&id).await.unwrap().variants[0].stock };
+    // saving a new description with the stale 10 in the form: the stock stays 7
+    let mut edit = body.clone();
+    edit["description"] = json!("Now with a whistle.");
+    let (status, _) = put(edit.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(stock().await, 7, "editing a description never touches stock");
+    // the editor sends what it loaded: unchanged means untouched
+    edit["stock_expected"] = json!({"KETTLE-1": 10});
+    assert_eq!(put(edit.clone()).await.0, 200);
+    assert_eq!(stock().await, 7);
+    // a change against a stock that moved is refused, naming the field
+    edit["variants"][0]["stock"] = json!(15);
+    let (status, problem) = put(edit.clone()).await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["errors"][0]["field"], "variants.0.stock", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("changed from 10 to 7"), "{problem}");
+    assert_eq!(stock().await, 7);
+    // against the current stock it is written
+    edit["stock_expected"] = json!({"KETTLE-1": 7});
+    assert_eq!(put(edit).await.0, 200);
+    assert_eq!(stock().await, 15);
+}

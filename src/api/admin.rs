@@ -85,6 +85,12 @@ impl From<AdminError> for Problem {
             }
             AdminError::NotFound => Problem::not_found("product"),
             AdminError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
+            AdminError::StockMoved(moved) => {
+                let mut p = Problem::new(StatusCode::CONFLICT, moved.iter().map(|m| m.message()).collect::<Vec<_>>().join("; "));
+                p.title = "Stock changed meanwhile".into();
+                p.errors = moved.iter().map(|m| super::problem::FieldError { field: m.field(), message: m.message() }).collect();
+                p
+            }
             AdminError::Store(s) => s.into(),
         }
     }

@@ -333,6 +333,14 @@ pub struct ProductInput {
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub attributes: BTreeMap<String, AttrValue>,
     pub variants: Vec<Variant>,
+    /// When replacing a product: the stock per SKU as the editor loaded it.
+    /// A variant whose `stock` differs from it is a stock change, written
+    /// only if the stock is still that value (else 409: it moved, reload);
+    /// an existing SKU not listed here keeps its stock whatever `stock` says,
+    /// so editing a description never touches stock. Ignored on create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub stock_expected: Option<BTreeMap<String, i64>>,
 }
 
 fn is_valid_sku(s: &str) -> bool {
@@ -558,7 +566,7 @@ pub(crate) mod tests {
     #[test]
     fn product_input_is_validated_by_field() {
         let p = sample();
-        let good = ProductInput { name: " Tee ".into(), slug: None, description: String::new(), brand: "Acme".into(), category: "clothing/t-shirts".into(), status: ProductStatus::Draft, attributes: p.attributes.clone(), variants: p.variants.clone() };
+        let good = ProductInput { name: " Tee ".into(), slug: None, description: String::new(), brand: "Acme".into(), category: "clothing/t-shirts".into(), status: ProductStatus::Draft, attributes: p.attributes.clone(), variants: p.variants.clone(), stock_expected: None };
         assert_eq!(good.validate().unwrap().name, "Tee");
         let mut bad = good.clone();
         bad.category = "Bad Path".into();

@@ -31,8 +31,30 @@ pub enum AdminError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Stock changes refused: these SKUs' stock moved since the editor loaded it.
+    #[error("stock changed while you were editing")]
+    StockMoved(Vec<StockMoved>),
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// A stock change that was not written because the stock is no longer what the editor saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockMoved {
+    /// The variant's position in the input.
+    pub index: usize,
+    pub sku: String,
+    pub expected: i64,
+    pub now: i64,
+}
+
+impl StockMoved {
+    pub fn field(&self) -> String {
+        format!("variants.{}.stock", self.index)
+    }
+    pub fn message(&self) -> String {
+        format!("the stock of {} changed from {} to {} while you were editing (orders came in); nothing was changed for it — reload and set it again", self.sku, self.expected, self.now)
+    }
 }
 
 impl From<StoreError> for AdminError {
@@ -185,7 +207,7 @@ impl AdminCatalog {
         Err(AdminError::Conflict("no free slug; give one".into()))
     }
 
-    async fn save(&self, product: Product, stock_from_input: bool) -> Result<Product, AdminError> {
+    async fn save(&self, product: Product) -> Result<Product, AdminError> {
         // a new category path becomes a category (named after its last segment) at once
         let known = self.store.categories().await?;
         let missing: Vec<Category> = CategoryPath::ancestors_and_self(&product.category)
@@ -196,14 +218,8 @@ impl AdminCatalog {
         if !missing.is_empty() {
             self.store.upsert_categories(&missing).await?;
         }
+        // a known SKU keeps its inventory: stock changes are explicit (see `update`)
         self.store.upsert_products(std::slice::from_ref(&product)).await?;
-        if stock_from_input {
-            // the admin sets stock explicitly: that is the new truth
-            for v in &product.variants {
-                self.inventory.set_stock(&v.sku, v.stock).await?;
-            }
-            self.store.sync_stock_snapshot(std::slice::from_ref(&product.id)).await?;
-        }
         self.catalog.invalidate().await;
         self.get(&product.id).await
     }
@@ -213,7 +229,7 @@ impl AdminCatalog {
         let slug = self.slug_for(&input, None).await?;
         let now = Utc::now();
         let product = from_input(input, format!("p_{}", uuid::Uuid::new_v4().simple()), slug, vec![], 0, now);
-        let saved = self.save(product, false).await?;
+        let saved = self.save(product).await?;
         self.audit.record(actor, "product.create", &saved.id, format!("created {}", saved.name), None, Some(&saved)).await;
         Ok(saved)
     }
@@ -226,9 +242,47 @@ impl AdminCatalog {
             Some(_) => self.slug_for(&input, Some(id)).await?,
             None => existing.slug.clone(),
         };
+        let expected = input.stock_expected.clone().unwrap_or_default();
         let product = from_input(input, existing.id.clone(), slug, existing.images.clone(), existing.popularity, existing.created_at);
-        let saved = self.save(product, true).await?;
+        // Stock is never written back blindly: an existing SKU's stock changes
+        // only when the editor says what it loaded and asks for another value,
+        // and only if the stock is still what it loaded (a compare-and-set:
+        // during a sale, orders move it all the time).
+        let known: std::collections::BTreeSet<&str> = existing.variants.iter().map(|v| v.sku.as_str()).collect();
+        let changes: Vec<(usize, String, i64, i64)> = product
+            .variants
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| known.contains(v.sku.as_str()))
+            .filter_map(|(i, v)| expected.get(&v.sku).filter(|e| **e != v.stock).map(|e| (i, v.sku.clone(), *e, v.stock)))
+            .collect();
+        let skus: Vec<String> = changes.iter().map(|c| c.1.clone()).collect();
+        let levels = self.inventory.stock_levels(&skus).await?;
+        let moved: Vec<StockMoved> = changes
+            .iter()
+            .filter(|(_, sku, e, _)| levels.get(sku) != Some(e))
+            .map(|(index, sku, e, _)| StockMoved { index: *index, sku: sku.clone(), expected: *e, now: levels.get(sku).copied().unwrap_or(0) })
+            .collect();
+        if !moved.is_empty() {
+            return Err(AdminError::StockMoved(moved));
+        }
+        let mut saved = self.save(product).await?;
+        let mut raced = Vec::new();
+        for (index, sku, e, new) in &changes {
+            if !self.inventory.set_stock_if(sku, *e, *new).await? {
+                let now = self.inventory.stock_levels(std::slice::from_ref(sku)).await?.get(sku).copied().unwrap_or(0);
+                raced.push(StockMoved { index: *index, sku: sku.clone(), expected: *e, now });
+            }
+        }
+        if !changes.is_empty() {
+            self.store.sync_stock_snapshot(std::slice::from_ref(&saved.id)).await?;
+            self.catalog.invalidate().await;
+            saved = self.get(id).await?;
+        }
         self.audit.record(actor, "product.update", id, describe_product_change(&existing, &saved), Some(&existing), Some(&saved)).await;
+        if !raced.is_empty() {
+            return Err(AdminError::StockMoved(raced));
+        }
         Ok(saved)
     }
 

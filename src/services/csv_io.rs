@@ -2,7 +2,11 @@
 //! that reports every problem by line before anything is written.
 //!
 //! Product files have one row per variant:
-//! `product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock`.
+//! `product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected`.
+//! `stock_expected` is the stock at export time: change `stock` to change it
+//! (written only if the stock is still `stock_expected`, else the line is
+//! refused: it moved, export again). An existing SKU without
+//! `stock_expected` keeps its stock; a new SKU starts with `stock`.
 //! Rows of one product share its slug (or, without a slug, its name); the
 //! product's own fields are read from its first row. `attributes` is a JSON
 //! object, `options` is `size=M; color=Red`, `price` is a decimal in EUR.
@@ -16,7 +20,7 @@ use crate::ports::{OrderFilter, OrderStore, StoreError, UserStore};
 use crate::services::admin::{AdminCatalog, AdminError};
 use crate::services::audit::Actor;
 
-pub const PRODUCT_COLUMNS: [&str; 12] = ["product_id", "slug", "name", "description", "brand", "category", "status", "attributes", "sku", "options", "price", "stock"];
+pub const PRODUCT_COLUMNS: [&str; 13] = ["product_id", "slug", "name", "description", "brand", "category", "status", "attributes", "sku", "options", "price", "stock", "stock_expected"];
 
 /// At most this many lines are read from one import.
 pub const MAX_IMPORT_LINES: usize = 20_000;
@@ -85,7 +89,7 @@ fn product_rows(p: &Product) -> Vec<Vec<String>> {
         .map(|v| {
             vec![
                 p.id.clone(), p.slug.clone(), p.name.clone(), p.description.clone(), p.brand.clone(), p.category.clone(), p.status.as_str().to_string(), attributes.clone(),
-                v.sku.clone(), options_text(&v.options), to_decimal(v.price.amount), v.stock.to_string(),
+                v.sku.clone(), options_text(&v.options), to_decimal(v.price.amount), v.stock.to_string(), v.stock.to_string(),
             ]
         })
         .collect()
@@ -146,6 +150,8 @@ pub async fn export_orders(orders: &dyn OrderStore, users: &dyn UserStore, filte
 /// One product gathered from its rows.
 struct Parsed {
     first_line: u64,
+    /// The SKUs in line order (the input moves into the write).
+    input_skus: Vec<String>,
     variant_lines: Vec<u64>,
     product_id: String,
     input: ProductInput,
@@ -212,13 +218,28 @@ fn parse_products(text: &str, errors: &mut Vec<LineError>) -> Vec<Parsed> {
                 }
             }
         };
+        let expected_text = get("stock_expected");
+        let expected = match expected_text.parse::<i64>() {
+            _ if expected_text.is_empty() => None,
+            Ok(s) if s >= 0 => Some(s),
+            _ => {
+                fail("stock_expected", format!("{expected_text:?} is not a whole number of 0 or more"));
+                None
+            }
+        };
         let options = parse_options(&get("options")).unwrap_or_else(|m| {
             fail("options", m);
             BTreeMap::new()
         });
         let variant = Variant { sku: get("sku"), options, price: Money::new(price, DEFAULT_CURRENCY), stock };
+        let expect = |input: &mut ProductInput| {
+            if let Some(e) = expected {
+                input.stock_expected.get_or_insert_with(BTreeMap::new).insert(variant.sku.clone(), e);
+            }
+        };
         let key = [get("slug"), get("product_id"), get("name")].into_iter().find(|k| !k.is_empty()).unwrap_or_default().to_lowercase();
         if let Some(&i) = by_key.get(&key).filter(|_| !key.is_empty()) {
+            expect(&mut products[i].input);
             products[i].input.variants.push(variant);
             products[i].variant_lines.push(line);
             continue;
@@ -246,10 +267,17 @@ fn parse_products(text: &str, errors: &mut Vec<LineError>) -> Vec<Parsed> {
             category: get("category"),
             status,
             attributes,
-            variants: vec![variant],
+            variants: vec![],
+            stock_expected: None,
         };
+        let mut input = input;
+        expect(&mut input);
+        input.variants.push(variant);
         by_key.insert(key, products.len());
-        products.push(Parsed { first_line: line, variant_lines: vec![line], product_id: get("product_id"), input });
+        products.push(Parsed { first_line: line, input_skus: vec![], variant_lines: vec![line], product_id: get("product_id"), input });
+    }
+    for p in &mut products {
+        p.input_skus = p.input.variants.iter().map(|v| v.sku.clone()).collect();
     }
     products
 }
@@ -322,6 +350,11 @@ pub async fn import_products(admin: &AdminCatalog, actor: &Actor, text: &str, dr
             Ok(_) => {}
             Err(AdminError::Invalid(errors)) => report.errors.extend(errors.into_iter().map(|e| LineError { line: p.first_line, field: e.field, message: e.message })),
             Err(AdminError::Conflict(m)) => report.errors.push(LineError { line: p.first_line, field: "sku".into(), message: m }),
+            Err(AdminError::StockMoved(moved)) => report.errors.extend(moved.iter().map(|m| LineError {
+                line: p.variant_lines.get(p.input_skus.iter().position(|s| *s == m.sku).unwrap_or(0)).copied().unwrap_or(p.first_line),
+                field: "stock".into(),
+                message: m.message(),
+            })),
             Err(e) => return Err(e),
         }
     }

@@ -169,6 +169,18 @@ impl InventoryStore for MongoCatalog {
         Ok(())
     }
 
+    async fn set_stock_if(&self, sku: &str, expected: i64, stock: i64) -> Result<bool, StoreError> {
+        if stock < 0 {
+            return Err(StoreError::Other(format!("stock of {sku:?} cannot be negative ({stock})")));
+        }
+        let r = self
+            .inventory
+            .update_one(doc! { "_id": sku, "stock": expected }, doc! { "$set": { "stock": stock } })
+            .await
+            .map_err(|e| map_error("set stock if unchanged", e))?;
+        Ok(r.matched_count == 1)
+    }
+
     async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError> {
         // A limit of 0 means "no limit" to the server.
         if limit == 0 {

@@ -105,6 +105,16 @@ impl InventoryStore for SqliteCatalog {
             .await
     }
 
+    async fn set_stock_if(&self, sku: &str, expected: i64, stock: i64) -> Result<bool, StoreError> {
+        let sku = sku.to_string();
+        self.0
+            .write(move |c| {
+                let n = c.execute("UPDATE inventory SET stock = ? WHERE sku = ? AND stock = ?", params![stock.max(0), sku, expected]).map_err(other)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
     async fn low_stock(&self, threshold: i64, limit: u64) -> Result<Vec<StockLevel>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());

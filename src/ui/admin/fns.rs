@@ -108,6 +108,7 @@ fn outcome(r: Result<Product, crate::services::admin::AdminError>) -> PageResult
         Ok(p) => Ok(SaveOutcome::Saved(p)),
         Err(AdminError::Invalid(errors)) => Ok(SaveOutcome::Refused(errors)),
         Err(AdminError::Conflict(m)) => Ok(SaveOutcome::Refused(vec![FieldError::new("variants", m)])),
+        Err(AdminError::StockMoved(moved)) => Ok(SaveOutcome::Refused(moved.iter().map(|m| FieldError::new(&m.field(), m.message())).collect())),
         Err(AdminError::NotFound) => Err(PageError::NotFound),
         Err(e) => Err(unavailable(e)),
     }

@@ -239,6 +239,11 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
         id
     };
     let existing_id = product.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+    let is_edit = product.is_some();
+    // the stock each SKU had when the editor loaded: a changed number is a
+    // compare-and-set against it, an unchanged one leaves the stock alone
+    let stock_of = |p: &Product| p.variants.iter().map(|v| (v.sku.clone(), v.stock)).collect::<BTreeMap<String, i64>>();
+    let loaded_stock = RwSignal::new(product.as_ref().map(stock_of).unwrap_or_default());
     let p = product.clone();
     let name = RwSignal::new(p.as_ref().map(|p| p.name.clone()).unwrap_or_default());
     let slug = RwSignal::new(p.as_ref().map(|p| p.slug.clone()).unwrap_or_default());
@@ -352,6 +357,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
             status: ProductStatus::parse(&status.get()).unwrap_or_default(),
             attributes,
             variants: vs,
+            stock_expected: is_edit.then(|| loaded_stock.get()),
         })
     };
     let navigate = use_navigate();
@@ -379,6 +385,14 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
                         navigate(&format!("/admin/products/{}?notice=Product+created.+Add+images+below.", p.id), Default::default());
                     } else {
                         slug.set(p.slug.clone());
+                        // show the stock as saved (orders may have moved it) and expect it next time
+                        let now = stock_of(&p);
+                        for row in variants.get_untracked() {
+                            if let Some(n) = now.get(&row.sku.get_untracked()) {
+                                row.stock.set(n.to_string());
+                            }
+                        }
+                        loaded_stock.set(now);
                         saved.set(format!("Saved. The product page shows it now; listings within a minute. ({})", p.updated_at.format("%H:%M:%S")));
                     }
                 }
