@@ -44,6 +44,9 @@ track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
 (cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
+log "API fuzzing: schemathesis from the OpenAPI spec (at least 1,000 cases)"
+bash scripts/schemathesis.sh 2>&1 | tee "$LOGDIR/schemathesis.log"
+
 log "deployment files (Kubernetes schemas, Compose spec, Dockerfile structure)"
 bash scripts/check-deploy.sh 2>&1 | tee "$LOGDIR/deploy.log"
 
@@ -56,6 +59,6 @@ rm -f "$VITRINA_TRACK_FILE"
 
 passed=$(grep -hoE '^test result: ok\. [0-9]+ passed' "$LOGDIR/cargo.log" | awk '{s+=$4} END {print s+0}')
 e2e=$(grep -hoE '^ *[0-9]+ passed' "$LOGDIR/e2e.log" | awk '{s+=$1} END {print s+0}')
-ops=$(grep -hoE '^(deploy|horizontal): [0-9]+ passed' "$LOGDIR/deploy.log" "$LOGDIR/horizontal.log" | awk '{s+=$2} END {print s+0}')
+ops=$(grep -hoE '^(deploy|horizontal|schemathesis): [0-9]+ passed' "$LOGDIR/deploy.log" "$LOGDIR/horizontal.log" "$LOGDIR/schemathesis.log" | awk '{s+=$2} END {print s+0}')
 echo
 echo "vitrina: $((passed + e2e + ops)) passed, 0 failed"

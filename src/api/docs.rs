@@ -29,7 +29,7 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
         crate::domain::order::StatusChange, crate::services::orders::ShortLine,
         crate::domain::product::Product, crate::domain::product::ProductInput, crate::domain::product::Variant, admin::RemovalResult, admin::UserChange, admin::NewUser,
         admin::AuditPage, crate::domain::audit::AuditEntry, crate::domain::import::ImportReport, crate::domain::import::LineError)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses),
     tags((name = "catalog", description = "Products, search, facets and categories"),
          (name = "auth", description = "Accounts and tokens: JWT access tokens (15 min) and rotating refresh tokens"),
          (name = "orders", description = "Cart and orders: stock reserved atomically; Idempotency-Key for safe retries"),
@@ -49,6 +49,46 @@ impl utoipa::Modify for SecuritySchemes {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some("Access token from POST /api/v1/auth/token")).build()),
         );
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description("vitrina_session", "Browser session cookie"))));
+    }
+}
+
+/// Answers every operation can give besides its own, documented once:
+/// 400 (a malformed request: a parameter, header or body the route cannot
+/// read), 422 for operations with a body (a field refused), 401/403 for
+/// operations that need a caller, 429 (rate limits) and 503 (the store is
+/// unreachable). All of them are `application/problem+json`.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses.entry(code.to_string()).or_insert_with(|| problem(description).into());
+                };
+                add("400", "Malformed request: a parameter, header or body that cannot be read");
+                if has_body {
+                    add("422", "A field was refused (`errors` names it)");
+                }
+                if secured {
+                    add("401", "Sign in or send a bearer token");
+                    add("403", "This account may not use this resource");
+                }
+                add("429", "Too many requests (see Retry-After)");
+                add("503", "The store is unreachable; try again shortly");
+            }
+        }
     }
 }
 

@@ -695,7 +695,7 @@ mod strip_tests {
     fn exif_leaves_jpeg_png_and_webp() {
         // JPEG: SOI, APP0 (kept), APP1 Exif with a GPS-ish payload (dropped), SOS + data
         let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, b'J', b'F'];
-        jpeg.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x0A]);
+        jpeg.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x0C]);
         jpeg.extend_from_slice(b"Exif\0\0GPS!");
         jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 1, 2, 3, 0xFF, 0xD9]);
         let clean = strip_metadata(&jpeg);

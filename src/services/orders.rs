@@ -128,6 +128,22 @@ impl CartService {
         }
     }
 
+    /// Variants and the availability a cart shows. From memory once the index
+    /// is loaded: names, prices and stock as of the last sync (under a second
+    /// old), like a listing; no store read per line. What is being added or
+    /// changed is checked against the inventory (`available`), and an order
+    /// reserves against it, so nothing is sold that is not there.
+    async fn variants_and_stock(&self, skus: &[String]) -> Result<(HashMap<String, SkuView>, BTreeMap<String, i64>), StoreError> {
+        match &self.index {
+            Some(index) if index.is_loaded() => {
+                let views = index.skus(skus);
+                let stock = views.iter().map(|v| (v.variant.sku.clone(), v.variant.stock)).collect();
+                Ok((purchasable(views.into_iter(), skus), stock))
+            }
+            _ => Ok((lookup(&self.catalog, skus).await?, self.inventory.stock_levels(skus).await?)),
+        }
+    }
+
     pub fn rules(&self) -> ShopRules {
         self.rules
     }
@@ -145,8 +161,7 @@ impl CartService {
 
     pub async fn price(&self, lines: &[CartLine]) -> Result<CartView, OrderError> {
         let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-        let found = self.variants(&skus).await?;
-        let stock = self.inventory.stock_levels(&skus).await?;
+        let (found, stock) = self.variants_and_stock(&skus).await?;
         let views: Vec<CartLineView> = lines
             .iter()
             .filter_map(|l| found.get(&l.sku).map(|p| line_view(p, l.quantity, stock.get(&l.sku).copied().unwrap_or(0))))
