@@ -100,7 +100,8 @@ struct Doc {
     /// (word id, field) and (stem id, field) pairs, to take the document out again.
     words: Vec<(u32, u8)>,
     stems: Vec<(u32, u8)>,
-    skus: Vec<String>,
+    /// The variants, for cart lines (one copy: the SKU map points here).
+    variants: Vec<crate::domain::product::Variant>,
     /// What the index holds of the product: an unchanged product is skipped.
     fingerprint: u64,
 }
@@ -112,7 +113,11 @@ struct Inner {
     doc_facets: Vec<Vec<u32>>,
     by_id: HashMap<String, u32>,
     free: Vec<u32>,
-    skus: HashMap<String, SkuView>,
+    /// SKU → (document, variant position).
+    skus: HashMap<String, (u32, u16)>,
+    /// Analysed words seen so far: a catalog repeats its vocabulary, so each
+    /// distinct word is folded and stemmed once.
+    terms: HashMap<String, analysis::Term>,
     status: [RoaringBitmap; 3],
     in_stock: RoaringBitmap,
     categories: HashMap<String, RoaringBitmap>,
@@ -195,7 +200,7 @@ impl Inner {
             facets: Vec::new(),
             words: Vec::new(),
             stems: Vec::new(),
-            skus: p.variants.iter().map(|v| v.sku.clone()).collect(),
+            variants: p.variants.clone(),
             fingerprint: fp,
         };
         self.status[status_slot(doc.status)].insert(d);
@@ -212,7 +217,14 @@ impl Inner {
         }
         for (f, words) in fields.iter().enumerate() {
             for w in words {
-                let term = analysis::analyse(w);
+                let term = match self.terms.get(w) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = analysis::analyse(w);
+                        self.terms.insert(w.clone(), t.clone());
+                        t
+                    }
+                };
                 let wid = self.words.id(&term.folded);
                 let posting = &mut self.words.postings[wid as usize];
                 posting.all.insert(d);
@@ -230,8 +242,8 @@ impl Inner {
             }
         }
         self.doc_facets[d as usize] = doc.facets.clone();
-        for view in p.sku_views() {
-            self.skus.insert(view.variant.sku.clone(), view);
+        for (i, v) in p.variants.iter().enumerate() {
+            self.skus.insert(v.sku.clone(), (d, i as u16));
         }
         self.by_id.insert(p.id.clone(), d);
         self.docs[d as usize] = Some(doc);
@@ -242,8 +254,8 @@ impl Inner {
     fn remove_doc(&mut self, d: u32) {
         let Some(doc) = self.docs[d as usize].take() else { return };
         self.by_id.remove(&doc.summary.id);
-        for sku in &doc.skus {
-            self.skus.remove(sku);
+        for v in &doc.variants {
+            self.skus.remove(&v.sku);
         }
         self.status[status_slot(doc.status)].remove(d);
         self.in_stock.remove(d);
@@ -460,13 +472,15 @@ impl Inner {
                 200 + s.id.len() + s.slug.len() + s.name.len() + s.brand.len() + s.category.len()
                     + s.image_url.as_ref().map_or(0, |u| u.len())
                     + d.categories.iter().map(|c| c.len() + 24).sum::<usize>()
-                    + (d.facets.len() * 4)
+                    + (d.facets.len() * 4) * 2
                     + (d.words.len() + d.stems.len()) * 8
+                    + d.variants.iter().map(|v| 120 + 2 * v.sku.len() + 48 + v.options.iter().map(|(k, x)| k.len() + x.len() + 64).sum::<usize>()).sum::<usize>()
             })
             .sum();
+        let terms: usize = self.terms.iter().map(|(w, t)| w.len() + t.folded.len() + t.stems.iter().map(String::len).sum::<usize>() + 160).sum();
         let facets: usize = self.facets.bitmaps.iter().map(bitmaps).sum::<usize>() + self.facets.names.iter().map(|n| n.len() * 3 + 96).sum::<usize>();
         let categories: usize = self.categories.iter().map(|(k, b)| k.len() + 64 + bitmaps(b)).sum();
-        docs + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
+        docs + terms + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
     }
 }
 
@@ -552,7 +566,20 @@ impl SearchIndex for RoaringIndex {
 
     fn skus(&self, skus: &[String]) -> Vec<SkuView> {
         let inner = self.read();
-        skus.iter().filter_map(|s| inner.skus.get(s).cloned()).collect()
+        skus.iter()
+            .filter_map(|s| {
+                let (d, i) = inner.skus.get(s)?;
+                let doc = inner.docs[*d as usize].as_ref()?;
+                Some(SkuView {
+                    product_id: doc.summary.id.clone(),
+                    slug: doc.summary.slug.clone(),
+                    name: doc.summary.name.clone(),
+                    image_url: doc.summary.image_url.clone(),
+                    status: doc.status,
+                    variant: doc.variants.get(*i as usize)?.clone(),
+                })
+            })
+            .collect()
     }
 }
 
