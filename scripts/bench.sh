@@ -151,34 +151,32 @@ check_ok() {
   [ "$code" = "200" ] || die "$url answered $code, expected 200"
 }
 
-# wrk reports through this hook: one machine-readable line, microseconds.
-WRK_LUA="$WORK/report.lua"
-cat >"$WRK_LUA" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "VITRINA_RESULT rps=%.1f p50=%d p95=%d p99=%d requests=%d non2xx=%d errors=%d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
-end
-LUA
+WRK_LUA="$ROOT/scripts/bench/report.lua"   # one machine-readable line, microseconds
 
 RESULTS=()
 
-# measure <scenario> <path>
-measure() {
-  local scenario="$1" path="$2" url out line
-  url="http://127.0.0.1:$PORT$path"
+# run_wrk <scenario> <connections> <script> <url>: one wrk run, its result line kept
+run_wrk() {
+  local scenario="$1" conns="$2" script="$3" url="$4" out line
   out="$WORK/wrk-$(printf '%s' "$scenario" | tr -c 'A-Za-z0-9' '_').txt"
-  log "wrk: $scenario (${SECONDS_PER_RUN}s, $THREADS threads, $CONNECTIONS connections)"
+  log "wrk: $scenario (${SECONDS_PER_RUN}s, $THREADS threads, $conns connections)"
   timeout "$((SECONDS_PER_RUN + 60))" \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
-        -H 'Accept-Encoding: gzip' -s "$WRK_LUA" "$url" >"$out" 2>&1 \
+    wrk -t"$THREADS" -c"$conns" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
+        -H 'Accept-Encoding: gzip' -s "$script" "$url" >"$out" 2>&1 \
     || { cat "$out" >&2; die "wrk failed for $scenario"; }
   line="$(grep '^VITRINA_RESULT ' "$out" | tail -n 1)"
   [ -n "$line" ] || { cat "$out" >&2; die "no result line in wrk output for $scenario"; }
   RESULTS+=("$scenario|$line")
+}
+
+# measure <scenario> <path>: one URL, over and over
+measure() {
+  run_wrk "$1" "$CONNECTIONS" "$WRK_LUA" "http://127.0.0.1:$PORT$2"
+}
+
+# measure_mix <scenario> <mix> <connections>: random combinations (scripts/bench/random.lua)
+measure_mix() {
+  BENCH_DATA="$WORK/data.lua" BENCH_MIX="$2" run_wrk "$1" "$3" "$ROOT/scripts/bench/random.lua" "http://127.0.0.1:$PORT"
 }
 
 field() { # field <name> <result line>
@@ -198,19 +196,6 @@ log "seeding $PRODUCTS products into $backend"
 timeout "$SEED_TIMEOUT" env "${VITRINA_ENV[@]}" "$BIN" seed --products "$PRODUCTS" >"$WORK/seed.log" 2>&1 \
   || { tail -n 40 "$WORK/seed.log" >&2; die "seeding failed"; }
 
-# measure_mix <scenario> <mix> <connections>: random combinations (scripts/bench/random.lua)
-measure_mix() {
-  local scenario="$1" mix="$2" conns="$3" out line
-  out="$WORK/wrk-$(printf '%s' "$scenario" | tr -c 'A-Za-z0-9' '_').txt"
-  log "wrk: $scenario (${SECONDS_PER_RUN}s, $THREADS threads, $conns connections, random $mix)"
-  BENCH_DATA="$WORK/data.lua" BENCH_MIX="$mix" timeout "$((SECONDS_PER_RUN + 60))" \
-    wrk -t"$THREADS" -c"$conns" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
-        -H 'Accept-Encoding: gzip' -s "$ROOT/scripts/bench/random.lua" "http://127.0.0.1:$PORT" >"$out" 2>&1 \
-    || { cat "$out" >&2; die "wrk failed for $scenario"; }
-  line="$(grep '^VITRINA_RESULT ' "$out" | tail -n 1)"
-  [ -n "$line" ] || { cat "$out" >&2; die "no result line in wrk output for $scenario"; }
-  RESULTS+=("$scenario|$line")
-}
 # load tests are not abuse: limits out of the way, as in production behind a sized fleet
 LIMITS=(VITRINA_LOGIN_RATE_PER_MIN=100000000 VITRINA_API_RATE_PER_MIN=100000000 VITRINA_PARTNER_API_RATE_PER_MIN=100000000
         VITRINA_REGISTER_RATE_PER_MIN=0 VITRINA_ANON_RATE_PER_MIN=0)

@@ -90,4 +90,17 @@ if wasm:
     w(f"| release WASM | {raw / 1024:,.0f} KB raw, **{gz / 1024:,.0f} KB gzip** | ≤ 250 KB gzip | {'yes' if gz <= 250 * 1024 else 'no'} |")
 w("")
 w("Raw outputs (load-tool reports, wrk output) are in `docs/capacity/`.")
+
+# The uncached paths: random query combinations (scripts/bench.sh), and the
+# search index at 100,000 products, written there by scripts/bench.sh and
+# scripts/index-size.sh. Included when present.
+for name, title in (("bench-10k.md", "Where the cache does not help: random combinations, 10,000 products"),
+                    ("bench-100k.md", "The same at 100,000 products"),
+                    ("index-100k.md", "Search index at 100,000 products")):
+    path = os.path.join(out, name)
+    if os.path.exists(path):
+        w("")
+        w(f"## {title}")
+        w("")
+        w(open(path).read().rstrip())
 print("\n".join(lines))
