@@ -35,6 +35,31 @@ function cssString(s: string): string {
 }
 
 test.describe('with JavaScript (hydrated)', () => {
+  test('search-as-you-type: suggestions by keyboard, typos forgiven', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const box = page.locator('#search-q');
+    // a category and products for a prefix
+    await box.pressSequentially('lapt');
+    const list = page.getByRole('listbox', { name: 'Suggestions' });
+    await expect(list).toBeVisible();
+    await expect(box).toHaveAttribute('aria-expanded', 'true');
+    const laptops = list.getByRole('option').filter({ hasText: 'Laptops' });
+    await expect(laptops).toBeVisible();
+    // arrows move the active option; Enter opens it
+    await box.press('ArrowDown');
+    await expect(list.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
+    await expect(box).toHaveAttribute('aria-activedescendant', 'suggestion-0');
+    await box.press('Enter');
+    await page.waitForURL((url) => url.pathname === '/c/electronics/laptops');
+    // a typo still finds products; Escape closes the list
+    await box.fill('');
+    await box.pressSequentially('laptpo');
+    await expect(list.getByRole('option').first()).toBeVisible();
+    await box.press('Escape');
+    await expect(list).toBeHidden();
+  });
+
   test('search → facet → product → variant, hydrated', async ({ page }) => {
     await page.goto('/');
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');

@@ -96,12 +96,14 @@ struct Doc {
     popularity: i64,
     created_ms: i64,
     categories: Vec<String>,
-    facets: Vec<u32>,
     /// (word id, field) and (stem id, field) pairs, to take the document out again.
-    words: Vec<(u32, u8)>,
-    stems: Vec<(u32, u8)>,
+    /// Word and stem ids with their field in the low two bits (`id << 2 | field`).
+    words: Vec<u32>,
+    stems: Vec<u32>,
     /// The variants, for cart lines (one copy: the SKU map points here).
-    variants: Vec<crate::domain::product::Variant>,
+    /// The variants as JSON (one compact string instead of a map and strings per
+    /// variant: memory matters at 100,000 products; a cart reads a few).
+    variants: Box<str>,
     /// What the index holds of the product: an unchanged product is skipped.
     fingerprint: u64,
 }
@@ -197,10 +199,9 @@ impl Inner {
             popularity: p.popularity,
             created_ms: p.created_at.timestamp_millis(),
             categories: p.category_paths(),
-            facets: Vec::new(),
             words: Vec::new(),
             stems: Vec::new(),
-            variants: p.variants.clone(),
+            variants: serde_json::to_string(&p.variants).unwrap_or_default().into_boxed_str(),
             fingerprint: fp,
         };
         self.status[status_slot(doc.status)].insert(d);
@@ -213,7 +214,7 @@ impl Inner {
         for t in p.facet_tokens() {
             let id = self.facets.id(&t);
             self.facets.bitmaps[id as usize].insert(d);
-            doc.facets.push(id);
+            self.doc_facets[d as usize].push(id);
         }
         for (f, words) in fields.iter().enumerate() {
             for w in words {
@@ -229,19 +230,18 @@ impl Inner {
                 let posting = &mut self.words.postings[wid as usize];
                 posting.all.insert(d);
                 if posting.by_field[f].insert(d) {
-                    doc.words.push((wid, f as u8));
+                    doc.words.push(wid << 2 | f as u32);
                 }
                 for s in term.stems.iter().filter(|s| !s.is_empty()) {
                     let sid = self.stems.id(s);
                     let posting = &mut self.stems.postings[sid as usize];
                     posting.all.insert(d);
                     if posting.by_field[f].insert(d) {
-                        doc.stems.push((sid, f as u8));
+                        doc.stems.push(sid << 2 | f as u32);
                     }
                 }
             }
         }
-        self.doc_facets[d as usize] = doc.facets.clone();
         for (i, v) in p.variants.iter().enumerate() {
             self.skus.insert(v.sku.clone(), (d, i as u16));
         }
@@ -254,7 +254,7 @@ impl Inner {
     fn remove_doc(&mut self, d: u32) {
         let Some(doc) = self.docs[d as usize].take() else { return };
         self.by_id.remove(&doc.summary.id);
-        for v in &doc.variants {
+        for v in serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).unwrap_or_default() {
             self.skus.remove(&v.sku);
         }
         self.status[status_slot(doc.status)].remove(d);
@@ -264,14 +264,13 @@ impl Inner {
                 b.remove(d);
             }
         }
-        for t in &doc.facets {
-            self.facets.bitmaps[*t as usize].remove(d);
+        for t in std::mem::take(&mut self.doc_facets[d as usize]) {
+            self.facets.bitmaps[t as usize].remove(d);
         }
-        self.doc_facets[d as usize] = Vec::new();
         for (dict, pairs) in [(&mut self.words, &doc.words), (&mut self.stems, &doc.stems)] {
-            for (id, f) in pairs {
-                let posting = &mut dict.postings[*id as usize];
-                posting.by_field[*f as usize].remove(d);
+            for packed in pairs {
+                let posting = &mut dict.postings[(packed >> 2) as usize];
+                posting.by_field[(packed & 3) as usize].remove(d);
                 posting.all.remove(d);
             }
         }
@@ -472,15 +471,16 @@ impl Inner {
                 200 + s.id.len() + s.slug.len() + s.name.len() + s.brand.len() + s.category.len()
                     + s.image_url.as_ref().map_or(0, |u| u.len())
                     + d.categories.iter().map(|c| c.len() + 24).sum::<usize>()
-                    + (d.facets.len() * 4) * 2
-                    + (d.words.len() + d.stems.len()) * 8
-                    + d.variants.iter().map(|v| 120 + 2 * v.sku.len() + 48 + v.options.iter().map(|(k, x)| k.len() + x.len() + 64).sum::<usize>()).sum::<usize>()
+                    + 24
+                    + (d.words.len() + d.stems.len()) * 4
+                    + d.variants.len()
             })
             .sum();
         let terms: usize = self.terms.iter().map(|(w, t)| w.len() + t.folded.len() + t.stems.iter().map(String::len).sum::<usize>() + 160).sum();
         let facets: usize = self.facets.bitmaps.iter().map(bitmaps).sum::<usize>() + self.facets.names.iter().map(|n| n.len() * 3 + 96).sum::<usize>();
         let categories: usize = self.categories.iter().map(|(k, b)| k.len() + 64 + bitmaps(b)).sum();
-        docs + terms + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
+        let doc_facets: usize = self.doc_facets.iter().map(|f| f.capacity() * 4 + 24).sum();
+        docs + doc_facets + terms + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
     }
 }
 
@@ -576,7 +576,7 @@ impl SearchIndex for RoaringIndex {
                     name: doc.summary.name.clone(),
                     image_url: doc.summary.image_url.clone(),
                     status: doc.status,
-                    variant: doc.variants.get(*i as usize)?.clone(),
+                    variant: serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).ok()?.into_iter().nth(*i as usize)?,
                 })
             })
             .collect()
