@@ -128,6 +128,9 @@ struct Inner {
     stems: Dict,
     /// Every document in the order of each sort (`Sort::ALL` order).
     orders: [Vec<u32>; 5],
+    /// Each document's position in each order: a page of a small result is
+    /// chosen by comparing two integers, not two documents.
+    ranks: [Vec<u32>; 5],
     orders_stale: bool,
 }
 
@@ -286,6 +289,11 @@ impl Inner {
         for sort in Sort::ALL {
             let mut order = live.clone();
             order.sort_unstable_by(|a, b| compare(sort, self.doc(*a), self.doc(*b)));
+            let mut rank = vec![u32::MAX; self.docs.len()];
+            for (pos, d) in order.iter().enumerate() {
+                rank[*d as usize] = pos as u32;
+            }
+            self.ranks[sort_slot(sort)] = rank;
             self.orders[sort_slot(sort)] = order;
         }
         self.orders_stale = false;
@@ -439,7 +447,8 @@ impl Inner {
                     (score, d)
                 })
                 .collect();
-            let cmp = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then_with(|| compare(Sort::Relevance, self.doc(a.1), self.doc(b.1)));
+            let rank = &self.ranks[sort_slot(Sort::Relevance)];
+            let cmp = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then_with(|| rank[a.1 as usize].cmp(&rank[b.1 as usize]));
             let end = (offset + limit).min(scored.len());
             if end < scored.len() {
                 scored.select_nth_unstable_by(end, cmp);
@@ -449,9 +458,16 @@ impl Inner {
             return scored[offset..].iter().map(|(_, d)| *d).collect();
         }
         if (result.len() as usize) * 8 < self.by_id.len() {
-            let mut docs: Vec<u32> = result.iter().collect();
-            docs.sort_unstable_by(|a, b| compare(q.sort, self.doc(*a), self.doc(*b)));
-            return docs.into_iter().skip(offset).take(limit).collect();
+            // the first `offset + limit` by rank, then only those sorted
+            let rank = &self.ranks[sort_slot(q.sort)];
+            let mut docs: Vec<(u32, u32)> = result.iter().map(|d| (rank[d as usize], d)).collect();
+            let end = (offset + limit).min(docs.len());
+            if end < docs.len() {
+                docs.select_nth_unstable(end);
+                docs.truncate(end);
+            }
+            docs.sort_unstable();
+            return docs[offset..].iter().map(|(_, d)| *d).collect();
         }
         self.orders[sort_slot(q.sort)].iter().copied().filter(|d| result.contains(*d)).skip(offset).take(limit).collect()
     }
@@ -480,7 +496,8 @@ impl Inner {
         let facets: usize = self.facets.bitmaps.iter().map(bitmaps).sum::<usize>() + self.facets.names.iter().map(|n| n.len() * 3 + 96).sum::<usize>();
         let categories: usize = self.categories.iter().map(|(k, b)| k.len() + 64 + bitmaps(b)).sum();
         let doc_facets: usize = self.doc_facets.iter().map(|f| f.capacity() * 4 + 24).sum();
-        docs + doc_facets + terms + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
+        let ranks: usize = self.ranks.iter().map(|r| r.len() * 4).sum();
+        docs + doc_facets + ranks + terms + facets + categories + postings(&self.words) + postings(&self.stems) + self.orders.iter().map(|o| o.len() * 4).sum::<usize>()
     }
 }
 
