@@ -94,6 +94,22 @@ pub fn allowed_edits(word: &str) -> usize {
     }
 }
 
+/// Which characters a word has (a-z and 0-9 as bits): `max` edits change
+/// at most `2 × max` bits, so most words are ruled out by one XOR and a
+/// popcount before any distance is computed.
+pub fn letter_mask(word: &str) -> u64 {
+    word.chars().fold(0u64, |m, c| match c {
+        'a'..='z' => m | 1 << (c as u32 - 'a' as u32),
+        '0'..='9' => m | 1 << (26 + c as u32 - '0' as u32),
+        _ => m | 1 << 63,
+    })
+}
+
+/// Typos are forgiven in words, not in numbers (`16` is not `18`, a code is not another code).
+pub fn typo_tolerant(word: &str) -> bool {
+    word.chars().any(char::is_alphabetic)
+}
+
 /// Shortest prefix a query word must have to match longer words (type-ahead).
 pub const MIN_PREFIX: usize = 2;
 
@@ -144,7 +160,7 @@ pub fn match_kind(query: &Term, word: &str) -> Option<MatchKind> {
         return Some(MatchKind::Prefix);
     }
     let max = allowed_edits(&query.folded);
-    if max > 0 && edit_distance_within(&query.folded, &t.folded, max).is_some() {
+    if max > 0 && typo_tolerant(&query.folded) && typo_tolerant(&t.folded) && edit_distance_within(&query.folded, &t.folded, max).is_some() {
         return Some(MatchKind::Fuzzy);
     }
     None
@@ -207,6 +223,10 @@ mod tests {
         assert_eq!(allowed_edits("headphnoes"), 2);
         assert_eq!(match_kind(&analyse("jaens"), "Jeans"), Some(MatchKind::Fuzzy));
         assert_eq!(match_kind(&analyse("tee"), "tea"), None, "short words need to be exact");
+        assert_eq!(match_kind(&analyse("123456"), "123457"), None, "numbers are not typos");
+        let (q, w) = (letter_mask("jaens"), letter_mask("jeans"));
+        assert_eq!((q ^ w).count_ones(), 0, "a transposition keeps the letters");
+        assert!((letter_mask("laptop") ^ letter_mask("123456")).count_ones() > 2);
     }
 
     #[test]

@@ -38,8 +38,9 @@ struct Posting {
 struct Dict {
     ids: BTreeMap<String, u32>,
     postings: Vec<Posting>,
-    /// Word ids by length in characters (fuzzy matching looks only at lengths within reach).
-    by_len: Vec<Vec<u32>>,
+    /// Word ids by length in characters (fuzzy matching looks only at lengths within
+    /// reach), each with its letter mask; numbers are left out (no typos in numbers).
+    by_len: Vec<Vec<(u32, u64)>>,
     names: Vec<String>,
 }
 
@@ -52,11 +53,13 @@ impl Dict {
         self.ids.insert(word.to_string(), id);
         self.postings.push(Posting::default());
         self.names.push(word.to_string());
-        let len = word.chars().count();
-        if self.by_len.len() <= len {
-            self.by_len.resize(len + 1, Vec::new());
+        if analysis::typo_tolerant(word) {
+            let len = word.chars().count();
+            if self.by_len.len() <= len {
+                self.by_len.resize(len + 1, Vec::new());
+            }
+            self.by_len[len].push((id, analysis::letter_mask(word)));
         }
-        self.by_len[len].push(id);
         id
     }
 }
@@ -322,10 +325,14 @@ impl Inner {
             }
         }
         let max = analysis::allowed_edits(&term.folded);
-        if max > 0 {
+        if max > 0 && analysis::typo_tolerant(&term.folded) {
             let len = term.folded.chars().count();
+            let mask = analysis::letter_mask(&term.folded);
             for l in len.saturating_sub(max)..=(len + max).min(self.words.by_len.len().saturating_sub(1)) {
-                for id in self.words.by_len.get(l).into_iter().flatten() {
+                for (id, word_mask) in self.words.by_len.get(l).into_iter().flatten() {
+                    if (mask ^ word_mask).count_ones() as usize > 2 * max {
+                        continue;
+                    }
                     let p = &self.words.postings[*id as usize];
                     if !p.all.is_empty() && analysis::edit_distance_within(&term.folded, &self.words.names[*id as usize], max).is_some() {
                         add(analysis::MatchKind::Fuzzy, p);
