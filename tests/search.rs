@@ -293,6 +293,7 @@ async fn api_search_finds_romanian_word_forms_and_typos() {
         p
     }).collect();
     app.state.catalog.save_products(&extra).await.unwrap();
+    app.state.catalog.sync_index().await.unwrap(); // loaded, whatever the background build is doing
     for (q, name) in [("jaens", "jeans"), ("pantofi", "Pantof sport"), ("rochii", "Rochie de vară"), ("stofa", "Ștofă"), ("%C8%99tof%C4%83", "Stofa")] {
         let (status, body) = app.json(&format!("/api/v1/products?q={q}")).await;
         assert_eq!(status, 200);

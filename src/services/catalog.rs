@@ -128,6 +128,10 @@ impl CatalogService {
     async fn ready_index(&self) -> Option<&Arc<dyn SearchIndex>> {
         let index = self.index.as_ref()?;
         if !index.is_loaded() {
+            // a first build under way (a large catalog takes seconds): the store answers meanwhile
+            if self.sync.try_lock().is_err() {
+                return None;
+            }
             if let Err(e) = self.sync_index().await {
                 tracing::warn!(error = %e, "search index not loaded; the store answers");
                 return None;
