@@ -8,6 +8,7 @@ pub mod money;
 pub mod order;
 pub mod product;
 pub mod query;
+pub mod seo;
 pub mod text;
 pub mod user;
 

@@ -4,7 +4,8 @@ use std::time::Duration;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::domain::category::{build_tree, CategoryNode};
-use crate::domain::product::{Product, ProductView};
+use crate::domain::product::{Product, ProductStatus, ProductView};
+use crate::domain::seo::SitemapEntry;
 use crate::domain::query::{words_start, CatalogQuery, CategorySuggestion, ProductSuggestion, QueryError, SearchResult, Sort, Suggestions, MAX_Q_LEN};
 use crate::ports::{Cache, CatalogStore, InventoryStore, SearchIndex, StoreError};
 
@@ -323,6 +324,35 @@ impl CatalogService {
             let cats = store.categories().await?;
             let counts = store.active_counts_by_category().await?;
             Ok(build_tree(&cats, &counts))
+        })
+        .await
+    }
+
+    /// Every URL the sitemap lists: the home page, category pages with
+    /// products, every active product (cached like listings).
+    pub async fn sitemap_entries(&self) -> Result<Vec<SitemapEntry>, CatalogError> {
+        let key = format!("cat:v{}:sitemap", self.version().await);
+        let tree = self.categories().await?;
+        let store = self.store.clone();
+        self.cached(key, self.listing_ttl, || async move {
+            let mut entries = vec![SitemapEntry { path: "/".into(), lastmod: None }];
+            let mut stack: Vec<&CategoryNode> = tree.iter().collect();
+            while let Some(node) = stack.pop() {
+                if node.product_count > 0 {
+                    entries.push(SitemapEntry { path: format!("/c/{}", node.path), lastmod: None });
+                }
+                stack.extend(node.children.iter());
+            }
+            let mut after: Option<String> = None;
+            loop {
+                let batch = store.products_after(after.as_deref(), 2000).await?;
+                let Some(last) = batch.last() else { break };
+                after = Some(last.id.clone());
+                entries.extend(
+                    batch.iter().filter(|p| p.status == ProductStatus::Active).map(|p| SitemapEntry { path: format!("/p/{}", p.slug), lastmod: Some(p.updated_at) }),
+                );
+            }
+            Ok(entries)
         })
         .await
     }

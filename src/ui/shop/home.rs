@@ -4,6 +4,7 @@ use leptos_router::components::A;
 
 use super::components::{flatten, ErrorPanel, ProductGrid};
 use super::layout::use_categories;
+use super::seo::PageMeta;
 use crate::ui::fns::get_home;
 
 #[component]
@@ -12,6 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let categories = use_categories();
     view! {
         <Title text="Shop clothing, shoes, electronics, home and books"/>
+        <PageMeta title="Vitrina" description="Vitrina — clothing, shoes, electronics, home and books from brands you love. Free delivery over €50, 30-day returns, cash on delivery." path="/"/>
         <section class="hero">
             <div>
                 <h1>"Everything you need, delivered fast."</h1>

@@ -8,6 +8,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 
 use super::components::{flatten, ErrorPanel, ProductGrid};
 use super::layout::use_categories;
+use super::seo::{site_origin, PageMeta};
+use crate::domain::seo::{breadcrumbs_json_ld, listing_canonical};
 use crate::domain::category::find_node;
 use crate::domain::money::format_minor;
 use crate::domain::query::{CatalogQuery, FacetValue, SearchResult, Sort};
@@ -161,7 +163,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
     // cannot narrow the result (one value) come last, folded
     let mut facets: Vec<(String, Vec<FacetValue>)> = result.facets.clone().into_iter().collect();
     facets.sort_by_key(|(k, v)| (v.len() < 2 && !query.attrs.contains_key(k), facet_rank(k)));
-    let breadcrumbs = query.category.as_deref().map(crate::domain::category::CategoryPath::ancestors_and_self).unwrap_or_default();
+    let crumbs = breadcrumb_trail(&tree, query.category.as_deref());
     let subcategories = category_node.as_ref().map(|n| n.children.clone()).unwrap_or_default();
     let page_count = result.page_count();
     let empty = result.items.is_empty();
@@ -172,16 +174,12 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
         .map(|(k, v)| (format!("{}: {}", attr_label(&k), v), k, v))
         .collect();
     let action = links.base();
+    let (canonical, noindex) = listing_canonical(&action, &query);
 
     view! {
         <Title text=heading.clone()/>
-        <nav class="breadcrumbs" aria-label="Breadcrumb">
-            <a href="/">"Home"</a>
-            {breadcrumbs.into_iter().map(|p| {
-                let name = find_node(&tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| crate::domain::category::CategoryPath::default_name(&p));
-                view! { <span class="sep">"/"</span><a href=format!("/c/{p}")>{name}</a> }
-            }).collect_view()}
-        </nav>
+        <PageMeta title=heading.clone() description=format!("{heading}: {count_text} at Vitrina.") path=canonical noindex json_ld=vec![breadcrumbs_json_ld(&site_origin(), &crumbs)]/>
+        <Breadcrumbs crumbs/>
         <Form method="GET" action=action noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
             <div class="listing-head">
                 <div>
@@ -332,4 +330,28 @@ fn Pagination(query: CatalogQuery, links: Links, page_count: u32) -> impl IntoVi
         </nav>
     }
     .into_any()
+}
+
+/// Home, then each ancestor of `category` and the category itself, as (name, path).
+pub fn breadcrumb_trail(tree: &[crate::domain::category::CategoryNode], category: Option<&str>) -> Vec<(String, String)> {
+    use crate::domain::category::CategoryPath;
+    std::iter::once(("Home".to_string(), "/".to_string()))
+        .chain(category.map(CategoryPath::ancestors_and_self).unwrap_or_default().into_iter().map(|p| {
+            let name = find_node(tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| CategoryPath::default_name(&p));
+            (name, format!("/c/{p}"))
+        }))
+        .collect()
+}
+
+/// The visible breadcrumb trail.
+#[component]
+pub fn Breadcrumbs(crumbs: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            {crumbs.into_iter().enumerate().map(|(i, (name, path))| view! {
+                {(i > 0).then(|| view! { <span class="sep" aria-hidden="true">"/"</span> })}
+                <a href=path>{name}</a>
+            }).collect_view()}
+        </nav>
+    }
 }

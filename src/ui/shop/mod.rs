@@ -4,3 +4,4 @@ pub mod layout;
 pub mod listing;
 pub mod not_found;
 pub mod product;
+pub mod seo;

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
-use leptos_router::components::A;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::components::{flatten, ErrorPanel};
-use super::listing::attr_label;
-use crate::domain::category::{find_node, CategoryPath};
 use super::layout::use_categories;
+use super::listing::{attr_label, breadcrumb_trail, Breadcrumbs};
+use super::seo::{site_origin, PageMeta};
+use crate::domain::seo::{breadcrumbs_json_ld, product_json_ld};
 use crate::domain::product::ProductView;
 use crate::ui::fns::get_product;
 
@@ -78,21 +78,17 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
         None if axes.is_empty() => ("Unavailable".to_string(), "sold-out"),
         None => ("This combination is not available — choose another option".to_string(), "sold-out"),
     };
-    let crumbs = CategoryPath::ancestors_and_self(&product.category);
     let tree = use_categories()();
+    let crumbs = breadcrumb_trail(&tree, Some(&product.category));
+    let origin = site_origin();
+    let json_ld = vec![product_json_ld(&origin, &product), breadcrumbs_json_ld(&origin, &crumbs)];
     let image = product.images.first().cloned();
     let slug = product.slug.clone();
     let description = product.description.clone();
     view! {
         <Title text=product.name.clone()/>
-        <Meta name="description" content=description.clone()/>
-        <nav class="breadcrumbs" aria-label="Breadcrumb">
-            <A href="/">"Home"</A>
-            {crumbs.into_iter().map(|p| {
-                let name = find_node(&tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| CategoryPath::default_name(&p));
-                view! { <span class="sep">"/"</span><A href=format!("/c/{p}")>{name}</A> }
-            }).collect_view()}
-        </nav>
+        <PageMeta title=product.name.clone() description=description.clone() path=format!("/p/{slug}") og_type="product" image=image.as_ref().map(|i| i.url.clone()) json_ld/>
+        <Breadcrumbs crumbs/>
         <article class="product">
             <div class="gallery">
                 {match image {
@@ -122,7 +118,7 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                                             let title = if available { value.clone() } else { format!("{value} — unavailable with this choice") };
                                             let label = value.clone();
                                             view! {
-                                                <a href=selection_href(&slug, &next) data-noscroll="true" class=class data-axis=axis.clone() data-value=value title=title aria-pressed=selected.to_string()>{label}</a>
+                                                <a href=selection_href(&slug, &next) data-noscroll="true" class=class data-axis=axis.clone() data-value=value title=title aria-current=selected.then_some("true")>{label}</a>
                                             }
                                         }).collect_view()}
                                     </div>
