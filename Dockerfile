@@ -38,7 +38,7 @@ COPY . .
 # so the artifacts can be copied out below.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
-    cargo leptos build --release \
+    cargo leptos build --release --precompress \
  && test -x target/release/vitrina \
  && test -d target/site/pkg
 
@@ -55,6 +55,8 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY --from=builder /app/target/release/vitrina /app/vitrina
+# the content hashes of the JS, WASM and CSS names; Leptos reads it next to the binary
+COPY --from=builder /app/target/release/hash.txt /app/hash.txt
 COPY --from=builder /app/target/site /app/site
 
 ENV LEPTOS_SITE_ROOT=/app/site \

@@ -51,7 +51,7 @@ fi
 # --- build -------------------------------------------------------------------
 if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
   log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-  timeout "$BUILD_TIMEOUT" cargo leptos build --release
+  timeout "$BUILD_TIMEOUT" cargo leptos build --release --precompress
 fi
 
 BIN="${VITRINA_BIN:-$CARGO_TARGET_DIR/release/vitrina}"

@@ -34,7 +34,104 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .env(if prod { Env::PROD } else { Env::DEV })
+        .hash_files(asset_hashes().is_some())
         .build()
+}
+
+/// The content hashes cargo-leptos gave the build's JS, WASM and CSS
+/// (`hash.txt` next to the server binary, as Leptos reads it), if it hashed them.
+pub fn asset_hashes() -> Option<&'static std::collections::HashMap<String, String>> {
+    static HASHES: std::sync::OnceLock<Option<std::collections::HashMap<String, String>>> = std::sync::OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            let file = std::env::current_exe().ok()?.parent()?.join(std::env::var("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|_| "hash.txt".into()));
+            let text = std::fs::read_to_string(file).ok()?;
+            let map: std::collections::HashMap<String, String> =
+                text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+            map.contains_key("wasm").then_some(map)
+        })
+        .as_ref()
+}
+
+/// `/pkg/vitrina.css`, or its hashed name.
+pub fn stylesheet_href() -> String {
+    match asset_hashes().and_then(|h| h.get("css")) {
+        Some(hash) => format!("/pkg/vitrina.{hash}.css"),
+        None => "/pkg/vitrina.css".into(),
+    }
+}
+
+/// A build output named by its content (`vitrina.<hash>.wasm`): it never changes.
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(file) = path.strip_prefix("/pkg/") else { return false };
+    let parts: Vec<&str> = file.split('.').collect();
+    parts.len() >= 3 && parts[1].len() >= 16 && parts[1].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// HTTP caching: static files get a validator (`ETag`) and a lifetime (a year
+/// and `immutable` for hashed build outputs, revalidation for the rest); API
+/// reads get an `ETag` of their body; pages are `no-cache` (they show the
+/// shopper's cart and account). `If-None-Match` answers 304.
+async fn http_caching(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let get = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut res = next.run(req).await;
+    if !get || res.status() != StatusCode::OK {
+        return res;
+    }
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let is_static = res.headers().contains_key(header::LAST_MODIFIED) && !path.starts_with("/api/") && !path.starts_with("/media/");
+    let etag = if is_static {
+        // from what ServeDir read off the file: its size, time and encoding
+        let h = res.headers();
+        let part = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        Some(weak_etag(format!("{}|{}|{}", part(header::LAST_MODIFIED), part(header::CONTENT_LENGTH), part(header::CONTENT_ENCODING)).as_bytes()))
+    } else if path.starts_with("/api/v1/") && content_type.starts_with("application/json") {
+        let (parts, body) = res.into_parts();
+        let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "response body unreadable");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let etag = weak_etag(&bytes);
+        res = Response::from_parts(parts, Body::from(bytes));
+        Some(etag)
+    } else {
+        None
+    };
+    let h = res.headers_mut();
+    if is_static {
+        let policy = if is_hashed_asset(&path) { "public, max-age=31536000, immutable" } else { "public, max-age=0, must-revalidate" };
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    } else if content_type.starts_with("text/html") {
+        h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("private, no-cache"));
+    }
+    let Some(etag) = etag else { return res };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    let matches = if_none_match.is_some_and(|inm| inm.trim() == "*" || inm.split(',').any(|t| t.trim().trim_start_matches("W/") == etag.trim_start_matches("W/")));
+    if matches {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::CONTENT_LOCATION] {
+            if let Some(v) = res.headers().get(&name) {
+                not_modified.headers_mut().insert(name, v.clone());
+            }
+        }
+        return not_modified;
+    }
+    res
+}
+
+/// A weak validator of a representation (weak: the same bytes may travel compressed).
+fn weak_etag(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    format!("W/\"{:016x}\"", h.finish())
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,6 +149,9 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/media/{*key}", get(media))
+        .route("/robots.txt", get(robots))
+        .route("/sitemap.xml", get(sitemap))
+        .route("/sitemaps/{file}", get(sitemap_file))
         .merge(crate::api::router())
         .merge(crate::web::router())
         .leptos_routes_with_context(
@@ -66,6 +166,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(app.clone(), page_cache))
+        .layer(axum::middleware::from_fn(http_caching))
         .layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
@@ -82,6 +183,8 @@ pub fn router(app: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(axum::middleware::from_fn_with_state(app.clone(), security_headers))
+        // br or gzip for what a build did not precompress (pages, JSON, debug builds)
+        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(4)))
 }
 
 /// Headers every response carries unless it set its own: no framing (clickjacking),
@@ -143,7 +246,12 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
     if req.method() != axum::http::Method::GET || !listing || !anonymous {
         return next.run(req).await;
     }
-    let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let mut uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    if app.config.public_url.is_none() {
+        // pages carry absolute links built from the Host header: one copy per host
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        uri = format!("{host}{uri}");
+    }
     if let Some(html) = app.catalog.cached_page(&uri).await {
         return ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::HeaderName::from_static("x-cache"), "hit")], html).into_response();
     }
@@ -194,6 +302,58 @@ async fn readyz(State(app): State<AppState>) -> Response {
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store timed out").into_response(),
     }
+}
+
+/// The shop's origin for absolute links: `VITRINA_PUBLIC_URL`, else the
+/// request's host (behind trusted proxies, with their scheme).
+pub fn request_origin(config: &Config, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
+    let host = host.map(str::to_string).unwrap_or_else(|| config.addr.to_string());
+    let https = config.trusted_proxies > 0 && headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+async fn robots(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let body = crate::domain::seo::robots_txt(&request_origin(&app.config, &headers));
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// `/sitemap.xml`: every URL in one file, or past 50,000 URLs an index of `/sitemaps/<n>.xml`.
+async fn sitemap(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    use crate::domain::seo;
+    let origin = request_origin(&app.config, &headers);
+    match app.catalog.sitemap_entries().await {
+        Ok(entries) if entries.len() <= seo::SITEMAP_MAX_URLS => xml(seo::sitemap_urlset(&origin, &entries)),
+        Ok(entries) => xml(seo::sitemap_index(&origin, seo::sitemap_files(entries.len()))),
+        Err(e) => {
+            tracing::error!(error = %e, "sitemap");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn sitemap_file(State(app): State<AppState>, Path(file): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    use crate::domain::seo;
+    let Some(n) = file.strip_suffix(".xml").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n >= 1) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match app.catalog.sitemap_entries().await {
+        Ok(entries) => match entries.chunks(seo::SITEMAP_MAX_URLS).nth(n - 1) {
+            Some(chunk) if entries.len() > seo::SITEMAP_MAX_URLS => xml(seo::sitemap_urlset(&request_origin(&app.config, &headers), chunk)),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "sitemap");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 async fn media(State(app): State<AppState>, Path(key): Path<String>) -> Response {

@@ -6,7 +6,7 @@ pub mod orders;
 pub mod shop;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -23,10 +23,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="description" content="Vitrina — clothing, shoes, electronics, home and books."/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=crate::server::stylesheet_href()/>
                 <script>"document.documentElement.classList.add('js')"</script>
-                <HydrationScripts options/>
+                <HydrationScripts options defer=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -52,7 +52,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vitrina.css"/>
         <Title formatter=|text: String| if text.is_empty() { "Vitrina".to_string() } else { format!("{text} · Vitrina") }/>
         <Router>
             <Header/>
@@ -78,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders/:id") view=orders::OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=orders::GuestOrderPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>
