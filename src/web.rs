@@ -29,6 +29,7 @@ pub fn router() -> Router<ServerState> {
         .route("/cart/remove", post(cart_remove))
         .route("/checkout", post(checkout))
         .route("/orders/cancel", post(cancel_order))
+        .route("/orders/claim", post(claim_order))
         .route("/admin/orders/status", post(admin_order_status))
         .route("/admin/users/update", post(admin_user_update))
         .route("/admin/users/create", post(admin_user_create))
@@ -153,18 +154,34 @@ pub struct CheckoutForm {
     shipping_method: String,
     #[serde(default)]
     idempotency_key: String,
+    /// A guest's e-mail (checkout without an account).
+    #[serde(default)]
+    email: String,
 }
 
-async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<CheckoutForm>) -> Response {
-    let Some(p) = caller.0 else { return Redirect::to("/login?next=/checkout").into_response() };
+async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
+    let guest_cart_id = match &caller.0 {
+        Some(_) => None,
+        None => match session.get::<String>(SESSION_CART_KEY).await {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => return Redirect::to("/cart").into_response(),
+            Err(e) => return server_error(e),
+        },
+    };
     let address = Address { name: f.name.clone(), street: f.street.clone(), city: f.city.clone(), postal_code: f.postal_code.clone(), country: f.country.clone(), phone: f.phone.clone() };
     let method = ShippingMethod::parse(&f.shipping_method).unwrap_or_default();
     let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone() };
     let keep: Vec<(&str, &str)> = vec![
         ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
-        ("shipping_method", method.as_str()),
+        ("shipping_method", method.as_str()), ("email", &f.email),
     ];
-    match app.orders.place(&p.user, req).await {
+    let placed = match (&caller.0, &guest_cart_id) {
+        (Some(p), _) => app.orders.place(&p.user, req).await,
+        (None, Some(cart)) => app.orders.place_as_guest(cart, &f.email, req).await,
+        (None, None) => return Redirect::to("/cart").into_response(),
+    };
+    match placed {
+        Ok((order, _)) if order.guest_email.is_some() => Redirect::to(&format!("/orders/{}?token={}&placed=1", order.id, app.orders.guest_token(&order.id))).into_response(),
         Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
         Err(OrderError::Invalid(errors)) => {
             let keys: Vec<String> = errors.iter().map(|e| format!("err.{}", e.field)).collect();
@@ -187,6 +204,48 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
             back("/checkout", &pairs)
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct ClaimForm {
+    #[serde(default)]
+    order_id: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// From a guest order's confirmation: an account with the guest's e-mail
+/// and the order in it, in one step.
+async fn claim_order(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<ClaimForm>) -> Response {
+    let here = format!("/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
+    let fail = |msg: &str| back(&here, &[("token", f.token.as_str()), ("placed", "1"), ("err.password", msg)]);
+    let order = match app.orders.guest_order(&f.order_id, &f.token).await {
+        Ok(o) => o,
+        Err(OrderError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return server_error(e),
+    };
+    let ip = client_ip(&app, &headers, peer);
+    if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
+        return fail("Too many new accounts from your network. Wait a minute and try again.");
+    }
+    let email = order.guest_email.clone().unwrap_or_default();
+    let user = match app.accounts.register(&email, &f.password, &order.shipping_address.name, Role::Customer).await {
+        Ok(u) => u,
+        Err(AccountError::Invalid(fe)) => return fail(&fe.message),
+        Err(AccountError::EmailTaken) => return fail("This address already has an account: sign in to it; this order stays on its link."),
+        Err(e) => return server_error(e),
+    };
+    match app.orders.claim_guest_order(&f.order_id, &f.token, &user).await {
+        Ok(_) => {}
+        Err(OrderError::Store(e)) => return server_error(e),
+        Err(e) => tracing::warn!(error = %e, order = %f.order_id, "guest order not moved into the new account"),
+    }
+    if let Err(r) = sign_in(&session, &user).await {
+        return r;
+    }
+    back(&format!("/account/orders/{}", f.order_id), &[("notice", "Your account is ready and this order is in it.")])
 }
 
 #[derive(Deserialize)]

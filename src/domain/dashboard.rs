@@ -94,7 +94,7 @@ mod tests {
         let total: i64 = lines.iter().map(|l| l.line_total.amount).sum();
         Order {
             id: at.to_rfc3339(), number: "VT-1".into(), user_id: "u".into(), lines, currency: "EUR".into(), subtotal: Money::eur(total), shipping: Money::eur(0), shipping_method: ShippingMethod::default(),
-            vat: Money::eur(0), total: Money::eur(total), shipping_address: Address::default(), payment_method: "cod".into(), status, history: vec![], idempotency_key: None, request_hash: String::new(), created_at: at, updated_at: at,
+            vat: Money::eur(0), total: Money::eur(total), shipping_address: Address::default(), payment_method: "cod".into(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
         }
     }
 

@@ -320,6 +320,10 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "ssr", schema(ignore))]
     pub request_hash: String,
+    /// The e-mail of a guest (an order placed without an account); the guest
+    /// sees the order through a link with a token derived from its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

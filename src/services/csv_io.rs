@@ -134,7 +134,7 @@ pub async fn export_orders(orders: &dyn OrderStore, users: &dyn UserStore, filte
             }
             let items: i64 = o.lines.iter().map(|l| l.quantity).sum();
             write_row(&mut w, [
-                o.number.clone(), o.id.clone(), o.created_at.to_rfc3339(), o.status.as_str().to_string(), emails[&o.user_id].clone(), o.shipping_address.name.clone(), items.to_string(),
+                o.number.clone(), o.id.clone(), o.created_at.to_rfc3339(), o.status.as_str().to_string(), o.guest_email.clone().filter(|_| emails[&o.user_id].is_empty()).unwrap_or_else(|| emails[&o.user_id].clone()), o.shipping_address.name.clone(), items.to_string(),
                 to_decimal(o.subtotal.amount), to_decimal(o.shipping.amount), to_decimal(o.vat.amount), to_decimal(o.total.amount), o.currency.clone(),
                 o.shipping_method.as_str().to_string(), o.shipping_address.city.clone(), o.shipping_address.country.clone(),
             ])?;

@@ -284,6 +284,34 @@ pub struct PlaceOrder {
     pub idempotency_key: String,
 }
 
+/// Who places an order: a user, or a guest known by an e-mail address.
+struct Buyer {
+    id: String,
+    role: Role,
+    /// The cart ordered when the request names no items.
+    cart: String,
+    guest_email: Option<String>,
+}
+
+/// A random key (until `with_guest_key` sets the shop's own).
+fn rand_key() -> Vec<u8> {
+    (0..32).map(|_| rand::random::<u8>()).collect()
+}
+
+/// HMAC-SHA-256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
 #[derive(Clone)]
 pub struct OrderService {
     orders: Arc<dyn OrderStore>,
@@ -293,12 +321,14 @@ pub struct OrderService {
     rules: ShopRules,
     /// Sales feed the popularity sorted set.
     popularity: Option<crate::services::catalog::CatalogService>,
+    guest_key: Arc<Vec<u8>>,
 }
 
 impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
-        Self { orders, inventory, catalog, carts, rules, popularity: None }
+        let guest_key = Arc::new(rand_key());
+        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key }
     }
 
     pub fn with_popularity(mut self, catalog: crate::services::catalog::CatalogService) -> Self {
@@ -310,9 +340,69 @@ impl OrderService {
         self.rules
     }
 
+    /// The key guest-order links are signed with (derived from the shop's token secret).
+    pub fn with_guest_key(mut self, secret: &[u8]) -> Self {
+        self.guest_key = Arc::new(hmac_sha256(b"vitrina guest order links", secret).to_vec());
+        self
+    }
+
     /// Places an order. Returns the order and whether this call created it
     /// (`false`: a replay of the same Idempotency-Key and request).
     pub async fn place(&self, user: &User, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
+        self.place_for(&Buyer { id: user.id.clone(), role: user.role, cart: user_cart(&user.id), guest_email: None }, req).await
+    }
+
+    /// Places a guest's order (no account) from the browser's guest cart.
+    /// Replays of the same key in the same browser return the same order.
+    pub async fn place_as_guest(&self, guest_cart_id: &str, email: &str, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
+        let email = crate::domain::user::Email::parse(email)?;
+        let buyer = Buyer { id: format!("guest_{guest_cart_id}"), role: Role::Customer, cart: guest_cart(guest_cart_id), guest_email: Some(email.as_str().to_lowercase()) };
+        self.place_for(&buyer, req).await
+    }
+
+    /// The token of a guest order's link: unguessable, and only for that order.
+    pub fn guest_token(&self, order_id: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(&self.guest_key, order_id.as_bytes()))
+    }
+
+    /// A guest order through its link; `NotFound` for any other id or token.
+    pub async fn guest_order(&self, id: &str, token: &str) -> Result<Order, OrderError> {
+        let expected = self.guest_token(id);
+        // compared in constant time: the answer's timing tells nothing about the token
+        let same = expected.len() == token.len() && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !same {
+            return Err(OrderError::NotFound);
+        }
+        match self.orders.order_by_id(id).await? {
+            Some(o) if o.guest_email.is_some() && o.status != OrderStatus::Pending => Ok(o),
+            _ => Err(OrderError::NotFound),
+        }
+    }
+
+    /// Moves a guest order into the account of `user`, whose e-mail must be
+    /// the one the guest gave: the order then appears among the user's orders.
+    pub async fn claim_guest_order(&self, id: &str, token: &str, user: &User) -> Result<Order, OrderError> {
+        for _ in 0..3 {
+            let mut order = self.guest_order(id, token).await?;
+            if order.user_id == user.id {
+                return Ok(order);
+            }
+            if !order.guest_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&user.email)) {
+                return Err(OrderError::NotFound);
+            }
+            let status = order.status;
+            order.user_id = user.id.clone();
+            order.updated_at = Utc::now();
+            if self.orders.update_order_if(&order, status).await? {
+                return Ok(order);
+            }
+            // its status changed meanwhile: read it again
+        }
+        Err(OrderError::InProgress)
+    }
+
+    async fn place_for(&self, buyer: &Buyer, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
         let address = req.shipping_address.validate().map_err(OrderError::Invalid)?;
         let key = req.idempotency_key.trim().to_string();
         if key.is_empty() || key.len() > 200 {
@@ -320,12 +410,16 @@ impl OrderService {
         }
         let from_cart = req.items.is_none();
         // the request as sent (not the cart's current contents) identifies a replay
-        let request_hash = sha256_hex(&serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default());
-        if let Some(done) = self.replay(&user.id, &key, &request_hash).await? {
+        let mut basis = serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default();
+        if let Some(email) = &buyer.guest_email {
+            basis.push_str(email);
+        }
+        let request_hash = sha256_hex(&basis);
+        if let Some(done) = self.replay(&buyer.id, &key, &request_hash).await? {
             return Ok((done, false));
         }
-        if user.role == Role::Customer && self.rules.max_open_orders > 0 {
-            let open = OrderFilter { user_id: Some(user.id.clone()), status: Some(OrderStatus::Placed), ..Default::default() };
+        if buyer.role == Role::Customer && self.rules.max_open_orders > 0 {
+            let open = OrderFilter { user_id: Some(buyer.id.clone()), status: Some(OrderStatus::Placed), ..Default::default() };
             let (_, count) = self.orders.list_orders(&open, 0, 1).await?;
             if count >= self.rules.max_open_orders {
                 return Err(OrderError::TooManyOpen(count));
@@ -334,7 +428,7 @@ impl OrderService {
         let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
         let lines = match req.items {
             Some(items) => items,
-            None => self.carts.cart(&user_cart(&user.id)).await?.lines,
+            None => self.carts.cart(&buyer.cart).await?.lines,
         };
         for l in &lines {
             validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| FieldError::new(&format!("items.{}.quantity", l.sku), e.message))?;
@@ -373,7 +467,7 @@ impl OrderService {
         let mut order = Order {
             id: format!("o_{}", uuid::Uuid::new_v4().simple()),
             number: order_number(number),
-            user_id: user.id.clone(),
+            user_id: buyer.id.clone(),
             lines: order_lines,
             currency: DEFAULT_CURRENCY.into(),
             subtotal: Money::eur(totals.subtotal),
@@ -387,6 +481,7 @@ impl OrderService {
             history: vec![],
             idempotency_key: Some(key.clone()),
             request_hash: request_hash.clone(),
+            guest_email: buyer.guest_email.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -394,7 +489,7 @@ impl OrderService {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 // the same key is being placed concurrently
-                return match self.replay(&user.id, &key, &request_hash).await? {
+                return match self.replay(&buyer.id, &key, &request_hash).await? {
                     Some(done) => Ok((done, false)),
                     None => Err(OrderError::InProgress),
                 };
@@ -436,7 +531,7 @@ impl OrderService {
             tracing::warn!(error = %e, "could not record ordered products");
         }
         if from_cart {
-            if let Err(e) = self.carts.clear(&user_cart(&user.id)).await {
+            if let Err(e) = self.carts.clear(&buyer.cart).await {
                 tracing::warn!(error = %e, "could not clear the cart after an order");
             }
         }

@@ -159,7 +159,8 @@ pub struct ShippingChoice {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutData {
-    pub user: UserView,
+    /// `None`: a guest checks out with an e-mail address.
+    pub user: Option<UserView>,
     pub cart: CartView,
     pub choices: Vec<ShippingChoice>,
     pub vat_percent: i64,
@@ -170,14 +171,14 @@ pub struct CheckoutData {
 
 #[server]
 pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
-    let principal = match require(crate::domain::user::Access::Authenticated).await {
-        Ok(p) => p,
-        Err(e) => return Ok(Err(e)),
-    };
+    let principal = caller().await;
     let app = app()?;
-    let cart = match app.carts.view(&crate::services::orders::user_cart(&principal.user.id)).await {
-        Ok(c) => c,
-        Err(_) => return Ok(Err(PageError::Unavailable)),
+    let cart = match browser_cart_owner(false).await? {
+        Some(owner) => match app.carts.view(&owner).await {
+            Ok(c) => c,
+            Err(_) => return Ok(Err(PageError::Unavailable)),
+        },
+        None => CartView { lines: vec![], subtotal: crate::domain::money::Money::eur(0), item_count: 0 },
     };
     let rules = app.orders.rules().pricing;
     let line_totals: Vec<i64> = cart.lines.iter().map(|l| l.line_total.amount).collect();
@@ -186,7 +187,7 @@ pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
         .map(|m| ShippingChoice { method: m, label: m.label().to_string(), totals: rules.totals(&line_totals, m) })
         .collect();
     Ok(Ok(CheckoutData {
-        user: principal.user.view(),
+        user: principal.map(|p| p.user.view()),
         cart,
         choices,
         vat_percent: rules.vat_percent,
@@ -224,5 +225,18 @@ pub async fn get_my_order(id: String) -> Result<PageResult<Order>, ServerFnError
     Ok(app.orders.get(&principal.user, &id).await.map_err(|e| match e {
         crate::services::orders::OrderError::NotFound => PageError::NotFound,
         _ => PageError::Unavailable,
+    }))
+}
+
+/// A guest's order through its link (`/orders/<id>?token=…`); anything else is not found.
+#[server]
+pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<Order>, ServerFnError> {
+    let app = app()?;
+    Ok(app.orders.guest_order(&id, &token).await.map_err(|e| match e {
+        crate::services::orders::OrderError::NotFound => PageError::NotFound,
+        e => {
+            tracing::error!(error = %e, "guest order");
+            PageError::Unavailable
+        }
     }))
 }

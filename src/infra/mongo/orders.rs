@@ -702,6 +702,7 @@ mod tests {
             history: vec![StatusChange { status: OrderStatus::Placed, at }],
             idempotency_key: key.map(str::to_string),
             request_hash: "h".into(),
+            guest_email: None,
             created_at: at,
             updated_at: at,
         }

@@ -237,7 +237,7 @@ impl OrderStore for SqliteCatalog {
             .write(move |c| {
                 let doc = serde_json::to_string(&o).map_err(other)?;
                 let n = c
-                    .execute("UPDATE orders SET status = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), doc, o.id, expected.as_str()])
+                    .execute("UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), o.user_id, doc, o.id, expected.as_str()])
                     .map_err(other)?;
                 Ok(n == 1)
             })

@@ -160,7 +160,11 @@ async fn with_email(app: &crate::state::AppState, order: Order, cache: &mut std:
         let email = app.users.user_by_id(&order.user_id).await.ok().flatten().map(|u| u.email).unwrap_or_default();
         cache.insert(order.user_id.clone(), email);
     }
-    AdminOrderRow { customer_email: cache[&order.user_id].clone(), order }
+    let customer_email = match (&order.guest_email, cache[&order.user_id].as_str()) {
+        (Some(guest), "") => format!("{guest} (guest)"),
+        (_, email) => email.to_string(),
+    };
+    AdminOrderRow { customer_email, order }
 }
 
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::domain::money::format_minor;
 use crate::domain::order::{CartView, Order, COUNTRIES};
-use crate::ui::fns::{get_cart, get_checkout, get_my_order, get_my_orders, PageError};
+use crate::ui::fns::{get_cart, get_checkout, get_guest_order, get_my_order, get_my_orders, PageError};
 use crate::ui::shop::components::{flatten, ErrorPanel};
 
 fn q(key: &str) -> String {
@@ -63,7 +63,7 @@ fn CartDetail(cart: CartView) -> impl IntoView {
                     let low = l.available < l.quantity;
                     view! {
                         <li class="cart-line" data-sku=l.sku.clone()>
-                            <a href=format!("/p/{}", l.slug) class="cart-thumb">{l.image_url.clone().map(|src| view! { <img src=src alt="" width="96" height="96"/> })}</a>
+                            <a href=format!("/p/{}", l.slug) class="cart-thumb" tabindex="-1" aria-hidden="true">{l.image_url.clone().map(|src| view! { <img src=src alt="" width="96" height="96"/> })}</a>
                             <div class="cart-info">
                                 <a href=format!("/p/{}", l.slug) class="cart-name">{l.name.clone()}</a>
                                 <p class="muted">{options_text(&l.options)}</p>
@@ -117,7 +117,13 @@ pub fn CheckoutPage() -> impl IntoView {
 }
 
 #[component]
-fn AddressField(name: &'static str, label: &'static str, #[prop(optional)] default: String, #[prop(optional)] autocomplete: &'static str) -> impl IntoView {
+fn AddressField(
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional)] default: String,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional)] kind: Option<&'static str>,
+) -> impl IntoView {
     let error = q(&format!("err.{name}"));
     let value = { let v = q(name); if v.is_empty() { default } else { v } };
     let id = format!("f-{name}");
@@ -125,7 +131,8 @@ fn AddressField(name: &'static str, label: &'static str, #[prop(optional)] defau
     view! {
         <div class="field" class:invalid=has_error>
             <label for=id.clone()>{label}</label>
-            <input id=id.clone() name=name value=value autocomplete=autocomplete aria-invalid=has_error.to_string() required/>
+            <input id=id.clone() type=kind.unwrap_or("text") name=name value=value autocomplete=autocomplete aria-invalid=has_error.to_string()
+                aria-describedby=has_error.then(|| format!("{id}-error")) required/>
             {has_error.then(|| view! { <p class="field-error" id=format!("{id}-error") role="alert">{error}</p> })}
         </div>
     }
@@ -145,9 +152,17 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
         <form method="post" action="/checkout" class="checkout-layout">
             <input type="hidden" name="idempotency_key" value=data.idempotency_key.clone()/>
             <div class="stack">
+                {data.user.is_none().then(|| view! {
+                    <section class="panel stack" data-testid="guest-contact">
+                        <h2>"Contact"</h2>
+                        <p class="muted">"No account needed: we send the order's confirmation to this address. "
+                            <a href="/login?next=/checkout">"Have an account? Sign in"</a></p>
+                        <AddressField name="email" label="E-mail" autocomplete="email" kind="email"/>
+                    </section>
+                })}
                 <section class="panel stack">
                     <h2>"Shipping address"</h2>
-                    <AddressField name="name" label="Full name" default=data.user.name.clone() autocomplete="name"/>
+                    <AddressField name="name" label="Full name" default=data.user.as_ref().map(|u| u.name.clone()).unwrap_or_default() autocomplete="name"/>
                     <AddressField name="street" label="Street and number" autocomplete="street-address"/>
                     <div class="field-row">
                         <AddressField name="postal_code" label="Postal code" autocomplete="postal-code"/>
@@ -270,12 +285,59 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
+/// `/orders/<id>?token=…`: a guest's order, through the link it was given.
 #[component]
-fn OrderDetail(order: Order) -> impl IntoView {
+pub fn GuestOrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || (params.read().get("id").unwrap_or_default(), use_query_map().read().get("token").unwrap_or_default());
+    let data = Resource::new(key, |(id, token)| get_guest_order(id, token));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match flatten(data.await) {
+                    Ok(o) => {
+                        let token = q("token");
+                        view! { <OrderDetail order=o guest_token=token/> }.into_any()
+                    }
+                    Err(e) => view! { <Title text="Order not found"/><ErrorPanel error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// On a guest's confirmation: an account with the order's e-mail, in one step.
+#[component]
+fn ClaimOrder(order: Order, token: String) -> impl IntoView {
+    let error = q("err.password");
+    let has_error = !error.is_empty();
+    view! {
+        <section class="panel stack claim" data-testid="claim-order">
+            <h2>"Keep track of your orders"</h2>
+            <p>"Create an account for " <strong>{order.guest_email.clone().unwrap_or_default()}</strong> " with a password, and this order will be in it."</p>
+            <form method="post" action="/orders/claim" class="stack">
+                <input type="hidden" name="order_id" value=order.id.clone()/>
+                <input type="hidden" name="token" value=token/>
+                <div class="field" class:invalid=has_error>
+                    <label for="f-claim-password">"Password (at least 10 characters)"</label>
+                    <input id="f-claim-password" type="password" name="password" autocomplete="new-password" minlength="10" required
+                        aria-invalid=has_error.to_string() aria-describedby=has_error.then_some("f-claim-password-error")/>
+                    {has_error.then(|| view! { <p class="field-error" id="f-claim-password-error" role="alert">{error}</p> })}
+                </div>
+                <button type="submit" class="button primary">"Create my account"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn OrderDetail(order: Order, #[prop(optional)] guest_token: Option<String>) -> impl IntoView {
     let placed = q("placed") == "1";
     let notice = q("notice");
     let error = q("error");
-    let cancellable = order.status.can_become(crate::domain::order::OrderStatus::Cancelled);
+    let guest = guest_token.is_some();
+    let cancellable = !guest && order.status.can_become(crate::domain::order::OrderStatus::Cancelled);
+    let claim = guest_token.filter(|_| placed).map(|token| view! { <ClaimOrder order=order.clone() token/> });
     let a = order.shipping_address.clone();
     view! {
         <Title text=format!("Order {}", order.number)/>
@@ -283,8 +345,10 @@ fn OrderDetail(order: Order) -> impl IntoView {
             <section class="confirmation" role="status">
                 <h1>"Thank you! Your order is placed."</h1>
                 <p>"Order number " <strong data-testid="order-number">{order.number.clone()}</strong> ". You pay on delivery."</p>
+                {guest.then(|| view! { <p>"Keep this page's address: it is the link to your order."</p> })}
             </section>
         })}
+        {claim}
         {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
         {(!error.is_empty()).then(|| view! { <p class="alert" role="alert">{error}</p> })}
         <div class="order-head">
@@ -322,6 +386,6 @@ fn OrderDetail(order: Order) -> impl IntoView {
                 })}
             </aside>
         </div>
-        <p><a href="/account/orders">"← All orders"</a></p>
+        {(!guest).then(|| view! { <p><a href="/account/orders">"← All orders"</a></p> })}
     }
 }
