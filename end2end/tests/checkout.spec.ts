@@ -55,3 +55,53 @@ test('guest cart survives sign-in and becomes an order', async ({ page, request 
   await page.goto('/account/orders');
   await expect(page.getByTestId('order-link').filter({ hasText: number })).toBeVisible();
 });
+
+// A guest with JavaScript off: no account, an e-mail address, the order by its
+// link, then an account in one step with the order in it.
+test.describe('guest checkout without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('a guest orders, sees the order by its link, and keeps it in a new account', async ({ page, browser }) => {
+    const email = `guest-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+    await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
+    await page.locator('ul.product-grid a.product-card').first().click();
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await expect(page.getByText('Added to your cart')).toBeVisible();
+
+    await page.goto('/cart');
+    await page.getByRole('link', { name: 'Checkout' }).click();
+    await expect(page.getByTestId('guest-contact')).toBeVisible();
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Full name').fill('Ioana Guest');
+    await page.getByLabel('Street and number').fill('Bulevardul Unirii 1');
+    await page.getByLabel('Postal code').fill('030167');
+    await page.getByLabel('City').fill('București');
+    await page.getByLabel('Phone (for the courier)').fill('+40 711 111 111');
+    await page.getByRole('button', { name: 'Place order' }).click();
+
+    await expect(page.getByText('Thank you! Your order is placed.')).toBeVisible();
+    const number = (await page.getByTestId('order-number').textContent())!.trim();
+    const link = new URL(page.url());
+    expect(link.pathname).toMatch(/^\/orders\/o_/);
+    const token = link.searchParams.get('token')!;
+    expect(token.length).toBeGreaterThanOrEqual(40);
+
+    // the link alone shows the order in another browser; a changed token shows nothing
+    const other = await browser.newContext({ javaScriptEnabled: false });
+    const elsewhere = await other.newPage();
+    await elsewhere.goto(`${link.pathname}?token=${token}`);
+    await expect(elsewhere.getByRole('heading', { name: `Order ${number}` })).toBeVisible();
+    const changed = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    const res = await elsewhere.goto(`${link.pathname}?token=${changed}`);
+    expect(res?.status()).toBe(404);
+    await other.close();
+
+    // one step to an account: the order is in it
+    await expect(page.getByTestId('claim-order')).toContainText(email);
+    await page.getByLabel('Password (at least 10 characters)').fill('a long guest passphrase');
+    await page.getByRole('button', { name: 'Create my account' }).click();
+    await expect(page.getByText('Your account is ready and this order is in it.')).toBeVisible();
+    await page.goto('/account/orders');
+    await expect(page.getByTestId('order-link').filter({ hasText: number })).toBeVisible();
+  });
+});
