@@ -16,6 +16,14 @@ use shop::listing::ListingPage;
 use shop::not_found::NotFound;
 use shop::product::ProductPage;
 
+/// The stylesheet's URL (hashed in release builds; the shell is rendered on the server only).
+fn stylesheet_href() -> String {
+    #[cfg(feature = "ssr")]
+    return crate::server::stylesheet_href();
+    #[cfg(not(feature = "ssr"))]
+    return "/pkg/vitrina.css".into();
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -24,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="stylesheet" id="leptos" href=crate::server::stylesheet_href()/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
                 <script>"document.documentElement.classList.add('js')"</script>
                 <HydrationScripts options defer=true/>
                 <MetaTags/>

@@ -179,7 +179,8 @@ fn AccountLink() -> impl IntoView {
 fn CartLink() -> impl IntoView {
     let cart = Resource::new(|| (), |_| crate::ui::fns::get_cart());
     view! {
-        <a class="cart-link" href="/cart" aria-label="Cart">
+        <a class="cart-link" href="/cart">
+            <span class="visually-hidden">"Cart, items: "</span>
             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path d="M3 4h2l2.4 10.2a1 1 0 0 0 1 .8h8.9a1 1 0 0 0 1-.8L20 7H6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/><circle cx="9" cy="19" r="1.5" fill="currentColor"/><circle cx="17" cy="19" r="1.5" fill="currentColor"/></svg>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
