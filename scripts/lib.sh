@@ -50,12 +50,20 @@ ensure_rust_tools() {
   fi
 }
 
+# `npm ci` in $1 when its node_modules is missing or older than its package-lock.json
+npm_ci_if_changed() {
+  local dir="$1" what="$2" stamp="$1/node_modules/.vitrina-lock-sha256" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing $what (npm ci in ${dir#"$ROOT"/})"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+}
+
 ensure_node_tools() { # root build tools (wasm-opt from binaryen 132)
   command -v npm >/dev/null || apt_install nodejs npm
-  if [ ! -x "$ROOT/node_modules/.bin/wasm-opt" ]; then
-    log "installing npm build tools (binaryen)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  npm_ci_if_changed "$ROOT" "npm build tools (binaryen)"
 }
 
 ensure_test_services() {
@@ -69,10 +77,8 @@ ensure_test_services() {
     log "installing moto (S3-compatible server) into $VENV"
     "$VENV/bin/pip" install -q 'moto[server]==5.2.5'
   fi
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
-    log "installing Playwright (no browser download: Debian's Chromium is used)"
-    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  # Playwright and axe-core; no browser download: Debian's Chromium is used
+  npm_ci_if_changed "$ROOT/end2end" "Playwright and axe-core"
 }
 
 free_port() {
