@@ -26,11 +26,12 @@ wait_for_http "http://127.0.0.1:$PORT/readyz" 60 || { tail -20 "$WORK/server.log
 TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/api/v1/auth/token" -H 'content-type: application/json' \
   -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 set +e
-"$VENV/bin/st" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
+# from the work directory: schemathesis keeps its example cache (.schemathesis/) in the current one
+(cd "$WORK" && "$VENV/bin/st" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing -n "${SCHEMATHESIS_EXAMPLES:-30}" --seed 20261201 --no-shrink -w 1 \
-  --suppress-health-check all --request-timeout 30 >"$WORK/st.txt" 2>&1
+  --suppress-health-check all --request-timeout 30 >"$WORK/st.txt" 2>&1)
 rc=$?
 set -e
 tail -25 "$WORK/st.txt"
