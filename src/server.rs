@@ -61,6 +61,21 @@ pub fn stylesheet_href() -> String {
     }
 }
 
+/// The module script that loads the WASM client once the browser is idle.
+/// No preload hints: the download must not compete with what the first paint
+/// needs (the page works before it: forms and links are plain HTML).
+pub fn hydration_script() -> String {
+    let (js, wasm) = match asset_hashes() {
+        Some(h) => (format!("vitrina.{}", h.get("js").map(String::as_str).unwrap_or_default()), format!("vitrina.{}", h["wasm"])),
+        // cargo-leptos names the unhashed WASM after the output name; plain wasm-bindgen adds `_bg`
+        None => ("vitrina".to_string(), if option_env!("LEPTOS_OUTPUT_NAME").is_some() { "vitrina" } else { "vitrina_bg" }.to_string()),
+    };
+    format!(
+        "const hydrate = () => import('/pkg/{js}.js').then(m => m.default({{module_or_path: '/pkg/{wasm}.wasm'}}).then(() => m.hydrate()));\n\
+         if ('requestIdleCallback' in window) requestIdleCallback(hydrate, {{timeout: 2000}}); else setTimeout(hydrate, 1);"
+    )
+}
+
 /// A build output named by its content (`vitrina.<hash>.wasm`): it never changes.
 fn is_hashed_asset(path: &str) -> bool {
     let Some(file) = path.strip_prefix("/pkg/") else { return false };

@@ -24,7 +24,15 @@ fn stylesheet_href() -> String {
     return "/pkg/vitrina.css".into();
 }
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// Loads the WASM client when the browser is idle (see `server::hydration_script`).
+fn hydration_script() -> String {
+    #[cfg(feature = "ssr")]
+    return crate::server::hydration_script();
+    #[cfg(not(feature = "ssr"))]
+    return String::new();
+}
+
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
                 <script>"document.documentElement.classList.add('js')"</script>
-                <HydrationScripts options defer=true/>
+                <script type="module">{hydration_script()}</script>
                 <MetaTags/>
             </head>
             <body>

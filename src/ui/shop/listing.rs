@@ -278,7 +278,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                             </div>
                         }.into_any()
                     } else {
-                        view! { <ProductGrid items=result.items/> }.into_any()
+                        view! { <h2 class="visually-hidden">"Products"</h2><ProductGrid items=result.items/> }.into_any()
                     }}
                     <Pagination query=query.clone() links=links.clone() page_count/>
                 </section>
