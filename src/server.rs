@@ -198,8 +198,9 @@ pub fn router(app: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(axum::middleware::from_fn_with_state(app.clone(), security_headers))
-        // br or gzip for what a build did not precompress (pages, JSON, debug builds)
-        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(4)))
+        // br or gzip for what a build did not precompress (pages, JSON, debug builds), at the
+        // fastest level: a 10 KB listing costs microseconds, not a tenth of the request
+        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
 }
 
 /// Headers every response carries unless it set its own: no framing (clickjacking),
