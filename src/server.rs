@@ -198,9 +198,121 @@ pub fn router(app: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(axum::middleware::from_fn_with_state(app.clone(), security_headers))
-        // br or gzip for what a build did not precompress (pages, JSON, debug builds), at the
-        // fastest level: a 10 KB listing costs microseconds, not a tenth of the request
-        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        .layer(axum::middleware::from_fn(compression))
+}
+
+/// A response body as the browser asked for it: brotli or gzip.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Coding {
+    Br,
+    Gzip,
+}
+
+/// The coding `Accept-Encoding` prefers (brotli over gzip; `q=0` refuses one).
+fn accepted_coding(headers: &axum::http::HeaderMap) -> Option<Coding> {
+    let value = headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let accepts = |name: &str| {
+        value.split(',').any(|part| {
+            let mut it = part.split(';');
+            let token = it.next().unwrap_or("").trim();
+            let refused = it.any(|p| p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().map(|q| q <= 0.0).unwrap_or(false)));
+            token.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if accepts("br") {
+        Some(Coding::Br)
+    } else if accepts("gzip") {
+        Some(Coding::Gzip)
+    } else {
+        None
+    }
+}
+
+fn compressible(content_type: &str) -> bool {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    ct.starts_with("text/") || matches!(ct, "application/json" | "application/problem+json" | "application/javascript" | "application/xml" | "application/wasm" | "image/svg+xml")
+}
+
+fn compress_bytes(coding: Coding, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    match coding {
+        Coding::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+            enc.write_all(bytes)?;
+            enc.finish()
+        }
+        Coding::Br => {
+            let mut out = Vec::with_capacity(bytes.len() / 4);
+            {
+                let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 1, 22);
+                enc.write_all(bytes)?;
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Compresses what a build did not precompress (pages, JSON, XML, debug
+/// builds' static files) with what the browser accepts, at a fast level. The
+/// same bytes are compressed once: a cached listing or page is served from a
+/// cache of compressed bodies (64 MiB, keyed by a keyed hash of the body).
+async fn compression(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    static COMPRESSED: std::sync::OnceLock<(moka::future::Cache<(u64, usize, Coding), axum::body::Bytes>, std::collections::hash_map::RandomState)> = std::sync::OnceLock::new();
+    let coding = accepted_coding(req.headers());
+    let head = req.method() == axum::http::Method::HEAD;
+    let res = next.run(req).await;
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    if !compressible(&content_type) || res.headers().contains_key(header::CONTENT_ENCODING) || res.headers().contains_key(header::CONTENT_RANGE) {
+        return res;
+    }
+    let mut res = res;
+    res.headers_mut().append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    let (Some(coding), false, true) = (coding, head, res.status().is_success() && res.status() != StatusCode::NO_CONTENT) else { return res };
+    let (mut parts, body) = res.into_parts();
+    const LIMIT: usize = 64 * 1024 * 1024;
+    if axum::body::HttpBody::size_hint(&body).lower() > LIMIT as u64 {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, LIMIT).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "response body unreadable");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if bytes.len() < 256 {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let (cache, keys) = COMPRESSED.get_or_init(|| {
+        let cache = moka::future::Cache::builder().weigher(|_, v: &axum::body::Bytes| v.len().try_into().unwrap_or(u32::MAX)).max_capacity(64 * 1024 * 1024).build();
+        (cache, std::collections::hash_map::RandomState::new())
+    });
+    let key = (std::hash::BuildHasher::hash_one(keys, &bytes[..]), bytes.len(), coding);
+    let compressed = match cache.get(&key).await {
+        Some(c) => c,
+        None => {
+            let input = bytes.clone();
+            let big = input.len() > 256 * 1024;
+            let done = if big { crate::cpu::bounded(move || compress_bytes(coding, &input)).await } else { Ok(compress_bytes(coding, &input)) };
+            match done {
+                Ok(Ok(c)) => {
+                    let c = axum::body::Bytes::from(c);
+                    cache.insert(key, c.clone()).await;
+                    c
+                }
+                _ => return Response::from_parts(parts, Body::from(bytes)),
+            }
+        }
+    };
+    parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(if coding == Coding::Br { "br" } else { "gzip" }));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(etag) = parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")) {
+        // a strong validator names the uncompressed bytes: the compressed ones get a weak one
+        if let Ok(v) = HeaderValue::from_str(&format!("W/{etag}")) {
+            parts.headers.insert(header::ETAG, v);
+        }
+    }
+    Response::from_parts(parts, Body::from(compressed))
 }
 
 /// Headers every response carries unless it set its own: no framing (clickjacking),
@@ -495,4 +607,39 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod compression_tests {
+    use super::*;
+
+    fn accept(value: &str) -> Option<Coding> {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        accepted_coding(&h)
+    }
+
+    #[test]
+    fn brotli_is_preferred_and_q0_refuses() {
+        assert!(accept("gzip, deflate, br") == Some(Coding::Br));
+        assert!(accept("gzip") == Some(Coding::Gzip));
+        assert!(accept("br;q=0, gzip;q=0.8") == Some(Coding::Gzip));
+        assert!(accept("identity").is_none());
+        assert!(accept("gzip;q=0").is_none());
+    }
+
+    #[test]
+    fn compressed_bytes_come_back_whole() {
+        use std::io::Read;
+        let text = "{\"name\":\"Rochie de vară\",\"price\":19999}".repeat(300);
+        let gz = compress_bytes(Coding::Gzip, text.as_bytes()).unwrap();
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut back).unwrap();
+        assert_eq!(back, text);
+        let br = compress_bytes(Coding::Br, text.as_bytes()).unwrap();
+        let mut back = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096).read_to_end(&mut back).unwrap();
+        assert_eq!(back, text.as_bytes());
+        assert!(br.len() < text.len() / 10 && gz.len() < text.len() / 10);
+    }
 }
