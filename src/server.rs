@@ -143,10 +143,8 @@ async fn http_caching(req: Request<Body>, next: axum::middleware::Next) -> Respo
 
 /// A weak validator of a representation (weak: the same bytes may travel compressed).
 fn weak_etag(bytes: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    format!("W/\"{:016x}\"", h.finish())
+    // xxh3: the same on every instance, and fast enough to run on every response
+    format!("W/\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(bytes))
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -255,9 +253,9 @@ fn compress_bytes(coding: Coding, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Compresses what a build did not precompress (pages, JSON, XML, debug
 /// builds' static files) with what the browser accepts, at a fast level. The
 /// same bytes are compressed once: a cached listing or page is served from a
-/// cache of compressed bodies (64 MiB, keyed by a keyed hash of the body).
+/// cache of compressed bodies (64 MiB, keyed by a seeded hash of the body).
 async fn compression(req: Request<Body>, next: axum::middleware::Next) -> Response {
-    static COMPRESSED: std::sync::OnceLock<(moka::future::Cache<(u64, usize, Coding), axum::body::Bytes>, std::collections::hash_map::RandomState)> = std::sync::OnceLock::new();
+    static COMPRESSED: std::sync::OnceLock<(moka::future::Cache<(u64, usize, Coding), axum::body::Bytes>, u64)> = std::sync::OnceLock::new();
     let coding = accepted_coding(req.headers());
     let head = req.method() == axum::http::Method::HEAD;
     let res = next.run(req).await;
@@ -283,11 +281,12 @@ async fn compression(req: Request<Body>, next: axum::middleware::Next) -> Respon
     if bytes.len() < 256 {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let (cache, keys) = COMPRESSED.get_or_init(|| {
+    let (cache, seed) = COMPRESSED.get_or_init(|| {
         let cache = moka::future::Cache::builder().weigher(|_, v: &axum::body::Bytes| v.len().try_into().unwrap_or(u32::MAX)).max_capacity(64 * 1024 * 1024).build();
-        (cache, std::collections::hash_map::RandomState::new())
+        (cache, rand::random::<u64>())
     });
-    let key = (std::hash::BuildHasher::hash_one(keys, &bytes[..]), bytes.len(), coding);
+    // a per-process seed: nobody can make two bodies share a cache entry on purpose
+    let key = (xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, *seed), bytes.len(), coding);
     let compressed = match cache.get(&key).await {
         Some(c) => c,
         None => {
