@@ -1,5 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import os from 'node:os';
+import path from 'node:path';
 
 // axe-core (WCAG 2.2 A and AA rules) on every storefront and panel page, with
 // JavaScript: no serious or critical violation anywhere.
@@ -7,13 +9,13 @@ import { expect, test, type Page } from '@playwright/test';
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL || 'admin@e2e.test';
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD || 'e2e admin passphrase';
 
-async function audit(page: Page, path: string) {
-  await page.goto(path);
+async function audit(page: Page, at: string) {
+  await page.goto(at);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n  ')}`).join('\n');
-  expect(bad, `${path}\n${report}`).toEqual([]);
+  expect(bad, `${at}\n${report}`).toEqual([]);
 }
 
 async function aProduct(page: Page, query: string): Promise<string> {
@@ -23,30 +25,54 @@ async function aProduct(page: Page, query: string): Promise<string> {
   return href!;
 }
 
-test.describe('accessibility (axe-core)', () => {
-  test('storefront pages', async ({ page }) => {
-    const product = await aProduct(page, 'category=clothing/t-shirts&in_stock=true');
-    const plain = await aProduct(page, 'category=books&in_stock=true');
-    for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', product, plain, '/login', '/register', '/no-such-page']) {
+// One test per page: axe on a debug build under a loaded 2-core machine takes
+// seconds a page, and a page's own timeout keeps a slow one from starving the rest.
+test.describe('accessibility (axe-core): storefront', () => {
+  for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', '/login', '/register', '/no-such-page']) {
+    test(path, async ({ page }) => {
       await audit(page, path);
-    }
-    // a cart with a line, and the guest checkout
-    await page.goto(product);
+    });
+  }
+
+  test('a product with variants, and a plain one', async ({ page }) => {
+    await audit(page, await aProduct(page, 'category=clothing/t-shirts&in_stock=true'));
+    await audit(page, await aProduct(page, 'category=books&in_stock=true'));
+  });
+
+  test('a cart with a line, and the guest checkout', async ({ page }) => {
+    await page.goto(await aProduct(page, 'category=clothing/t-shirts&in_stock=true'));
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await expect(page.getByText('Added to your cart')).toBeVisible();
     await audit(page, '/cart');
     await audit(page, '/checkout');
   });
+});
 
-  test('account and panel pages', async ({ page }) => {
+// Signed in once (sign-ins are rate-limited per account), the session shared by the panel tests.
+const ADMIN_STATE = path.join(os.tmpdir(), `vitrina-axe-admin-${process.pid}.json`);
+
+test.describe('accessibility (axe-core): account and panel', () => {
+  test.beforeAll(async ({ browser }) => {
+    const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+    const page = await context.newPage();
     await page.goto('/login?next=/account');
     await page.getByLabel('E-mail').fill(ADMIN_EMAIL);
     await page.getByLabel('Password').fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page).toHaveURL(/\/account$/);
-    for (const path of ['/account', '/account/orders', '/admin', '/admin/products', '/admin/products/new', '/admin/orders', '/admin/users', '/admin/import', '/admin/audit']) {
+    await context.storageState({ path: ADMIN_STATE });
+    await context.close();
+  });
+  test.use({ storageState: ADMIN_STATE });
+
+  for (const path of ['/account', '/account/orders', '/admin', '/admin/products', '/admin/products/new', '/admin/orders', '/admin/users', '/admin/import', '/admin/audit']) {
+    test(path, async ({ page }) => {
       await audit(page, path);
-    }
+    });
+  }
+
+  test('a product editor', async ({ page }) => {
     await page.goto('/admin/products');
     const edit = await page.locator('a[href^="/admin/products/p"]').first().getAttribute('href');
     expect(edit, 'a product to edit').toBeTruthy();
