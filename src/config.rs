@@ -62,6 +62,8 @@ pub struct Config {
     /// `VITRINA_VAT_PERCENT` (19), `VITRINA_SHIPPING_STANDARD_CENTS` (499), `VITRINA_SHIPPING_EXPRESS_CENTS` (999),
     /// `VITRINA_FREE_SHIPPING_OVER_CENTS` (5000), `VITRINA_MAX_LINE_QUANTITY` (99).
     pub rules: crate::services::orders::ShopRules,
+    /// ISO 4217 code of every price (`VITRINA_CURRENCY`, RON by default).
+    pub currency: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -109,12 +111,13 @@ impl Config {
                 Some(v) if v.eq_ignore_ascii_case("false") || v.eq_ignore_ascii_case("no") => 0,
                 Some(v) => v.parse::<usize>().map_err(|_| format!("VITRINA_TRUST_PROXY: use false, true or the number of proxies, not {v:?}"))?.min(10),
             },
+            currency: var("VITRINA_CURRENCY").unwrap_or_else(|| crate::domain::money::DEFAULT_CURRENCY.into()).trim().to_ascii_uppercase(),
             rules: crate::services::orders::ShopRules {
                 pricing: crate::domain::order::PricingRules {
                     vat_percent: num("VITRINA_VAT_PERCENT", 21)?.min(100) as i64,
-                    standard: num("VITRINA_SHIPPING_STANDARD_CENTS", 499)? as i64,
-                    express: num("VITRINA_SHIPPING_EXPRESS_CENTS", 999)? as i64,
-                    free_standard_over: num("VITRINA_FREE_SHIPPING_OVER_CENTS", 5000)? as i64,
+                    standard: num("VITRINA_SHIPPING_STANDARD_CENTS", 1999)? as i64,
+                    express: num("VITRINA_SHIPPING_EXPRESS_CENTS", 3499)? as i64,
+                    free_standard_over: num("VITRINA_FREE_SHIPPING_OVER_CENTS", 25000)? as i64,
                 },
                 max_line_quantity: num("VITRINA_MAX_LINE_QUANTITY", 99)?.clamp(1, 10_000) as i64,
                 max_open_orders: num("VITRINA_MAX_OPEN_ORDERS", 10)?,
@@ -172,6 +175,7 @@ impl Config {
             admin_email: None,
             admin_password: None,
             rules: Default::default(),
+            currency: crate::domain::money::DEFAULT_CURRENCY.into(),
         }
     }
 }

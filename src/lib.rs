@@ -2,6 +2,7 @@
 //! Vitrina: one Leptos crate compiled twice — the SSR server (`ssr`) and the
 //! WASM client (`hydrate`).
 pub mod domain;
+pub mod i18n;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
@@ -29,5 +30,9 @@ pub mod web;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // the shop's currency, as the server rendered it
+    if let Some(code) = leptos::prelude::document().document_element().and_then(|e| e.get_attribute("data-currency")) {
+        let _ = domain::money::set_shop_currency(&code);
+    }
     leptos::mount::hydrate_body(ui::App);
 }

@@ -157,7 +157,7 @@ pub fn router(app: AppState) -> Router {
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let state = ServerState { leptos_options: leptos_options.clone(), app: app.clone() };
     let context_app = app.clone();
-    Router::new()
+    let site = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -165,6 +165,7 @@ pub fn router(app: AppState) -> Router {
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))
         .route("/sitemaps/{file}", get(sitemap_file))
+        .route("/lang/{code}", get(choose_language))
         .merge(crate::api::router())
         .merge(crate::web::router())
         .leptos_routes_with_context(
@@ -179,6 +180,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(app.clone(), page_cache))
+        .layer(axum::middleware::from_fn(language))
         .layer(axum::middleware::from_fn(http_caching))
         .layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
@@ -196,7 +198,81 @@ pub fn router(app: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(axum::middleware::from_fn_with_state(app.clone(), security_headers))
-        .layer(axum::middleware::from_fn(compression))
+        .layer(axum::middleware::from_fn(compression));
+    // every page also lives under /en (English); the nested copy sees the path without the prefix
+    Router::new().nest_service("/en", site.clone()).fallback_service(site)
+}
+
+/// The `lang` cookie: set when a shopper picks a language in the header, so
+/// `Accept-Language` no longer decides for them.
+const LANG_COOKIE: &str = "lang";
+
+fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// The language of a request, as a `Locale` extension: `/en/…` is English
+/// (the nested router has already taken the prefix off the URI), a server
+/// function call takes its page's language (from the Referer), anything else
+/// is Romanian. A first visit to a Romanian page from a browser that prefers
+/// English (and no choice made in the header) is sent to the English page.
+/// Redirects answered in English stay in English.
+async fn language(mut req: Request<Body>, next: axum::middleware::Next) -> Response {
+    use crate::i18n::{is_page_path, Locale};
+    let original = req.extensions().get::<axum::extract::OriginalUri>().map(|u| u.0.path().to_string()).unwrap_or_else(|| req.uri().path().to_string());
+    let prefixed = Locale::split_path(&original).0 == Locale::En;
+    let path = req.uri().path().to_string();
+    let locale = if prefixed {
+        Locale::En
+    } else if path.starts_with("/api/") {
+        req.headers()
+            .get(header::REFERER)
+            .and_then(|r| r.to_str().ok())
+            .and_then(|r| r.split_once("://").map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])))
+            .map(|p| Locale::split_path(p).0)
+            .unwrap_or_default()
+    } else {
+        Locale::Ro
+    };
+    if !prefixed && req.method() == axum::http::Method::GET && is_page_path(&path) && cookie_value(req.headers(), LANG_COOKIE).is_none() {
+        let prefers = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language);
+        if prefers == Some(Locale::En) {
+            let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            return (
+                StatusCode::FOUND,
+                [(header::LOCATION, Locale::En.href(here)), (header::VARY, "Accept-Language, Cookie".into()), (header::CACHE_CONTROL, "private, no-store".into())],
+            )
+                .into_response();
+        }
+    }
+    req.extensions_mut().insert(locale);
+    let mut res = next.run(req).await;
+    if prefixed && res.status().is_redirection() {
+        let to = res.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).map(|l| Locale::En.href(l));
+        if let Some(to) = to.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            res.headers_mut().insert(header::LOCATION, to);
+        }
+    }
+    res
+}
+
+#[derive(serde::Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /lang/{ro|en}?next=/p/…`: remembers the choice for a year and opens
+/// `next` in that language.
+async fn choose_language(Path(code): Path<String>, axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
+    let Some(locale) = crate::i18n::Locale::from_code(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let next = q.next.as_deref().and_then(crate::domain::text::local_path).unwrap_or_else(|| "/".into());
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", locale.code());
+    (StatusCode::SEE_OTHER, [(header::LOCATION, locale.href(&next)), (header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())]).into_response()
 }
 
 /// A response body as the browser asked for it: brotli or gzip.
@@ -369,11 +445,14 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
     let path = req.uri().path();
     let product_page = path.starts_with("/p/");
     let listing = path == "/" || path == "/products" || path.starts_with("/c/") || product_page;
-    let anonymous = !req.headers().contains_key(header::COOKIE) && !req.headers().contains_key(header::AUTHORIZATION);
+    // the language choice is the only cookie an anonymous visitor may carry
+    let only_lang = req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).all(|c| c.trim().starts_with("lang=") || c.trim().is_empty());
+    let anonymous = only_lang && !req.headers().contains_key(header::AUTHORIZATION);
     if req.method() != axum::http::Method::GET || !listing || !anonymous {
         return next.run(req).await;
     }
-    let mut uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let locale = req.extensions().get::<crate::i18n::Locale>().copied().unwrap_or_default();
+    let mut uri = format!("{}{}", locale.prefix(), req.uri().path_and_query().map(|p| p.as_str()).unwrap_or_default());
     if app.config.public_url.is_none() {
         // pages carry absolute links built from the Host header: one copy per host
         let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");

@@ -72,6 +72,7 @@ impl AppState {
     }
 
     pub async fn build(config: &Config) -> Result<Self, String> {
+        crate::domain::money::set_shop_currency(&config.currency)?;
         let (store, store_kind) = match &config.mongodb_uri {
             Some(uri) => (ports(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
             None => {

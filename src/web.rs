@@ -78,10 +78,10 @@ fn with_param(path: &str, key: &str, value: &str) -> String {
 
 fn cart_message(e: &OrderError) -> String {
     match e {
-        OrderError::NotEnough { available, .. } if *available == 0 => "Sorry, this option is sold out.".into(),
-        OrderError::NotEnough { available, .. } => format!("Only {available} available."),
+        OrderError::NotEnough { available, .. } if *available == 0 => "sold-out".into(),
+        OrderError::NotEnough { available, .. } => format!("only-available:{available}"),
         OrderError::Invalid(errors) => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
-        OrderError::UnknownSku(_) => "This product is no longer available.".into(),
+        OrderError::UnknownSku(_) => "no-longer-available".into(),
         other => other.to_string(),
     }
 }
@@ -245,7 +245,7 @@ async fn claim_order(State(app): State<AppState>, headers: HeaderMap, PeerAddr(p
     if let Err(r) = sign_in(&session, &user).await {
         return r;
     }
-    back(&format!("/account/orders/{}", f.order_id), &[("notice", "Your account is ready and this order is in it.")])
+    back(&format!("/account/orders/{}", f.order_id), &[("notice", "order-claimed")])
 }
 
 #[derive(Deserialize)]
@@ -258,7 +258,7 @@ async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum
     let Some(p) = caller.0 else { return Redirect::to("/login").into_response() };
     let to = format!("/account/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     match app.orders.cancel_own(&p.user, &f.order_id).await {
-        Ok(_) => back(&to, &[("notice", "Your order was cancelled.")]),
+        Ok(_) => back(&to, &[("notice", "order-cancelled")]),
         Err(OrderError::Store(e)) => server_error(e),
         Err(e) => back(&to, &[("error", &e.to_string())]),
     }
@@ -302,7 +302,7 @@ async fn login(State(app): State<AppState>, session: Session, headers: HeaderMap
     let ip = client_ip(&app, &headers, peer);
     let keys = [format!("login:ip:{ip}"), format!("login:acct:{}", f.email.trim().to_lowercase())];
     if rate_limit(&app, &keys, app.config.login_rate_per_min).await.is_err() {
-        return back("/login", &[("error", "Too many sign-in attempts. Wait a minute and try again."), ("email", &f.email), ("next", &next)]);
+        return back("/login", &[("error", "login-throttled"), ("email", &f.email), ("next", &next)]);
     }
     match app.accounts.authenticate(&f.email, &f.password).await {
         Ok(user) => match sign_in(&session, &user).await {
@@ -313,7 +313,7 @@ async fn login(State(app): State<AppState>, session: Session, headers: HeaderMap
             Err(r) => r,
         },
         Err(AccountError::Store(e)) => server_error(e),
-        Err(_) => back("/login", &[("error", "E-mail or password is incorrect."), ("email", &f.email), ("next", &next)]),
+        Err(_) => back("/login", &[("error", "login-failed"), ("email", &f.email), ("next", &next)]),
     }
 }
 
@@ -373,7 +373,7 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
             if let Err(res) = sign_in(&session, &p.user).await {
                 return res;
             }
-            back("/account", &[("notice", "Your password was changed.")])
+            back("/account", &[("notice", "password-changed")])
         }
         Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),
         Err(e) => server_error(e),
@@ -389,7 +389,7 @@ pub struct ProfileForm {
 async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<ProfileForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.update_name(&p.user.id, &f.name).await {
-        Ok(_) => back("/account", &[("notice", "Your profile was saved.")]),
+        Ok(_) => back("/account", &[("notice", "profile-saved")]),
         Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),
         Err(e) => server_error(e),
     }

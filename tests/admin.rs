@@ -24,7 +24,7 @@ async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, b
 }
 
 fn kayak(price: i64) -> Value {
-    let variant = |sku: &str, length: &str, color: &str| json!({"sku": sku, "options": {"length": length, "color": color}, "price": {"amount": price, "currency": "EUR"}, "stock": 5});
+    let variant = |sku: &str, length: &str, color: &str| json!({"sku": sku, "options": {"length": length, "color": color}, "price": {"amount": price, "currency": "RON"}, "stock": 5});
     json!({
         "name": "Fjord Touring Kayak",
         "description": "A stable touring kayak.",
@@ -66,7 +66,7 @@ async fn a_new_attribute_key_becomes_a_facet_and_changes_show_at_once() {
     let (_, public) = app.json("/api/v1/products/fjord-touring-kayak").await;
     assert_eq!(public["price"]["amount"], 79900);
     let html = app.get("/p/fjord-touring-kayak").await.text().await.unwrap();
-    assert!(html.contains("€799.00"), "the storefront shows the new price");
+    assert!(html.contains("799,00 lei"), "the storefront shows the new price");
 
     // drafts are listed for admins only
     let mut draft = kayak(1000);

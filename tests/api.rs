@@ -101,7 +101,7 @@ async fn product_detail_and_categories() {
     assert_eq!(status, 200);
     assert!(p["attributes"]["ram_gb"].is_number());
     assert!(p["variants"][0]["available"].is_i64());
-    assert!(p["variants"][0]["price"]["currency"] == "EUR");
+    assert!(p["variants"][0]["price"]["currency"] == "RON");
     assert!(p["images"][0]["url"].as_str().unwrap().starts_with("/media/"));
     let img = app.get(p["images"][0]["url"].as_str().unwrap()).await;
     assert_eq!(img.status(), 200);

@@ -17,7 +17,7 @@ async fn admin_and_product(app: &TestApp) -> (String, String, String) {
     let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": "img@example.com", "password": "a sturdy passphrase"})).send().await.unwrap();
     let token = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
     let body = json!({"name": "Lamp With Picture", "category": "home/lighting", "status": "active",
-        "variants": [{"sku": "LAMP-PIC", "options": {}, "price": {"amount": 2500, "currency": "EUR"}, "stock": 3}]});
+        "variants": [{"sku": "LAMP-PIC", "options": {}, "price": {"amount": 2500, "currency": "RON"}, "stock": 3}]});
     let p: Value = app.client.post(format!("{}/api/v1/admin/products", app.base)).bearer_auth(&token).json(&body).send().await.unwrap().json().await.unwrap();
     (token, p["id"].as_str().unwrap().to_string(), p["slug"].as_str().unwrap().to_string())
 }

@@ -236,7 +236,7 @@ async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
     let a = token_for(&app, "a@example.com", Role::Customer).await;
     let (sku, price, available) = in_stock_sku(&app).await;
     // a price sent by the client is ignored
-    let (status, cart) = call(&app, reqwest::Method::POST, "/api/v1/cart/items", &a, Some(json!({"sku": sku, "quantity": 2, "price": {"amount": 1, "currency": "EUR"}, "unit_price": 1})), None).await;
+    let (status, cart) = call(&app, reqwest::Method::POST, "/api/v1/cart/items", &a, Some(json!({"sku": sku, "quantity": 2, "price": {"amount": 1, "currency": "RON"}, "unit_price": 1})), None).await;
     assert_eq!(status, 200, "{cart}");
     assert_eq!(cart["lines"][0]["unit_price"]["amount"], price);
     assert_eq!(cart["lines"][0]["line_total"]["amount"], price * 2);

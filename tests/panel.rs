@@ -40,8 +40,8 @@ fn mug(price: i64) -> Value {
         "name": "Stoneware Mug", "slug": "stoneware-mug", "brand": "Kiln", "category": "home/kitchen", "status": "active",
         "attributes": {"volume_ml": 350, "dishwasher_safe": true},
         "variants": [
-            {"sku": "MUG-WHITE", "options": {"glaze": "White"}, "price": {"amount": price, "currency": "EUR"}, "stock": 9},
-            {"sku": "MUG-BLUE", "options": {"glaze": "Blue"}, "price": {"amount": price, "currency": "EUR"}, "stock": 4}
+            {"sku": "MUG-WHITE", "options": {"glaze": "White"}, "price": {"amount": price, "currency": "RON"}, "stock": 9},
+            {"sku": "MUG-BLUE", "options": {"glaze": "Blue"}, "price": {"amount": price, "currency": "RON"}, "stock": 4}
         ]
     })
 }
@@ -106,7 +106,7 @@ async fn audited_crud(app: TestApp) {
     let e = &page["items"][0];
     assert_eq!(e["actor_email"], "boss@example.com");
     let summary = e["summary"].as_str().unwrap();
-    assert!(summary.contains("price of MUG-WHITE €15.00 → €12.50"), "{summary}");
+    assert!(summary.contains("price of MUG-WHITE 15,00 lei → 12,50 lei"), "{summary}");
     let before: Value = serde_json::from_str(e["before"].as_str().unwrap()).unwrap();
     let after: Value = serde_json::from_str(e["after"].as_str().unwrap()).unwrap();
     assert_eq!(before["variants"][0]["price"]["amount"], 1500);

@@ -287,7 +287,7 @@ async fn an_admin_edit_never_writes_stock_back_blindly() {
     let admin = token_for(&app, "boss@example.com", Role::Admin).await;
     let buyer = token_for(&app, "b@example.com", Role::Customer).await;
     let body = json!({"name": "Sale Kettle", "category": "home/kitchen", "status": "active",
-        "variants": [{"sku": "KETTLE-1", "options": {}, "price": {"amount": 9900, "currency": "EUR"}, "stock": 10}]});
+        "variants": [{"sku": "KETTLE-1", "options": {}, "price": {"amount": 9900, "currency": "RON"}, "stock": 10}]});
     let created: Value = app.client.post(format!("{}/api/v1/admin/products", app.base)).bearer_auth(&admin).json(&body).send().await.unwrap().json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_string();
     // the admin opens the editor (stock 10); meanwhile 3 are sold

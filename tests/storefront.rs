@@ -206,3 +206,114 @@ async fn api_reads_have_etags_and_pages_are_not_cached_by_shared_caches() {
     assert_eq!(home.status(), 200);
     assert_eq!(home.headers()["cache-control"], "private, no-cache");
 }
+
+/// Every `href` of `<link rel="alternate" hreflang="…">`, by language.
+fn hreflang(html: &str) -> BTreeMap<String, String> {
+    html.split("<link ")
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap())
+        .filter(|t| t.contains("rel=\"alternate\"") && t.contains("hreflang="))
+        .map(|t| {
+            let attr = |name: &str| t.split(&format!("{name}=\"")).nth(1).unwrap().split('"').next().unwrap().to_string();
+            (attr("hreflang"), attr("href"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_are_romanian_by_default_and_english_under_en() {
+    let app = spawn_app(30).await;
+    let products = app.state.catalog.store().products_after(None, 100).await.unwrap();
+    let p = products.iter().find(|p| p.status == ProductStatus::Active && p.variants.iter().any(|v| v.stock > 0)).expect("an active product in stock");
+    let v = p.variants.iter().find(|v| v.stock > 0).unwrap();
+    let lei = |minor: i64| vitrina::i18n::Locale::Ro.money(minor, "RON");
+
+    // Romanian at the bare path: lang, words, prices written the Romanian way
+    let ro = app.get(&format!("/p/{}?{}", p.slug, form_urlencoded::Serializer::new(String::new()).extend_pairs(v.options.iter()).finish())).await.text().await.unwrap();
+    assert!(ro.contains("<html lang=\"ro\""), "lang=ro");
+    assert!(ro.contains("Adaugă în coș") && !ro.contains("Add to cart"), "Romanian interface");
+    assert!(ro.contains(&lei(v.price.amount)), "price as {} on the page", lei(v.price.amount));
+    assert!(lei(129_999) == "1.299,99 lei");
+    let ro_url = format!("{}/p/{}", app.base, p.slug);
+    let en_url = format!("{}/en/p/{}", app.base, p.slug);
+    assert_eq!(tag_attr(&ro, "rel=\"canonical\"", "href"), Some(ro_url.clone()));
+    let alternates = hreflang(&ro);
+    assert_eq!(alternates.get("ro"), Some(&ro_url));
+    assert_eq!(alternates.get("en"), Some(&en_url));
+    assert_eq!(alternates.get("x-default"), Some(&ro_url));
+
+    // English under /en: its own canonical, the same alternates, links that stay in English
+    let en = app.get(&format!("/en/p/{}", p.slug)).await.text().await.unwrap();
+    assert!(en.contains("<html lang=\"en\""), "lang=en");
+    assert!(en.contains("Add to cart") && !en.contains("Adaugă în coș"), "English interface");
+    assert!(en.contains(&vitrina::i18n::Locale::En.money(p.variants[0].price.amount, "RON")), "RON 1,234.56 prices");
+    assert_eq!(tag_attr(&en, "rel=\"canonical\"", "href"), Some(en_url.clone()));
+    assert_eq!(hreflang(&en), alternates);
+    assert!(en.contains("action=\"/en/cart/add\""), "forms post in English");
+    assert!(en.contains(&format!("href=\"/en/c/{}\"", p.category.split('/').next().unwrap())), "category links stay in English");
+
+    // the home page and a listing too
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains("<html lang=\"ro\"") && home.contains("Cumpără pe categorii"));
+    let listing = app.get("/en/products").await.text().await.unwrap();
+    assert!(listing.contains("<html lang=\"en\"") && listing.contains("Sort by"));
+}
+
+#[tokio::test]
+async fn the_first_visit_follows_accept_language_until_a_choice_is_made() {
+    let app = spawn_app(5).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut r = client.get(format!("{}{path}", app.base));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+    let res = get("/products?sort=newest", &[("accept-language", "en-GB,en;q=0.9")]).await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/en/products?sort=newest");
+    assert!(res.headers()["vary"].to_str().unwrap().contains("Accept-Language"));
+    // Romanian first, or nothing we speak: stays
+    assert_eq!(get("/products", &[("accept-language", "ro-RO,en;q=0.8")]).await.unwrap().status(), 200);
+    assert_eq!(get("/products", &[("accept-language", "de-DE")]).await.unwrap().status(), 200);
+    // the API and assets have one address whatever the browser prefers
+    assert_eq!(get("/api/v1/products", &[("accept-language", "en")]).await.unwrap().status(), 200);
+
+    // choosing Romanian in the header: a cookie, and Accept-Language no longer decides
+    let res = get("/lang/ro?next=/en/products%3Fsort%3Dnewest", &[]).await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/products?sort=newest");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_eq!(cookie, "lang=ro");
+    assert_eq!(get("/products", &[("accept-language", "en"), ("cookie", &cookie)]).await.unwrap().status(), 200);
+    let res = get("/lang/en?next=/products", &[]).await.unwrap();
+    assert_eq!(res.headers()["location"], "/en/products");
+    assert_eq!(get("/lang/xx?next=/", &[]).await.unwrap().status(), 404);
+    // an off-site next is refused
+    assert_eq!(get("/lang/en?next=//evil.example/", &[]).await.unwrap().headers()["location"], "/en");
+}
+
+#[tokio::test]
+async fn form_posts_in_english_come_back_in_english() {
+    let app = spawn_app(20).await;
+    let products = app.state.catalog.store().products_after(None, 100).await.unwrap();
+    let p = products.iter().find(|p| p.status == ProductStatus::Active && p.variants.iter().any(|v| v.stock > 0)).unwrap();
+    let sku = &p.variants.iter().find(|v| v.stock > 0).unwrap().sku;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post = |path: String, form: Vec<(&'static str, String)>| client.post(format!("{}{path}", app.base)).header("origin", app.base.clone()).form(&form).send();
+    let res = post("/en/cart/add".into(), vec![("sku", sku.clone()), ("quantity", "1".into()), ("back", format!("/en/p/{}", p.slug))]).await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/en/p/{}?added={}", p.slug, sku));
+    // a handler's own redirect (to /cart) gets the prefix too
+    let res = post("/en/cart/update".into(), vec![("sku", sku.clone()), ("quantity", "1".into())]).await.unwrap();
+    assert_eq!(res.headers()["location"].to_str().unwrap(), "/en/cart");
+    // a wrong sign-in: the message is a code, shown in the page's language
+    let res = post("/en/login".into(), vec![("email", "nobody@example.test".into()), ("password", "wrong wrong wrong".into())]).await.unwrap();
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/en/login?error=login-failed"), "{to}");
+    let page = app.get(&to).await.text().await.unwrap();
+    assert!(page.contains("E-mail or password is incorrect."), "the English message");
+    let ro = app.get(&to.trim_start_matches("/en").to_string()).await.text().await.unwrap();
+    assert!(ro.contains("E-mailul sau parola sunt greșite."), "the Romanian message");
+}

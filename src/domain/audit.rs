@@ -76,13 +76,13 @@ pub fn describe_product_change(before: &Product, after: &Product) -> String {
         match before.variants.iter().find(|b| b.sku == v.sku) {
             Some(b) => {
                 if b.price != v.price {
-                    parts.push(format!("price of {} {} → {}", v.sku, b.price.format(), v.price.format()));
+                    parts.push(format!("price of {} {} → {}", v.sku, crate::i18n::Locale::Ro.price(&b.price), crate::i18n::Locale::Ro.price(&v.price)));
                 }
                 if b.stock != v.stock {
                     parts.push(format!("stock of {} {} → {}", v.sku, b.stock, v.stock));
                 }
             }
-            None => parts.push(format!("new variant {} at {}", v.sku, v.price.format())),
+            None => parts.push(format!("new variant {} at {}", v.sku, crate::i18n::Locale::Ro.price(&v.price))),
         }
     }
     for b in before.variants.iter().filter(|b| !after.variants.iter().any(|v| v.sku == b.sku)) {
@@ -118,7 +118,7 @@ mod tests {
         let before: Product = serde_json::from_value(serde_json::json!({
             "id": "p1", "slug": "tee", "name": "Tee", "description": "", "brand": "B", "category": "c",
             "attributes": {}, "images": [], "status": "active", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "variants": [{"sku": "T-1", "options": {}, "price": {"amount": 1999, "currency": "EUR"}, "stock": 3}]
+            "variants": [{"sku": "T-1", "options": {}, "price": {"amount": 1999, "currency": "RON"}, "stock": 3}]
         }))
         .unwrap();
         let mut after = before.clone();
@@ -126,7 +126,7 @@ mod tests {
         after.attributes.insert("fit".into(), super::super::product::AttrValue::Text("slim".into()));
         let s = describe_product_change(&before, &after);
         assert!(s.contains("price of T-1"), "{s}");
-        assert!(s.contains("19.99") && s.contains("17.99"), "{s}");
+        assert!(s.contains("19,99 lei") && s.contains("17,99 lei"), "{s}");
         assert!(s.contains("changed attributes"), "{s}");
         assert_eq!(describe_product_change(&before, &before), "saved without changes");
     }

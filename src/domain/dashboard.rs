@@ -89,12 +89,12 @@ mod tests {
         let at: DateTime<Utc> = at.parse().unwrap();
         let lines: Vec<OrderLine> = lines
             .iter()
-            .map(|(p, q, unit)| OrderLine { sku: format!("{p}-S"), product_id: p.to_string(), slug: p.to_string(), name: p.to_uppercase(), options: Default::default(), unit_price: Money::eur(*unit), quantity: *q, line_total: Money::eur(unit * q) })
+            .map(|(p, q, unit)| OrderLine { sku: format!("{p}-S"), product_id: p.to_string(), slug: p.to_string(), name: p.to_uppercase(), options: Default::default(), unit_price: Money::shop(*unit), quantity: *q, line_total: Money::shop(unit * q) })
             .collect();
         let total: i64 = lines.iter().map(|l| l.line_total.amount).sum();
         Order {
-            id: at.to_rfc3339(), number: "VT-1".into(), user_id: "u".into(), lines, currency: "EUR".into(), subtotal: Money::eur(total), shipping: Money::eur(0), shipping_method: ShippingMethod::default(),
-            vat: Money::eur(0), total: Money::eur(total), shipping_address: Address::default(), payment_method: "cod".into(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
+            id: at.to_rfc3339(), number: "VT-1".into(), user_id: "u".into(), lines, currency: crate::domain::money::shop_currency().into(), subtotal: Money::shop(total), shipping: Money::shop(0), shipping_method: ShippingMethod::default(),
+            vat: Money::shop(0), total: Money::shop(total), shipping_address: Address::default(), payment_method: "cod".into(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
         }
     }
 

@@ -6,60 +6,43 @@ use serde::{Deserialize, Serialize};
 pub struct Money {
     /// Minor units (e.g. cents): 1999 means 19.99.
     pub amount: i64,
-    /// ISO 4217 code, e.g. `EUR`.
+    /// ISO 4217 code, e.g. `RON`.
     pub currency: String,
 }
 
-pub const DEFAULT_CURRENCY: &str = "EUR";
+/// The currency a shop prices in when `VITRINA_CURRENCY` does not say: Romanian lei.
+pub const DEFAULT_CURRENCY: &str = "RON";
+
+static SHOP_CURRENCY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the shop's currency once, at start-up (`VITRINA_CURRENCY`). Every
+/// price in the catalogue, the carts and the orders is in it.
+pub fn set_shop_currency(code: &str) -> Result<(), String> {
+    let code = code.trim().to_ascii_uppercase();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!("VITRINA_CURRENCY: an ISO 4217 code such as RON or EUR, not {code:?}"));
+    }
+    match SHOP_CURRENCY.get() {
+        Some(set) if *set != code => Err(format!("the shop currency is already {set}")),
+        _ => {
+            let _ = SHOP_CURRENCY.set(code);
+            Ok(())
+        }
+    }
+}
+
+/// The shop's currency (RON unless `VITRINA_CURRENCY` set another).
+pub fn shop_currency() -> &'static str {
+    SHOP_CURRENCY.get().map(String::as_str).unwrap_or(DEFAULT_CURRENCY)
+}
 
 impl Money {
     pub fn new(amount: i64, currency: &str) -> Self {
         Self { amount, currency: currency.to_string() }
     }
-    pub fn eur(amount: i64) -> Self {
-        Self::new(amount, DEFAULT_CURRENCY)
-    }
-    /// Human formatting, e.g. `€1,299.00`.
-    pub fn format(&self) -> String {
-        format_minor(self.amount, &self.currency)
-    }
-}
-
-pub fn currency_symbol(currency: &str) -> &str {
-    match currency {
-        "EUR" => "€",
-        "USD" => "$",
-        "GBP" => "£",
-        "RON" => "lei ",
-        other => other,
-    }
-}
-
-pub fn format_minor(amount: i64, currency: &str) -> String {
-    let neg = amount < 0;
-    let abs = amount.unsigned_abs();
-    let major = abs / 100;
-    let minor = abs % 100;
-    let digits = major.to_string();
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{}{}.{:02}", if neg { "-" } else { "" }, currency_symbol(currency), grouped, minor)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn formats_with_grouping_and_cents() {
-        assert_eq!(Money::eur(129_900).format(), "€1,299.00");
-        assert_eq!(Money::eur(5).format(), "€0.05");
-        assert_eq!(Money::eur(-1999).format(), "-€19.99");
-        assert_eq!(format_minor(123_456_789, "USD"), "$1,234,567.89");
+    /// An amount in the shop's currency.
+    pub fn shop(amount: i64) -> Self {
+        Self::new(amount, shop_currency())
     }
 }
 

@@ -132,7 +132,7 @@ pub struct PricingRules {
 
 impl Default for PricingRules {
     fn default() -> Self {
-        Self { standard: 499, express: 999, free_standard_over: 5000, vat_percent: 21 }
+        Self { standard: 1999, express: 3499, free_standard_over: 25000, vat_percent: 21 }
     }
 }
 
@@ -361,12 +361,12 @@ mod tests {
         let rules = PricingRules::default();
         let t = rules.totals(&[1999, 2000], ShippingMethod::Standard);
         assert_eq!(t.subtotal, 3999);
-        assert_eq!(t.shipping, 499);
-        assert_eq!(t.total, 4498);
-        assert_eq!(t.vat, 781, "4498 × 21/121 = 780.7 (Romania: 21 % since August 2025)");
-        let free = rules.totals(&[5000], ShippingMethod::Standard);
+        assert_eq!(t.shipping, 1999);
+        assert_eq!(t.total, 5998);
+        assert_eq!(t.vat, 1041, "5998 × 21/121 = 1040.98 (Romania: 21 % since August 2025)");
+        let free = rules.totals(&[25000], ShippingMethod::Standard);
         assert_eq!(free.shipping, 0);
-        assert_eq!(rules.totals(&[5000], ShippingMethod::Express).shipping, 999);
+        assert_eq!(rules.totals(&[25000], ShippingMethod::Express).shipping, 3499);
         assert_eq!(PricingRules { vat_percent: 0, ..rules }.totals(&[1000], ShippingMethod::Express).vat, 0);
     }
 

@@ -188,7 +188,7 @@ impl Product {
             .map(|v| &v.price)
             .min_by_key(|m| m.amount)
             .cloned()
-            .unwrap_or_else(|| Money::eur(0))
+            .unwrap_or_else(|| Money::shop(0))
     }
 
     pub fn in_stock(&self) -> bool {
@@ -414,8 +414,8 @@ impl ProductInput {
             if v.price.amount < 0 || v.price.amount > 100_000_000 {
                 errors.push(FieldError::new(&format!("variants.{i}.price"), "must be between 0 and 1,000,000.00"));
             }
-            if v.price.currency != super::money::DEFAULT_CURRENCY {
-                errors.push(FieldError::new(&format!("variants.{i}.price.currency"), "must be EUR"));
+            if v.price.currency != super::money::shop_currency() {
+                errors.push(FieldError::new(&format!("variants.{i}.price.currency"), &format!("must be {}, the shop's currency", super::money::shop_currency())));
             }
             if v.stock < 0 || v.stock > 10_000_000 {
                 errors.push(FieldError::new(&format!("variants.{i}.stock"), "must be between 0 and 10,000,000"));
@@ -495,7 +495,7 @@ pub(crate) mod tests {
         let variant = |sku: &str, size: &str, color: &str, price: i64, stock: i64| Variant {
             sku: sku.into(),
             options: [("size".to_string(), size.to_string()), ("color".to_string(), color.to_string())].into(),
-            price: Money::eur(price),
+            price: Money::shop(price),
             stock,
         };
         Product {
@@ -572,7 +572,7 @@ pub(crate) mod tests {
         bad.category = "Bad Path".into();
         bad.attributes.insert("Bad-Key".into(), AttrValue::Text("x".into()));
         bad.variants[1].sku = bad.variants[0].sku.clone();
-        bad.variants[2].price = Money::eur(-1);
+        bad.variants[2].price = Money::shop(-1);
         let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["category", "attributes.Bad-Key", "variants.1.sku", "variants.2.price"]);
     }

@@ -404,7 +404,7 @@ impl AdminDesk {
         let waiting_filter = OrderFilter { status: Some(OrderStatus::Placed), ..Default::default() };
         let (mut waiting, waiting_total) = self.order_store.list_orders(&waiting_filter, 0, 10).await?;
         waiting.reverse();
-        Ok(Dashboard { days, today: today_figure, currency: "EUR".into(), top_products, low_stock, waiting, waiting_total, truncated })
+        Ok(Dashboard { days, today: today_figure, currency: crate::domain::money::shop_currency().into(), top_products, low_stock, waiting, waiting_total, truncated })
     }
 }
 

@@ -9,11 +9,11 @@
 //! `stock_expected` keeps its stock; a new SKU starts with `stock`.
 //! Rows of one product share its slug (or, without a slug, its name); the
 //! product's own fields are read from its first row. `attributes` is a JSON
-//! object, `options` is `size=M; color=Red`, `price` is a decimal in EUR.
+//! object, `options` is `size=M; color=Red`, `price` is a decimal in the shop's currency.
 use std::collections::BTreeMap;
 
 use crate::domain::import::{ImportReport, LineError};
-use crate::domain::money::{parse_decimal, to_decimal, Money, DEFAULT_CURRENCY};
+use crate::domain::money::{parse_decimal, to_decimal, Money};
 use crate::domain::product::{AttrValue, Product, ProductInput, ProductStatus, Variant};
 use crate::domain::query::CatalogQuery;
 use crate::ports::{OrderFilter, OrderStore, StoreError, UserStore};
@@ -231,7 +231,7 @@ fn parse_products(text: &str, errors: &mut Vec<LineError>) -> Vec<Parsed> {
             fail("options", m);
             BTreeMap::new()
         });
-        let variant = Variant { sku: get("sku"), options, price: Money::new(price, DEFAULT_CURRENCY), stock };
+        let variant = Variant { sku: get("sku"), options, price: Money::shop(price), stock };
         let expect = |input: &mut ProductInput| {
             if let Some(e) = expected {
                 input.stock_expected.get_or_insert_with(BTreeMap::new).insert(variant.sku.clone(), e);

@@ -97,19 +97,19 @@ struct Kind {
 }
 
 const KINDS: &[Kind] = &[
-    Kind { path: "clothing/t-shirts", nouns: &["T-Shirt", "Crew Tee", "V-Neck Tee", "Pocket Tee"], brands: &["Acme", "Northwind", "Lumen", "Carpathia", "Tidewear"], price: (12, 45), weight: 18 },
-    Kind { path: "clothing/jeans", nouns: &["Slim Jeans", "Straight Jeans", "Relaxed Jeans", "Selvedge Jeans"], brands: &["Denimo", "Acme", "Bluerun", "Carpathia"], price: (39, 129), weight: 10 },
-    Kind { path: "clothing/jackets", nouns: &["Rain Jacket", "Puffer Jacket", "Denim Jacket", "Field Jacket"], brands: &["Northwind", "Summitline", "Acme", "Fjordik"], price: (69, 289), weight: 8 },
-    Kind { path: "clothing/hoodies", nouns: &["Hoodie", "Zip Hoodie", "Fleece Hoodie"], brands: &["Lumen", "Tidewear", "Acme"], price: (35, 89), weight: 8 },
-    Kind { path: "shoes/sneakers", nouns: &["Runner", "Court Sneaker", "Trail Runner", "Canvas Sneaker"], brands: &["Stride", "Velox", "Acme", "Pacer"], price: (49, 179), weight: 10 },
-    Kind { path: "shoes/boots", nouns: &["Chelsea Boot", "Hiking Boot", "Winter Boot"], brands: &["Fjordik", "Summitline", "Stride"], price: (79, 249), weight: 6 },
-    Kind { path: "electronics/laptops", nouns: &["Laptop", "Ultrabook", "Notebook Pro", "Creator Laptop"], brands: &["Novatek", "Orbis", "Quanta", "Helix"], price: (499, 2899), weight: 8 },
-    Kind { path: "electronics/phones", nouns: &["Phone", "Smartphone", "Phone Mini", "Phone Max"], brands: &["Orbis", "Novatek", "Pixelon", "Helix"], price: (199, 1399), weight: 8 },
-    Kind { path: "electronics/headphones", nouns: &["Headphones", "Earbuds", "Studio Monitors"], brands: &["Sonora", "Quanta", "Pixelon"], price: (29, 399), weight: 6 },
-    Kind { path: "home/kitchen", nouns: &["Chef Knife", "Kettle", "Cast Iron Pan", "French Press", "Mixing Bowl Set"], brands: &["Casa", "Ferro", "Hearth"], price: (15, 189), weight: 8 },
-    Kind { path: "home/lighting", nouns: &["Desk Lamp", "Floor Lamp", "Pendant Light", "LED Strip"], brands: &["Lumina", "Casa", "Nordlys"], price: (19, 249), weight: 5 },
-    Kind { path: "books/fiction", nouns: &["Novel"], brands: &["Harbor Press", "Quill & Co", "Meridian Books"], price: (8, 32), weight: 6 },
-    Kind { path: "books/non-fiction", nouns: &["Guide", "History", "Handbook"], brands: &["Harbor Press", "Meridian Books", "Atlas Publishing"], price: (10, 45), weight: 5 },
+    Kind { path: "clothing/t-shirts", nouns: &["T-Shirt", "Crew Tee", "V-Neck Tee", "Pocket Tee"], brands: &["Acme", "Northwind", "Lumen", "Carpathia", "Tidewear"], price: (60, 225), weight: 18 },
+    Kind { path: "clothing/jeans", nouns: &["Slim Jeans", "Straight Jeans", "Relaxed Jeans", "Selvedge Jeans"], brands: &["Denimo", "Acme", "Bluerun", "Carpathia"], price: (195, 645), weight: 10 },
+    Kind { path: "clothing/jackets", nouns: &["Rain Jacket", "Puffer Jacket", "Denim Jacket", "Field Jacket"], brands: &["Northwind", "Summitline", "Acme", "Fjordik"], price: (345, 1445), weight: 8 },
+    Kind { path: "clothing/hoodies", nouns: &["Hoodie", "Zip Hoodie", "Fleece Hoodie"], brands: &["Lumen", "Tidewear", "Acme"], price: (175, 445), weight: 8 },
+    Kind { path: "shoes/sneakers", nouns: &["Runner", "Court Sneaker", "Trail Runner", "Canvas Sneaker"], brands: &["Stride", "Velox", "Acme", "Pacer"], price: (245, 895), weight: 10 },
+    Kind { path: "shoes/boots", nouns: &["Chelsea Boot", "Hiking Boot", "Winter Boot"], brands: &["Fjordik", "Summitline", "Stride"], price: (395, 1245), weight: 6 },
+    Kind { path: "electronics/laptops", nouns: &["Laptop", "Ultrabook", "Notebook Pro", "Creator Laptop"], brands: &["Novatek", "Orbis", "Quanta", "Helix"], price: (2495, 14495), weight: 8 },
+    Kind { path: "electronics/phones", nouns: &["Phone", "Smartphone", "Phone Mini", "Phone Max"], brands: &["Orbis", "Novatek", "Pixelon", "Helix"], price: (995, 6995), weight: 8 },
+    Kind { path: "electronics/headphones", nouns: &["Headphones", "Earbuds", "Studio Monitors"], brands: &["Sonora", "Quanta", "Pixelon"], price: (145, 1995), weight: 6 },
+    Kind { path: "home/kitchen", nouns: &["Chef Knife", "Kettle", "Cast Iron Pan", "French Press", "Mixing Bowl Set"], brands: &["Casa", "Ferro", "Hearth"], price: (75, 945), weight: 8 },
+    Kind { path: "home/lighting", nouns: &["Desk Lamp", "Floor Lamp", "Pendant Light", "LED Strip"], brands: &["Lumina", "Casa", "Nordlys"], price: (95, 1245), weight: 5 },
+    Kind { path: "books/fiction", nouns: &["Novel"], brands: &["Harbor Press", "Quill & Co", "Meridian Books"], price: (40, 160), weight: 6 },
+    Kind { path: "books/non-fiction", nouns: &["Guide", "History", "Handbook"], brands: &["Harbor Press", "Meridian Books", "Atlas Publishing"], price: (50, 225), weight: 5 },
 ];
 
 const AUTHORS: &[&str] = &["Ana Popescu", "Mihai Ionescu", "Elena Radu", "John Carter", "Maria Lopez", "Yuki Tanaka", "Sofia Novak", "Liam Walsh", "Ioana Marin", "David Kim"];
@@ -182,11 +182,11 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
             }
             for (c, _) in &colors {
                 for s in &sizes {
-                    let surcharge = if *s == "XXL" { 200 } else { 0 };
+                    let surcharge = if *s == "XXL" { 1000 } else { 0 };
                     variants.push(Variant {
                         sku: format!("{sku_base}-{}-{}", slugify(c).to_uppercase(), s),
                         options: opts(&[("color", c), ("size", s)]),
-                        price: Money::eur(base_price + surcharge),
+                        price: Money::shop(base_price + surcharge),
                         stock: stock(&mut rng),
                     });
                 }
@@ -207,7 +207,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                     variants.push(Variant {
                         sku: format!("{sku_base}-{}-{}", slugify(c).to_uppercase(), size),
                         options: opts(&[("color", c), ("size", &s)]),
-                        price: Money::eur(base_price),
+                        price: Money::shop(base_price),
                         stock: stock(&mut rng),
                     });
                 }
@@ -232,7 +232,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                     name = format!("{brand} {adjective} {noun} {}\" {}GB", crate::domain::product::format_number(screen), ram as i64);
                     description = format!("{cpu}, {} GB RAM, {} GB SSD and a {}-inch display.", ram as i64, storage as i64, screen);
                     for c in &colors {
-                        variants.push(Variant { sku: format!("{sku_base}-{}", slugify(c).to_uppercase()), options: opts(&[("color", c)]), price: Money::eur(base_price), stock: stock(&mut rng) });
+                        variants.push(Variant { sku: format!("{sku_base}-{}", slugify(c).to_uppercase()), options: opts(&[("color", c)]), price: Money::shop(base_price), stock: stock(&mut rng) });
                     }
                 }
                 "electronics/phones" => {
@@ -246,7 +246,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                             variants.push(Variant {
                                 sku: format!("{sku_base}-{}-{storage}", slugify(c).to_uppercase()),
                                 options: opts(&[("color", c), ("storage", &format!("{storage} GB"))]),
-                                price: Money::eur(base_price + k as i64 * 10_000),
+                                price: Money::shop(base_price + k as i64 * 10_000),
                                 stock: stock(&mut rng),
                             });
                         }
@@ -258,7 +258,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                     attributes.insert("battery_h".into(), AttrValue::Number(rng.range(6, 60) as f64));
                     description = format!("{name}: {} hours of battery.", attributes["battery_h"].display());
                     for c in &colors {
-                        variants.push(Variant { sku: format!("{sku_base}-{}", slugify(c).to_uppercase()), options: opts(&[("color", c)]), price: Money::eur(base_price), stock: stock(&mut rng) });
+                        variants.push(Variant { sku: format!("{sku_base}-{}", slugify(c).to_uppercase()), options: opts(&[("color", c)]), price: Money::shop(base_price), stock: stock(&mut rng) });
                     }
                 }
             }
@@ -281,7 +281,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                 variants.push(Variant {
                     sku: format!("{sku_base}-{}", &f[..2].to_uppercase()),
                     options: opts(&[("format", f)]),
-                    price: Money::eur(base_price + [0, 800, -300][k]),
+                    price: Money::shop(base_price + [0, 800, -300][k]),
                     stock: if *f == "E-book" { 9999 } else { stock(&mut rng) },
                 });
             }
@@ -298,7 +298,7 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
                 attributes.insert("dishwasher_safe".into(), AttrValue::Bool(rng.chance(60)));
             }
             description = format!("{name} in {} — {}.", color.0.to_lowercase(), attributes["material"].display().to_lowercase());
-            variants.push(Variant { sku: sku_base.clone(), options: BTreeMap::new(), price: Money::eur(base_price), stock: stock(&mut rng) });
+            variants.push(Variant { sku: sku_base.clone(), options: BTreeMap::new(), price: Money::shop(base_price), stock: stock(&mut rng) });
         }
     }
     if i % 97 == 13 {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::domain::money::{Money, DEFAULT_CURRENCY};
+use crate::domain::money::{shop_currency, Money};
 use crate::domain::order::{
     merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
     ShippingMethod,
@@ -168,7 +168,7 @@ impl CartService {
             .collect();
         let subtotal = views.iter().map(|l| l.line_total.amount).sum();
         let item_count = views.iter().map(|l| l.quantity).sum();
-        Ok(CartView { lines: views, subtotal: Money::new(subtotal, DEFAULT_CURRENCY), item_count })
+        Ok(CartView { lines: views, subtotal: Money::shop(subtotal), item_count })
     }
 
     /// Applies `change` to the stored cart, retrying when another request saved in between.
@@ -469,12 +469,12 @@ impl OrderService {
             number: order_number(number),
             user_id: buyer.id.clone(),
             lines: order_lines,
-            currency: DEFAULT_CURRENCY.into(),
-            subtotal: Money::eur(totals.subtotal),
-            shipping: Money::eur(totals.shipping),
+            currency: shop_currency().into(),
+            subtotal: Money::shop(totals.subtotal),
+            shipping: Money::shop(totals.shipping),
             shipping_method: req.shipping_method,
-            vat: Money::eur(totals.vat),
-            total: Money::eur(totals.total),
+            vat: Money::shop(totals.vat),
+            total: Money::shop(totals.total),
             shipping_address: address,
             payment_method: "pay_on_delivery".into(),
             status: OrderStatus::Pending,

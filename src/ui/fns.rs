@@ -141,7 +141,7 @@ async fn browser_cart_owner(create: bool) -> Result<Option<String>, ServerFnErro
 #[server]
 pub async fn get_cart() -> Result<PageResult<CartView>, ServerFnError> {
     let app = app()?;
-    let empty = CartView { lines: vec![], subtotal: crate::domain::money::Money::eur(0), item_count: 0 };
+    let empty = CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 };
     let Some(owner) = browser_cart_owner(false).await? else { return Ok(Ok(empty)) };
     Ok(app.carts.view(&owner).await.map_err(|e| {
         tracing::error!(error = %e, "cart");
@@ -178,7 +178,7 @@ pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
             Ok(c) => c,
             Err(_) => return Ok(Err(PageError::Unavailable)),
         },
-        None => CartView { lines: vec![], subtotal: crate::domain::money::Money::eur(0), item_count: 0 },
+        None => CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 },
     };
     let rules = app.orders.rules().pricing;
     let line_totals: Vec<i64> = cart.lines.iter().map(|l| l.line_total.amount).collect();

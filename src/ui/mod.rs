@@ -10,6 +10,8 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::i18n::Locale;
+
 use shop::home::HomePage;
 use shop::layout::{Footer, Header};
 use shop::listing::ListingPage;
@@ -32,10 +34,25 @@ fn hydration_script() -> String {
     return String::new();
 }
 
+/// The language of the page being rendered: on the server from the request
+/// (see `server::language`), in the browser from the address.
+pub fn current_locale() -> Locale {
+    #[cfg(feature = "ssr")]
+    return use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Locale>().copied()).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    return Locale::split_path(&window().location().pathname().unwrap_or_default()).0;
+}
+
+/// The page's language (provided by [`App`]).
+pub fn use_locale() -> Locale {
+    use_context::<Locale>().unwrap_or_else(current_locale)
+}
+
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
+    let locale = current_locale();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.code() data-currency=crate::domain::money::shop_currency() data-free-delivery-over=shop::free_delivery_over().to_string()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -55,6 +72,10 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let locale = current_locale();
+    provide_context(locale);
+    // the server sees English paths without their /en (see `server::router`); the browser sees them whole
+    let base = if cfg!(feature = "ssr") { "" } else { locale.prefix() };
     let categories = Resource::new(|| (), |_| fns::get_categories());
     provide_context(categories);
     let user: account::UserResource = Resource::new(|| (), |_| fns::current_user());
@@ -69,7 +90,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|text: String| if text.is_empty() { "Vitrina".to_string() } else { format!("{text} · Vitrina") }/>
-        <Router>
+        <Router base=base>
             <Header/>
             <main class="page">
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -98,5 +119,20 @@ pub fn App() -> impl IntoView {
             </main>
             <Footer/>
         </Router>
+    }
+}
+
+/// A message carried in a redirect's query (`?error=…`, `?notice=…`): a
+/// code such as `login-throttled` or `only-available:3` is looked up in the
+/// catalogue (`msg-<code>`, the part after `:` as `{ $n }`); any other text
+/// (field messages from the server) is shown as it came.
+pub fn message(loc: Locale, text: &str) -> String {
+    let (code, arg) = text.split_once(':').unwrap_or((text, ""));
+    let key = format!("msg-{code}");
+    let is_code = !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    match arg.parse::<i64>() {
+        Ok(n) if is_code && !loc.t(&format!("{key}-other")).is_empty() => loc.tn(&key, n, &[]),
+        _ if is_code && arg.is_empty() && !loc.t(&key).is_empty() => loc.t(&key).to_string(),
+        _ => text.to_string(),
     }
 }

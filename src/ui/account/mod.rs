@@ -2,7 +2,6 @@
 //! they work without JavaScript and show each error next to its field.
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::domain::user::UserView;
@@ -17,6 +16,11 @@ pub fn use_user() -> UserResource {
 
 fn q(key: &str) -> String {
     use_query_map().get_untracked().get(key).unwrap_or_default()
+}
+
+/// A message from the query (`?error=…`), in the page's language.
+fn qm(key: &str) -> String {
+    crate::ui::message(crate::ui::use_locale(), &q(key))
 }
 
 /// A labelled input with its error underneath.
@@ -37,37 +41,39 @@ pub(crate) fn Field(name: &'static str, label: &'static str, #[prop(default = "t
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let next = q("next");
-    let register_href = if next.is_empty() { "/register".to_string() } else { format!("/register?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()) };
+    let register_href = loc.href(&if next.is_empty() { "/register".to_string() } else { format!("/register?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()) });
     view! {
-        <Title text="Sign in"/>
+        <Title text=loc.t("sign-in")/>
         <section class="auth-card">
-            <h1>"Sign in"</h1>
-            <form method="post" action="/login" class="stack">
+            <h1>{loc.t("sign-in")}</h1>
+            <form method="post" action=loc.href("/login") class="stack">
                 <input type="hidden" name="next" value=next/>
-                <Field name="email" label="E-mail" kind="email" value=q("email") autocomplete="email"/>
-                <Field name="password" label="Password" kind="password" error=q("error") autocomplete="current-password"/>
-                <button type="submit" class="button primary">"Sign in"</button>
+                <Field name="email" label=loc.t("email") kind="email" value=q("email") autocomplete="email"/>
+                <Field name="password" label=loc.t("password") kind="password" error=qm("error") autocomplete="current-password"/>
+                <button type="submit" class="button primary">{loc.t("sign-in")}</button>
             </form>
-            <p class="muted">"New here? "<a href=register_href>"Create an account"</a></p>
+            <p class="muted">{loc.t("new-here")}" "<a href=register_href>{loc.t("create-account")}</a></p>
         </section>
     }
 }
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     view! {
-        <Title text="Create an account"/>
+        <Title text=loc.t("create-account")/>
         <section class="auth-card">
-            <h1>"Create an account"</h1>
-            <form method="post" action="/register" class="stack">
+            <h1>{loc.t("create-account")}</h1>
+            <form method="post" action=loc.href("/register") class="stack">
                 <input type="hidden" name="next" value=q("next")/>
-                <Field name="name" label="Name" value=q("name") error=q("err.name") autocomplete="name"/>
-                <Field name="email" label="E-mail" kind="email" value=q("email") error=q("err.email") autocomplete="email"/>
-                <Field name="password" label="Password" kind="password" error=q("err.password") autocomplete="new-password" hint="At least 10 characters; not your e-mail."/>
-                <button type="submit" class="button primary">"Create account"</button>
+                <Field name="name" label=loc.t("name") value=q("name") error=qm("err.name") autocomplete="name"/>
+                <Field name="email" label=loc.t("email") kind="email" value=q("email") error=qm("err.email") autocomplete="email"/>
+                <Field name="password" label=loc.t("password") kind="password" error=qm("err.password") autocomplete="new-password" hint=loc.t("password-hint")/>
+                <button type="submit" class="button primary">{loc.t("create-account-button")}</button>
             </form>
-            <p class="muted">"Already have an account? "<A href="/login">"Sign in"</A></p>
+            <p class="muted">{loc.t("have-account-already")}" "<a href=loc.href("/login")>{loc.t("sign-in")}</a></p>
         </section>
     }
 }
@@ -75,19 +81,20 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
+    let loc = crate::ui::use_locale();
     view! {
-        <Title text="Your account"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=loc.t("your-account")/>
+        <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match user.await.ok().flatten() {
                     Some(u) => view! { <AccountDetail user=u/> }.into_any(),
                     None => {
                         #[cfg(feature = "ssr")]
-                        leptos_axum::redirect("/login?next=/account");
+                        leptos_axum::redirect(&loc.href("/login?next=/account"));
                         view! {
                             <section class="auth-card">
-                                <h1>"Please sign in"</h1>
-                                <p><a class="button primary" href="/login?next=/account">"Sign in"</a></p>
+                                <h1>{loc.t("error-sign-in-title")}</h1>
+                                <p><a class="button primary" href=loc.href("/login?next=/account")>{loc.t("sign-in")}</a></p>
                             </section>
                         }.into_any()
                     }
@@ -99,34 +106,35 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn AccountDetail(user: UserView) -> impl IntoView {
-    let notice = q("notice");
+    let loc = crate::ui::use_locale();
+    let notice = qm("notice");
     view! {
         <div class="account">
-            <h1>"Hello, " {user.name.clone()}</h1>
+            <h1>{loc.tf("hello-name", &[("name", &user.name)])}</h1>
             {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
             <div class="account-grid">
                 <section class="panel">
-                    <h2>"Profile"</h2>
+                    <h2>{loc.t("profile")}</h2>
                     <dl class="facts">
-                        <dt>"E-mail"</dt><dd data-testid="account-email">{user.email.clone()}</dd>
-                        <dt>"Account type"</dt><dd>{user.role.as_str()}</dd>
+                        <dt>{loc.t("email")}</dt><dd data-testid="account-email">{user.email.clone()}</dd>
+                        <dt>{loc.t("account-type")}</dt><dd>{loc.t(&format!("role-{}", user.role.as_str()))}</dd>
                     </dl>
-                    <form method="post" action="/account/profile" class="stack">
-                        <Field name="name" label="Name" value=user.name.clone() error=q("err.name") autocomplete="name"/>
-                        <button type="submit" class="button">"Save"</button>
+                    <form method="post" action=loc.href("/account/profile") class="stack">
+                        <Field name="name" label=loc.t("name") value=user.name.clone() error=qm("err.name") autocomplete="name"/>
+                        <button type="submit" class="button">{loc.t("save")}</button>
                     </form>
                 </section>
                 <section class="panel">
-                    <h2>"Change password"</h2>
-                    <form method="post" action="/account/password" class="stack">
-                        <Field name="current_password" label="Current password" kind="password" error=q("err.current_password") autocomplete="current-password"/>
-                        <Field name="new_password" label="New password" kind="password" error=q("err.new_password") autocomplete="new-password" hint="At least 10 characters."/>
-                        <button type="submit" class="button">"Change password"</button>
+                    <h2>{loc.t("change-password")}</h2>
+                    <form method="post" action=loc.href("/account/password") class="stack">
+                        <Field name="current_password" label=loc.t("password-current") kind="password" error=qm("err.current_password") autocomplete="current-password"/>
+                        <Field name="new_password" label=loc.t("password-new-label") kind="password" error=qm("err.new_password") autocomplete="new-password" hint=loc.t("password-hint-short")/>
+                        <button type="submit" class="button">{loc.t("change-password")}</button>
                     </form>
                 </section>
             </div>
-            {(user.role == crate::domain::user::Role::Admin).then(|| view! { <p><a class="button" href="/admin">"Open the admin panel"</a></p> })}
-            <form method="post" action="/logout"><button type="submit" class="button">"Sign out"</button></form>
+            {(user.role == crate::domain::user::Role::Admin).then(|| view! { <p><a class="button" href=loc.href("/admin")>{loc.t("open-admin")}</a></p> })}
+            <form method="post" action=loc.href("/logout")><button type="submit" class="button">{loc.t("sign-out")}</button></form>
         </div>
     }
 }

@@ -15,7 +15,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::domain::dashboard::Dashboard;
-use crate::domain::money::format_minor;
 use crate::ui::fns::PageError;
 use crate::ui::shop::components::{flatten, ErrorPanel};
 
@@ -156,7 +155,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                                     <tr>
                                         <td><a href=format!("/admin/orders/{}", o.id)>{o.number.clone()}</a></td>
                                         <td>{o.created_at.format("%d %b %H:%M").to_string()}</td>
-                                        <td class="num">{o.total.format()}</td>
+                                        <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -239,7 +238,7 @@ fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) 
             {days.iter().enumerate().map(|(i, d)| {
                 let x = left + slot * i as f64 + slot * 0.15;
                 let y = y_rev(d.revenue as f64);
-                let label = format!("{}: {} · {} orders", d.day.format("%a %d %b"), format_minor(d.revenue, &currency), d.orders);
+                let label = format!("{}: {} · {} orders", d.day.format("%a %d %b"), crate::ui::use_locale().money(d.revenue, &currency), d.orders);
                 let show_day = i % 5 == 4 || i + 1 == days.len();
                 view! {
                     <rect x=x y=y width=slot * 0.7 height=(top + plot_h - y).max(0.0) class="bar" data-day=d.day.to_string() data-revenue=d.revenue><title>{label}</title></rect>
@@ -250,4 +249,9 @@ fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) 
         </svg>
         <p class="chart-legend"><span class="key bar-key"></span>"Revenue" <span class="key line-key"></span>{format!("Orders (max {} a day)", max_orders as u64)}</p>
     }
+}
+
+/// An amount in the panel's language.
+fn format_minor(minor: i64, currency: &str) -> String {
+    crate::ui::use_locale().money(minor, currency)
 }

@@ -54,7 +54,7 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
                                     <td>{r.customer_email.clone()}<br/><span class="muted small-text">{o.shipping_address.name.clone()}</span></td>
                                     <td>{items}</td>
                                     <td><span class=format!("status {}", o.status.as_str())>{o.status.as_str()}</span></td>
-                                    <td class="num">{o.total.format()}</td>
+                                    <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -138,17 +138,17 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                         <tr>
                             <td><a href=format!("/admin/products/{}", l.product_id)>{l.name.clone()}</a><br/><span class="muted small-text">{l.options.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ")}</span></td>
                             <td class="muted">{l.sku.clone()}</td>
-                            <td class="num">{l.unit_price.format()}</td>
+                            <td class="num">{crate::ui::use_locale().price(&l.unit_price)}</td>
                             <td class="num">{l.quantity}</td>
-                            <td class="num">{l.line_total.format()}</td>
+                            <td class="num">{crate::ui::use_locale().price(&l.line_total)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
                 <tfoot>
-                    <tr><td colspan="4">"Subtotal"</td><td class="num">{o.subtotal.format()}</td></tr>
-                    <tr><td colspan="4">"Shipping"</td><td class="num">{o.shipping.format()}</td></tr>
-                    <tr><td colspan="4">"of which VAT"</td><td class="num">{o.vat.format()}</td></tr>
-                    <tr class="strong"><td colspan="4">"Total"</td><td class="num">{o.total.format()}</td></tr>
+                    <tr><td colspan="4">"Subtotal"</td><td class="num">{crate::ui::use_locale().price(&o.subtotal)}</td></tr>
+                    <tr><td colspan="4">"Shipping"</td><td class="num">{crate::ui::use_locale().price(&o.shipping)}</td></tr>
+                    <tr><td colspan="4">"of which VAT"</td><td class="num">{crate::ui::use_locale().price(&o.vat)}</td></tr>
+                    <tr class="strong"><td colspan="4">"Total"</td><td class="num">{crate::ui::use_locale().price(&o.total)}</td></tr>
                 </tfoot>
             </table>
         </div>

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::fns::{admin_delete_product, admin_product, admin_products, admin_save_product, admin_set_images, SaveOutcome};
 use super::{admin_page, q, query_string, Flash};
 use crate::domain::category::CategoryNode;
-use crate::domain::money::{parse_decimal, to_decimal, Money, DEFAULT_CURRENCY};
+use crate::domain::money::{parse_decimal, to_decimal, Money};
 use crate::domain::product::{format_number, AttrValue, Image, Product, ProductInput, ProductStatus, Variant};
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
@@ -120,7 +120,7 @@ fn ProductList(result: crate::domain::query::SearchResult) -> impl IntoView {
                                 <td><a href=format!("/admin/products/{}", p.id) class="strong">{p.name.clone()}</a><br/><span class="muted small-text">{p.brand.clone()}</span></td>
                                 <td class="muted">{p.category.clone()}</td>
                                 <td><span class=format!("status {}", p.status.as_str())>{p.status.as_str()}</span></td>
-                                <td class="num">{p.price.format()}</td>
+                                <td class="num">{crate::ui::use_locale().price(&p.price)}</td>
                                 <td>{if p.in_stock { view! { <span>"in stock"</span> }.into_any() } else { view! { <span class="zero">"sold out"</span> }.into_any() }}</td>
                             </tr>
                         }).collect_view()}
@@ -272,7 +272,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
     let axes = RwSignal::new(axis_list.iter().enumerate().map(|(i, (n, vals))| AxisRow { id: 500 + i as u32, name: RwSignal::new(n.clone()), values: RwSignal::new(vals.join(", ")) }).collect::<Vec<_>>());
     let variants = RwSignal::new(match &p {
         Some(p) => p.variants.iter().enumerate().map(|(i, v)| variant_row(700 + i as u32, v)).collect::<Vec<_>>(),
-        None => vec![variant_row(700, &Variant { sku: String::new(), options: BTreeMap::new(), price: Money::eur(0), stock: 0 })],
+        None => vec![variant_row(700, &Variant { sku: String::new(), options: BTreeMap::new(), price: Money::shop(0), stock: 0 })],
     });
     let default_price = RwSignal::new(p.as_ref().and_then(|p| p.variants.first()).map(|v| to_decimal(v.price.amount)).unwrap_or_default());
     let errors: RwSignal<Vec<FieldError>> = RwSignal::new(vec![]);
@@ -342,7 +342,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
             if stock.is_none() {
                 problems.push(FieldError::new(&format!("variants.{i}.stock"), "a whole number, 0 or more"));
             }
-            vs.push(Variant { sku: r.sku.get(), options: r.options.clone(), price: Money::new(price.unwrap_or(0), DEFAULT_CURRENCY), stock: stock.unwrap_or(0) });
+            vs.push(Variant { sku: r.sku.get(), options: r.options.clone(), price: Money::shop(price.unwrap_or(0)), stock: stock.unwrap_or(0) });
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -528,7 +528,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
                 </div>
                 {move || variants_error().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                 <table class="data rows variants-table">
-                    <thead><tr><th>"Options"</th><th>"SKU"</th><th>"Price (EUR)"</th><th>"Stock"</th><th></th></tr></thead>
+                    <thead><tr><th>"Options"</th><th>"SKU"</th><th>{format!("Price ({})", crate::domain::money::shop_currency())}</th><th>"Stock"</th><th></th></tr></thead>
                     <tbody>
                         {move || variants.get().into_iter().enumerate().map(|(i, r)| {
                             let e = move |f: &'static str| move || errors.with(|es| es.iter().find(|e| e.field == format!("variants.{i}.{f}") || (f == "price" && e.field == format!("variants.{i}.price.currency"))).map(|e| e.message.clone()));

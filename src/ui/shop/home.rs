@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use super::components::{flatten, ErrorPanel, ProductGrid};
 use super::layout::use_categories;
@@ -11,39 +10,41 @@ use crate::ui::fns::get_home;
 pub fn HomePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_home());
     let categories = use_categories();
+    let loc = crate::ui::use_locale();
+    let promise = crate::ui::shop::delivery_promise(loc);
     view! {
-        <Title text="Shop clothing, shoes, electronics, home and books"/>
-        <PageMeta title="Vitrina" description="Vitrina — clothing, shoes, electronics, home and books from brands you love. Free delivery over €50, 30-day returns, cash on delivery." path="/"/>
+        <Title text=loc.t("home-title")/>
+        <PageMeta title="Vitrina" description=format!("{} {promise} {}", loc.t("home-description"), loc.t("cash-on-delivery")) path="/"/>
         <section class="hero">
             <div>
-                <h1>"Everything you need, delivered fast."</h1>
-                <p>"Thousands of products from brands you love. Free delivery over €50."</p>
-                <A href="/products?sort=popular" attr:class="button primary">"Shop best sellers"</A>
+                <h1>{loc.t("home-hero")}</h1>
+                <p>{loc.t("home-hero-text")}" "{promise.clone()}</p>
+                <a href=loc.href("/products?sort=popular") class="button primary">{loc.t("home-best-sellers")}</a>
             </div>
         </section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 let result = flatten(data.await);
                 let cats = categories();
                 match result {
                     Ok(home) => view! {
                         <section class="category-tiles">
-                            <h2>"Shop by category"</h2>
+                            <h2>{loc.t("home-by-category")}</h2>
                             <ul>
                                 {cats.into_iter().map(|c| view! {
-                                    <li><A href=format!("/c/{}", c.path)>
+                                    <li><a href=loc.href(&format!("/c/{}", c.path))>
                                         <span class="tile-name">{c.name}</span>
-                                        <span class="tile-count">{format!("{} products", c.product_count)}</span>
-                                    </A></li>
+                                        <span class="tile-count">{loc.tn("products-count", c.product_count as i64, &[])}</span>
+                                    </a></li>
                                 }).collect_view()}
                             </ul>
                         </section>
                         <section class="shelf">
-                            <div class="shelf-head"><h2>"Popular right now"</h2><A href="/products?sort=popular">"See all"</A></div>
+                            <div class="shelf-head"><h2>{loc.t("home-popular")}</h2><a href=loc.href("/products?sort=popular")>{loc.t("see-all")}</a></div>
                             <ProductGrid items=home.popular.items/>
                         </section>
                         <section class="shelf">
-                            <div class="shelf-head"><h2>"New arrivals"</h2><A href="/products?sort=newest">"See all"</A></div>
+                            <div class="shelf-head"><h2>{loc.t("home-new")}</h2><a href=loc.href("/products?sort=newest")>{loc.t("see-all")}</a></div>
                             <ProductGrid items=home.newest.items/>
                         </section>
                     }.into_any(),

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::domain::category::CategoryNode;
@@ -15,29 +15,31 @@ pub fn use_categories() -> impl Fn() -> Vec<CategoryNode> + Copy {
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let categories = expect_context::<CategoriesResource>();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     view! {
         <header class="site-header">
             <div class="header-inner">
-                <A href="/" attr:class="logo">
+                <a href=loc.href("/") class="logo">
                     <span class="logo-mark">"V"</span>
                     <span class="logo-text">"Vitrina"</span>
-                </A>
+                </a>
                 <SearchBox q=Signal::derive(q)/>
+                <LanguageSwitch/>
                 <AccountLink/>
                 <CartLink/>
             </div>
-            <nav class="category-nav" aria-label="Categories">
+            <nav class="category-nav" aria-label=loc.t("nav-categories")>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let tree = categories.await.ok().and_then(|r| r.ok()).unwrap_or_default();
                         view! {
                             <ul>
-                                <li><A href="/products">"All products"</A></li>
+                                <li><a href=loc.href("/products")>{loc.t("all-products")}</a></li>
                                 {tree.into_iter().map(|c| view! {
-                                    <li><A href=format!("/c/{}", c.path)>{c.name}</A></li>
+                                    <li><a href=loc.href(&format!("/c/{}", c.path))>{c.name}</a></li>
                                 }).collect_view()}
                             </ul>
                         }
@@ -53,6 +55,7 @@ pub fn Header() -> impl IntoView {
 /// type (a WAI-ARIA combobox: arrows move, Enter opens, Escape closes).
 #[component]
 fn SearchBox(q: Signal<String>) -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let typed = RwSignal::new(String::new());
     let active = RwSignal::new(None::<usize>);
     let open = RwSignal::new(false);
@@ -68,8 +71,8 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
     // (label, link) of every option, in the order shown
     let options = move || -> Vec<(String, String, bool)> {
         let Some(Some(s)) = found.get() else { return Vec::new() };
-        let cats = s.categories.into_iter().map(|c| (c.name, format!("/c/{}", c.path), true));
-        let products = s.products.into_iter().map(|p| (p.name, format!("/p/{}", p.slug), false));
+        let cats = s.categories.into_iter().map(|c| (c.name, loc.href(&format!("/c/{}", c.path)), true));
+        let products = s.products.into_iter().map(|p| (p.name, loc.href(&format!("/p/{}", p.slug)), false));
         cats.chain(products).collect()
     };
     let expanded = move || open.get() && !options().is_empty();
@@ -104,27 +107,27 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
     };
     view! {
         <div class="search-box">
-            <Form method="GET" action="/products" attr:class="search" attr:role="search">
-                <label class="visually-hidden" for="search-q">"Search products"</label>
-                <input id="search-q" type="search" name="q" placeholder="Search products, brands, specs…" prop:value=q value=q autocomplete="off" maxlength="200"
+            <Form method="GET" action=loc.href("/products") attr:class="search" attr:role="search">
+                <label class="visually-hidden" for="search-q">{loc.t("search-label")}</label>
+                <input id="search-q" type="search" name="q" placeholder=loc.t("search-placeholder") prop:value=q value=q autocomplete="off" maxlength="200"
                     role="combobox" aria-autocomplete="list" aria-controls="search-suggestions" aria-expanded=move || expanded().to_string()
                     aria-activedescendant=move || active.get().filter(|_| expanded()).map(|i| format!("suggestion-{i}"))
                     on:input=move |ev| { typed.set(event_target_value(&ev)); active.set(None); open.set(true); }
                     on:focus=move |_| open.set(true)
                     on:blur=move |_| open.set(false)
                     on:keydown=on_key/>
-                <button type="submit" aria-label="Search">
+                <button type="submit" aria-label=loc.t("search-button")>
                     <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
                 </button>
             </Form>
-            <ul id="search-suggestions" class="suggestions" role="listbox" aria-label="Suggestions" hidden=move || !expanded()
+            <ul id="search-suggestions" class="suggestions" role="listbox" aria-label=loc.t("search-suggestions") hidden=move || !expanded()
                 on:mousedown=|ev| ev.prevent_default()>
                 {move || options().into_iter().enumerate().map(|(i, (label, href, is_category))| {
                     let href_click = href.clone();
                     view! {
                         <li id=format!("suggestion-{i}") role="option" class:active=move || active.get() == Some(i) aria-selected=move || (active.get() == Some(i)).to_string()>
                             <a href=href_click on:click=move |_| open.set(false)>
-                                {is_category.then(|| view! { <span class="suggestion-kind">"Category"</span> })}
+                                {is_category.then(|| view! { <span class="suggestion-kind">{loc.t("search-kind-category")}</span> })}
                                 {label}
                             </a>
                         </li>
@@ -137,11 +140,12 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
 
 #[component]
 pub fn Footer() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     view! {
         <footer class="site-footer">
             <div class="footer-inner">
-                <p><strong>"Vitrina"</strong>" — a self-hostable shop. Free delivery over €50 · 30-day returns."</p>
-                <p><a href="/api/docs">"Partner API"</a></p>
+                <p><strong>"Vitrina"</strong>" — "{loc.t("footer-tagline")}" "{crate::ui::shop::delivery_promise(loc)}</p>
+                <p><a href="/api/docs">{loc.t("footer-partner-api")}</a></p>
             </div>
         </footer>
     }
@@ -149,26 +153,28 @@ pub fn Footer() -> impl IntoView {
 
 #[component]
 fn AccountLink() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let user = crate::ui::account::use_user();
     // sign-in returns to the page it was opened from
     let location = leptos_router::hooks::use_location();
     let login_href = move || {
-        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        let path = location.pathname.get();
+        let here = format!("{}{}", crate::i18n::Locale::split_path(&path).1, location.search.get());
         if here == "/" || here.starts_with("/login") || here.starts_with("/register") {
-            "/login".to_string()
+            loc.href("/login")
         } else {
-            format!("/login?next={}", form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>())
+            loc.href(&format!("/login?next={}", form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()))
         }
     };
     view! {
-        <Suspense fallback=|| view! { <a class="account-link" href="/login">"Sign in"</a> }>
+        <Suspense fallback=move || view! { <a class="account-link" href=loc.href("/login")>{loc.t("sign-in")}</a> }>
             {move || Suspend::new(async move {
                 match user.await.ok().flatten() {
                     Some(u) => view! {
-                        {(u.role == crate::domain::user::Role::Admin).then(|| view! { <a class="account-link" href="/admin" data-testid="admin-link">"Admin"</a> })}
-                        <a class="account-link signed-in" href="/account" data-testid="account-link">{format!("Hi, {}", u.name.split_whitespace().next().unwrap_or(""))}</a>
+                        {(u.role == crate::domain::user::Role::Admin).then(|| view! { <a class="account-link" href=loc.href("/admin") data-testid="admin-link">{loc.t("admin-link")}</a> })}
+                        <a class="account-link signed-in" href=loc.href("/account") data-testid="account-link">{loc.tf("hi-name", &[("name", u.name.split_whitespace().next().unwrap_or(""))])}</a>
                     }.into_any(),
-                    None => view! { <a class="account-link" href=login_href data-testid="account-link">"Sign in"</a> }.into_any(),
+                    None => view! { <a class="account-link" href=login_href data-testid="account-link">{loc.t("sign-in")}</a> }.into_any(),
                 }
             })}
         </Suspense>
@@ -177,10 +183,11 @@ fn AccountLink() -> impl IntoView {
 
 #[component]
 fn CartLink() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let cart = Resource::new(|| (), |_| crate::ui::fns::get_cart());
     view! {
-        <a class="cart-link" href="/cart">
-            <span class="visually-hidden">"Cart, items: "</span>
+        <a class="cart-link" href=loc.href("/cart")>
+            <span class="visually-hidden">{loc.t("cart-items-label")}" "</span>
             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path d="M3 4h2l2.4 10.2a1 1 0 0 0 1 .8h8.9a1 1 0 0 0 1-.8L20 7H6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/><circle cx="9" cy="19" r="1.5" fill="currentColor"/><circle cx="17" cy="19" r="1.5" fill="currentColor"/></svg>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -188,6 +195,26 @@ fn CartLink() -> impl IntoView {
                     view! { <span class="cart-count" class:empty=n == 0 data-testid="cart-count">{n}</span> }
                 })}
             </Suspense>
+        </a>
+    }
+}
+
+/// A link to this page in the other language (a full load: the choice is
+/// remembered in a cookie, and the client router serves one language).
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let location = leptos_router::hooks::use_location();
+    let other = if loc == crate::i18n::Locale::Ro { crate::i18n::Locale::En } else { crate::i18n::Locale::Ro };
+    let href = move || {
+        let path = location.pathname.get();
+        let here = format!("{}{}", crate::i18n::Locale::split_path(&path).1, location.search.get());
+        format!("/lang/{}?next={}", other.code(), form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>())
+    };
+    view! {
+        <a class="lang-link" href=href rel="external nofollow" hreflang=other.code() lang=other.code() title=other.name()>
+            <span aria-hidden="true">{other.code().to_uppercase()}</span>
+            <span class="visually-hidden">{other.name()}</span>
         </a>
     }
 }

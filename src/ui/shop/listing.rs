@@ -11,50 +11,42 @@ use super::layout::use_categories;
 use super::seo::{site_origin, PageMeta};
 use crate::domain::seo::{breadcrumbs_json_ld, listing_canonical};
 use crate::domain::category::find_node;
-use crate::domain::money::format_minor;
 use crate::domain::query::{CatalogQuery, FacetValue, SearchResult, Sort};
 use crate::ui::fns::search_catalog;
 
-/// Price buckets in minor units.
+/// Price buckets in minor units (sized for lei: 50, 100, 250, 500, 1,000, 2,500).
 const PRICE_RANGES: &[(Option<i64>, Option<i64>)] = &[
-    (None, Some(2500)),
-    (Some(2500), Some(5000)),
+    (None, Some(5000)),
     (Some(5000), Some(10000)),
     (Some(10000), Some(25000)),
     (Some(25000), Some(50000)),
     (Some(50000), Some(100000)),
-    (Some(100000), None),
+    (Some(100000), Some(250000)),
+    (Some(250000), None),
 ];
 
 const FACETS_SHOWN: usize = 8;
 
-fn price_label(range: (Option<i64>, Option<i64>)) -> String {
+fn price_label(loc: crate::i18n::Locale, range: (Option<i64>, Option<i64>)) -> String {
+    let cur = crate::domain::money::shop_currency();
     match range {
-        (None, Some(hi)) => format!("Under {}", format_minor(hi, "EUR").trim_end_matches(".00")),
-        (Some(lo), None) => format!("Over {}", format_minor(lo, "EUR").trim_end_matches(".00")),
-        (Some(lo), Some(hi)) => format!("{} – {}", format_minor(lo, "EUR").trim_end_matches(".00"), format_minor(hi, "EUR").trim_end_matches(".00")),
-        (None, None) => "Any price".into(),
+        (None, Some(hi)) => loc.tf("price-under", &[("price", &loc.money_short(hi, cur))]),
+        (Some(lo), None) => loc.tf("price-over", &[("price", &loc.money_short(lo, cur))]),
+        (Some(lo), Some(hi)) => format!("{} – {}", loc.money_short(lo, cur), loc.money_short(hi, cur)),
+        (None, None) => loc.t("price-any").into(),
     }
 }
 
-/// Readable name of an attribute key.
-pub fn attr_label(key: &str) -> String {
-    match key {
-        "ram_gb" => "RAM (GB)".into(),
-        "storage_gb" => "Storage (GB)".into(),
-        "screen_in" => "Screen (in)".into(),
-        "weight_kg" => "Weight (kg)".into(),
-        "battery_h" => "Battery (h)".into(),
-        "camera_mp" => "Camera (MP)".into(),
-        "wattage_w" => "Wattage (W)".into(),
-        "cpu" => "CPU".into(),
-        "os" => "Operating system".into(),
-        "5g" => "5G".into(),
-        _ => {
+/// Readable name of an attribute key: the catalogue's (`attr-<key>`) for the
+/// ones the shop knows, else the key with its first letter capitalised.
+pub fn attr_label(loc: crate::i18n::Locale, key: &str) -> String {
+    match loc.t(&format!("attr-{key}")) {
+        "" => {
             let s = key.replace('_', " ");
             let mut c = s.chars();
             c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
         }
+        known => known.to_string(),
     }
 }
 
@@ -72,10 +64,15 @@ fn facet_rank(key: &str) -> (u8, String) {
 #[derive(Clone)]
 struct Links {
     category_path: Option<String>,
+    loc: crate::i18n::Locale,
 }
 
 impl Links {
     fn base(&self) -> String {
+        self.loc.href(&self.bare())
+    }
+    /// The listing's path without the language prefix (for canonical links).
+    fn bare(&self) -> String {
         match &self.category_path {
             Some(c) => format!("/c/{c}"),
             None => "/products".into(),
@@ -114,12 +111,13 @@ pub fn ListingPage() -> impl IntoView {
     });
     let results = Resource::new(move || request.get().1, search_catalog);
     let categories = use_categories();
+    let loc = crate::ui::use_locale();
 
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading products…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{loc.t("loading-products")}</p> }>
             {move || Suspend::new(async move {
                 let (path_category, qs) = request.get_untracked();
-                let links = Links { category_path: path_category };
+                let links = Links { category_path: path_category, loc };
                 let result = flatten(results.await);
                 let query = CatalogQuery::from_query_string(&qs);
                 match (result, query) {
@@ -127,8 +125,8 @@ pub fn ListingPage() -> impl IntoView {
                         let tree = categories();
                         view! { <Listing result query links tree/> }.into_any()
                     }
-                    (Err(e), _) => view! { <Title text="Products"/><ErrorPanel error=e/> }.into_any(),
-                    (_, Err(e)) => view! { <Title text="Products"/><ErrorPanel error=crate::ui::fns::PageError::Invalid { param: e.param, message: e.message }/> }.into_any(),
+                    (Err(e), _) => view! { <Title text=loc.t("products")/><ErrorPanel error=e/> }.into_any(),
+                    (_, Err(e)) => view! { <Title text=loc.t("products")/><ErrorPanel error=crate::ui::fns::PageError::Invalid { param: e.param, message: e.message }/> }.into_any(),
                 }
             })}
         </Transition>
@@ -147,23 +145,23 @@ fn submit_filters() {
 
 #[component]
 fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<crate::domain::category::CategoryNode>) -> impl IntoView {
+    let loc = links.loc;
     let category_node = query.category.as_deref().and_then(|c| find_node(&tree, c)).cloned();
     let heading = match (&query.q, &category_node) {
-        (Some(q), _) => format!("Results for “{q}”"),
+        (Some(q), _) => loc.tf("results-for", &[("q", q)]),
         (None, Some(node)) => node.name.clone(),
-        (None, None) => query.category.clone().map(|c| crate::domain::category::CategoryPath::default_name(&c)).unwrap_or_else(|| "All products".into()),
+        (None, None) => query.category.clone().map(|c| crate::domain::category::CategoryPath::default_name(&c)).unwrap_or_else(|| loc.t("all-products").into()),
     };
     let total = result.total;
     let count_text = match total {
-        0 => "No products".to_string(),
-        1 => "1 product".to_string(),
-        n => format!("{n} products"),
+        0 => loc.t("no-products").to_string(),
+        n => loc.tn("products-count", n as i64, &[]),
     };
     // every key shows (a brand-new attribute is a filter at once); keys that
     // cannot narrow the result (one value) come last, folded
     let mut facets: Vec<(String, Vec<FacetValue>)> = result.facets.clone().into_iter().collect();
     facets.sort_by_key(|(k, v)| (v.len() < 2 && !query.attrs.contains_key(k), facet_rank(k)));
-    let crumbs = breadcrumb_trail(&tree, query.category.as_deref());
+    let crumbs = breadcrumb_trail(loc, &tree, query.category.as_deref());
     let subcategories = category_node.as_ref().map(|n| n.children.clone()).unwrap_or_default();
     let page_count = result.page_count();
     let empty = result.items.is_empty();
@@ -171,14 +169,14 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
         .attrs
         .iter()
         .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-        .map(|(k, v)| (format!("{}: {}", attr_label(&k), v), k, v))
+        .map(|(k, v)| (format!("{}: {}", attr_label(loc, &k), v), k, v))
         .collect();
     let action = links.base();
-    let (canonical, noindex) = listing_canonical(&action, &query);
+    let (canonical, noindex) = listing_canonical(&links.bare(), &query);
 
     view! {
         <Title text=heading.clone()/>
-        <PageMeta title=heading.clone() description=format!("{heading}: {count_text} at Vitrina.") path=canonical noindex json_ld=vec![breadcrumbs_json_ld(&site_origin(), &crumbs)]/>
+        <PageMeta title=heading.clone() description=loc.tf("listing-description", &[("heading", &heading), ("count", &count_text)]) path=canonical noindex json_ld=vec![breadcrumbs_json_ld(&site_origin(), &crumbs)]/>
         <Breadcrumbs crumbs/>
         <Form method="GET" action=action noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
             <div class="listing-head">
@@ -187,16 +185,16 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                     <p class="result-count" data-total=total.to_string() aria-live="polite">{count_text}</p>
                 </div>
                 <div class="sort">
-                    <label for="sort">"Sort by"</label>
+                    <label for="sort">{loc.t("sort-by")}</label>
                     <select id="sort" name="sort">
-                        {Sort::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=s == query.sort>{s.label()}</option> }).collect_view()}
+                        {Sort::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=s == query.sort>{loc.t(&format!("sort-{}", s.as_str()))}</option> }).collect_view()}
                     </select>
-                    <button type="submit" class="button js-hide">"Apply"</button>
+                    <button type="submit" class="button js-hide">{loc.t("apply")}</button>
                 </div>
             </div>
             {(!subcategories.is_empty()).then(|| view! {
                 <ul class="subcategories">
-                    {subcategories.into_iter().map(|c| view! { <li><a href=format!("/c/{}", c.path)>{c.name}<span class="count">{c.product_count}</span></a></li> }).collect_view()}
+                    {subcategories.into_iter().map(|c| view! { <li><a href=loc.href(&format!("/c/{}", c.path))>{c.name}<span class="count">{c.product_count}</span></a></li> }).collect_view()}
                 </ul>
             })}
             {(!active_filters.is_empty() || query.has_filters()).then(|| {
@@ -209,28 +207,28 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         {chips.into_iter().map(|(label, k, v)| view! {
                             <a href=l2.href(&q2.toggled_attr(&k, &v)) data-noscroll="true" class="chip">{label}<span aria-hidden="true">" ×"</span></a>
                         }).collect_view()}
-                        <a href=clear class="clear-all">"Clear all filters"</a>
+                        <a href=clear class="clear-all">{loc.t("clear-all-filters")}</a>
                     </div>
                 }
             })}
             <div class="listing-body">
-                <aside class="facets" aria-label="Filters">
+                <aside class="facets" aria-label=loc.t("filters")>
                     {query.q.clone().map(|q| view! { <input type="hidden" name="q" value=q/> })}
                     {(links.category_path.is_none()).then(|| query.category.clone().map(|c| view! { <input type="hidden" name="category" value=c/> }))}
                     {(query.per_page != crate::domain::query::DEFAULT_PER_PAGE).then(|| view! { <input type="hidden" name="per_page" value=query.per_page.to_string()/> })}
                     {query.min_price.map(|p| view! { <input type="hidden" name="min_price" value=p.to_string()/> })}
                     {query.max_price.map(|p| view! { <input type="hidden" name="max_price" value=p.to_string()/> })}
                     <fieldset class="facet">
-                        <legend>"Availability"</legend>
-                        <label><input type="checkbox" name="in_stock" value="true" checked=query.in_stock/>" In stock only"</label>
+                        <legend>{loc.t("availability")}</legend>
+                        <label><input type="checkbox" name="in_stock" value="true" checked=query.in_stock/>" "{loc.t("in-stock-only")}</label>
                     </fieldset>
                     <fieldset class="facet price-ranges">
-                        <legend>"Price"</legend>
+                        <legend>{loc.t("price")}</legend>
                         <ul>
                             {PRICE_RANGES.iter().map(|&(lo, hi)| {
                                 let selected = query.min_price == lo && query.max_price == hi;
                                 let target = if selected { query.with_price_range(None, None) } else { query.with_price_range(lo, hi) };
-                                view! { <li><a href=links.href(&target) data-noscroll="true" class=if selected { "range selected" } else { "range" }>{price_label((lo, hi))}</a></li> }
+                                view! { <li><a href=links.href(&target) data-noscroll="true" class=if selected { "range selected" } else { "range" }>{price_label(loc, (lo, hi))}</a></li> }
                             }).collect_view()}
                         </ul>
                     </fieldset>
@@ -255,30 +253,30 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         let values_len = head.len() + more;
                         view! {
                             <details class="facet" data-facet=key.clone() open=(i < 6 && values_len > 1) || !selected.is_empty()>
-                                <summary>{attr_label(&key)}</summary>
+                                <summary>{attr_label(loc, &key)}</summary>
                                 <ul>{head.into_iter().map(render).collect_view()}</ul>
                                 {(more > 0).then(|| view! {
                                     <details class="more">
-                                        <summary>{format!("Show {more} more")}</summary>
+                                        <summary>{loc.tn("show-more", more as i64, &[])}</summary>
                                         <ul>{tail.into_iter().map(render).collect_view()}</ul>
                                     </details>
                                 })}
                             </details>
                         }
                     }).collect_view()}
-                    <button type="submit" class="button primary apply">"Apply filters"</button>
+                    <button type="submit" class="button primary apply">{loc.t("apply-filters")}</button>
                 </aside>
                 <section class="results">
                     {if empty {
                         view! {
                             <div class="empty-state">
-                                <h2>"No products match"</h2>
-                                <p>"Try fewer filters, another spelling, or browse a category."</p>
-                                <a href=links.href(&query.cleared_filters()) class="button">"Clear filters"</a>
+                                <h2>{loc.t("no-match")}</h2>
+                                <p>{loc.t("no-match-hint")}</p>
+                                <a href=links.href(&query.cleared_filters()) class="button">{loc.t("clear-filters")}</a>
                             </div>
                         }.into_any()
                     } else {
-                        view! { <h2 class="visually-hidden">"Products"</h2><ProductGrid items=result.items/> }.into_any()
+                        view! { <h2 class="visually-hidden">{loc.t("products")}</h2><ProductGrid items=result.items/> }.into_any()
                     }}
                     <Pagination query=query.clone() links=links.clone() page_count/>
                 </section>
@@ -310,13 +308,14 @@ fn Pagination(query: CatalogQuery, links: Links, page_count: u32) -> impl IntoVi
         items.push(Some(p));
         last = p;
     }
+    let loc = links.loc;
     let prev = (current > 1).then(|| links.href(&query.with_page(current - 1)));
     let next = (current < page_count).then(|| links.href(&query.with_page(current + 1)));
     view! {
-        <nav class="pagination" aria-label="Pages">
+        <nav class="pagination" aria-label=loc.t("pages")>
             {match prev {
-                Some(h) => view! { <a href=h rel="prev" class="page-link">"‹ Previous"</a> }.into_any(),
-                None => view! { <span class="page-link disabled">"‹ Previous"</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="prev" class="page-link">"‹ "{loc.t("previous")}</a> }.into_any(),
+                None => view! { <span class="page-link disabled">"‹ "{loc.t("previous")}</span> }.into_any(),
             }}
             {items.into_iter().map(|item| match item {
                 None => view! { <span class="gap">"…"</span> }.into_any(),
@@ -324,21 +323,21 @@ fn Pagination(query: CatalogQuery, links: Links, page_count: u32) -> impl IntoVi
                 Some(p) => view! { <a href=links.href(&query.with_page(p)) class="page-link">{p}</a> }.into_any(),
             }).collect_view()}
             {match next {
-                Some(h) => view! { <a href=h rel="next" class="page-link">"Next ›"</a> }.into_any(),
-                None => view! { <span class="page-link disabled">"Next ›"</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="next" class="page-link">{loc.t("next")}" ›"</a> }.into_any(),
+                None => view! { <span class="page-link disabled">{loc.t("next")}" ›"</span> }.into_any(),
             }}
         </nav>
     }
     .into_any()
 }
 
-/// Home, then each ancestor of `category` and the category itself, as (name, path).
-pub fn breadcrumb_trail(tree: &[crate::domain::category::CategoryNode], category: Option<&str>) -> Vec<(String, String)> {
+/// Home, then each ancestor of `category` and the category itself, as (name, path in the page's language).
+pub fn breadcrumb_trail(loc: crate::i18n::Locale, tree: &[crate::domain::category::CategoryNode], category: Option<&str>) -> Vec<(String, String)> {
     use crate::domain::category::CategoryPath;
-    std::iter::once(("Home".to_string(), "/".to_string()))
+    std::iter::once((loc.t("home").to_string(), loc.href("/")))
         .chain(category.map(CategoryPath::ancestors_and_self).unwrap_or_default().into_iter().map(|p| {
             let name = find_node(tree, &p).map(|n| n.name.clone()).unwrap_or_else(|| CategoryPath::default_name(&p));
-            (name, format!("/c/{p}"))
+            (name, loc.href(&format!("/c/{p}")))
         }))
         .collect()
 }
@@ -346,8 +345,9 @@ pub fn breadcrumb_trail(tree: &[crate::domain::category::CategoryNode], category
 /// The visible breadcrumb trail.
 #[component]
 pub fn Breadcrumbs(crumbs: Vec<(String, String)>) -> impl IntoView {
+    let loc = crate::ui::use_locale();
     view! {
-        <nav class="breadcrumbs" aria-label="Breadcrumb">
+        <nav class="breadcrumbs" aria-label=loc.t("breadcrumb")>
             {crumbs.into_iter().enumerate().map(|(i, (name, path))| view! {
                 {(i > 0).then(|| view! { <span class="sep" aria-hidden="true">"/"</span> })}
                 <a href=path>{name}</a>

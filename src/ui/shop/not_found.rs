@@ -6,8 +6,9 @@ use crate::ui::fns::PageError;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
+    let loc = crate::ui::use_locale();
     view! {
-        <Title text="Page not found"/>
+        <Title text=loc.t("page-not-found")/>
         <ErrorPanel error=PageError::NotFound back_href="/"/>
     }
 }

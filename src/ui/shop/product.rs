@@ -35,12 +35,12 @@ pub fn effective_selection(product: &ProductView, requested: &BTreeMap<String, S
         .unwrap_or_default()
 }
 
-fn selection_href(slug: &str, selection: &BTreeMap<String, String>) -> String {
+fn selection_href(loc: crate::i18n::Locale, slug: &str, selection: &BTreeMap<String, String>) -> String {
     let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(selection.iter()).finish();
     if qs.is_empty() {
-        format!("/p/{slug}")
+        loc.href(&format!("/p/{slug}"))
     } else {
-        format!("/p/{slug}?{qs}")
+        loc.href(&format!("/p/{slug}?{qs}"))
     }
 }
 
@@ -50,15 +50,16 @@ pub fn ProductPage() -> impl IntoView {
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let product = Resource::new(slug, get_product);
+    let loc = crate::ui::use_locale();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(product.await) {
                     Ok(p) => {
                         let requested: BTreeMap<String, String> = query.get().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
                         view! { <ProductDetail product=p requested/> }.into_any()
                     }
-                    Err(e) => view! { <Title text="Product not found"/><ErrorPanel error=e/> }.into_any(),
+                    Err(e) => view! { <Title text=loc.t("product-not-found")/><ErrorPanel error=e/> }.into_any(),
                 }
             })}
         </Transition>
@@ -70,16 +71,17 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
     let selection = effective_selection(&product, &requested);
     let axes = product.option_axes();
     let variant = product.find_variant(&selection).cloned();
-    let price = variant.as_ref().map(|v| v.price.format()).unwrap_or_else(|| format!("from {}", product.price.format()));
+    let loc = crate::ui::use_locale();
+    let price = variant.as_ref().map(|v| loc.price(&v.price)).unwrap_or_else(|| loc.tf("price-from", &[("price", &loc.price(&product.price))]));
     let (availability, avail_class) = match &variant {
-        Some(v) if v.available > 10 => ("In stock".to_string(), "in-stock"),
-        Some(v) if v.available > 0 => (format!("Only {} left", v.available), "low-stock"),
-        Some(_) => ("Sold out in this option".to_string(), "sold-out"),
-        None if axes.is_empty() => ("Unavailable".to_string(), "sold-out"),
-        None => ("This combination is not available — choose another option".to_string(), "sold-out"),
+        Some(v) if v.available > 10 => (loc.t("in-stock").to_string(), "in-stock"),
+        Some(v) if v.available > 0 => (loc.tn("only-left", v.available, &[]), "low-stock"),
+        Some(_) => (loc.t("sold-out-option").to_string(), "sold-out"),
+        None if axes.is_empty() => (loc.t("unavailable").to_string(), "sold-out"),
+        None => (loc.t("combination-unavailable").to_string(), "sold-out"),
     };
     let tree = use_categories()();
-    let crumbs = breadcrumb_trail(&tree, Some(&product.category));
+    let crumbs = breadcrumb_trail(loc, &tree, Some(&product.category));
     let origin = site_origin();
     let json_ld = vec![product_json_ld(&origin, &product), breadcrumbs_json_ld(&origin, &crumbs)];
     let image = product.images.first().cloned();
@@ -93,21 +95,21 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
             <div class="gallery">
                 {match image {
                     Some(img) => view! { <img src=img.url alt=if img.alt.is_empty() { product.name.clone() } else { img.alt } width="600" height="600"/> }.into_any(),
-                    None => view! { <div class="no-image">"No picture yet"</div> }.into_any(),
+                    None => view! { <div class="no-image">{loc.t("no-picture")}</div> }.into_any(),
                 }}
             </div>
             <div class="buy-box">
                 <p class="product-brand">{product.brand.clone()}</p>
                 <h1 class="product-title">{product.name.clone()}</h1>
-                <p class="price">{price}<small>" incl. VAT"</small></p>
+                <p class="price">{price}<small>" "{loc.t("incl-vat")}</small></p>
                 <p class=format!("availability {avail_class}")>{availability}</p>
                 {(!axes.is_empty()).then(|| view! {
-                    <nav class="variant-picker" aria-label="Options">
+                    <nav class="variant-picker" aria-label=loc.t("options")>
                         {axes.into_iter().map(|(axis, values)| {
                             let current = selection.get(&axis).cloned();
                             view! {
                                 <fieldset>
-                                    <legend>{attr_label(&axis)}{current.clone().map(|c| view! { <span class="chosen">": "{c}</span> })}</legend>
+                                    <legend>{attr_label(loc, &axis)}{current.clone().map(|c| view! { <span class="chosen">": "{c}</span> })}</legend>
                                     <div class="options">
                                         {values.into_iter().map(|value| {
                                             let mut next = selection.clone();
@@ -115,10 +117,10 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                                             let available = product.option_available(&selection, &axis, &value);
                                             let selected = current.as_deref() == Some(value.as_str());
                                             let class = format!("option{}{}", if selected { " selected" } else { "" }, if available { "" } else { " unavailable" });
-                                            let title = if available { value.clone() } else { format!("{value} — unavailable with this choice") };
+                                            let title = if available { value.clone() } else { loc.tf("option-unavailable", &[("value", &value)]) };
                                             let label = value.clone();
                                             view! {
-                                                <a href=selection_href(&slug, &next) data-noscroll="true" class=class data-axis=axis.clone() data-value=value title=title aria-current=selected.then_some("true")>{label}</a>
+                                                <a href=selection_href(loc, &slug, &next) data-noscroll="true" class=class data-axis=axis.clone() data-value=value title=title aria-current=selected.then_some("true")>{label}</a>
                                             }
                                         }).collect_view()}
                                     </div>
@@ -127,20 +129,20 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
                         }).collect_view()}
                     </nav>
                 })}
-                <AddToCart variant=variant.clone() back=selection_href(&slug, &selection)/>
-                <p class="sku">"SKU: "<span data-testid="selected-sku">{variant.as_ref().map(|v| v.sku.clone()).unwrap_or_else(|| "—".into())}</span></p>
-                <p class="delivery">"Free delivery over €50 · 30-day returns"</p>
+                <AddToCart variant=variant.clone() back=selection_href(loc, &slug, &selection)/>
+                <p class="sku">{loc.t("sku")}": "<span data-testid="selected-sku">{variant.as_ref().map(|v| v.sku.clone()).unwrap_or_else(|| "—".into())}</span></p>
+                <p class="delivery">{crate::ui::shop::delivery_promise(loc)}</p>
                 <section class="description">
-                    <h2>"About this product"</h2>
+                    <h2>{loc.t("about-product")}</h2>
                     <p>{description}</p>
                 </section>
                 {(!product.attributes.is_empty()).then(|| view! {
                     <section class="specs">
-                        <h2>"Specifications"</h2>
+                        <h2>{loc.t("specifications")}</h2>
                         <table class="attributes">
                             <tbody>
-                                <tr><th scope="row">"Brand"</th><td>{product.brand.clone()}</td></tr>
-                                {product.attributes.iter().map(|(k, v)| view! { <tr><th scope="row">{attr_label(k)}</th><td>{v.display()}</td></tr> }).collect_view()}
+                                <tr><th scope="row">{loc.t("brand")}</th><td>{product.brand.clone()}</td></tr>
+                                {product.attributes.iter().map(|(k, v)| view! { <tr><th scope="row">{attr_label(loc, k)}</th><td>{v.display()}</td></tr> }).collect_view()}
                             </tbody>
                         </table>
                     </section>
@@ -153,22 +155,23 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
 /// The add-to-cart form of the chosen variant (a plain form post).
 #[component]
 fn AddToCart(variant: Option<crate::domain::product::VariantView>, back: String) -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let query = use_query_map().get_untracked();
     let added = query.get("added");
     let error = query.get("cart_error");
     match variant {
         Some(v) if v.available > 0 => view! {
-            <form method="post" action="/cart/add" class="add-to-cart">
+            <form method="post" action=loc.href("/cart/add") class="add-to-cart">
                 <input type="hidden" name="sku" value=v.sku.clone()/>
                 <input type="hidden" name="back" value=back/>
-                <label for="qty">"Quantity"</label>
+                <label for="qty">{loc.t("quantity")}</label>
                 <input id="qty" type="number" name="quantity" value="1" min="1" max=v.available.min(99).to_string() class="qty"/>
-                <button type="submit" class="button primary">"Add to cart"</button>
+                <button type="submit" class="button primary">{loc.t("add-to-cart")}</button>
             </form>
-            {added.filter(|s| *s == v.sku).map(|_| view! { <p class="notice" role="status">"Added to your cart. "<a href="/cart">"View cart"</a></p> })}
-            {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+            {added.filter(|s| *s == v.sku).map(|_| view! { <p class="notice" role="status">{loc.t("added-to-cart")}" "<a href=loc.href("/cart")>{loc.t("view-cart")}</a></p> })}
+            {error.map(|e| view! { <p class="alert" role="alert">{crate::ui::message(loc, &e)}</p> })}
         }
         .into_any(),
-        _ => view! { <p class="muted">"Choose an available option to add it to your cart."</p> }.into_any(),
+        _ => view! { <p class="muted">{loc.t("choose-available")}</p> }.into_any(),
     }
 }

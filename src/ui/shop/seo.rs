@@ -35,13 +35,21 @@ pub fn PageMeta(
     #[prop(default = None)] image: Option<String>,
     #[prop(optional)] json_ld: Vec<serde_json::Value>,
 ) -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let origin = site_origin();
-    let url = absolute(&origin, &path);
+    let url = absolute(&origin, &loc.href(&path));
+    let alternates: Vec<(&'static str, String)> = crate::i18n::Locale::ALL
+        .into_iter()
+        .map(|l| (l.code(), absolute(&origin, &l.href(&path))))
+        .chain(std::iter::once(("x-default", absolute(&origin, &crate::i18n::Locale::Ro.href(&path)))))
+        .collect();
     let description = meta_description(&description);
     let image = image.map(|i| if i.starts_with("http") { i } else { absolute(&origin, &i) });
     view! {
         <Meta name="description" content=description.clone()/>
         <Link rel="canonical" href=url.clone()/>
+        {alternates.into_iter().map(|(lang, href)| view! { <Link rel="alternate" hreflang=lang href=href/> }).collect_view()}
+        <Meta property="og:locale" content=if loc == crate::i18n::Locale::Ro { "ro_RO" } else { "en_GB" }/>
         {noindex.then(|| view! { <Meta name="robots" content="noindex, follow"/> })}
         <Meta property="og:site_name" content="Vitrina"/>
         <Meta property="og:title" content=title/>
