@@ -220,6 +220,7 @@ change-password = Change password
 password-current = Current password
 password-new-label = New password
 password-hint-short = At least 10 characters.
+admin-only = The admin panel is for shop administrators.
 open-admin = Open the admin panel
 
 ## Messages carried by redirects (?error=…, ?notice=…)

@@ -224,6 +224,7 @@ change-password = Schimbă parola
 password-current = Parola actuală
 password-new-label = Parola nouă
 password-hint-short = Cel puțin 10 caractere.
+admin-only = Panoul de administrare este pentru administratorii magazinului.
 open-admin = Deschide panoul de administrare
 
 ## Mesaje purtate de redirecționări (?error=…, ?notice=…)

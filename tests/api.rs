@@ -154,7 +154,7 @@ async fn bad_input_gets_problem_json_naming_the_parameter() {
     assert!(html.contains("sort: must be one of"), "storefront shows the reason");
     let res = app.get("/p/no-such-product").await;
     assert_eq!(res.status(), 404);
-    assert!(res.text().await.unwrap().contains("Not found"));
+    assert!(res.text().await.unwrap().contains("Nu a fost găsit"), "Romanian by default");
     assert_eq!(app.get("/no/such/page").await.status(), 404);
 }
 
@@ -178,7 +178,7 @@ async fn storefront_pages_render_complete_on_the_server() {
         assert!(html.contains(needle), "product page lacks {needle}");
     }
     let home = app.get("/").await.text().await.unwrap();
-    assert!(home.contains("Popular right now") && home.contains("class=\"product-card\""));
+    assert!(home.contains("Populare acum") && home.contains("class=\"product-card\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

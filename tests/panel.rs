@@ -57,11 +57,11 @@ async fn admin_pages_refuse_visitors_401_and_other_roles_403() {
     for page in PAGES {
         let anon = app.client.get(format!("{}{page}", app.base)).header("Accept", "text/html").send().await.unwrap();
         assert_eq!(anon.status(), 401, "{page} for a visitor");
-        assert!(anon.text().await.unwrap().contains("Please sign in"));
+        assert!(anon.text().await.unwrap().contains("Te rugăm să te autentifici"));
         for token in [&customer, &partner] {
             let (status, _, body) = text(&app, page, token).await;
             assert_eq!(status, 403, "{page} for a non-admin");
-            assert!(body.contains("Not for your account"));
+            assert!(body.contains("Nu pentru contul tău"));
         }
         let (status, _, _) = text(&app, page, &admin).await;
         let expected = if page.ends_with("p_missing") { 404 } else { 200 };

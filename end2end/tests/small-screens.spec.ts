@@ -5,7 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 
 async function firstProductPath(page: Page): Promise<string> {
   await page.goto('/products');
-  const href = await page.locator('.product-grid a[href^="/p/"]').first().getAttribute('href');
+  const href = await page.locator('.product-grid a.product-card').first().getAttribute('href');
   expect(href, 'a product link on the listing').toBeTruthy();
   return href!;
 }

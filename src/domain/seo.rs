@@ -48,13 +48,17 @@ pub fn absolute(origin: &str, path: &str) -> String {
     out
 }
 
-/// A `<urlset>` of at most [`SITEMAP_MAX_URLS`] entries.
+/// A `<urlset>` of at most [`SITEMAP_MAX_URLS`] entries: each page at its
+/// Romanian address, with its language versions as `xhtml:link` alternates.
 pub fn sitemap_urlset(origin: &str, entries: &[SitemapEntry]) -> String {
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n");
     for e in entries {
         xml.push_str("<url><loc>");
         xml.push_str(&xml_escape(&absolute(origin, &e.path)));
         xml.push_str("</loc>");
+        for l in crate::i18n::Locale::ALL {
+            xml.push_str(&format!("<xhtml:link rel=\"alternate\" hreflang=\"{}\" href=\"{}\"/>", l.code(), xml_escape(&absolute(origin, &l.href(&e.path)))));
+        }
         if let Some(t) = e.lastmod {
             xml.push_str(&format!("<lastmod>{}</lastmod>", t.format("%Y-%m-%d")));
         }
@@ -193,6 +197,7 @@ mod tests {
     fn urls_are_escaped_and_encoded() {
         let xml = sitemap_urlset("https://s.ro/", &[SitemapEntry { path: "/p/a&b ș".into(), lastmod: None }]);
         assert!(xml.contains("<loc>https://s.ro/p/a&amp;b%20%C8%99</loc>"), "{xml}");
+        assert!(xml.contains("<xhtml:link rel=\"alternate\" hreflang=\"en\" href=\"https://s.ro/en/p/a&amp;b%20%C8%99\"/>"), "{xml}");
     }
 
     #[test]

@@ -136,3 +136,14 @@ pub fn message(loc: Locale, text: &str) -> String {
         _ => text.to_string(),
     }
 }
+
+/// A target the client router resolves against its base (`<Form action>`,
+/// `navigate`): the browser's router adds `/en` itself, so it gets the bare
+/// path; the server (whose router has no base) renders the whole one.
+pub fn router_target(loc: Locale, path: &str) -> String {
+    if cfg!(feature = "ssr") {
+        loc.href(path)
+    } else {
+        Locale::split_path(path).1.to_string()
+    }
+}

@@ -35,13 +35,14 @@ pub(crate) fn refused(e: PageError) -> AnyView {
         PageError::SignInRequired => {
             crate::ui::fns::set_status(401);
             let here = use_location();
-            let next = format!("{}{}", here.pathname.get_untracked(), here.search.get_untracked());
-            let href = format!("/login?next={}", urlencode(&next));
+            let loc = crate::ui::use_locale();
+            let next = crate::ui::shop::layout::here_bare(&here.pathname.get_untracked(), &here.search.get_untracked());
+            let href = loc.href(&format!("/login?next={}", urlencode(&next)));
             view! {
                 <section class="auth-card" data-status="401">
-                    <h1>"Please sign in"</h1>
-                    <p>"The admin panel is for shop administrators."</p>
-                    <p><a class="button primary" href=href>"Sign in"</a></p>
+                    <h1>{loc.t("error-sign-in-title")}</h1>
+                    <p>{loc.t("admin-only")}</p>
+                    <p><a class="button primary" href=href>{loc.t("sign-in")}</a></p>
                 </section>
             }
             .into_any()

@@ -98,7 +98,7 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
                     if let Some((_, href, _)) = options().get(i) {
                         ev.prevent_default();
                         open.set(false);
-                        navigate(href, Default::default());
+                        navigate(&crate::ui::router_target(loc, href), Default::default());
                     }
                 }
             }
@@ -107,7 +107,7 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
     };
     view! {
         <div class="search-box">
-            <Form method="GET" action=loc.href("/products") attr:class="search" attr:role="search">
+            <Form method="GET" action=crate::ui::router_target(loc, "/products") attr:class="search" attr:role="search">
                 <label class="visually-hidden" for="search-q">{loc.t("search-label")}</label>
                 <input id="search-q" type="search" name="q" placeholder=loc.t("search-placeholder") prop:value=q value=q autocomplete="off" maxlength="200"
                     role="combobox" aria-autocomplete="list" aria-controls="search-suggestions" aria-expanded=move || expanded().to_string()
@@ -157,9 +157,9 @@ fn AccountLink() -> impl IntoView {
     let user = crate::ui::account::use_user();
     // sign-in returns to the page it was opened from
     let location = leptos_router::hooks::use_location();
+    let (pathname, search) = (location.pathname, location.search);
     let login_href = move || {
-        let path = location.pathname.get();
-        let here = format!("{}{}", crate::i18n::Locale::split_path(&path).1, location.search.get());
+        let here = here_bare(&pathname.get(), &search.get());
         if here == "/" || here.starts_with("/login") || here.starts_with("/register") {
             loc.href("/login")
         } else {
@@ -205,10 +205,10 @@ fn CartLink() -> impl IntoView {
 fn LanguageSwitch() -> impl IntoView {
     let loc = crate::ui::use_locale();
     let location = leptos_router::hooks::use_location();
+    let (pathname, search) = (location.pathname, location.search);
     let other = if loc == crate::i18n::Locale::Ro { crate::i18n::Locale::En } else { crate::i18n::Locale::Ro };
     let href = move || {
-        let path = location.pathname.get();
-        let here = format!("{}{}", crate::i18n::Locale::split_path(&path).1, location.search.get());
+        let here = here_bare(&pathname.get(), &search.get());
         format!("/lang/{}?next={}", other.code(), form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>())
     };
     view! {
@@ -216,5 +216,14 @@ fn LanguageSwitch() -> impl IntoView {
             <span aria-hidden="true">{other.code().to_uppercase()}</span>
             <span class="visually-hidden">{other.name()}</span>
         </a>
+    }
+}
+
+/// The current path and query, without the language prefix (`/products?q=x`).
+pub(crate) fn here_bare(path: &str, search: &str) -> String {
+    let bare = crate::i18n::Locale::split_path(path).1;
+    match search.trim_start_matches('?') {
+        "" => bare.to_string(),
+        q => format!("{bare}?{q}"),
     }
 }

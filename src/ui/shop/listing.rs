@@ -178,7 +178,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
         <Title text=heading.clone()/>
         <PageMeta title=heading.clone() description=loc.tf("listing-description", &[("heading", &heading), ("count", &count_text)]) path=canonical noindex json_ld=vec![breadcrumbs_json_ld(&site_origin(), &crumbs)]/>
         <Breadcrumbs crumbs/>
-        <Form method="GET" action=action noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
+        <Form method="GET" action=crate::ui::router_target(loc, &action) noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
             <div class="listing-head">
                 <div>
                     <h1>{heading}</h1>
