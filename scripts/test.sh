@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit, store contract tests on SQLite and MongoDB
 # (nx-27017), cache tests on Redis, black-box API/SSR tests, and the Playwright
-# journeys in Chromium, the deployment-file checks, and the horizontal /
+# journeys in Chromium, Lighthouse on the release build, the deployment-file checks, and the horizontal /
 # degradation run (two instances behind nginx). Starts the services it needs on free loopback ports
 # and stops them when done.
 set -euo pipefail
@@ -43,6 +43,9 @@ VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VI
 track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
 (cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
+
+log "Lighthouse (mobile) on the release build: home, a listing, a product page"
+bash scripts/lighthouse.sh 2>&1 | tee "$LOGDIR/lighthouse.log"
 
 log "API fuzzing: schemathesis from the OpenAPI spec (at least 1,000 cases)"
 bash scripts/schemathesis.sh 2>&1 | tee "$LOGDIR/schemathesis.log"

@@ -61,9 +61,12 @@ pub fn stylesheet_href() -> String {
     }
 }
 
-/// The module script that loads the WASM client once the browser is idle.
-/// No preload hints: the download must not compete with what the first paint
-/// needs (the page works before it: forms and links are plain HTML).
+/// The module script that loads the WASM client. Every storefront page works
+/// as plain HTML (links and forms), so the client is fetched and takes over
+/// only when the shopper first interacts (pointer, touch, key, focus, wheel):
+/// a visitor who only reads downloads no WASM, and the load never blocks the
+/// main thread. The panel, which leans on the client, loads it when the
+/// browser is idle. No preload hints: nothing competes with the first paint.
 pub fn hydration_script() -> String {
     let (js, wasm) = match asset_hashes() {
         Some(h) => (format!("vitrina.{}", h.get("js").map(String::as_str).unwrap_or_default()), format!("vitrina.{}", h["wasm"])),
@@ -71,8 +74,10 @@ pub fn hydration_script() -> String {
         None => ("vitrina".to_string(), if option_env!("LEPTOS_OUTPUT_NAME").is_some() { "vitrina" } else { "vitrina_bg" }.to_string()),
     };
     format!(
-        "const hydrate = () => import('/pkg/{js}.js').then(m => m.default({{module_or_path: '/pkg/{wasm}.wasm'}}).then(() => m.hydrate()));\n\
-         if ('requestIdleCallback' in window) requestIdleCallback(hydrate, {{timeout: 2000}}); else setTimeout(hydrate, 1);"
+        "let started = false;\n\
+         const hydrate = () => {{ if (started) return; started = true; import('/pkg/{js}.js').then(m => m.default({{module_or_path: '/pkg/{wasm}.wasm'}}).then(() => m.hydrate())); }};\n\
+         if (/^(\\/en)?\\/admin(\\/|$)/.test(location.pathname)) {{ if ('requestIdleCallback' in window) requestIdleCallback(hydrate, {{timeout: 2000}}); else setTimeout(hydrate, 1); }}\n\
+         else for (const e of ['pointerdown', 'pointermove', 'touchstart', 'keydown', 'focusin', 'wheel']) addEventListener(e, hydrate, {{once: true, passive: true, capture: true}});"
     )
 }
 

@@ -85,10 +85,12 @@ async fn sitemap_lists_every_active_product_and_robots_points_to_it() {
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/xml"));
     let xml = res.text().await.unwrap();
-    assert!(xml.contains("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"));
+    assert!(xml.contains("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">"));
     for (i, p) in all.iter().enumerate() {
         let loc = format!("<loc>{}/p/{}</loc>", app.base, p.slug);
         assert_eq!(xml.contains(&loc), i != 3 && i != 7, "{loc} listed only when active");
+        let english = format!("<xhtml:link rel=\"alternate\" hreflang=\"en\" href=\"{}/en/p/{}\"/>", app.base, p.slug);
+        assert_eq!(xml.contains(&english), i != 3 && i != 7, "{english}: the English version beside it");
     }
     assert!(xml.contains(&format!("<loc>{}/</loc>", app.base)));
     assert!(xml.contains(&format!("<loc>{}/c/", app.base)), "category pages are listed");

@@ -88,6 +88,7 @@ test('an admin creates a product with a new attribute, variants and an image; th
   await expect(page.getByRole('heading', { name: 'Products' })).toBeVisible();
   await page.getByRole('link', { name: 'New product' }).first().click();
   await expect(page.getByRole('heading', { name: 'New product' })).toBeVisible();
+  await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
 
   await page.getByLabel('Name', { exact: true }).fill(name);
@@ -129,6 +130,7 @@ test('an admin creates a product with a new attribute, variants and an image; th
   await page.getByRole('button', { name: 'Create product' }).click();
   await expect(page.getByText('Product created.')).toBeVisible();
   await expect(page).toHaveURL(/\/admin\/products\/p_[0-9a-f]+/);
+  await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
 
   // an image: progress, then shown; a renamed text file is refused with a clear message
@@ -161,6 +163,7 @@ test('an admin creates a product with a new attribute, variants and an image; th
   // change the price in the panel → the product page shows it at once
   await page.goto('/admin/products');
   await page.getByRole('link', { name }).click();
+  await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   await expect(page.locator('tr.variant-row')).toHaveCount(4);
   for (let i = 0; i < 4; i++) await page.locator('tr.variant-row').nth(i).getByLabel('Price').fill('19.00');

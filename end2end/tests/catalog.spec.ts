@@ -42,6 +42,7 @@ function cssString(s: string): string {
 test.describe('with JavaScript (hydrated)', () => {
   test('search-as-you-type: suggestions by keyboard, typos forgiven', async ({ page }) => {
     await page.goto('/');
+    await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     const box = page.locator('#search-q');
     // a category and products for a prefix
@@ -67,6 +68,7 @@ test.describe('with JavaScript (hydrated)', () => {
 
   test('search → facet → product → variant, hydrated', async ({ page }) => {
     await page.goto('/');
+    await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 
     // Survives client-side navigation; a full page load would drop it.

@@ -11,6 +11,7 @@ test.describe('a Romanian browser', () => {
     await expect(page.locator('html')).toHaveAttribute('lang', 'ro');
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     await expect(page.locator('.card-price').first()).toHaveText(/^(de la )?\d{1,3}(\.\d{3})*,\d{2} lei$/);
+    await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 
     await page.getByRole('link', { name: 'English' }).click();
