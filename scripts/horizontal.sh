@@ -175,7 +175,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$B/api/v1/products?q=mongo-
 curl -s -m 10 -D "$WORK/h.txt" -o "$WORK/api.json" "$B/api/v1/products/mongo-down-$RANDOM"
 grep -q "^HTTP/1.1 503" "$WORK/h.txt" && grep -qi "content-type: application/problem+json" "$WORK/h.txt" || fail "the API did not answer 503 problem+json: $(head -1 "$WORK/h.txt")"
 code=$(curl -s -o "$WORK/page.html" -w '%{http_code}' -m 10 "$B/p/mongo-down-$RANDOM")
-[ "$code" = 503 ] && grep -q "catching its breath" "$WORK/page.html" || fail "the listing page answered $code without the friendly message"
+[ "$code" = 503 ] && grep -q "își trage sufletul" "$WORK/page.html" || fail "the listing page answered $code without the friendly message"
 start_mongo_on "$MONGO_PORT"
 wait_for_http "$B/readyz" 30 || fail "not ready again after MongoDB came back"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$B/api/v1/products/$SLUG")
