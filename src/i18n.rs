@@ -295,6 +295,10 @@ mod tests {
             }
         }
         assert!(ro.len() > 50, "the catalogue was read ({} messages)", ro.len());
+        for (l, src) in [(Locale::Ro, RO_FTL), (Locale::En, EN_FTL)] {
+            let lines = src.lines().filter(|x| !x.trim_start().starts_with('#') && x.contains(" = ")).count();
+            assert_eq!(lines, l.catalogue().len(), "a key is written twice in locales/{}.ftl", l.code());
+        }
     }
 
     #[test]
@@ -305,7 +309,10 @@ mod tests {
         keys.extend([OrderStatus::Pending].iter().chain(OrderStatus::VISIBLE.iter()).map(|s| format!("status-{}", s.as_str())));
         keys.extend([ShippingMethod::Standard, ShippingMethod::Express].iter().map(|m| format!("shipping-{}", m.as_str())));
         keys.extend(crate::domain::order::COUNTRIES.iter().map(|(c, _)| format!("country-{c}")));
-        keys.extend(["customer", "admin", "partner"].iter().map(|r| format!("role-{r}")));
+        keys.extend(crate::domain::user::Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
+        keys.extend(crate::domain::product::ProductStatus::ALL.iter().map(|s| format!("pstatus-{}", s.as_str())));
+        keys.extend(["text", "number", "yesno", "list"].iter().map(|k| format!("admin-kind-{k}")));
+        keys.extend(crate::ui::admin::audit::ACTIONS.iter().map(|(a, _)| format!("audit-{}", a.replace('.', "-"))));
         for l in Locale::ALL {
             for k in &keys {
                 assert!(!l.t(k).is_empty(), "{k} missing in {}", l.code());

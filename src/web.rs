@@ -421,7 +421,7 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
         Err(r) => return r,
     };
     let Some(status) = crate::domain::order::OrderStatus::parse(&f.status).filter(|s| *s != crate::domain::order::OrderStatus::Pending) else {
-        return back(&to, &[("error", "Choose confirmed, shipped, delivered or cancelled.")]);
+        return back(&to, &[("error", "bad-status")]);
     };
     match app.desk.set_order_status(&actor, &f.order_id, status).await {
         Ok(o) => {
@@ -461,7 +461,7 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
         "" => None,
         r => match Role::parse(r) {
             Some(r) => Some(r),
-            None => return back(&to, &[("error", "Choose customer, partner or admin.")]),
+            None => return back(&to, &[("error", "bad-role")]),
         },
     };
     let disabled = match f.access.as_str() {
@@ -470,7 +470,7 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
         _ => None,
     };
     if f.user_id == actor.id && (disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
-        return back(&to, &[("error", "You cannot lock yourself out: ask another admin to change your own account.")]);
+        return back(&to, &[("error", "lock-out")]);
     }
     match app.desk.change_user(&actor, &f.user_id, role, disabled).await {
         Ok(u) => {
@@ -481,7 +481,7 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
             };
             back(&to, &[("notice", &what)])
         }
-        Err(AccountError::InvalidToken) => back(&to, &[("error", "No such user.")]),
+        Err(AccountError::InvalidToken) => back(&to, &[("error", "no-such-user")]),
         Err(AccountError::Store(e)) => server_error(e),
         Err(e) => back(&to, &[("error", &e.to_string())]),
     }

@@ -9,10 +9,10 @@ use super::{admin_page, q, query_string};
 pub fn AuditPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_audit);
-    admin_page("Audit log", "Loading the audit log…", data, |r| view! { <AuditView list=r/> }.into_any())
+    admin_page("admin-audit-log", "loading", data, |r| view! { <AuditView list=r/> }.into_any())
 }
 
-const ACTIONS: [(&str, &str); 8] = [
+pub(crate) const ACTIONS: [(&str, &str); 8] = [
     ("product", "Products (all)"),
     ("product.create", "Product created"),
     ("product.update", "Product changed"),
@@ -28,25 +28,25 @@ fn AuditView(list: AuditList) -> impl IntoView {
     let (actor, action, target, from, to) = (q("actor"), q("action"), q("target"), q("from"), q("to"));
     let filtered = [&actor, &action, &target, &from, &to].iter().any(|s| !s.is_empty());
     view! {
-        <div class="admin-head"><h1>"Audit log"</h1></div>
-        <form method="get" action="/admin/audit" class="filter-bar">
-            <input type="search" name="actor" value=actor placeholder="Admin e-mail" aria-label="Admin e-mail"/>
-            <select name="action" aria-label="Action">
-                <option value="">"Any action"</option>
-                {ACTIONS.iter().map(|(v, l)| view! { <option value=*v selected=action == *v>{*l}</option> }).collect_view()}
+        <div class="admin-head"><h1>{crate::ui::use_locale().t("admin-audit-log")}</h1></div>
+        <form method="get" action=crate::ui::use_locale().href("/admin/audit") class="filter-bar">
+            <input type="search" name="actor" value=actor placeholder=crate::ui::use_locale().t("admin-a-admin-e-mail") aria-label=crate::ui::use_locale().t("admin-a-admin-e-mail")/>
+            <select name="action" aria-label=crate::ui::use_locale().t("admin-a-action")>
+                <option value="">{crate::ui::use_locale().t("admin-any-action")}</option>
+                {ACTIONS.iter().map(|(v, l)| view! { <option value=*v selected=action == *v>{match crate::ui::use_locale().t(&format!("audit-{}", v.replace('.', "-"))) { "" => *l, t => t }}</option> }).collect_view()}
             </select>
-            <input type="search" name="target" value=target placeholder="Product, order or user id" aria-label="Target id"/>
-            <label class="inline">"From " <input type="date" name="from" value=from/></label>
-            <label class="inline">"To " <input type="date" name="to" value=to/></label>
-            <button type="submit" class="button">"Filter"</button>
-            {filtered.then(|| view! { <a href="/admin/audit" class="link-button">"Clear"</a> })}
+            <input type="search" name="target" value=target placeholder=crate::ui::use_locale().t("admin-a-product-order-or-user-id") aria-label=crate::ui::use_locale().t("admin-a-target-id")/>
+            <label class="inline">{crate::ui::use_locale().t("admin-from")}" " <input type="date" name="from" value=from/></label>
+            <label class="inline">{crate::ui::use_locale().t("admin-to")}" " <input type="date" name="to" value=to/></label>
+            <button type="submit" class="button">{crate::ui::use_locale().t("admin-filter")}</button>
+            {filtered.then(|| view! { <a href=crate::ui::use_locale().href("/admin/audit") class="link-button">{crate::ui::use_locale().t("admin-clear")}</a> })}
         </form>
         {if list.items.is_empty() {
-            view! { <section class="empty-state"><h2>{if filtered { "Nothing matches these filters" } else { "Nothing recorded yet" }}</h2><p class="muted">"Every change made in the panel or through the admin API is listed here."</p></section> }.into_any()
+            view! { <section class="empty-state"><h2>{crate::ui::use_locale().t(if filtered { "admin-nothing-matches" } else { "admin-nothing-recorded" })}</h2><p class="muted">{crate::ui::use_locale().t("admin-every-change-made-in-the-panel")}</p></section> }.into_any()
         } else {
             view! {
                 <table class="data audit-table">
-                    <thead><tr><th>"When (UTC)"</th><th>"Who"</th><th>"Action"</th><th>"What"</th></tr></thead>
+                    <thead><tr><th>{crate::ui::use_locale().t("admin-when-utc")}</th><th>{crate::ui::use_locale().t("admin-who")}</th><th>{crate::ui::use_locale().t("admin-action")}</th><th>{crate::ui::use_locale().t("admin-what")}</th></tr></thead>
                     <tbody>
                         {list.items.into_iter().map(|e| {
                             let link = if e.action.starts_with("product.") { Some(format!("/admin/products/{}", e.target)) } else if e.action.starts_with("order.") { Some(format!("/admin/orders/{}", e.target)) } else { None };
@@ -58,10 +58,10 @@ fn AuditView(list: AuditList) -> impl IntoView {
                                     <td><code>{e.action.clone()}</code></td>
                                     <td>
                                         {e.summary.clone()}
-                                        {link.map(|href| view! { " " <a href=href class="small-text">"open"</a> })}
+                                        {link.map(|href| view! { " " <a href=href class="small-text">{crate::ui::use_locale().t("admin-open")}</a> })}
                                         {has_diff.then(|| view! {
                                             <details class="diff">
-                                                <summary>"Before / after"</summary>
+                                                <summary>{crate::ui::use_locale().t("admin-before-after")}</summary>
                                                 <div class="diff-cols">
                                                     <pre>{e.before.as_deref().map(pretty).unwrap_or_else(|| "—".into())}</pre>
                                                     <pre>{e.after.as_deref().map(pretty).unwrap_or_else(|| "—".into())}</pre>

@@ -9,7 +9,7 @@ use crate::domain::import::ImportReport;
 pub fn ImportPage() -> impl IntoView {
     // the guard runs on the server first
     let data = Resource::new(|| (), |_| super::fns::admin_check());
-    admin_page("Import and export", "Loading…", data, |_| view! { <ImportView/> }.into_any())
+    admin_page("admin-import-and-export", "loading", data, |_| view! { <ImportView/> }.into_any())
 }
 
 #[component]
@@ -24,7 +24,7 @@ fn ImportView() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             let Some(f) = file.get_value() else {
-                failure.set("Choose a CSV file first.".into());
+                failure.set(crate::ui::use_locale().t("admin-choose-csv-first").into());
                 return;
             };
             busy.set(true);
@@ -59,22 +59,22 @@ fn ImportView() -> impl IntoView {
         }
     };
     view! {
-        <h1>"Import and export"</h1>
+        <h1>{crate::ui::use_locale().t("admin-import-and-export")}</h1>
         <div class="dash-grid">
             <div class="panel">
-                <h2>"Export"</h2>
-                <p class="hint">"One row per variant; the same columns the import reads."</p>
-                <p><a class="button" href="/api/v1/admin/export/products.csv" download>"Products (CSV)"</a></p>
-                <p><a class="button" href="/api/v1/admin/export/orders.csv" download>"Orders (CSV)"</a></p>
+                <h2>{crate::ui::use_locale().t("admin-export")}</h2>
+                <p class="hint">{crate::ui::use_locale().t("admin-one-row-per-variant-the-same")}</p>
+                <p><a class="button" href="/api/v1/admin/export/products.csv" download>{crate::ui::use_locale().t("admin-products-csv")}</a></p>
+                <p><a class="button" href="/api/v1/admin/export/orders.csv" download>{crate::ui::use_locale().t("admin-orders-csv")}</a></p>
             </div>
             <div class="panel import-panel">
-                <h2>"Import products"</h2>
-                <p class="hint">"Columns: product_id, slug, name, description, brand, category, status, attributes (JSON), sku, options (size=M; color=Red), price (19.99), stock. Rows with the same slug are variants of one product; a known slug or id updates that product."</p>
-                <label class="button" for="csv-file">"Choose a CSV file…"</label>
+                <h2>{crate::ui::use_locale().t("admin-import-products")}</h2>
+                <p class="hint">{crate::ui::use_locale().t("admin-columns-product-id-slug-name-description")}</p>
+                <label class="button" for="csv-file">{crate::ui::use_locale().t("admin-choose-a-csv-file")}</label>
                 <input id="csv-file" class="visually-hidden" type="file" accept=".csv,text/csv" on:change=on_file/>
                 <span class="muted">" "{move || file_name.get()}</span>
                 <p>
-                    <button type="button" class="button primary" disabled=move || busy.get() || file_name.get().is_empty() on:click=move |_| run(true)>"Check the file (dry run)"</button>
+                    <button type="button" class="button primary" disabled=move || busy.get() || file_name.get().is_empty() on:click=move |_| run(true)>{crate::ui::use_locale().t("admin-check-the-file-dry-run")}</button>
                 </p>
                 {move || (!failure.get().is_empty()).then(|| view! { <p class="alert" role="alert">{failure.get()}</p> })}
                 {move || report.get().map(|r| {
@@ -82,17 +82,17 @@ fn ImportView() -> impl IntoView {
                     view! {
                         <div class="import-report" data-testid="import-report">
                             {if r.applied {
-                                view! { <p class="notice" role="status">{format!("Imported {} products: {} new, {} updated.", r.products, r.creates, r.updates)}</p> }.into_any()
+                                view! { <p class="notice" role="status">{crate::ui::use_locale().tf("admin-imported", &[("products", &r.products.to_string()), ("creates", &r.creates.to_string()), ("updates", &r.updates.to_string())])}</p> }.into_any()
                             } else if clean {
                                 view! {
-                                    <p class="notice" role="status">{format!("The file is fine: {} products, {} new and {} to update. Nothing has been written yet.", r.products, r.creates, r.updates)}</p>
-                                    <button type="button" class="button primary" disabled=move || busy.get() on:click=move |_| run(false)>{format!("Import {} products", r.products)}</button>
+                                    <p class="notice" role="status">{crate::ui::use_locale().tf("admin-import-checked", &[("products", &r.products.to_string()), ("creates", &r.creates.to_string()), ("updates", &r.updates.to_string())])}</p>
+                                    <button type="button" class="button primary" disabled=move || busy.get() on:click=move |_| run(false)>{crate::ui::use_locale().tf("admin-import-n", &[("products", &r.products.to_string())])}</button>
                                 }.into_any()
                             } else {
                                 view! {
                                     <p class="alert" role="alert">{format!("{} problem(s) found. Nothing was written; fix the file and check it again.", r.errors.len())}</p>
                                     <table class="data compact">
-                                        <thead><tr><th>"Line"</th><th>"Column"</th><th>"Problem"</th></tr></thead>
+                                        <thead><tr><th>{crate::ui::use_locale().t("admin-line")}</th><th>{crate::ui::use_locale().t("admin-column")}</th><th>{crate::ui::use_locale().t("admin-problem")}</th></tr></thead>
                                         <tbody>
                                             {r.errors.iter().map(|e| view! { <tr><td>{e.line}</td><td><code>{e.field.clone()}</code></td><td>{e.message.clone()}</td></tr> }).collect_view()}
                                         </tbody>

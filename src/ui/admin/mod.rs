@@ -47,7 +47,7 @@ pub(crate) fn refused(e: PageError) -> AnyView {
             }
             .into_any()
         }
-        e => view! { <ErrorPanel error=e back_href="/admin"/> }.into_any(),
+        e => view! { <ErrorPanel error=e back_href=crate::ui::use_locale().href("/admin")/> }.into_any(),
     }
 }
 
@@ -67,7 +67,7 @@ where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
 {
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{crate::ui::use_locale().t(loading)}</p> }>
             {move || {
                 let render = render.clone();
                 Suspend::new(async move {
@@ -85,22 +85,24 @@ where
 #[component]
 pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
     let path = use_location().pathname.get_untracked();
+    let loc = crate::ui::use_locale();
+    let path = crate::i18n::Locale::split_path(&path).1.to_string();
     let link = move |href: &'static str, label: &'static str| {
         let current = if href == "/admin" { path == "/admin" } else { path.starts_with(href) };
-        view! { <a href=href class="admin-nav-link" class:current=current aria-current=current.then_some("page")>{label}</a> }
+        view! { <a href=loc.href(href) class="admin-nav-link" class:current=current aria-current=current.then_some("page")>{loc.t(label)}</a> }
     };
     view! {
-        <Title text=title/>
+        <Title text=loc.t(title)/>
         <div class="admin-layout">
-            <nav class="admin-nav" aria-label="Admin">
-                <p class="admin-nav-title">"Admin"</p>
-                {link("/admin", "Dashboard")}
-                {link("/admin/products", "Products")}
-                {link("/admin/orders", "Orders")}
-                {link("/admin/users", "Users & partners")}
-                {link("/admin/import", "Import / export")}
-                {link("/admin/audit", "Audit log")}
-                <a href="/api/docs" class="admin-nav-link muted">"API docs"</a>
+            <nav class="admin-nav" aria-label=loc.t("admin-admin")>
+                <p class="admin-nav-title">{crate::ui::use_locale().t("admin-admin")}</p>
+                {link("/admin", "admin-dashboard")}
+                {link("/admin/products", "admin-products")}
+                {link("/admin/orders", "admin-orders")}
+                {link("/admin/users", "admin-users-and-partners")}
+                {link("/admin/import", "admin-import-and-export")}
+                {link("/admin/audit", "admin-audit-log")}
+                <a href="/api/docs" class="admin-nav-link muted">{crate::ui::use_locale().t("admin-api-docs")}</a>
             </nav>
             <section class="admin-main admin">{children()}</section>
         </div>
@@ -110,7 +112,8 @@ pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
 /// Notices and errors carried back by a form post (`?notice=…`, `?error=…`).
 #[component]
 pub fn Flash() -> impl IntoView {
-    let (notice, error) = (q("notice"), q("error"));
+    let loc = crate::ui::use_locale();
+    let (notice, error) = (crate::ui::message(loc, &q("notice")), crate::ui::message(loc, &q("error")));
     view! {
         {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
         {(!error.is_empty()).then(|| view! { <p class="alert" role="alert">{error}</p> })}
@@ -120,7 +123,7 @@ pub fn Flash() -> impl IntoView {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| fns::admin_dashboard());
-    admin_page("Dashboard", "Loading…", data, |d| view! { <DashboardView d=d/> }.into_any())
+    admin_page("admin-dashboard", "loading", data, |d| view! { <DashboardView d=d/> }.into_any())
 }
 
 #[component]
@@ -129,55 +132,55 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
     let month_revenue: i64 = d.days.iter().map(|x| x.revenue).sum();
     let month_orders: u64 = d.days.iter().map(|x| x.orders).sum();
     view! {
-        <h1>"Dashboard"</h1>
+        <h1>{crate::ui::use_locale().t("admin-dashboard")}</h1>
         <div class="stats">
-            <div class="stat"><span class="stat-value" data-testid="today-revenue">{format_minor(d.today.revenue, &cur)}</span><span class="stat-label">"revenue today"</span></div>
-            <div class="stat"><span class="stat-value" data-testid="today-orders">{d.today.orders}</span><span class="stat-label">"orders today"</span></div>
-            <div class="stat"><span class="stat-value">{format_minor(month_revenue, &cur)}</span><span class="stat-label">"last 30 days"</span></div>
-            <div class="stat"><span class="stat-value">{month_orders}</span><span class="stat-label">"orders in 30 days"</span></div>
-            <a class="stat stat-link" href="/admin/orders?status=placed"><span class="stat-value">{d.waiting_total}</span><span class="stat-label">"waiting for confirmation"</span></a>
+            <div class="stat"><span class="stat-value" data-testid="today-revenue">{format_minor(d.today.revenue, &cur)}</span><span class="stat-label">{crate::ui::use_locale().t("admin-revenue-today")}</span></div>
+            <div class="stat"><span class="stat-value" data-testid="today-orders">{d.today.orders}</span><span class="stat-label">{crate::ui::use_locale().t("admin-orders-today")}</span></div>
+            <div class="stat"><span class="stat-value">{format_minor(month_revenue, &cur)}</span><span class="stat-label">{crate::ui::use_locale().t("admin-last-30-days")}</span></div>
+            <div class="stat"><span class="stat-value">{month_orders}</span><span class="stat-label">{crate::ui::use_locale().t("admin-orders-in-30-days")}</span></div>
+            <a class="stat stat-link" href=crate::ui::use_locale().href("/admin/orders?status=placed")><span class="stat-value">{d.waiting_total}</span><span class="stat-label">{crate::ui::use_locale().t("admin-waiting-for-confirmation")}</span></a>
         </div>
         <div class="panel chart-panel">
-            <h2>"Revenue and orders, last 30 days"</h2>
+            <h2>{crate::ui::use_locale().t("admin-revenue-and-orders-last-30-days")}</h2>
             <SalesChart days=d.days.clone() currency=cur.clone()/>
-            {d.truncated.then(|| view! { <p class="hint">"Only the newest 50,000 orders of the period are counted."</p> })}
+            {d.truncated.then(|| view! { <p class="hint">{crate::ui::use_locale().t("admin-only-the-newest-50-000-orders")}</p> })}
         </div>
         <div class="dash-grid">
             <div class="panel">
-                <h2>"Waiting for confirmation"</h2>
+                <h2>{crate::ui::use_locale().t("admin-waiting-for-confirmation-2")}</h2>
                 {if d.waiting.is_empty() {
-                    view! { <p class="muted">"Nothing waiting — every order is confirmed."</p> }.into_any()
+                    view! { <p class="muted">{crate::ui::use_locale().t("admin-nothing-waiting-every-order-is-confirmed")}</p> }.into_any()
                 } else {
                     view! {
                         <table class="data compact">
-                            <thead><tr><th>"Order"</th><th>"Placed"</th><th class="num">"Total"</th></tr></thead>
+                            <thead><tr><th>{crate::ui::use_locale().t("admin-order")}</th><th>{crate::ui::use_locale().t("admin-placed")}</th><th class="num">{crate::ui::use_locale().t("admin-total")}</th></tr></thead>
                             <tbody>
                                 {d.waiting.iter().map(|o| view! {
                                     <tr>
-                                        <td><a href=format!("/admin/orders/{}", o.id)>{o.number.clone()}</a></td>
+                                        <td><a href=crate::ui::use_locale().href(&format!("/admin/orders/{}", o.id))>{o.number.clone()}</a></td>
                                         <td>{o.created_at.format("%d %b %H:%M").to_string()}</td>
                                         <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p><a href="/admin/orders?status=placed">"All waiting orders →"</a></p>
+                        <p><a href=crate::ui::use_locale().href("/admin/orders?status=placed")>{crate::ui::use_locale().t("admin-all-waiting-orders")}</a></p>
                     }.into_any()
                 }}
             </div>
             <div class="panel">
-                <h2>"Low stock"</h2>
+                <h2>{crate::ui::use_locale().t("admin-low-stock")}</h2>
                 {if d.low_stock.is_empty() {
-                    view! { <p class="muted">"Every variant has more than 5 in stock."</p> }.into_any()
+                    view! { <p class="muted">{crate::ui::use_locale().t("admin-every-variant-has-more-than-5")}</p> }.into_any()
                 } else {
                     view! {
                         <table class="data compact">
-                            <thead><tr><th>"Variant"</th><th class="num">"Stock"</th></tr></thead>
+                            <thead><tr><th>{crate::ui::use_locale().t("admin-variant")}</th><th class="num">{crate::ui::use_locale().t("admin-stock")}</th></tr></thead>
                             <tbody>
                                 {d.low_stock.iter().map(|l| view! {
                                     <tr>
                                         <td>
-                                            <a href=format!("/admin/products/{}", l.product_id)>{l.name.clone()}</a>
+                                            <a href=crate::ui::use_locale().href(&format!("/admin/products/{}", l.product_id))>{l.name.clone()}</a>
                                             " " <span class="muted">{l.options.values().cloned().collect::<Vec<_>>().join(" / ")}</span>
                                             <br/><span class="muted small-text">{l.sku.clone()}</span>
                                         </td>
@@ -190,17 +193,17 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                 }}
             </div>
             <div class="panel">
-                <h2>"Top products, 30 days"</h2>
+                <h2>{crate::ui::use_locale().t("admin-top-products-30-days")}</h2>
                 {if d.top_products.is_empty() {
-                    view! { <p class="muted">"No sales yet in the last 30 days."</p> }.into_any()
+                    view! { <p class="muted">{crate::ui::use_locale().t("admin-no-sales-yet-in-the-last")}</p> }.into_any()
                 } else {
                     view! {
                         <table class="data compact">
-                            <thead><tr><th>"Product"</th><th class="num">"Sold"</th><th class="num">"Revenue"</th></tr></thead>
+                            <thead><tr><th>{crate::ui::use_locale().t("admin-product")}</th><th class="num">{crate::ui::use_locale().t("admin-sold")}</th><th class="num">{crate::ui::use_locale().t("admin-revenue")}</th></tr></thead>
                             <tbody>
                                 {d.top_products.iter().map(|t| view! {
                                     <tr>
-                                        <td><a href=format!("/admin/products/{}", t.product_id)>{t.name.clone()}</a></td>
+                                        <td><a href=crate::ui::use_locale().href(&format!("/admin/products/{}", t.product_id))>{t.name.clone()}</a></td>
                                         <td class="num">{t.quantity}</td>
                                         <td class="num">{format_minor(t.revenue, &cur)}</td>
                                     </tr>
@@ -228,7 +231,7 @@ fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) 
     let points: String = days.iter().enumerate().map(|(i, d)| format!("{:.1},{:.1}", left + slot * (i as f64 + 0.5), y_ord(d.orders as f64))).collect::<Vec<_>>().join(" ");
     let cur = currency.clone();
     view! {
-        <svg class="sales-chart" viewBox=format!("0 0 {w} {h}") role="img" aria-label="Revenue per day for the last 30 days, with the number of orders">
+        <svg class="sales-chart" viewBox=format!("0 0 {w} {h}") role="img" aria-label=crate::ui::use_locale().t("admin-a-revenue-per-day-for-the-last")>
             {[0.0, 0.5, 1.0].into_iter().map(|f| {
                 let y = y_rev(max_rev * f);
                 view! {
@@ -248,7 +251,7 @@ fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) 
             }).collect_view()}
             <polyline points=points class="orders-line"/>
         </svg>
-        <p class="chart-legend"><span class="key bar-key"></span>"Revenue" <span class="key line-key"></span>{format!("Orders (max {} a day)", max_orders as u64)}</p>
+        <p class="chart-legend"><span class="key bar-key"></span>{crate::ui::use_locale().t("admin-revenue")} <span class="key line-key"></span>{format!("Orders (max {} a day)", max_orders as u64)}</p>
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::order::OrderStatus;
 pub fn OrderListPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_orders);
-    admin_page("Orders", "Loading orders…", data, |r| view! { <OrderList list=r/> }.into_any())
+    admin_page("admin-orders", "loading", data, |r| view! { <OrderList list=r/> }.into_any())
 }
 
 #[component]
@@ -22,38 +22,38 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
     let export = format!("/api/v1/admin/export/orders.csv?{}", query_string());
     view! {
         <div class="admin-head">
-            <h1>"Orders"</h1>
-            <a class="button" href=export download>"Export CSV"</a>
+            <h1>{crate::ui::use_locale().t("admin-orders")}</h1>
+            <a class="button" href=export download>{crate::ui::use_locale().t("admin-export-csv")}</a>
         </div>
         <Flash/>
-        <form method="get" action="/admin/orders" class="filter-bar">
-            <select name="status" aria-label="Status">
-                <option value="">"Any status"</option>
-                {OrderStatus::VISIBLE.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.as_str()}</option> }).collect_view()}
+        <form method="get" action=crate::ui::use_locale().href("/admin/orders") class="filter-bar">
+            <select name="status" aria-label=crate::ui::use_locale().t("admin-a-status")>
+                <option value="">{crate::ui::use_locale().t("admin-any-status")}</option>
+                {OrderStatus::VISIBLE.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{crate::ui::use_locale().t(&format!("status-{}", s.as_str()))}</option> }).collect_view()}
             </select>
-            <label class="inline">"From " <input type="date" name="from" value=from/></label>
-            <label class="inline">"To " <input type="date" name="to" value=to/></label>
-            <input type="search" name="email" value=email placeholder="Customer e-mail" aria-label="Customer e-mail"/>
-            <button type="submit" class="button">"Filter"</button>
-            {filtered.then(|| view! { <a href="/admin/orders" class="link-button">"Clear"</a> })}
+            <label class="inline">{crate::ui::use_locale().t("admin-from")}" " <input type="date" name="from" value=from/></label>
+            <label class="inline">{crate::ui::use_locale().t("admin-to")}" " <input type="date" name="to" value=to/></label>
+            <input type="search" name="email" value=email placeholder=crate::ui::use_locale().t("admin-a-customer-e-mail") aria-label=crate::ui::use_locale().t("admin-a-customer-e-mail")/>
+            <button type="submit" class="button">{crate::ui::use_locale().t("admin-filter")}</button>
+            {filtered.then(|| view! { <a href=crate::ui::use_locale().href("/admin/orders") class="link-button">{crate::ui::use_locale().t("admin-clear")}</a> })}
         </form>
         {if list.items.is_empty() {
-            view! { <section class="empty-state"><h2>{if filtered { "No order matches these filters" } else { "No orders yet" }}</h2><p class="muted">"Orders appear here as soon as shoppers check out."</p></section> }.into_any()
+            view! { <section class="empty-state"><h2>{if filtered { "No order matches these filters" } else { "No orders yet" }}</h2><p class="muted">{crate::ui::use_locale().t("admin-orders-appear-here-as-soon-as")}</p></section> }.into_any()
         } else {
             view! {
                 <table class="data orders-table">
-                    <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Customer"</th><th>"Items"</th><th>"Status"</th><th class="num">"Total"</th></tr></thead>
+                    <thead><tr><th>{crate::ui::use_locale().t("admin-order")}</th><th>{crate::ui::use_locale().t("admin-placed")}</th><th>{crate::ui::use_locale().t("admin-customer")}</th><th>{crate::ui::use_locale().t("admin-items")}</th><th>{crate::ui::use_locale().t("admin-status")}</th><th class="num">{crate::ui::use_locale().t("admin-total")}</th></tr></thead>
                     <tbody>
                         {list.items.iter().map(|r| {
                             let o = &r.order;
                             let items: i64 = o.lines.iter().map(|l| l.quantity).sum();
                             view! {
                                 <tr>
-                                    <td><a class="strong" href=format!("/admin/orders/{}", o.id)>{o.number.clone()}</a></td>
+                                    <td><a class="strong" href=crate::ui::use_locale().href(&format!("/admin/orders/{}", o.id))>{o.number.clone()}</a></td>
                                     <td>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
                                     <td>{r.customer_email.clone()}<br/><span class="muted small-text">{o.shipping_address.name.clone()}</span></td>
                                     <td>{items}</td>
-                                    <td><span class=format!("status {}", o.status.as_str())>{o.status.as_str()}</span></td>
+                                    <td><span class=format!("status {}", o.status.as_str())>{crate::ui::use_locale().t(&format!("status-{}", o.status.as_str()))}</span></td>
                                     <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
                                 </tr>
                             }
@@ -70,17 +70,17 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
 pub fn OrderDetailPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_order);
-    admin_page("Order", "Loading the order…", data, |r| view! { <OrderDetail row=r/> }.into_any())
+    admin_page("admin-order", "loading", data, |r| view! { <OrderDetail row=r/> }.into_any())
 }
 
 fn action_label(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Confirmed => "Confirm",
-        OrderStatus::Shipped => "Mark shipped",
-        OrderStatus::Delivered => "Mark delivered",
-        OrderStatus::Cancelled => "Cancel and restock",
-        _ => "Set",
-    }
+    crate::ui::use_locale().t(match s {
+        OrderStatus::Confirmed => "admin-do-confirm",
+        OrderStatus::Shipped => "admin-do-ship",
+        OrderStatus::Delivered => "admin-do-deliver",
+        OrderStatus::Cancelled => "admin-do-cancel",
+        _ => "admin-do-set",
+    })
 }
 
 #[component]
@@ -90,34 +90,34 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
     let a = o.shipping_address.clone();
     view! {
         <div class="admin-head">
-            <h1>"Order " {o.number.clone()}</h1>
-            <span class=format!("status big {}", o.status.as_str())>{o.status.as_str()}</span>
+            <h1>{crate::ui::use_locale().t("admin-order")}" " {o.number.clone()}</h1>
+            <span class=format!("status big {}", o.status.as_str())>{crate::ui::use_locale().t(&format!("status-{}", o.status.as_str()))}</span>
         </div>
         <Flash/>
         <div class="dash-grid">
             <div class="panel">
-                <h2>"Customer"</h2>
+                <h2>{crate::ui::use_locale().t("admin-customer")}</h2>
                 <p>{row.customer_email.clone()}</p>
                 <p class="muted">{a.name.clone()}<br/>{a.street.clone()}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.country.clone()}<br/>{a.phone.clone()}</p>
-                <p class="muted">{format!("Shipping: {} · Payment: {}", o.shipping_method.label(), o.payment_method)}</p>
+                <p class="muted">{crate::ui::use_locale().tf("admin-shipping-payment", &[("shipping", crate::ui::use_locale().t(&format!("shipping-{}", o.shipping_method.as_str()))), ("payment", &o.payment_method)])}</p>
             </div>
             <div class="panel">
-                <h2>"History"</h2>
+                <h2>{crate::ui::use_locale().t("admin-history")}</h2>
                 <ol class="history">
-                    {o.history.iter().map(|h| view! { <li><span class=format!("status {}", h.status.as_str())>{h.status.as_str()}</span>" "{h.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</li> }).collect_view()}
+                    {o.history.iter().map(|h| view! { <li><span class=format!("status {}", h.status.as_str())>{crate::ui::use_locale().t(&format!("status-{}", h.status.as_str()))}</span>" "{h.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</li> }).collect_view()}
                 </ol>
             </div>
             <div class="panel">
-                <h2>"Next step"</h2>
+                <h2>{crate::ui::use_locale().t("admin-next-step")}</h2>
                 {if next.is_empty() {
-                    view! { <p class="muted">"This order is finished: no further change is possible."</p> }.into_any()
+                    view! { <p class="muted">{crate::ui::use_locale().t("admin-this-order-is-finished-no-further")}</p> }.into_any()
                 } else {
                     view! {
                         <div class="stack">
                             {next.into_iter().map(|s| {
                                 let cancel = s == OrderStatus::Cancelled;
                                 view! {
-                                    <form method="post" action="/admin/orders/status" onsubmit=cancel.then_some("return confirm('Cancel this order? Its items go back into stock.')")>
+                                    <form method="post" action=crate::ui::use_locale().href("/admin/orders/status") onsubmit=cancel.then_some("return confirm('Cancel this order? Its items go back into stock.')")>
                                         <input type="hidden" name="order_id" value=o.id.clone()/>
                                         <input type="hidden" name="status" value=s.as_str()/>
                                         <button type="submit" class="button" class:primary=!cancel class:danger=cancel>{action_label(s)}</button>
@@ -130,13 +130,13 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
             </div>
         </div>
         <div class="panel">
-            <h2>"Items"</h2>
+            <h2>{crate::ui::use_locale().t("admin-items")}</h2>
             <table class="data">
-                <thead><tr><th>"Product"</th><th>"SKU"</th><th class="num">"Unit"</th><th class="num">"Qty"</th><th class="num">"Total"</th></tr></thead>
+                <thead><tr><th>{crate::ui::use_locale().t("admin-product")}</th><th>{crate::ui::use_locale().t("admin-sku")}</th><th class="num">{crate::ui::use_locale().t("admin-unit")}</th><th class="num">{crate::ui::use_locale().t("admin-qty")}</th><th class="num">{crate::ui::use_locale().t("admin-total")}</th></tr></thead>
                 <tbody>
                     {o.lines.iter().map(|l| view! {
                         <tr>
-                            <td><a href=format!("/admin/products/{}", l.product_id)>{l.name.clone()}</a><br/><span class="muted small-text">{l.options.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ")}</span></td>
+                            <td><a href=crate::ui::use_locale().href(&format!("/admin/products/{}", l.product_id))>{l.name.clone()}</a><br/><span class="muted small-text">{l.options.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ")}</span></td>
                             <td class="muted">{l.sku.clone()}</td>
                             <td class="num">{crate::ui::use_locale().price(&l.unit_price)}</td>
                             <td class="num">{l.quantity}</td>
@@ -145,13 +145,13 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
                 <tfoot>
-                    <tr><td colspan="4">"Subtotal"</td><td class="num">{crate::ui::use_locale().price(&o.subtotal)}</td></tr>
-                    <tr><td colspan="4">"Shipping"</td><td class="num">{crate::ui::use_locale().price(&o.shipping)}</td></tr>
-                    <tr><td colspan="4">"of which VAT"</td><td class="num">{crate::ui::use_locale().price(&o.vat)}</td></tr>
-                    <tr class="strong"><td colspan="4">"Total"</td><td class="num">{crate::ui::use_locale().price(&o.total)}</td></tr>
+                    <tr><td colspan="4">{crate::ui::use_locale().t("admin-subtotal")}</td><td class="num">{crate::ui::use_locale().price(&o.subtotal)}</td></tr>
+                    <tr><td colspan="4">{crate::ui::use_locale().t("admin-shipping")}</td><td class="num">{crate::ui::use_locale().price(&o.shipping)}</td></tr>
+                    <tr><td colspan="4">{crate::ui::use_locale().t("admin-of-which-vat")}</td><td class="num">{crate::ui::use_locale().price(&o.vat)}</td></tr>
+                    <tr class="strong"><td colspan="4">{crate::ui::use_locale().t("admin-total")}</td><td class="num">{crate::ui::use_locale().price(&o.total)}</td></tr>
                 </tfoot>
             </table>
         </div>
-        <p><a href="/admin/orders" class="link-button">"← All orders"</a>" · "<a href=format!("/admin/audit?target={}", o.id) class="link-button">"Audit trail"</a></p>
+        <p><a href=crate::ui::use_locale().href("/admin/orders") class="link-button">{crate::ui::use_locale().t("admin-all-orders")}</a>" · "<a href=crate::ui::use_locale().href(&format!("/admin/audit?target={}", o.id)) class="link-button">{crate::ui::use_locale().t("admin-audit-trail")}</a></p>
     }
 }

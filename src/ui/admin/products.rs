@@ -37,8 +37,8 @@ pub fn Pager(page: u64, per_page: u64, total: u64, base: String, path: &'static 
     };
     let near: Vec<u64> = (1..=pages).filter(|p| *p == 1 || *p == pages || p.abs_diff(page) <= 2).collect();
     view! {
-        <nav class="pagination" aria-label="Pages">
-            {(page > 1).then(|| view! { <a class="page-link" rel="prev" href=href(page - 1)>"‹ Previous"</a> })}
+        <nav class="pagination" aria-label=crate::ui::use_locale().t("admin-a-pages")>
+            {(page > 1).then(|| view! { <a class="page-link" rel="prev" href=href(page - 1)>{crate::ui::use_locale().t("admin-previous")}</a> })}
             {near.windows(2).map(|w| w[1]).fold(vec![near[0]], |mut acc, p| { acc.push(p); acc }).into_iter().enumerate().map(|(i, p)| {
                 let gap = i > 0 && p > near[i - 1] + 1;
                 view! {
@@ -46,7 +46,7 @@ pub fn Pager(page: u64, per_page: u64, total: u64, base: String, path: &'static 
                     <a class="page-link" class:current=p == page aria-current=(p == page).then_some("page") href=href(p)>{p}</a>
                 }
             }).collect_view()}
-            {(page < pages).then(|| view! { <a class="page-link" rel="next" href=href(page + 1)>"Next ›"</a> })}
+            {(page < pages).then(|| view! { <a class="page-link" rel="next" href=href(page + 1)>{crate::ui::use_locale().t("admin-next")}</a> })}
             <span class="muted">{format!("{total} in all")}</span>
         </nav>
     }
@@ -74,7 +74,7 @@ fn category_options() -> Vec<(String, String)> {
 pub fn ProductListPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.clone(), admin_products);
-    admin_page("Products", "Loading products…", data, |r| view! { <ProductList result=r/> }.into_any())
+    admin_page("admin-products", "loading", data, |r| view! { <ProductList result=r/> }.into_any())
 }
 
 #[component]
@@ -84,44 +84,44 @@ fn ProductList(result: crate::domain::query::SearchResult) -> impl IntoView {
     let categories = category_options();
     view! {
         <div class="admin-head">
-            <h1>"Products"</h1>
-            <a class="button primary" href="/admin/products/new">"New product"</a>
+            <h1>{crate::ui::use_locale().t("admin-products")}</h1>
+            <a class="button primary" href=crate::ui::use_locale().href("/admin/products/new")>{crate::ui::use_locale().t("admin-new-product")}</a>
         </div>
         <Flash/>
-        <form method="get" action="/admin/products" class="filter-bar" role="search">
-            <input type="search" name="q" value=search placeholder="Search name, brand, attributes" aria-label="Search products"/>
-            <select name="status" aria-label="Status">
-                <option value="">"Any status"</option>
-                {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.as_str()}</option> }).collect_view()}
+        <form method="get" action=crate::ui::use_locale().href("/admin/products") class="filter-bar" role="search">
+            <input type="search" name="q" value=search placeholder=crate::ui::use_locale().t("admin-a-search-name-brand-attributes") aria-label=crate::ui::use_locale().t("admin-a-search-products")/>
+            <select name="status" aria-label=crate::ui::use_locale().t("admin-a-status")>
+                <option value="">{crate::ui::use_locale().t("admin-any-status")}</option>
+                {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{crate::ui::use_locale().t(&format!("pstatus-{}", s.as_str()))}</option> }).collect_view()}
             </select>
-            <select name="category" aria-label="Category">
-                <option value="">"Any category"</option>
+            <select name="category" aria-label=crate::ui::use_locale().t("admin-a-category")>
+                <option value="">{crate::ui::use_locale().t("admin-any-category")}</option>
                 {categories.into_iter().map(|(path, label)| { let sel = path == category; view! { <option value=path selected=sel>{label}</option> } }).collect_view()}
             </select>
-            <button type="submit" class="button">"Filter"</button>
-            {filtered.then(|| view! { <a href="/admin/products" class="link-button">"Clear"</a> })}
+            <button type="submit" class="button">{crate::ui::use_locale().t("admin-filter")}</button>
+            {filtered.then(|| view! { <a href=crate::ui::use_locale().href("/admin/products") class="link-button">{crate::ui::use_locale().t("admin-clear")}</a> })}
         </form>
         {if result.items.is_empty() {
             view! {
                 <section class="empty-state">
-                    <h2>{if filtered { "No product matches these filters" } else { "No products yet" }}</h2>
-                    <p>{if filtered { "Try fewer filters." } else { "Create the first one, or import a CSV file." }}</p>
-                    <a class="button primary" href="/admin/products/new">"New product"</a>
+                    <h2>{crate::ui::use_locale().t(if filtered { "admin-no-product-matches" } else { "admin-no-products-yet" })}</h2>
+                    <p>{crate::ui::use_locale().t(if filtered { "admin-try-fewer-filters" } else { "admin-create-first" })}</p>
+                    <a class="button primary" href=crate::ui::use_locale().href("/admin/products/new")>{crate::ui::use_locale().t("admin-new-product")}</a>
                 </section>
             }.into_any()
         } else {
             view! {
                 <table class="data products-table">
-                    <thead><tr><th></th><th>"Name"</th><th>"Category"</th><th>"Status"</th><th class="num">"Price"</th><th>"Stock"</th></tr></thead>
+                    <thead><tr><th></th><th>{crate::ui::use_locale().t("admin-name")}</th><th>{crate::ui::use_locale().t("admin-category")}</th><th>{crate::ui::use_locale().t("admin-status")}</th><th class="num">{crate::ui::use_locale().t("admin-price")}</th><th>{crate::ui::use_locale().t("admin-stock")}</th></tr></thead>
                     <tbody>
                         {result.items.iter().map(|p| view! {
                             <tr>
                                 <td class="thumb">{p.image_url.clone().map(|src| view! { <img src=src alt="" width="40" height="40"/> })}</td>
-                                <td><a href=format!("/admin/products/{}", p.id) class="strong">{p.name.clone()}</a><br/><span class="muted small-text">{p.brand.clone()}</span></td>
+                                <td><a href=crate::ui::use_locale().href(&format!("/admin/products/{}", p.id)) class="strong">{p.name.clone()}</a><br/><span class="muted small-text">{p.brand.clone()}</span></td>
                                 <td class="muted">{p.category.clone()}</td>
-                                <td><span class=format!("status {}", p.status.as_str())>{p.status.as_str()}</span></td>
+                                <td><span class=format!("status {}", p.status.as_str())>{crate::ui::use_locale().t(&format!("pstatus-{}", p.status.as_str()))}</span></td>
                                 <td class="num">{crate::ui::use_locale().price(&p.price)}</td>
-                                <td>{if p.in_stock { view! { <span>"in stock"</span> }.into_any() } else { view! { <span class="zero">"sold out"</span> }.into_any() }}</td>
+                                <td>{if p.in_stock { view! { <span>{crate::ui::use_locale().t("admin-in-stock")}</span> }.into_any() } else { view! { <span class="zero">{crate::ui::use_locale().t("admin-sold-out")}</span> }.into_any() }}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -220,18 +220,19 @@ fn attr_value(kind: &str, text: &str) -> Result<AttrValue, String> {
 pub fn ProductNewPage() -> impl IntoView {
     // the guard runs on the server before the empty editor is shown
     let data = Resource::new(|| (), |_| super::fns::admin_check());
-    admin_page("New product", "Loading…", data, |_| view! { <ProductEditor product=None/> }.into_any())
+    admin_page("admin-new-product", "loading", data, |_| view! { <ProductEditor product=None/> }.into_any())
 }
 
 #[component]
 pub fn ProductEditPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_product);
-    admin_page("Edit product", "Loading the product…", data, |p| view! { <ProductEditor product=Some(p)/> }.into_any())
+    admin_page("admin-edit-product", "loading", data, |p| view! { <ProductEditor product=Some(p)/> }.into_any())
 }
 
 #[component]
 fn ProductEditor(product: Option<Product>) -> impl IntoView {
+    let loc = crate::ui::use_locale();
     let next_id = StoredValue::new(1000u32);
     let fresh = move || {
         let id = next_id.get_value();
@@ -393,7 +394,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
                             }
                         }
                         loaded_stock.set(now);
-                        saved.set(format!("Saved. The product page shows it now; listings within a minute. ({})", p.updated_at.format("%H:%M:%S")));
+                        saved.set(loc.tf("admin-saved", &[("time", &p.updated_at.format("%H:%M:%S").to_string())]));
                     }
                 }
                 Ok(SaveOutcome::Refused(es)) => errors.set(es),
@@ -406,7 +407,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
     let delete = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let ok = window().confirm_with_message(&format!("Delete “{}”? A product that was ever ordered is archived instead, so past orders keep it.", name.get_untracked())).unwrap_or(false);
+            let ok = window().confirm_with_message(&crate::ui::use_locale().tf("admin-delete-confirm", &[("name", &name.get_untracked())])).unwrap_or(false);
             if !ok {
                 return;
             }
@@ -427,108 +428,108 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
     let images = product.as_ref().map(|p| p.images.clone()).unwrap_or_default();
     view! {
         <div class="admin-head">
-            <h1>{if is_new { "New product".to_string() } else { product.as_ref().map(|p| p.name.clone()).unwrap_or_default() }}</h1>
-            {(!is_new).then(|| view! { <a class="button" href=move || format!("/p/{}", slug.get()) target="_blank">"View in shop ↗"</a> })}
+            <h1>{if is_new { crate::ui::use_locale().t("admin-new-product").to_string() } else { product.as_ref().map(|p| p.name.clone()).unwrap_or_default() }}</h1>
+            {(!is_new).then(|| view! { <a class="button" href=move || format!("/p/{}", slug.get()) target="_blank">{crate::ui::use_locale().t("admin-view-in-shop")}</a> })}
         </div>
         {move || (!saved.get().is_empty()).then(|| view! { <p class="notice" role="status">{saved.get()}</p> })}
-        {move || (!errors.get().is_empty()).then(|| view! { <p class="alert" role="alert">{format!("Nothing was saved: {} field(s) need attention.", errors.get().len())}</p> })}
+        {move || (!errors.get().is_empty()).then(|| view! { <p class="alert" role="alert">{crate::ui::use_locale().tn("admin-nothing-saved", errors.get().len() as i64, &[])}</p> })}
         {move || form_error().map(|m| view! { <p class="alert" role="alert">{m}</p> })}
-        <noscript><p class="alert">"The product editor needs JavaScript. Without it, use the admin API (PUT /api/v1/admin/products/{id}) or a CSV import."</p></noscript>
+        <noscript><p class="alert">{crate::ui::use_locale().t("admin-editor-needs-js")}</p></noscript>
         <form class="editor" on:submit=save novalidate>
             <div class="panel">
-                <h2>"Basics"</h2>
+                <h2>{crate::ui::use_locale().t("admin-basics")}</h2>
                 <div class="grid-2">
-                    <EditField label="Name" field="name" value=name errors=errors/>
+                    <EditField label=crate::ui::use_locale().t("name") field="name" value=name errors=errors/>
                     <div class="field" class:invalid=move || err("slug".into())().is_some()>
-                        <label for="f-slug">"Slug"</label>
-                        <input id="f-slug" name="slug" prop:value=move || slug.get() on:input=move |ev| slug.set(event_target_value(&ev)) placeholder="generated from the name"/>
+                        <label for="f-slug">{crate::ui::use_locale().t("admin-slug")}</label>
+                        <input id="f-slug" name="slug" prop:value=move || slug.get() on:input=move |ev| slug.set(event_target_value(&ev)) placeholder=crate::ui::use_locale().t("admin-a-generated-from-the-name")/>
                         <p class="hint">{move || format!("/p/{}", preview_slug())}</p>
                         {move || err("slug".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                     </div>
-                    <EditField label="Brand" field="brand" value=brand errors=errors/>
+                    <EditField label=crate::ui::use_locale().t("brand") field="brand" value=brand errors=errors/>
                     <div class="field" class:invalid=move || err("category".into())().is_some()>
-                        <label for="f-category">"Category"</label>
-                        <input id="f-category" name="category" list="category-paths" prop:value=move || category.get() on:input=move |ev| category.set(event_target_value(&ev)) placeholder="e.g. clothing/t-shirts"/>
+                        <label for="f-category">{crate::ui::use_locale().t("admin-category")}</label>
+                        <input id="f-category" name="category" list="category-paths" prop:value=move || category.get() on:input=move |ev| category.set(event_target_value(&ev)) placeholder=crate::ui::use_locale().t("admin-a-e-g-clothing-t-shirts")/>
                         <datalist id="category-paths">{categories.into_iter().map(|(path, _)| view! { <option value=path/> }).collect_view()}</datalist>
-                        <p class="hint">"A new path creates the category."</p>
+                        <p class="hint">{crate::ui::use_locale().t("admin-a-new-path-creates-the-category")}</p>
                         {move || err("category".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                     </div>
                     <div class="field">
-                        <label for="f-status">"Status"</label>
+                        <label for="f-status">{crate::ui::use_locale().t("admin-status")}</label>
                         <select id="f-status" name="status" on:change=move |ev| status.set(event_target_value(&ev))>
-                            {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=move || status.get() == s.as_str()>{s.as_str()}</option> }).collect_view()}
+                            {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=move || status.get() == s.as_str()>{crate::ui::use_locale().t(&format!("pstatus-{}", s.as_str()))}</option> }).collect_view()}
                         </select>
-                        <p class="hint">"Only active products are in the shop."</p>
+                        <p class="hint">{crate::ui::use_locale().t("admin-only-active-products-are-in-the")}</p>
                     </div>
                 </div>
                 <div class="field" class:invalid=move || err("description".into())().is_some()>
-                    <label for="f-description">"Description"</label>
+                    <label for="f-description">{crate::ui::use_locale().t("admin-description")}</label>
                     <textarea id="f-description" name="description" rows="4" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                     {move || err("description".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                 </div>
             </div>
 
             <div class="panel">
-                <h2>"Attributes"</h2>
-                <p class="hint">"Any facts shoppers can filter by: material, screen size, waterproof… A new name becomes a filter in the shop at once."</p>
+                <h2>{crate::ui::use_locale().t("admin-attributes")}</h2>
+                <p class="hint">{crate::ui::use_locale().t("admin-any-facts-shoppers-can-filter-by")}</p>
                 <table class="data rows attrs-table">
-                    <thead><tr><th>"Name"</th><th>"Type"</th><th>"Value"</th><th></th></tr></thead>
+                    <thead><tr><th>{crate::ui::use_locale().t("admin-name")}</th><th>{crate::ui::use_locale().t("admin-type")}</th><th>{crate::ui::use_locale().t("admin-value")}</th><th></th></tr></thead>
                     <tbody>
                         <For each=move || attrs.get() key=|a| a.id children=move |a: AttrRow| {
                             let field = move || format!("attributes.{}", a.key.get().trim());
                             let message = move || errors.with(|es| es.iter().find(|e| e.field == field() || e.field == format!("attr.{}", a.id)).map(|e| e.message.clone()));
                             view! {
                                 <tr class:invalid=move || message().is_some()>
-                                    <td><input class="attr-key" aria-label="Attribute name" placeholder="e.g. material" prop:value=move || a.key.get() on:input=move |ev| a.key.set(event_target_value(&ev).to_lowercase().replace([' ', '-'], "_"))/></td>
+                                    <td><input class="attr-key" aria-label=crate::ui::use_locale().t("admin-a-attribute-name") placeholder=crate::ui::use_locale().t("admin-a-e-g-material") prop:value=move || a.key.get() on:input=move |ev| a.key.set(event_target_value(&ev).to_lowercase().replace([' ', '-'], "_"))/></td>
                                     <td>
-                                        <select class="attr-kind" aria-label="Type" on:change=move |ev| a.kind.set(event_target_value(&ev))>
-                                            {[("text", "Text"), ("number", "Number"), ("yesno", "Yes / no"), ("list", "List")].into_iter().map(|(v, l)| view! { <option value=v selected=move || a.kind.get() == v>{l}</option> }).collect_view()}
+                                        <select class="attr-kind" aria-label=crate::ui::use_locale().t("admin-a-type") on:change=move |ev| a.kind.set(event_target_value(&ev))>
+                                            {["text", "number", "yesno", "list"].into_iter().map(|v| view! { <option value=v selected=move || a.kind.get() == v>{crate::ui::use_locale().t(&format!("admin-kind-{v}"))}</option> }).collect_view()}
                                         </select>
                                     </td>
                                     <td>
                                         {move || if a.kind.get() == "yesno" {
                                             view! {
-                                                <select class="attr-value" aria-label="Value" on:change=move |ev| a.value.set(event_target_value(&ev))>
+                                                <select class="attr-value" aria-label=crate::ui::use_locale().t("admin-a-value") on:change=move |ev| a.value.set(event_target_value(&ev))>
                                                     <option value="">"—"</option>
-                                                    <option value="yes" selected=move || a.value.get() == "yes">"yes"</option>
-                                                    <option value="no" selected=move || a.value.get() == "no">"no"</option>
+                                                    <option value="yes" selected=move || a.value.get() == "yes">{crate::ui::use_locale().t("admin-yes")}</option>
+                                                    <option value="no" selected=move || a.value.get() == "no">{crate::ui::use_locale().t("admin-no")}</option>
                                                 </select>
                                             }.into_any()
                                         } else {
                                             let ph = if a.kind.get() == "list" { "comma, separated, values" } else if a.kind.get() == "number" { "e.g. 15.6" } else { "e.g. cotton" };
-                                            view! { <input class="attr-value" aria-label="Value" placeholder=ph prop:value=move || a.value.get() on:input=move |ev| a.value.set(event_target_value(&ev))/> }.into_any()
+                                            view! { <input class="attr-value" aria-label=crate::ui::use_locale().t("admin-a-value") placeholder=ph prop:value=move || a.value.get() on:input=move |ev| a.value.set(event_target_value(&ev))/> }.into_any()
                                         }}
                                         {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                                     </td>
-                                    <td><button type="button" class="link-button" aria-label="Remove attribute" on:click=move |_| attrs.update(|v| v.retain(|x| x.id != a.id))>"Remove"</button></td>
+                                    <td><button type="button" class="link-button" aria-label=crate::ui::use_locale().t("admin-a-remove-attribute") on:click=move |_| attrs.update(|v| v.retain(|x| x.id != a.id))>{crate::ui::use_locale().t("admin-remove")}</button></td>
                                 </tr>
                             }
                         }/>
                     </tbody>
                 </table>
-                <button type="button" class="button small" on:click=move |_| { let id = fresh(); attrs.update(|v| v.push(attr_row(id, "", None))) }>"+ Add attribute"</button>
+                <button type="button" class="button small" on:click=move |_| { let id = fresh(); attrs.update(|v| v.push(attr_row(id, "", None))) }>{crate::ui::use_locale().t("admin-add-attribute")}</button>
             </div>
 
             <div class="panel">
-                <h2>"Variants"</h2>
-                <p class="hint">"Options such as size and colour: list their values, then generate one variant per combination. Without options the product has one variant."</p>
+                <h2>{crate::ui::use_locale().t("admin-variants")}</h2>
+                <p class="hint">{crate::ui::use_locale().t("admin-options-such-as-size-and-colour")}</p>
                 <div class="axes">
                     <For each=move || axes.get() key=|a| a.id children=move |a: AxisRow| view! {
                         <div class="axis-row">
-                            <input class="axis-name" aria-label="Option name" placeholder="e.g. size" prop:value=move || a.name.get() on:input=move |ev| a.name.set(event_target_value(&ev).to_lowercase())/>
-                            <input class="axis-values" aria-label="Option values" placeholder="e.g. S, M, L" prop:value=move || a.values.get() on:input=move |ev| a.values.set(event_target_value(&ev))/>
-                            <button type="button" class="link-button" on:click=move |_| axes.update(|v| v.retain(|x| x.id != a.id))>"Remove"</button>
+                            <input class="axis-name" aria-label=crate::ui::use_locale().t("admin-a-option-name") placeholder=crate::ui::use_locale().t("admin-a-e-g-size") prop:value=move || a.name.get() on:input=move |ev| a.name.set(event_target_value(&ev).to_lowercase())/>
+                            <input class="axis-values" aria-label=crate::ui::use_locale().t("admin-a-option-values") placeholder=crate::ui::use_locale().t("admin-a-e-g-s-m-l") prop:value=move || a.values.get() on:input=move |ev| a.values.set(event_target_value(&ev))/>
+                            <button type="button" class="link-button" on:click=move |_| axes.update(|v| v.retain(|x| x.id != a.id))>{crate::ui::use_locale().t("admin-remove")}</button>
                         </div>
                     }/>
                 </div>
                 <div class="axis-actions">
-                    <button type="button" class="button small" on:click=move |_| { let id = fresh(); axes.update(|v| v.push(AxisRow { id, name: RwSignal::new(String::new()), values: RwSignal::new(String::new()) })) }>"+ Add option"</button>
-                    <label class="inline">"Price for new variants " <input class="default-price" size="8" placeholder="19.99" prop:value=move || default_price.get() on:input=move |ev| default_price.set(event_target_value(&ev))/></label>
-                    <button type="button" class="button small primary" on:click=generate>"Generate variants"</button>
+                    <button type="button" class="button small" on:click=move |_| { let id = fresh(); axes.update(|v| v.push(AxisRow { id, name: RwSignal::new(String::new()), values: RwSignal::new(String::new()) })) }>{crate::ui::use_locale().t("admin-add-option")}</button>
+                    <label class="inline">{crate::ui::use_locale().t("admin-price-for-new-variants")}" " <input class="default-price" size="8" placeholder="19.99" prop:value=move || default_price.get() on:input=move |ev| default_price.set(event_target_value(&ev))/></label>
+                    <button type="button" class="button small primary" on:click=generate>{crate::ui::use_locale().t("admin-generate-variants")}</button>
                 </div>
                 {move || variants_error().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                 <table class="data rows variants-table">
-                    <thead><tr><th>"Options"</th><th>"SKU"</th><th>{format!("Price ({})", crate::domain::money::shop_currency())}</th><th>"Stock"</th><th></th></tr></thead>
+                    <thead><tr><th>{crate::ui::use_locale().t("admin-options")}</th><th>{crate::ui::use_locale().t("admin-sku")}</th><th>{format!("Price ({})", crate::domain::money::shop_currency())}</th><th>{crate::ui::use_locale().t("admin-stock")}</th><th></th></tr></thead>
                     <tbody>
                         {move || variants.get().into_iter().enumerate().map(|(i, r)| {
                             let e = move |f: &'static str| move || errors.with(|es| es.iter().find(|e| e.field == format!("variants.{i}.{f}") || (f == "price" && e.field == format!("variants.{i}.price.currency"))).map(|e| e.message.clone()));
@@ -537,10 +538,10 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
                             view! {
                                 <tr class="variant-row">
                                     <td class="muted">{opts}{move || e("options")().map(|m| view! { <p class="field-error">{m}</p> })}</td>
-                                    <td><input class="variant-sku" aria-label="SKU" prop:value=move || r.sku.get() on:input=move |ev| r.sku.set(event_target_value(&ev))/>{move || e("sku")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
-                                    <td><input class="variant-price" aria-label="Price" inputmode="decimal" prop:value=move || r.price.get() on:input=move |ev| r.price.set(event_target_value(&ev))/>{move || e("price")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
-                                    <td><input class="variant-stock" aria-label="Stock" inputmode="numeric" prop:value=move || r.stock.get() on:input=move |ev| r.stock.set(event_target_value(&ev))/>{move || e("stock")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
-                                    <td><button type="button" class="link-button" on:click=move |_| variants.update(|v| v.retain(|x| x.id != id))>"Remove"</button></td>
+                                    <td><input class="variant-sku" aria-label=crate::ui::use_locale().t("admin-a-sku") prop:value=move || r.sku.get() on:input=move |ev| r.sku.set(event_target_value(&ev))/>{move || e("sku")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><input class="variant-price" aria-label=crate::ui::use_locale().t("admin-a-price") inputmode="decimal" prop:value=move || r.price.get() on:input=move |ev| r.price.set(event_target_value(&ev))/>{move || e("price")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><input class="variant-stock" aria-label=crate::ui::use_locale().t("admin-a-stock") inputmode="numeric" prop:value=move || r.stock.get() on:input=move |ev| r.stock.set(event_target_value(&ev))/>{move || e("stock")().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}</td>
+                                    <td><button type="button" class="link-button" on:click=move |_| variants.update(|v| v.retain(|x| x.id != id))>{crate::ui::use_locale().t("admin-remove")}</button></td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -549,9 +550,9 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
             </div>
 
             <div class="editor-actions">
-                <button type="submit" class="button primary" disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else if is_new { "Create product" } else { "Save changes" }}</button>
-                <a href="/admin/products" class="link-button">"Back to products"</a>
-                {(!is_new).then(|| view! { <button type="button" class="button danger" on:click=delete>"Delete…"</button> })}
+                <button type="submit" class="button primary" disabled=move || saving.get()>{move || loc.t(if saving.get() { "admin-saving" } else if is_new { "admin-create-product" } else { "admin-save-changes" })}</button>
+                <a href=crate::ui::use_locale().href("/admin/products") class="link-button">{crate::ui::use_locale().t("admin-back-to-products")}</a>
+                {(!is_new).then(|| view! { <button type="button" class="button danger" on:click=delete>{crate::ui::use_locale().t("admin-delete")}</button> })}
             </div>
         </form>
         {(!is_new).then(|| view! { <ImageManager product_id=existing_id.clone() images=images/> })}
@@ -652,7 +653,7 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
                                     images.set(p.images);
                                     done.set(Some(Ok(())));
                                 }
-                                Err(_) => done.set(Some(Err("Stored, but the answer was unreadable; reload the page.".into()))),
+                                Err(_) => done.set(Some(Err(crate::ui::use_locale().t("admin-upload-unreadable").into()))),
                             }
                         } else {
                             done.set(Some(Err(problem_message(status, &body))));
@@ -684,7 +685,7 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
                 Ok(SaveOutcome::Saved(p)) => {
                     images.set(p.images);
                     dirty.set(false);
-                    message.set("Images saved.".into());
+                    message.set(crate::ui::use_locale().t("admin-images-saved").into());
                 }
                 Ok(SaveOutcome::Refused(es)) => message.set(es.first().map(|e| e.message.clone()).unwrap_or_default()),
                 Err(e) => message.set(format!("{e:?}: could not save the images")),
@@ -693,42 +694,42 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
     };
     view! {
         <div class="panel images-panel" id="images">
-            <h2>"Images"</h2>
-            <p class="hint">"JPEG, PNG, WebP or AVIF up to 10 MiB each. The first image is the one listings show (as a thumbnail made on the server)."</p>
+            <h2>{crate::ui::use_locale().t("admin-images")}</h2>
+            <p class="hint">{crate::ui::use_locale().t("admin-jpeg-png-webp-or-avif-up")}</p>
             {move || (!message.get().is_empty()).then(|| view! { <p class="notice" role="status">{message.get()}</p> })}
             <ul class="image-list">
                 {move || {
                     let list = images.get();
                     let n = list.len();
                     if n == 0 {
-                        return view! { <li class="muted empty-images">"No images yet: shoppers see a placeholder."</li> }.into_any();
+                        return view! { <li class="muted empty-images">{crate::ui::use_locale().t("admin-no-images-yet-shoppers-see-a")}</li> }.into_any();
                     }
                     list.into_iter().enumerate().map(|(i, img)| view! {
                         <li class="image-item">
                             <img src=img.thumb_url.clone().unwrap_or(img.url.clone()) alt=img.alt.clone() width="96" height="96"/>
                             <div class="image-meta">
-                                <label class="small-text">"Alt text " <input class="image-alt" prop:value=img.alt.clone() on:input=move |ev| { let v = event_target_value(&ev); images.update(|l| if let Some(x) = l.get_mut(i) { x.alt = v }); dirty.set(true); }/></label>
+                                <label class="small-text">{crate::ui::use_locale().t("admin-alt-text")}" " <input class="image-alt" prop:value=img.alt.clone() on:input=move |ev| { let v = event_target_value(&ev); images.update(|l| if let Some(x) = l.get_mut(i) { x.alt = v }); dirty.set(true); }/></label>
                                 <div class="image-actions">
-                                    {(i == 0).then(|| view! { <span class="chip">"Main image"</span> })}
-                                    <button type="button" class="link-button" disabled=i == 0 aria-label="Move up" on:click=move |_| move_by(i, -1)>"↑"</button>
-                                    <button type="button" class="link-button" disabled=i + 1 == n aria-label="Move down" on:click=move |_| move_by(i, 1)>"↓"</button>
+                                    {(i == 0).then(|| view! { <span class="chip">{crate::ui::use_locale().t("admin-main-image")}</span> })}
+                                    <button type="button" class="link-button" disabled=i == 0 aria-label=crate::ui::use_locale().t("admin-a-move-up") on:click=move |_| move_by(i, -1)>"↑"</button>
+                                    <button type="button" class="link-button" disabled=i + 1 == n aria-label=crate::ui::use_locale().t("admin-a-move-down") on:click=move |_| move_by(i, 1)>"↓"</button>
                                     <button type="button" class="link-button danger-text" on:click=move |_| {
                                         #[cfg(feature = "hydrate")]
-                                        if !window().confirm_with_message("Remove this image from the product?").unwrap_or(false) { return; }
+                                        if !window().confirm_with_message(crate::ui::use_locale().t("admin-remove-image-confirm")).unwrap_or(false) { return; }
                                         images.update(|l| { l.remove(i); });
                                         dirty.set(true);
-                                    }>"Remove"</button>
+                                    }>{crate::ui::use_locale().t("admin-remove")}</button>
                                 </div>
                             </div>
                         </li>
                     }).collect_view().into_any()
                 }}
             </ul>
-            {move || dirty.get().then(|| view! { <p><button type="button" class="button primary small" on:click=save.clone()>"Save image order and texts"</button></p> })}
+            {move || dirty.get().then(|| view! { <p><button type="button" class="button primary small" on:click=save.clone()>{crate::ui::use_locale().t("admin-save-image-order-and-texts")}</button></p> })}
             <div class="uploader">
-                <label class="button" for="image-files">"Upload images…"</label>
+                <label class="button" for="image-files">{crate::ui::use_locale().t("admin-upload-images")}</label>
                 <input id="image-files" class="visually-hidden" type="file" multiple accept="image/jpeg,image/png,image/webp,image/avif" on:change=on_files/>
-                <noscript><p class="hint">"Uploading needs JavaScript, or use POST /api/v1/admin/products/{id}/images."</p></noscript>
+                <noscript><p class="hint">{crate::ui::use_locale().t("admin-upload-needs-js")}</p></noscript>
             </div>
             <ul class="upload-list">
                 <For each=move || uploads.get() key=|u| u.id children=move |u: Upload| view! {
@@ -738,8 +739,8 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
                             <span class="upload-name">{u.name.clone()}</span>
                             <progress max="1" prop:value=move || u.progress.get()></progress>
                             <span class="upload-state" role="status">{move || match u.done.get() {
-                                None => format!("Uploading… {:.0} %", u.progress.get() * 100.0),
-                                Some(Ok(())) => "Uploaded".to_string(),
+                                None => crate::ui::use_locale().tf("admin-uploading", &[("percent", &format!("{:.0}", u.progress.get() * 100.0))]),
+                                Some(Ok(())) => crate::ui::use_locale().t("admin-uploaded").to_string(),
                                 Some(Err(m)) => m,
                             }}</span>
                         </div>
