@@ -159,7 +159,7 @@ async fn role_matrix_over_the_route_table() {
     assert_eq!(res.status(), 403);
     let res = app.client.get(format!("{}/admin", app.base)).bearer_auth(&bearer[2].1).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Revenue and orders, last 30 days"));
+    assert!(res.text().await.unwrap().contains("Încasări și comenzi, ultimele 30 de zile"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
