@@ -27,8 +27,8 @@ pub fn Header() -> impl IntoView {
                     <span class="logo-text">"Vitrina"</span>
                 </a>
                 <SearchBox q=Signal::derive(q)/>
-                <LanguageSwitch/>
                 <AccountLink/>
+                <LanguageSwitch/>
                 <CartLink/>
             </div>
             <nav class="category-nav" aria-label=loc.t("nav-categories")>
