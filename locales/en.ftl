@@ -474,3 +474,4 @@ admin-kind-number = Number
 admin-kind-yesno = Yes / no
 admin-kind-list = List
 admin-choose-csv-first = Choose a CSV file first.
+admin-no-order-matches = No order matches these filters

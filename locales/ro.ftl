@@ -480,3 +480,4 @@ admin-kind-number = Număr
 admin-kind-yesno = Da / nu
 admin-kind-list = Listă
 admin-choose-csv-first = Alege mai întâi un fișier CSV.
+admin-no-order-matches = Nicio comandă nu se potrivește filtrelor

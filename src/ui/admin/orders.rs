@@ -38,7 +38,7 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
             {filtered.then(|| view! { <a href=crate::ui::use_locale().href("/admin/orders") class="link-button">{crate::ui::use_locale().t("admin-clear")}</a> })}
         </form>
         {if list.items.is_empty() {
-            view! { <section class="empty-state"><h2>{if filtered { "No order matches these filters" } else { "No orders yet" }}</h2><p class="muted">{crate::ui::use_locale().t("admin-orders-appear-here-as-soon-as")}</p></section> }.into_any()
+            view! { <section class="empty-state"><h2>{crate::ui::use_locale().t(if filtered { "admin-no-order-matches" } else { "no-orders" })}</h2><p class="muted">{crate::ui::use_locale().t("admin-orders-appear-here-as-soon-as")}</p></section> }.into_any()
         } else {
             view! {
                 <table class="data orders-table">
