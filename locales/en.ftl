@@ -475,3 +475,5 @@ admin-kind-yesno = Yes / no
 admin-kind-list = List
 admin-choose-csv-first = Choose a CSV file first.
 admin-no-order-matches = No order matches these filters
+admin-chart-day = { $day }: { $revenue } · { $orders } orders
+admin-chart-orders = Orders (max { $max } a day)

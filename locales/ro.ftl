@@ -481,3 +481,5 @@ admin-kind-yesno = Da / nu
 admin-kind-list = Listă
 admin-choose-csv-first = Alege mai întâi un fișier CSV.
 admin-no-order-matches = Nicio comandă nu se potrivește filtrelor
+admin-chart-day = { $day }: { $revenue } · { $orders } comenzi
+admin-chart-orders = Comenzi (cel mult { $max } pe zi)

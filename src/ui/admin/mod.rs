@@ -158,7 +158,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                                 {d.waiting.iter().map(|o| view! {
                                     <tr>
                                         <td><a href=crate::ui::use_locale().href(&format!("/admin/orders/{}", o.id))>{o.number.clone()}</a></td>
-                                        <td>{o.created_at.format("%d %b %H:%M").to_string()}</td>
+                                        <td>{crate::ui::use_locale().date_time(&o.created_at)}</td>
                                         <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
                                     </tr>
                                 }).collect_view()}
@@ -242,16 +242,16 @@ fn SalesChart(days: Vec<crate::domain::dashboard::DayFigure>, currency: String) 
             {days.iter().enumerate().map(|(i, d)| {
                 let x = left + slot * i as f64 + slot * 0.15;
                 let y = y_rev(d.revenue as f64);
-                let label = format!("{}: {} · {} orders", d.day.format("%a %d %b"), crate::ui::use_locale().money(d.revenue, &currency), d.orders);
+                let label = crate::ui::use_locale().tf("admin-chart-day", &[("day", &crate::ui::use_locale().date(&d.day)), ("revenue", &crate::ui::use_locale().money(d.revenue, &currency)), ("orders", &d.orders.to_string())]);
                 let show_day = i % 5 == 4 || i + 1 == days.len();
                 view! {
                     <rect x=x y=y width=slot * 0.7 height=(top + plot_h - y).max(0.0) class="bar" data-day=d.day.to_string() data-revenue=d.revenue><title>{label}</title></rect>
-                    {show_day.then(|| view! { <text x=left + slot * (i as f64 + 0.5) y=h - 8.0 text-anchor="middle" class="axis">{d.day.format("%d %b").to_string()}</text> })}
+                    {show_day.then(|| view! { <text x=left + slot * (i as f64 + 0.5) y=h - 8.0 text-anchor="middle" class="axis">{d.day.format("%d.%m").to_string()}</text> })}
                 }
             }).collect_view()}
             <polyline points=points class="orders-line"/>
         </svg>
-        <p class="chart-legend"><span class="key bar-key"></span>{crate::ui::use_locale().t("admin-revenue")} <span class="key line-key"></span>{format!("Orders (max {} a day)", max_orders as u64)}</p>
+        <p class="chart-legend"><span class="key bar-key"></span>{crate::ui::use_locale().t("admin-revenue")} <span class="key line-key"></span>{crate::ui::use_locale().tf("admin-chart-orders", &[("max", &(max_orders as u64).to_string())])}</p>
     }
 }
 
