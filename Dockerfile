@@ -39,6 +39,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     cargo leptos build --release --precompress \
+ && LEPTOS_SITE_ROOT=target/site-admin LEPTOS_OUTPUT_NAME=vitrina-admin LEPTOS_HASH_FILE_NAME=hash-admin.txt \
+    cargo leptos build --release --precompress --frontend-only --lib-features admin-client \
+ && cp target/site-admin/pkg/vitrina-admin.* target/site/pkg/ \
  && test -x target/release/vitrina \
  && test -d target/site/pkg
 
@@ -55,8 +58,8 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY --from=builder /app/target/release/vitrina /app/vitrina
-# the content hashes of the JS, WASM and CSS names; Leptos reads it next to the binary
-COPY --from=builder /app/target/release/hash.txt /app/hash.txt
+# the content hashes of the JS, WASM and CSS names (the shop's and the panel's clients), read next to the binary
+COPY --from=builder /app/target/release/hash.txt /app/target/release/hash-admin.txt /app/
 COPY --from=builder /app/target/site /app/site
 
 ENV LEPTOS_SITE_ROOT=/app/site \

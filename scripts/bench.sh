@@ -51,7 +51,7 @@ fi
 # --- build -------------------------------------------------------------------
 if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
   log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-  timeout "$BUILD_TIMEOUT" cargo leptos build --release --precompress
+  timeout "$BUILD_TIMEOUT" bash -c 'source "$1/scripts/lib.sh"; build_site --release --precompress' _ "$ROOT"
 fi
 
 BIN="${VITRINA_BIN:-$CARGO_TARGET_DIR/release/vitrina}"

@@ -34,7 +34,7 @@ command -v wrk >/dev/null || apt_install wrk
 if [ "${CAP_SKIP_BUILD:-0}" != 1 ]; then
   ensure_rust_tools; ensure_node_tools
   log "building the release server and tools"
-  cargo leptos build --release --precompress
+  build_site --release --precompress
   cargo build --release --features ssr --example loadtest --example bare_axum
 fi
 BIN="$CARGO_TARGET_DIR/release/vitrina"
@@ -100,7 +100,7 @@ for store in $STORES; do
   stop_started
 done
 
-WASM=$(ls -t "$ROOT"/target/site/pkg/*.wasm | head -1)
+WASM=$( (ls -t "$ROOT"/target/site/pkg/vitrina.*.wasm "$ROOT"/target/site/pkg/vitrina.wasm 2>/dev/null || true) | head -1)  # the shoppers' client
 echo "$(stat -c %s "$WASM") $(gzip -9 -c "$WASM" | wc -c)" >"$OUT/target-wasm.txt"
 python3 "$ROOT/scripts/capacity_report.py" "$OUT" "$THINK" "$SECS" "$PRODUCTS" >"$ROOT/docs/capacity.md"
 log "wrote docs/capacity.md"

@@ -61,6 +61,23 @@ npm_ci_if_changed() {
   fi
 }
 
+# build_site [cargo-leptos flags]: the server and the shoppers' client (vitrina.*),
+# then the admin panel's client (vitrina-admin.*, feature admin-client; its file
+# hashes go to hash-admin.txt next to the server binary). Islands mode: each
+# client holds only the islands of its pages. cargo-leptos rewrites the whole
+# pkg dir of the site it builds, so the panel's client is built into a scratch
+# site and its files copied over.
+build_site() {
+  local site="${LEPTOS_SITE_ROOT:-target/site}"
+  (
+    cd "$ROOT"
+    cargo leptos build "$@"
+    LEPTOS_SITE_ROOT="$site-admin" LEPTOS_OUTPUT_NAME=vitrina-admin LEPTOS_HASH_FILE_NAME=hash-admin.txt \
+      cargo leptos build "$@" --frontend-only --lib-features admin-client
+    cp "$site-admin"/pkg/vitrina-admin.* "$site/pkg/"
+  )
+}
+
 ensure_node_tools() { # root build tools (wasm-opt from binaryen 132)
   command -v npm >/dev/null || apt_install nodejs npm
   npm_ci_if_changed "$ROOT" "npm build tools (binaryen)"

@@ -9,7 +9,7 @@ cd "$ROOT"
 ensure_rust_tools
 ensure_node_tools
 log "building the release (server + WASM client)"
-cargo leptos build --release --precompress
+build_site --release --precompress
 
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
 export VITRINA_DATA_DIR="${VITRINA_DATA_DIR:-$ROOT/data}"

@@ -29,7 +29,7 @@ log "cargo test (unit, contract, API)"
 cargo test --features ssr 2>&1 | tee "$LOGDIR/cargo.log"
 
 log "end-to-end: building the app (debug, into $TEST_SITE_ROOT) and running Playwright in Chromium"
-LEPTOS_SITE_ROOT="$TEST_SITE_ROOT" cargo leptos build
+LEPTOS_SITE_ROOT="$TEST_SITE_ROOT" build_site
 compgen -G "$TEST_SITE_ROOT/pkg/vitrina*.wasm" >/dev/null || die "the debug site was not built into $TEST_SITE_ROOT"
 E2E_PORT=$(free_port)
 E2E_DATA=$(mktemp -d)

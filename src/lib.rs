@@ -34,5 +34,7 @@ pub fn hydrate() {
     if let Some(code) = leptos::prelude::document().document_element().and_then(|e| e.get_attribute("data-currency")) {
         let _ = domain::money::set_shop_currency(&code);
     }
-    leptos::mount::hydrate_body(ui::App);
+    // islands mode: pages are server-rendered HTML; the loader (see
+    // `server::hydration_script`) then hydrates each `<leptos-island>`
+    leptos::mount::hydrate_islands();
 }

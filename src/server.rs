@@ -42,15 +42,29 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// (`hash.txt` next to the server binary, as Leptos reads it), if it hashed them.
 pub fn asset_hashes() -> Option<&'static std::collections::HashMap<String, String>> {
     static HASHES: std::sync::OnceLock<Option<std::collections::HashMap<String, String>>> = std::sync::OnceLock::new();
-    HASHES
-        .get_or_init(|| {
-            let file = std::env::current_exe().ok()?.parent()?.join(std::env::var("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|_| "hash.txt".into()));
-            let text = std::fs::read_to_string(file).ok()?;
-            let map: std::collections::HashMap<String, String> =
-                text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-            map.contains_key("wasm").then_some(map)
-        })
-        .as_ref()
+    HASHES.get_or_init(|| read_hash_file(&std::env::var("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|_| "hash.txt".into()))).as_ref()
+}
+
+/// The same for the admin panel's client (`hash-admin.txt`, see `scripts/lib.sh`).
+fn admin_asset_hashes() -> Option<&'static std::collections::HashMap<String, String>> {
+    static HASHES: std::sync::OnceLock<Option<std::collections::HashMap<String, String>>> = std::sync::OnceLock::new();
+    HASHES.get_or_init(|| read_hash_file("hash-admin.txt")).as_ref()
+}
+
+fn read_hash_file(name: &str) -> Option<std::collections::HashMap<String, String>> {
+    let file = std::env::current_exe().ok()?.parent()?.join(name);
+    let text = std::fs::read_to_string(file).ok()?;
+    let map: std::collections::HashMap<String, String> = text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    map.contains_key("wasm").then_some(map)
+}
+
+/// The JS and WASM file names (without `.js` / `.wasm`) of a client build.
+fn client_files(output_name: &str, hashes: Option<&std::collections::HashMap<String, String>>) -> (String, String) {
+    match hashes {
+        Some(h) => (format!("{output_name}.{}", h.get("js").map(String::as_str).unwrap_or_default()), format!("{output_name}.{}", h["wasm"])),
+        // cargo-leptos names the unhashed WASM after the output name; plain wasm-bindgen adds `_bg`
+        None => (output_name.to_string(), if option_env!("LEPTOS_OUTPUT_NAME").is_some() { output_name.to_string() } else { format!("{output_name}_bg") }),
+    }
 }
 
 /// `/pkg/vitrina.css`, or its hashed name.
@@ -67,17 +81,20 @@ pub fn stylesheet_href() -> String {
 /// a visitor who only reads downloads no WASM, and the load never blocks the
 /// main thread. The panel, which leans on the client, loads it when the
 /// browser is idle. No preload hints: nothing competes with the first paint.
+/// A listing's filters apply as soon as one changes, with no WASM at all (a
+/// few lines of plain script; without JavaScript the form's button applies them).
 pub fn hydration_script() -> String {
-    let (js, wasm) = match asset_hashes() {
-        Some(h) => (format!("vitrina.{}", h.get("js").map(String::as_str).unwrap_or_default()), format!("vitrina.{}", h["wasm"])),
-        // cargo-leptos names the unhashed WASM after the output name; plain wasm-bindgen adds `_bg`
-        None => ("vitrina".to_string(), if option_env!("LEPTOS_OUTPUT_NAME").is_some() { "vitrina" } else { "vitrina_bg" }.to_string()),
-    };
+    let (js, wasm) = client_files("vitrina", asset_hashes());
+    let (admin_js, admin_wasm) = client_files("vitrina-admin", admin_asset_hashes());
+    // islands mode: after `hydrate()` sets the client up, each
+    // `<leptos-island>` is handed to its exported function (islands are not nested here)
     format!(
         "let started = false;\n\
-         const hydrate = () => {{ if (started) return; started = true; import('/pkg/{js}.js').then(m => m.default({{module_or_path: '/pkg/{wasm}.wasm'}}).then(() => m.hydrate())); }};\n\
-         if (/^(\\/en)?\\/admin(\\/|$)/.test(location.pathname)) {{ if ('requestIdleCallback' in window) requestIdleCallback(hydrate, {{timeout: 2000}}); else setTimeout(hydrate, 1); }}\n\
-         else for (const e of ['pointerdown', 'pointermove', 'touchstart', 'keydown', 'focusin', 'wheel']) addEventListener(e, hydrate, {{once: true, passive: true, capture: true}});"
+         const islands = async m => {{ for (const el of document.querySelectorAll('leptos-island')) {{ const f = m[el.dataset.component]; if (f) await f(el); }} document.body.setAttribute('data-hydrated', 'true'); }};\n\
+         const load = (js, wasm) => () => {{ if (started) return; started = true; import(`/pkg/${{js}}.js`).then(m => m.default({{module_or_path: `/pkg/${{wasm}}.wasm`}}).then(() => {{ m.hydrate(); return islands(m); }})); }};\n\
+         addEventListener('change', e => {{ const f = e.target.closest && e.target.closest('form#filters'); if (f) f.requestSubmit(); }});\n\
+         if (/^(\\/en)?\\/admin(\\/|$)/.test(location.pathname)) {{ const hydrate = load('{admin_js}', '{admin_wasm}'); if ('requestIdleCallback' in window) requestIdleCallback(hydrate, {{timeout: 2000}}); else setTimeout(hydrate, 1); }}\n\
+         else {{ const hydrate = load('{js}', '{wasm}'); for (const e of ['pointerdown', 'pointermove', 'touchstart', 'keydown', 'focusin', 'wheel']) addEventListener(e, hydrate, {{once: true, passive: true, capture: true}}); }}"
     )
 }
 

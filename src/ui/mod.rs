@@ -1,38 +1,18 @@
 //! Leptos pages and components (compiled for the server and the browser).
 pub mod account;
+// the panel's islands are in the admin client only, never in the shoppers' one
+#[cfg(any(feature = "ssr", feature = "admin-client"))]
 pub mod admin;
 pub mod fns;
 pub mod orders;
 pub mod shop;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
 
 use crate::i18n::Locale;
 
-use shop::home::HomePage;
-use shop::layout::{Footer, Header};
-use shop::listing::ListingPage;
-use shop::not_found::NotFound;
-use shop::product::ProductPage;
-
-/// The stylesheet's URL (hashed in release builds; the shell is rendered on the server only).
-fn stylesheet_href() -> String {
-    #[cfg(feature = "ssr")]
-    return crate::server::stylesheet_href();
-    #[cfg(not(feature = "ssr"))]
-    return "/pkg/vitrina.css".into();
-}
-
-/// Loads the WASM client when the browser is idle (see `server::hydration_script`).
-fn hydration_script() -> String {
-    #[cfg(feature = "ssr")]
-    return crate::server::hydration_script();
-    #[cfg(not(feature = "ssr"))]
-    return String::new();
-}
+#[cfg(feature = "ssr")]
+pub use app::{shell, App};
 
 /// The language of the page being rendered: on the server from the request
 /// (see `server::language`), in the browser from the address.
@@ -46,6 +26,53 @@ pub fn current_locale() -> Locale {
 /// The page's language (provided by [`App`]).
 pub fn use_locale() -> Locale {
     use_context::<Locale>().unwrap_or_else(current_locale)
+}
+
+/// A message carried in a redirect's query (`?error=…`, `?notice=…`): a
+/// code such as `login-throttled` or `only-available:3` is looked up in the
+/// catalogue (`msg-<code>`, the part after `:` as `{ $n }`); any other text
+/// (field messages from the server) is shown as it came.
+pub fn message(loc: Locale, text: &str) -> String {
+    let (code, arg) = text.split_once(':').unwrap_or((text, ""));
+    let key = format!("msg-{code}");
+    let is_code = !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    match arg.parse::<i64>() {
+        Ok(n) if is_code && !loc.t(&format!("{key}-other")).is_empty() => loc.tn(&key, n, &[]),
+        _ if is_code && arg.is_empty() && !loc.t(&key).is_empty() => loc.t(&key).to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// An `onsubmit` that asks before a form does something that cannot be undone
+/// (the question is a JSON string literal, so any text is safe in it).
+pub fn confirm_script(question: &str) -> String {
+    format!("return confirm({})", serde_json::Value::String(question.to_string()))
+}
+
+/// The page shell and the router: rendered on the server only (in islands
+/// mode the browser hydrates islands, never the whole app).
+#[cfg(feature = "ssr")]
+mod app {
+    use leptos::prelude::*;
+    use leptos_meta::{provide_meta_context, MetaTags, Title};
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::{path, SsrMode};
+
+    use super::shop::home::HomePage;
+    use super::shop::layout::{Footer, Header};
+    use super::shop::listing::ListingPage;
+    use super::shop::not_found::NotFound;
+    use super::shop::product::ProductPage;
+    use super::{account, admin, current_locale, fns, orders, shop};
+
+/// The stylesheet's URL (hashed in release builds; the shell is rendered on the server only).
+fn stylesheet_href() -> String {
+    crate::server::stylesheet_href()
+}
+
+/// Loads the WASM client when the browser is idle (see `server::hydration_script`).
+fn hydration_script() -> String {
+    crate::server::hydration_script()
 }
 
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
@@ -74,23 +101,15 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let locale = current_locale();
     provide_context(locale);
-    // the server sees English paths without their /en (see `server::router`); the browser sees them whole
-    let base = if cfg!(feature = "ssr") { "" } else { locale.prefix() };
     let categories = Resource::new(|| (), |_| fns::get_categories());
     provide_context(categories);
     let user: account::UserResource = Resource::new(|| (), |_| fns::current_user());
     provide_context(user);
 
-    // Marks the page once the WASM client has taken over (used by the end-to-end tests).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Title formatter=|text: String| if text.is_empty() { "Vitrina".to_string() } else { format!("{text} · Vitrina") }/>
-        <Router base=base>
+        // the server sees English paths without their /en (see `server::router`)
+        <Router>
             <Header/>
             <main class="page">
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -122,28 +141,4 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A message carried in a redirect's query (`?error=…`, `?notice=…`): a
-/// code such as `login-throttled` or `only-available:3` is looked up in the
-/// catalogue (`msg-<code>`, the part after `:` as `{ $n }`); any other text
-/// (field messages from the server) is shown as it came.
-pub fn message(loc: Locale, text: &str) -> String {
-    let (code, arg) = text.split_once(':').unwrap_or((text, ""));
-    let key = format!("msg-{code}");
-    let is_code = !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
-    match arg.parse::<i64>() {
-        Ok(n) if is_code && !loc.t(&format!("{key}-other")).is_empty() => loc.tn(&key, n, &[]),
-        _ if is_code && arg.is_empty() && !loc.t(&key).is_empty() => loc.t(&key).to_string(),
-        _ => text.to_string(),
-    }
-}
-
-/// A target the client router resolves against its base (`<Form action>`,
-/// `navigate`): the browser's router adds `/en` itself, so it gets the bare
-/// path; the server (whose router has no base) renders the whole one.
-pub fn router_target(loc: Locale, path: &str) -> String {
-    if cfg!(feature = "ssr") {
-        loc.href(path)
-    } else {
-        Locale::split_path(path).1.to_string()
-    }
 }

@@ -12,7 +12,8 @@ pub fn ImportPage() -> impl IntoView {
     admin_page("admin-import-and-export", "loading", data, |_| view! { <ImportView/> }.into_any())
 }
 
-#[component]
+/// Runs in the browser (an island): the file is sent with its progress.
+#[island]
 fn ImportView() -> impl IntoView {
     let file_name = RwSignal::new(String::new());
     let report: RwSignal<Option<ImportReport>> = RwSignal::new(None);

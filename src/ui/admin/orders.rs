@@ -117,7 +117,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                             {next.into_iter().map(|s| {
                                 let cancel = s == OrderStatus::Cancelled;
                                 view! {
-                                    <form method="post" action=crate::ui::use_locale().href("/admin/orders/status") onsubmit=cancel.then_some("return confirm('Cancel this order? Its items go back into stock.')")>
+                                    <form method="post" action=crate::ui::use_locale().href("/admin/orders/status") onsubmit=cancel.then(|| crate::ui::confirm_script(&crate::ui::use_locale().t("admin-cancel-order-confirm")))>
                                         <input type="hidden" name="order_id" value=o.id.clone()/>
                                         <input type="hidden" name="status" value=s.as_str()/>
                                         <button type="submit" class="button" class:primary=!cancel class:danger=cancel>{action_label(s)}</button>

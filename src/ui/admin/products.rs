@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 use super::fns::{admin_delete_product, admin_product, admin_products, admin_save_product, admin_set_images, SaveOutcome};
 use super::{admin_page, q, query_string, Flash};
@@ -220,18 +220,24 @@ fn attr_value(kind: &str, text: &str) -> Result<AttrValue, String> {
 pub fn ProductNewPage() -> impl IntoView {
     // the guard runs on the server before the empty editor is shown
     let data = Resource::new(|| (), |_| super::fns::admin_check());
-    admin_page("admin-new-product", "loading", data, |_| view! { <ProductEditor product=None/> }.into_any())
+    admin_page("admin-new-product", "loading", data, |_| view! { <ProductEditor product=None categories=category_paths() notice=q("notice")/> }.into_any())
 }
 
 #[component]
 pub fn ProductEditPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_product);
-    admin_page("admin-edit-product", "loading", data, |p| view! { <ProductEditor product=Some(p)/> }.into_any())
+    admin_page("admin-edit-product", "loading", data, |p| view! { <ProductEditor product=Some(p) categories=category_paths() notice=q("notice")/> }.into_any())
 }
 
-#[component]
-fn ProductEditor(product: Option<Product>) -> impl IntoView {
+fn category_paths() -> Vec<String> {
+    category_options().into_iter().map(|(path, _)| path).collect()
+}
+
+/// The editor runs in the browser (an island): what it needs from the page
+/// (the product, the known category paths, a notice) comes in its props.
+#[island]
+fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: String) -> impl IntoView {
     let loc = crate::ui::use_locale();
     let next_id = StoredValue::new(1000u32);
     let fresh = move || {
@@ -277,10 +283,9 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
     });
     let default_price = RwSignal::new(p.as_ref().and_then(|p| p.variants.first()).map(|v| to_decimal(v.price.amount)).unwrap_or_default());
     let errors: RwSignal<Vec<FieldError>> = RwSignal::new(vec![]);
-    let saved = RwSignal::new(q("notice"));
+    let saved = RwSignal::new(crate::ui::message(loc, &notice));
     let saving = RwSignal::new(false);
     let err = move |field: String| move || errors.with(|es| es.iter().find(|e| e.field == field).map(|e| e.message.clone()));
-    let categories = category_options();
 
     let base_sku = move || {
         let s = if slug.get().is_empty() { slugify(&name.get()) } else { slug.get() };
@@ -361,7 +366,6 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
             stock_expected: is_edit.then(|| loaded_stock.get()),
         })
     };
-    let navigate = use_navigate();
     let id_for_save = existing_id.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -376,14 +380,13 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
         errors.set(vec![]);
         saving.set(true);
         let id = id_for_save.clone();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = admin_save_product(id.clone(), input).await;
             saving.set(false);
             match flatten(result) {
                 Ok(SaveOutcome::Saved(p)) => {
                     if id.is_empty() {
-                        navigate(&format!("/admin/products/{}?notice=Product+created.+Add+images+below.", p.id), Default::default());
+                        let _ = window().location().set_href(&loc.href(&format!("/admin/products/{}?notice=product-created", p.id)));
                     } else {
                         slug.set(p.slug.clone());
                         // show the stock as saved (orders may have moved it) and expect it next time
@@ -403,7 +406,6 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
         });
     };
     let id_for_delete = existing_id.clone();
-    let navigate_del = use_navigate();
     let delete = move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -413,10 +415,11 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
             }
         }
         let id = id_for_delete.clone();
-        let navigate = navigate_del.clone();
         leptos::task::spawn_local(async move {
             match flatten(admin_delete_product(id).await) {
-                Ok(what) => navigate(&format!("/admin/products?notice=The+product+was+{what}."), Default::default()),
+                Ok(what) => {
+                    let _ = window().location().set_href(&loc.href(&format!("/admin/products?notice=product-{what}")));
+                }
                 Err(e) => errors.set(vec![FieldError::new("form", format!("{e:?}: could not delete"))]),
             }
         });
@@ -450,7 +453,7 @@ fn ProductEditor(product: Option<Product>) -> impl IntoView {
                     <div class="field" class:invalid=move || err("category".into())().is_some()>
                         <label for="f-category">{crate::ui::use_locale().t("admin-category")}</label>
                         <input id="f-category" name="category" list="category-paths" prop:value=move || category.get() on:input=move |ev| category.set(event_target_value(&ev)) placeholder=crate::ui::use_locale().t("admin-a-e-g-clothing-t-shirts")/>
-                        <datalist id="category-paths">{categories.into_iter().map(|(path, _)| view! { <option value=path/> }).collect_view()}</datalist>
+                        <datalist id="category-paths">{categories.into_iter().map(|path| view! { <option value=path/> }).collect_view()}</datalist>
                         <p class="hint">{crate::ui::use_locale().t("admin-a-new-path-creates-the-category")}</p>
                         {move || err("category".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                     </div>

@@ -58,7 +58,7 @@ fn UserList(list: AdminUserList) -> impl IntoView {
                                     </td>
                                     <td>
                                         <form method="post" action=crate::ui::use_locale().href("/admin/users/update") class="inline-form"
-                                            onsubmit=(!r.disabled).then(|| format!("return confirm('Disable {}? They are signed out everywhere and cannot sign in.')", u.email.replace('\'', "")))>
+                                            onsubmit=(!r.disabled).then(|| crate::ui::confirm_script(&crate::ui::use_locale().tf("admin-disable-confirm", &[("email", &u.email)])))>
                                             <input type="hidden" name="user_id" value=u.id.clone()/>
                                             <input type="hidden" name="back" value=here.clone()/>
                                             <input type="hidden" name="access" value=if r.disabled { "enable" } else { "disable" }/>

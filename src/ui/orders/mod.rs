@@ -398,7 +398,7 @@ fn OrderDetail(order: Order, #[prop(optional)] guest_token: Option<String>) -> i
                 <h3>{loc.t("delivery-to")}</h3>
                 <address>{a.name}<br/>{a.street}<br/>{a.postal_code}" "{a.city}<br/>{a.country}<br/>{a.phone}</address>
                 {cancellable.then(|| view! {
-                    <form method="post" action=loc.href("/orders/cancel") onsubmit=format!("return confirm('{}')", loc.t("cancel-confirm"))>
+                    <form method="post" action=loc.href("/orders/cancel") onsubmit=crate::ui::confirm_script(loc.t("cancel-confirm"))>
                         <input type="hidden" name="order_id" value=order.id.clone()/>
                         <button type="submit" class="button">{loc.t("cancel-order")}</button>
                     </form>

@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::domain::category::CategoryNode;
@@ -18,7 +17,7 @@ pub fn Header() -> impl IntoView {
     let loc = crate::ui::use_locale();
     let categories = expect_context::<CategoriesResource>();
     let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
+    let q = query.read_untracked().get("q").unwrap_or_default();
     view! {
         <header class="site-header">
             <div class="header-inner">
@@ -26,7 +25,7 @@ pub fn Header() -> impl IntoView {
                     <span class="logo-mark">"V"</span>
                     <span class="logo-text">"Vitrina"</span>
                 </a>
-                <SearchBox q=Signal::derive(q)/>
+                <SearchBox q/>
                 <AccountLink/>
                 <LanguageSwitch/>
                 <CartLink/>
@@ -53,8 +52,9 @@ pub fn Header() -> impl IntoView {
 /// The header's search box. Without JavaScript it is a plain GET form to
 /// the results page; with it, typing shows products and categories as you
 /// type (a WAI-ARIA combobox: arrows move, Enter opens, Escape closes).
-#[component]
-fn SearchBox(q: Signal<String>) -> impl IntoView {
+/// An island: the only part of the header that runs in the browser.
+#[island]
+fn SearchBox(q: String) -> impl IntoView {
     let loc = crate::ui::use_locale();
     let typed = RwSignal::new(String::new());
     let active = RwSignal::new(None::<usize>);
@@ -76,7 +76,6 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
         cats.chain(products).collect()
     };
     let expanded = move || open.get() && !options().is_empty();
-    let navigate = leptos_router::hooks::use_navigate();
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let n = options().len();
         match ev.key().as_str() {
@@ -98,7 +97,7 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
                     if let Some((_, href, _)) = options().get(i) {
                         ev.prevent_default();
                         open.set(false);
-                        navigate(&crate::ui::router_target(loc, href), Default::default());
+                        let _ = window().location().set_href(href);
                     }
                 }
             }
@@ -107,9 +106,9 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
     };
     view! {
         <div class="search-box">
-            <Form method="GET" action=crate::ui::router_target(loc, "/products") attr:class="search" attr:role="search">
+            <form method="get" action=loc.href("/products") class="search" role="search">
                 <label class="visually-hidden" for="search-q">{loc.t("search-label")}</label>
-                <input id="search-q" type="search" name="q" placeholder=loc.t("search-placeholder") prop:value=q value=q autocomplete="off" maxlength="200"
+                <input id="search-q" type="search" name="q" placeholder=loc.t("search-placeholder") value=q autocomplete="off" maxlength="200"
                     role="combobox" aria-autocomplete="list" aria-controls="search-suggestions" aria-expanded=move || expanded().to_string()
                     aria-activedescendant=move || active.get().filter(|_| expanded()).map(|i| format!("suggestion-{i}"))
                     on:input=move |ev| { typed.set(event_target_value(&ev)); active.set(None); open.set(true); }
@@ -119,7 +118,7 @@ fn SearchBox(q: Signal<String>) -> impl IntoView {
                 <button type="submit" aria-label=loc.t("search-button")>
                     <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="11" cy="11" r="7" fill="none" stroke="currentColor" stroke-width="2"/><path d="M20 20l-4-4" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
                 </button>
-            </Form>
+            </form>
             <ul id="search-suggestions" class="suggestions" role="listbox" aria-label=loc.t("search-suggestions") hidden=move || !expanded()
                 on:mousedown=|ev| ev.prevent_default()>
                 {move || options().into_iter().enumerate().map(|(i, (label, href, is_category))| {

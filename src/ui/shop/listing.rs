@@ -3,7 +3,6 @@
 //! without JavaScript; with JavaScript the form navigates client-side.
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use super::components::{flatten, ErrorPanel, ProductGrid};
@@ -133,16 +132,6 @@ pub fn ListingPage() -> impl IntoView {
     }
 }
 
-fn submit_filters() {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(form) = document().get_element_by_id("filters").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) {
-            let _ = form.request_submit();
-        }
-    }
-}
-
 #[component]
 fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<crate::domain::category::CategoryNode>) -> impl IntoView {
     let loc = links.loc;
@@ -178,7 +167,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
         <Title text=heading.clone()/>
         <PageMeta title=heading.clone() description=loc.tf("listing-description", &[("heading", &heading), ("count", &count_text)]) path=canonical noindex json_ld=vec![breadcrumbs_json_ld(&site_origin(), &crumbs)]/>
         <Breadcrumbs crumbs/>
-        <Form method="GET" action=crate::ui::router_target(loc, &action) noscroll=true attr:id="filters" attr:class="listing" on:change=move |_| submit_filters()>
+        <form method="get" action=loc.href(&action) id="filters" class="listing">
             <div class="listing-head">
                 <div>
                     <h1>{heading}</h1>
@@ -281,7 +270,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                     <Pagination query=query.clone() links=links.clone() page_count/>
                 </section>
             </div>
-        </Form>
+        </form>
     }
 }
 
