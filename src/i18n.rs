@@ -265,6 +265,19 @@ pub fn catalogue_shape(locale: Locale) -> Vec<(&'static str, Vec<String>)> {
     out
 }
 
+#[cfg(feature = "ssr")]
+tokio::task_local! {
+    /// The language of the request being answered (set by `server::language`),
+    /// for what is worded far from the handler: the API's problem+json.
+    pub static REQUEST_LOCALE: Locale;
+}
+
+/// The language of the request being answered; English outside a request.
+#[cfg(feature = "ssr")]
+pub fn request_locale() -> Locale {
+    REQUEST_LOCALE.try_with(|l| *l).unwrap_or(Locale::En)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,9 +350,12 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
-                for call in [".t(\"", ".tf(\"", ".tn(\""] {
+                // and field messages: FieldError::coded("field-…", …), the address's "field-enter-…"
+                for call in [".t(\"", ".tf(\"", ".tn(\"", "::coded(\"", "\"field-enter-"] {
                     for (i, _) in text.match_indices(call) {
-                        let key = text[i + call.len()..].split('"').next().unwrap();
+                        let rest = text[i + call.len()..].split('"').next().unwrap();
+                        let key = if call == "\"field-enter-" { format!("field-enter-{rest}") } else { rest.to_string() };
+                        let key = key.as_str();
                         let known = if call == ".tn(\"" { Locale::Ro.catalogue().contains_key(format!("{key}-other").as_str()) } else { Locale::Ro.catalogue().contains_key(key) };
                         if !known {
                             missing.push(format!("{}: {key}", path.display()));

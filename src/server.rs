@@ -250,12 +250,15 @@ async fn language(mut req: Request<Body>, next: axum::middleware::Next) -> Respo
     let locale = if prefixed {
         Locale::En
     } else if path.starts_with("/api/") {
+        // a browser's call speaks its page's language; a partner's, its
+        // Accept-Language; with neither, the API answers in English
         req.headers()
             .get(header::REFERER)
             .and_then(|r| r.to_str().ok())
             .and_then(|r| r.split_once("://").map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])))
             .map(|p| Locale::split_path(p).0)
-            .unwrap_or_default()
+            .or_else(|| req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
+            .unwrap_or(Locale::En)
     } else {
         Locale::Ro
     };
@@ -271,7 +274,7 @@ async fn language(mut req: Request<Body>, next: axum::middleware::Next) -> Respo
         }
     }
     req.extensions_mut().insert(locale);
-    let mut res = next.run(req).await;
+    let mut res = crate::i18n::REQUEST_LOCALE.scope(locale, next.run(req)).await;
     if prefixed && res.status().is_redirection() {
         let to = res.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).map(|l| Locale::En.href(l));
         if let Some(to) = to.and_then(|t| HeaderValue::from_str(&t).ok()) {

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 use crate::api::auth::{client_ip, rate_limit, Caller, PeerAddr, SESSION_SINCE_KEY, SESSION_USER_KEY};
 use crate::domain::user::{Role, User};
+use crate::i18n::Locale;
 use crate::server::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
 use crate::services::accounts::AccountError;
@@ -76,11 +77,11 @@ fn with_param(path: &str, key: &str, value: &str) -> String {
     format!("{base}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
 }
 
-fn cart_message(e: &OrderError) -> String {
+fn cart_message(e: &OrderError, loc: Locale) -> String {
     match e {
         OrderError::NotEnough { available, .. } if *available == 0 => "sold-out".into(),
         OrderError::NotEnough { available, .. } => format!("only-available:{available}"),
-        OrderError::Invalid(errors) => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+        OrderError::Invalid(errors) => errors.iter().map(|e| e.in_locale(loc)).collect::<Vec<_>>().join("; "),
         OrderError::UnknownSku(_) => "no-longer-available".into(),
         other => other.to_string(),
     }
@@ -98,7 +99,7 @@ fn parse_qty(q: &Option<String>) -> i64 {
     q.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
 }
 
-async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
     let back = local_back(f.back.as_deref(), "/cart");
     let owner = match browser_cart(&caller, &session, true).await {
         Ok(Some(o)) => o,
@@ -108,11 +109,11 @@ async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Ex
     match app.carts.add(&owner, f.sku.trim(), parse_qty(&f.quantity)).await {
         Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
         Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(&e))).into_response(),
+        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(&e, loc))).into_response(),
     }
 }
 
-async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
     let owner = match browser_cart(&caller, &session, false).await {
         Ok(Some(o)) => o,
         Ok(None) => return Redirect::to("/cart").into_response(),
@@ -123,7 +124,7 @@ async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum:
     match result {
         Ok(_) => Redirect::to("/cart").into_response(),
         Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => back("/cart", &[("error", &cart_message(&e)), ("sku", &f.sku)]),
+        Err(e) => back("/cart", &[("error", &cart_message(&e, loc)), ("sku", &f.sku)]),
     }
 }
 
@@ -159,7 +160,7 @@ pub struct CheckoutForm {
     email: String,
 }
 
-async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
+async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
     let guest_cart_id = match &caller.0 {
         Some(_) => None,
         None => match session.get::<String>(SESSION_CART_KEY).await {
@@ -184,16 +185,16 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
         Ok((order, _)) if order.guest_email.is_some() => Redirect::to(&format!("/orders/{}?token={}&placed=1", order.id, app.orders.guest_token(&order.id))).into_response(),
         Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
         Err(OrderError::Invalid(errors)) => {
-            let keys: Vec<String> = errors.iter().map(|e| format!("err.{}", e.field)).collect();
+            let errors: Vec<(String, String)> = errors.iter().map(|e| (format!("err.{}", e.field), e.in_locale(loc))).collect();
             let mut pairs = keep.clone();
-            for (k, e) in keys.iter().zip(&errors) {
-                pairs.push((k.as_str(), e.message.as_str()));
+            for (k, m) in &errors {
+                pairs.push((k.as_str(), m.as_str()));
             }
             back("/checkout", &pairs)
         }
         Err(OrderError::Short(lines)) => {
-            let msg = lines.iter().map(|l| format!("{}: only {} left", l.sku, l.available)).collect::<Vec<_>>().join("; ");
-            back("/cart", &[("error", &format!("Some items ran out while you were checking out — {msg}. Nothing was ordered; please adjust your cart."))])
+            let items = lines.iter().map(|l| loc.tf("msg-ran-out-line", &[("sku", &l.sku), ("n", &l.available.to_string())])).collect::<Vec<_>>().join("; ");
+            back("/cart", &[("error", &loc.tf("msg-ran-out", &[("items", &items)]))])
         }
         Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
         Err(OrderError::Store(e)) => server_error(e),
@@ -218,7 +219,7 @@ pub struct ClaimForm {
 
 /// From a guest order's confirmation: an account with the guest's e-mail
 /// and the order in it, in one step.
-async fn claim_order(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<ClaimForm>) -> Response {
+async fn claim_order(State(app): State<AppState>, axum::Extension(loc): axum::Extension<Locale>, headers: HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<ClaimForm>) -> Response {
     let here = format!("/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     let fail = |msg: &str| back(&here, &[("token", f.token.as_str()), ("placed", "1"), ("err.password", msg)]);
     let order = match app.orders.guest_order(&f.order_id, &f.token).await {
@@ -228,13 +229,13 @@ async fn claim_order(State(app): State<AppState>, headers: HeaderMap, PeerAddr(p
     };
     let ip = client_ip(&app, &headers, peer);
     if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
-        return fail("Too many new accounts from your network. Wait a minute and try again.");
+        return fail(loc.t("msg-register-throttled"));
     }
     let email = order.guest_email.clone().unwrap_or_default();
     let user = match app.accounts.register(&email, &f.password, &order.shipping_address.name, Role::Customer).await {
         Ok(u) => u,
-        Err(AccountError::Invalid(fe)) => return fail(&fe.message),
-        Err(AccountError::EmailTaken) => return fail("This address already has an account: sign in to it; this order stays on its link."),
+        Err(AccountError::Invalid(fe)) => return fail(&fe.in_locale(loc)),
+        Err(AccountError::EmailTaken) => return fail(loc.t("msg-claim-email-taken")),
         Err(e) => return server_error(e),
     };
     match app.orders.claim_guest_order(&f.order_id, &f.token, &user).await {
@@ -328,7 +329,7 @@ pub struct RegisterForm {
     next: Option<String>,
 }
 
-async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
+async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Extension<Locale>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let keep = |field: &'static str, msg: String| -> Response {
         let key = format!("err.{field}");
@@ -336,7 +337,7 @@ async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, P
     };
     let ip = client_ip(&app, &headers, peer);
     if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
-        return keep("email", "Too many new accounts from your network. Wait a minute and try again.".into());
+        return keep("email", loc.t("msg-register-throttled").into());
     }
     match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
         Ok(user) => match sign_in(&session, &user).await {
@@ -346,8 +347,8 @@ async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, P
             }
             Err(r) => r,
         },
-        Err(AccountError::Invalid(fe)) => keep(if fe.field == "email" { "email" } else if fe.field == "name" { "name" } else { "password" }, fe.message),
-        Err(AccountError::EmailTaken) => keep("email", "is already registered — sign in instead".into()),
+        Err(AccountError::Invalid(fe)) => keep(if fe.field == "email" { "email" } else if fe.field == "name" { "name" } else { "password" }, fe.in_locale(loc)),
+        Err(AccountError::EmailTaken) => keep("email", loc.t("field-email-taken-sign-in").into()),
         Err(e) => server_error(e),
     }
 }
@@ -365,7 +366,7 @@ pub struct PasswordForm {
     new_password: String,
 }
 
-async fn change_password(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<PasswordForm>) -> Response {
+async fn change_password(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<PasswordForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.change_password(&p.user.id, &f.current_password, &f.new_password).await {
         Ok(()) => {
@@ -375,7 +376,7 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
             }
             back("/account", &[("notice", "password-changed")])
         }
-        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),
+        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
         Err(e) => server_error(e),
     }
 }
@@ -386,11 +387,11 @@ pub struct ProfileForm {
     name: String,
 }
 
-async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<ProfileForm>) -> Response {
+async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<ProfileForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.update_name(&p.user.id, &f.name).await {
         Ok(_) => back("/account", &[("notice", "profile-saved")]),
-        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.message.as_str())]),
+        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
         Err(e) => server_error(e),
     }
 }
@@ -499,7 +500,7 @@ pub struct UserCreateForm {
     role: String,
 }
 
-async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserCreateForm>) -> Response {
+async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserCreateForm>) -> Response {
     let to = "/admin/users";
     let actor = match admin_actor(&caller, to) {
         Ok(a) => a,
@@ -508,16 +509,16 @@ async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller):
     let role = Role::parse(&f.role).unwrap_or(Role::Partner);
     let keep = [("new_email", f.email.as_str()), ("new_name", f.name.as_str()), ("new_role", role.as_str())];
     match app.desk.create_user(&actor, &f.email, &f.password, &f.name, role).await {
-        Ok(u) => back(to, &[("notice", &format!("{} was created as {}.", u.email, role.as_str()))]),
+        Ok(u) => back(to, &[("notice", &loc.tf("msg-user-created", &[("email", &u.email), ("role", loc.t(&format!("role-{}", role.as_str())))]))]),
         Err(AccountError::Invalid(e)) => {
-            let key = format!("err.{}", e.field);
+            let (key, message) = (format!("err.{}", e.field), e.in_locale(loc));
             let mut pairs: Vec<(&str, &str)> = keep.to_vec();
-            pairs.push((key.as_str(), e.message.as_str()));
+            pairs.push((key.as_str(), message.as_str()));
             back(to, &pairs)
         }
         Err(AccountError::EmailTaken) => {
             let mut pairs: Vec<(&str, &str)> = keep.to_vec();
-            pairs.push(("err.email", "is already registered"));
+            pairs.push(("err.email", loc.t("field-email-taken")));
             back(to, &pairs)
         }
         Err(AccountError::Store(e)) => server_error(e),

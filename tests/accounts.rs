@@ -322,7 +322,13 @@ async fn register_form_shows_errors_by_field_and_signs_in() {
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("err.password=") && location.contains("email=new%40example.com") && !location.contains("short"), "{location}");
     let page = app.get(&location).await.text().await.unwrap();
-    assert!(page.contains("field-error") && page.contains("use at least 10 characters"), "the message is shown next to the field");
+    assert!(page.contains("field-error") && page.contains("folosește cel puțin 10 caractere"), "the message is shown next to the field, in Romanian");
+    // the same mistake on the English page is told in English
+    let res = browser().post(format!("{}/en/register", app.base)).form(&[("email", "new@example.com"), ("name", "New"), ("password", "short")]).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/en/register"), "{location}");
+    let page = app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("field-error") && page.contains("use at least 10 characters"), "in English on /en");
     let res = browser()
         .post(format!("{}/register", app.base))
         .form(&[("email", "new@example.com"), ("name", "New"), ("password", PASSWORD)])

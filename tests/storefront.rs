@@ -319,3 +319,24 @@ async fn form_posts_in_english_come_back_in_english() {
     let ro = app.get(&to.trim_start_matches("/en").to_string()).await.text().await.unwrap();
     assert!(ro.contains("E-mailul sau parola sunt greșite."), "the Romanian message");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_field_messages_follow_accept_language() {
+    let app = spawn_app(0).await;
+    let register = |lang: Option<&'static str>| {
+        let mut req = app.client.post(format!("{}/api/v1/auth/register", app.base)).json(&serde_json::json!({"email": "ana@example.com", "password": "short", "name": "Ana"}));
+        if let Some(l) = lang {
+            req = req.header("accept-language", l);
+        }
+        req.send()
+    };
+    for (lang, want) in [(None, "use at least 10 characters"), (Some("en-GB,en;q=0.9"), "use at least 10 characters"), (Some("ro-RO,ro;q=0.9,en;q=0.8"), "folosește cel puțin 10 caractere")] {
+        let res = register(lang).await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "password", "{body}");
+        assert_eq!(body["errors"][0]["message"], want, "Accept-Language {lang:?}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains(want), "{body}");
+    }
+}

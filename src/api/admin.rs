@@ -77,12 +77,7 @@ use crate::services::admin::{AdminError, Removal};
 impl From<AdminError> for Problem {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Invalid(errors) => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "));
-                p.title = "Invalid field".into();
-                p.errors = errors.into_iter().map(|e| super::problem::FieldError { field: e.field, message: e.message }).collect();
-                p
-            }
+            AdminError::Invalid(errors) => Problem::fields(errors),
             AdminError::NotFound => Problem::not_found("product"),
             AdminError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
             AdminError::StockMoved(moved) => {

@@ -277,12 +277,7 @@ pub struct RefreshBody {
 impl From<AccountError> for Problem {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::Invalid(f) => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, f.to_string());
-                p.title = "Invalid field".into();
-                p.errors.push(super::problem::FieldError { field: f.field, message: f.message });
-                p
-            }
+            AccountError::Invalid(f) => Problem::fields(vec![f]),
             AccountError::EmailTaken => {
                 let mut p = Problem::new(StatusCode::CONFLICT, "This e-mail address is already registered.");
                 p.errors.push(super::problem::FieldError { field: "email".into(), message: "is already registered".into() });

@@ -20,12 +20,7 @@ impl From<OrderError> for Problem {
                 p.errors.push(ProblemField { field: "sku".into(), message: format!("unknown SKU {sku}") });
                 p
             }
-            OrderError::Invalid(errors) => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "));
-                p.title = "Invalid field".into();
-                p.errors = errors.into_iter().map(|e| ProblemField { field: e.field, message: e.message }).collect();
-                p
-            }
+            OrderError::Invalid(errors) => Problem::fields(errors),
             OrderError::NotEnough { sku, available } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, format!("Only {available} of {sku} available."));
                 p.errors.push(ProblemField { field: "quantity".into(), message: format!("only {available} available") });

@@ -60,6 +60,16 @@ impl Problem {
         p
     }
 
+    /// 422 for field errors from the services, worded in the request's language.
+    pub fn fields(errors: Vec<crate::domain::user::FieldError>) -> Self {
+        let loc = crate::i18n::request_locale();
+        let errors: Vec<FieldError> = errors.into_iter().map(|e| FieldError { message: e.in_locale(loc), field: e.field }).collect();
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "));
+        p.title = "Invalid field".into();
+        p.errors = errors;
+        p
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
     }

@@ -60,7 +60,7 @@ pub fn merge_carts(into: &mut Cart, from: &Cart, cap: impl Fn(&str) -> i64) {
 
 pub fn validate_quantity(q: i64, max: i64) -> Result<i64, FieldError> {
     if q < 1 || q > max {
-        return Err(FieldError::new("quantity", format!("must be between 1 and {max}")));
+        return Err(FieldError::coded("field-quantity-range", "quantity", &[("max", &max.to_string())]));
     }
     Ok(q)
 }
@@ -190,34 +190,34 @@ impl Address {
     /// Trims and checks every field; all problems at once, each by field.
     pub fn validate(&self) -> Result<Address, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut text = |field: &str, v: &str, max: usize, what: &str| -> String {
+        let mut text = |field: &str, v: &str, max: usize, missing: &str| -> String {
             let t = v.trim();
             if t.is_empty() {
-                errors.push(FieldError::new(field, format!("enter the {what}")));
+                errors.push(FieldError::coded(missing, field, &[]));
             } else if t.chars().count() > max || t.chars().any(char::is_control) {
-                errors.push(FieldError::new(field, format!("use at most {max} characters")));
+                errors.push(FieldError::coded("field-max-chars", field, &[("max", &max.to_string())]));
             }
             t.to_string()
         };
-        let name = text("name", &self.name, 100, "recipient's name");
-        let street = text("street", &self.street, 200, "street and number");
-        let city = text("city", &self.city, 100, "city");
+        let name = text("name", &self.name, 100, "field-enter-recipient");
+        let street = text("street", &self.street, 200, "field-enter-street");
+        let city = text("city", &self.city, 100, "field-enter-city");
         let postal_code = self.postal_code.trim().to_uppercase();
         if postal_code.is_empty() {
-            errors.push(FieldError::new("postal_code", "enter the postal code"));
+            errors.push(FieldError::coded("field-enter-postal-code", "postal_code", &[]));
         } else if postal_code.len() > 10 || !postal_code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
-            errors.push(FieldError::new("postal_code", "use letters, digits, spaces or dashes (at most 10)"));
+            errors.push(FieldError::coded("field-postal-code-invalid", "postal_code", &[]));
         }
         let country = self.country.trim().to_uppercase();
         if !COUNTRIES.iter().any(|(c, _)| *c == country) {
-            errors.push(FieldError::new("country", "choose a country we ship to (ISO code such as RO or DE)"));
+            errors.push(FieldError::coded("field-country-invalid", "country", &[]));
         }
         let phone = self.phone.trim().to_string();
         let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
         if phone.is_empty() {
-            errors.push(FieldError::new("phone", "enter a phone number for the courier"));
+            errors.push(FieldError::coded("field-enter-phone", "phone", &[]));
         } else if !(6..=15).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-            errors.push(FieldError::new("phone", "enter 6 to 15 digits, optionally with + - ( ) and spaces"));
+            errors.push(FieldError::coded("field-phone-invalid", "phone", &[]));
         }
         if errors.is_empty() {
             Ok(Address { name, street, city, postal_code, country, phone })

@@ -355,33 +355,33 @@ impl ProductInput {
         let mut p = self.clone();
         p.name = p.name.trim().to_string();
         if p.name.is_empty() || p.name.chars().count() > 200 {
-            errors.push(FieldError::new("name", "enter a name of 1–200 characters"));
+            errors.push(FieldError::coded("field-product-name", "name", &[]));
         }
         if let Some(slug) = &p.slug {
             let s = slug.trim().to_string();
             if s.is_empty() || s.len() > 120 || text::slugify(&s) != s {
-                errors.push(FieldError::new("slug", "use lowercase letters, digits and dashes (at most 120)"));
+                errors.push(FieldError::coded("field-slug-invalid", "slug", &[]));
             }
             p.slug = Some(s);
         }
         if p.description.chars().count() > 10_000 {
-            errors.push(FieldError::new("description", "use at most 10,000 characters"));
+            errors.push(FieldError::coded("field-description-long", "description", &[]));
         }
         p.brand = p.brand.trim().to_string();
         if p.brand.chars().count() > 100 {
-            errors.push(FieldError::new("brand", "use at most 100 characters"));
+            errors.push(FieldError::coded("field-max-chars", "brand", &[("max", "100")]));
         }
         p.category = p.category.trim().trim_matches('/').to_string();
         if !CategoryPath::is_valid(&p.category) {
-            errors.push(FieldError::new("category", "use a category path such as clothing/t-shirts"));
+            errors.push(FieldError::coded("field-category-invalid", "category", &[]));
         }
         if p.attributes.len() > 100 {
-            errors.push(FieldError::new("attributes", "at most 100 attributes"));
+            errors.push(FieldError::coded("field-attributes-many", "attributes", &[]));
         }
         for (k, v) in &p.attributes {
             let field = format!("attributes.{k}");
             if !super::query::is_valid_attr_key(k) {
-                errors.push(FieldError::new(&field, "keys are 1–40 characters of a-z, 0-9 and _"));
+                errors.push(FieldError::coded("field-attribute-key", &field, &[]));
                 continue;
             }
             let ok = match v {
@@ -391,34 +391,34 @@ impl ProductInput {
                 AttrValue::Bool(_) => true,
             };
             if !ok {
-                errors.push(FieldError::new(&field, "use a number, yes/no, a text of 1–200 characters or a list of such texts"));
+                errors.push(FieldError::coded("field-attribute-value", &field, &[]));
             }
         }
         if p.variants.is_empty() || p.variants.len() > 500 {
-            errors.push(FieldError::new("variants", "give 1–500 variants"));
+            errors.push(FieldError::coded("field-variants-count", "variants", &[]));
         }
         let mut skus = std::collections::BTreeSet::new();
         let mut combos = std::collections::BTreeSet::new();
         for (i, v) in p.variants.iter_mut().enumerate() {
             v.sku = v.sku.trim().to_string();
             if !is_valid_sku(&v.sku) {
-                errors.push(FieldError::new(&format!("variants.{i}.sku"), "use 1–64 letters, digits, '-', '_' or '.'"));
+                errors.push(FieldError::coded("field-sku-invalid", &format!("variants.{i}.sku"), &[]));
             } else if !skus.insert(v.sku.clone()) {
-                errors.push(FieldError::new(&format!("variants.{i}.sku"), "is used twice"));
+                errors.push(FieldError::coded("field-sku-twice", &format!("variants.{i}.sku"), &[]));
             }
             if v.options.keys().any(|k| !super::query::is_valid_attr_key(k)) || v.options.values().any(|x| x.trim().is_empty() || x.chars().count() > 50 || x.starts_with('$')) {
-                errors.push(FieldError::new(&format!("variants.{i}.options"), "keys of a-z, 0-9 and _; values of 1–50 characters"));
+                errors.push(FieldError::coded("field-options-invalid", &format!("variants.{i}.options"), &[]));
             } else if !combos.insert(v.options.clone()) {
-                errors.push(FieldError::new(&format!("variants.{i}.options"), "another variant has the same options"));
+                errors.push(FieldError::coded("field-options-twice", &format!("variants.{i}.options"), &[]));
             }
             if v.price.amount < 0 || v.price.amount > 100_000_000 {
-                errors.push(FieldError::new(&format!("variants.{i}.price"), "must be between 0 and 1,000,000.00"));
+                errors.push(FieldError::coded("field-price-range", &format!("variants.{i}.price"), &[]));
             }
             if v.price.currency != super::money::shop_currency() {
-                errors.push(FieldError::new(&format!("variants.{i}.price.currency"), &format!("must be {}, the shop's currency", super::money::shop_currency())));
+                errors.push(FieldError::coded("field-currency", &format!("variants.{i}.price.currency"), &[("currency", super::money::shop_currency())]));
             }
             if v.stock < 0 || v.stock > 10_000_000 {
-                errors.push(FieldError::new(&format!("variants.{i}.stock"), "must be between 0 and 10,000,000"));
+                errors.push(FieldError::coded("field-stock-range", &format!("variants.{i}.stock"), &[]));
             }
         }
         if errors.is_empty() {

@@ -63,12 +63,52 @@ pub enum Denied {
 #[error("{field}: {message}")]
 pub struct FieldError {
     pub field: String,
+    /// In English (the API's default); [`FieldError::in_locale`] says it in another language.
     pub message: String,
+    /// The message's key in the catalogues (`locales/*.ftl`) and its values,
+    /// so each door says it in its reader's language. Empty for a message
+    /// that came as text (from the client, or from a library).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, String)>,
 }
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self { field: field.into(), message: message.into(), code: String::new(), args: Vec::new() }
+    }
+
+    /// A message from the catalogues: `code` is its key (`field-…`), `args` fill its `{ $name }`s.
+    pub fn coded(code: &str, field: &str, args: &[(&str, &str)]) -> Self {
+        debug_assert!(!crate::i18n::Locale::En.t(code).is_empty(), "{code} is not in the catalogue");
+        Self {
+            field: field.into(),
+            message: crate::i18n::Locale::En.tf(code, args),
+            code: code.into(),
+            args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    /// The same problem reported on another field (`items.SKU.quantity` for `quantity`).
+    pub fn on(mut self, field: &str) -> Self {
+        self.field = field.into();
+        self
+    }
+
+    /// The message in `loc`'s language (as it came, when it has no code).
+    pub fn in_locale(&self, loc: crate::i18n::Locale) -> String {
+        if self.code.is_empty() {
+            return self.message.clone();
+        }
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        loc.tf(&self.code, &args)
+    }
+
+    /// This error with its message in `loc`'s language.
+    pub fn localized(mut self, loc: crate::i18n::Locale) -> Self {
+        self.message = self.in_locale(loc);
+        self
     }
 }
 
@@ -79,9 +119,9 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, FieldError> {
         let s = raw.trim();
-        let bad = || FieldError::new("email", "enter an e-mail address such as name@example.com");
+        let bad = || FieldError::coded("field-email-invalid", "email", &[]);
         if s.is_empty() {
-            return Err(FieldError::new("email", "enter your e-mail address"));
+            return Err(FieldError::coded("field-email-required", "email", &[]));
         }
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
@@ -122,17 +162,17 @@ const COMMON_PASSWORDS: &[&str] = &[
 pub fn validate_password(password: &str, email: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(FieldError::new("password", format!("use at least {MIN_PASSWORD_LEN} characters")));
+        return Err(FieldError::coded("field-password-short", "password", &[("min", &MIN_PASSWORD_LEN.to_string())]));
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(FieldError::new("password", format!("use at most {MAX_PASSWORD_LEN} characters")));
+        return Err(FieldError::coded("field-password-long", "password", &[("max", &MAX_PASSWORD_LEN.to_string())]));
     }
     let lower = password.to_lowercase();
     if lower == email.trim().to_lowercase() || lower == email.split('@').next().unwrap_or("").to_lowercase() {
-        return Err(FieldError::new("password", "must not be your e-mail address"));
+        return Err(FieldError::coded("field-password-is-email", "password", &[]));
     }
     if COMMON_PASSWORDS.contains(&lower.as_str()) || lower.chars().all(|c| c == lower.chars().next().unwrap_or(' ')) {
-        return Err(FieldError::new("password", "is too common; choose something harder to guess"));
+        return Err(FieldError::coded("field-password-common", "password", &[]));
     }
     Ok(())
 }
@@ -140,10 +180,10 @@ pub fn validate_password(password: &str, email: &str) -> Result<(), FieldError> 
 pub fn validate_name(name: &str) -> Result<String, FieldError> {
     let n = name.trim();
     if n.is_empty() {
-        return Err(FieldError::new("name", "enter your name"));
+        return Err(FieldError::coded("field-name-required", "name", &[]));
     }
     if n.chars().count() > 100 {
-        return Err(FieldError::new("name", "use at most 100 characters"));
+        return Err(FieldError::coded("field-max-chars", "name", &[("max", "100")]));
     }
     Ok(n.to_string())
 }

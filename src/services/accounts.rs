@@ -219,9 +219,9 @@ impl AccountService {
     pub async fn change_password(&self, user_id: &str, current: &str, new: &str) -> Result<(), AccountError> {
         let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidCredentials)?;
         if !self.hasher.verify(current, &user.password_hash).await {
-            return Err(FieldError::new("current_password", "is not your current password").into());
+            return Err(FieldError::coded("field-current-password", "current_password", &[]).into());
         }
-        validate_password(new, &user.email).map_err(|e| FieldError::new("new_password", e.message))?;
+        validate_password(new, &user.email).map_err(|e| e.on("new_password"))?;
         user.password_hash = self.hasher.hash(new).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
         // every other session ends with the old password: browsers signed in
         // before now, and every API token family

@@ -107,19 +107,19 @@ impl AdminCatalog {
     pub async fn add_image(&self, actor: &Actor, id: &str, bytes: Vec<u8>, alt: &str, max_bytes: usize) -> Result<Product, AdminError> {
         let before = self.get(id).await?;
         if bytes.len() > max_bytes {
-            return Err(AdminError::Invalid(vec![FieldError::new("file", format!("is larger than {} MiB", max_bytes / (1024 * 1024)))]));
+            return Err(AdminError::Invalid(vec![FieldError::coded("field-file-large", "file", &[("mib", &(max_bytes / (1024 * 1024)).to_string())])]));
         }
         let Some((ext, content_type)) = crate::domain::product::sniff_image(&bytes) else {
-            return Err(AdminError::Invalid(vec![FieldError::new("file", "is not a JPEG, PNG, WebP or AVIF image (whatever its name says)")]));
+            return Err(AdminError::Invalid(vec![FieldError::coded("field-file-not-image", "file", &[])]));
         };
         if before.images.len() >= 20 {
-            return Err(AdminError::Invalid(vec![FieldError::new("file", "a product has at most 20 images")]));
+            return Err(AdminError::Invalid(vec![FieldError::coded("field-file-too-many", "file", &[])]));
         }
         // the declared size is read from the header, before any pixel is decoded
         let max_side = crate::domain::product::MAX_IMAGE_SIDE;
         if let Some((w, h)) = self.thumbnailer.as_ref().and_then(|t| t.dimensions(&bytes)) {
             if w > max_side || h > max_side {
-                return Err(AdminError::Invalid(vec![FieldError::new("file", format!("is {w} × {h} pixels; at most {max_side} × {max_side}"))]));
+                return Err(AdminError::Invalid(vec![FieldError::coded("field-file-pixels", "file", &[("w", &w.to_string()), ("h", &h.to_string()), ("max", &max_side.to_string())])]));
             }
         }
         // what the camera wrote (GPS positions included) does not go public
@@ -156,7 +156,7 @@ impl AdminCatalog {
         let mut next = Vec::with_capacity(images.len());
         for (i, img) in images.into_iter().enumerate() {
             let Some(known) = before.images.iter().find(|k| k.url == img.url) else {
-                return Err(AdminError::Invalid(vec![FieldError::new(&format!("images[{i}]"), "is not an image of this product")]));
+                return Err(AdminError::Invalid(vec![FieldError::coded("field-image-foreign", &format!("images[{i}]"), &[])]));
             };
             let alt: String = img.alt.trim().chars().take(200).collect();
             next.push(Image { alt: if alt.is_empty() { before.name.clone() } else { alt }, ..known.clone() });
@@ -191,7 +191,7 @@ impl AdminCatalog {
             return if free(self.store.product_by_slug(slug).await?) {
                 Ok(slug.clone())
             } else {
-                Err(AdminError::Invalid(vec![FieldError::new("slug", "is used by another product")]))
+                Err(AdminError::Invalid(vec![FieldError::coded("field-slug-taken", "slug", &[])]))
             };
         }
         let base = {

@@ -205,7 +205,7 @@ impl CartService {
         self.update(owner, |cart| {
             let wanted = cart.quantity_of(sku) + quantity;
             if wanted > max {
-                return Err(FieldError::new("quantity", format!("at most {max} per line")).into());
+                return Err(FieldError::coded("field-quantity-per-line", "quantity", &[("max", &max.to_string())]).into());
             }
             if wanted > available {
                 return Err(OrderError::NotEnough { sku: sku.to_string(), available });
@@ -406,7 +406,7 @@ impl OrderService {
         let address = req.shipping_address.validate().map_err(OrderError::Invalid)?;
         let key = req.idempotency_key.trim().to_string();
         if key.is_empty() || key.len() > 200 {
-            return Err(FieldError::new("Idempotency-Key", "send a unique key of 1–200 characters per order").into());
+            return Err(FieldError::coded("field-idempotency-key", "Idempotency-Key", &[]).into());
         }
         let from_cart = req.items.is_none();
         // the request as sent (not the cart's current contents) identifies a replay
@@ -431,12 +431,12 @@ impl OrderService {
             None => self.carts.cart(&buyer.cart).await?.lines,
         };
         for l in &lines {
-            validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| FieldError::new(&format!("items.{}.quantity", l.sku), e.message))?;
+            validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| e.on(&format!("items.{}.quantity", l.sku)))?;
             let total = wanted.entry(l.sku.clone()).or_default();
             *total += l.quantity;
             // the per-line maximum holds per SKU: repeating a SKU over several lines does not pass it
             if *total > self.rules.max_line_quantity {
-                return Err(FieldError::new(&format!("items.{}.quantity", l.sku), format!("at most {} of one SKU per order", self.rules.max_line_quantity)).into());
+                return Err(FieldError::coded("field-quantity-per-sku", &format!("items.{}.quantity", l.sku), &[("max", &self.rules.max_line_quantity.to_string())]).into());
             }
         }
         if wanted.is_empty() {

@@ -106,7 +106,7 @@ fn outcome(r: Result<Product, crate::services::admin::AdminError>) -> PageResult
     use crate::services::admin::AdminError;
     match r {
         Ok(p) => Ok(SaveOutcome::Saved(p)),
-        Err(AdminError::Invalid(errors)) => Ok(SaveOutcome::Refused(errors)),
+        Err(AdminError::Invalid(errors)) => Ok(SaveOutcome::Refused(errors.into_iter().map(|e| e.localized(crate::ui::current_locale())).collect())),
         Err(AdminError::Conflict(m)) => Ok(SaveOutcome::Refused(vec![FieldError::new("variants", m)])),
         Err(AdminError::StockMoved(moved)) => Ok(SaveOutcome::Refused(moved.iter().map(|m| FieldError::new(&m.field(), m.message())).collect())),
         Err(AdminError::NotFound) => Err(PageError::NotFound),

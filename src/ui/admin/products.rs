@@ -202,14 +202,14 @@ pub fn sku_for(base: &str, options: &BTreeMap<String, String>, axes: &[(String, 
     parts.join("-").chars().take(64).collect()
 }
 
-fn attr_value(kind: &str, text: &str) -> Result<AttrValue, String> {
+fn attr_value(loc: crate::i18n::Locale, kind: &str, text: &str) -> Result<AttrValue, String> {
     let t = text.trim();
     match kind {
-        "number" => t.replace(',', ".").parse::<f64>().ok().filter(|n| n.is_finite()).map(AttrValue::Number).ok_or_else(|| format!("{t:?} is not a number")),
+        "number" => t.replace(',', ".").parse::<f64>().ok().filter(|n| n.is_finite()).map(AttrValue::Number).ok_or_else(|| loc.tf("admin-err-not-a-number", &[("text", t)])),
         "yesno" => match t {
             "yes" | "true" => Ok(AttrValue::Bool(true)),
             "no" | "false" => Ok(AttrValue::Bool(false)),
-            _ => Err("choose yes or no".into()),
+            _ => Err(loc.t("admin-err-yes-no").into()),
         },
         "list" => Ok(AttrValue::List(t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())),
         _ => Ok(AttrValue::Text(t.to_string())),
@@ -328,10 +328,10 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
                 continue;
             }
             if key.is_empty() {
-                problems.push(FieldError::new(&format!("attr.{}", a.id), "give the attribute a name"));
+                problems.push(FieldError::new(&format!("attr.{}", a.id), loc.t("admin-err-attr-name")));
                 continue;
             }
-            match attr_value(&a.kind.get(), &value) {
+            match attr_value(loc, &a.kind.get(), &value) {
                 Ok(v) => {
                     attributes.insert(key, v);
                 }
@@ -342,11 +342,11 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
         for (i, r) in variants.get().iter().enumerate() {
             let price = parse_decimal(&r.price.get());
             if price.is_none() {
-                problems.push(FieldError::new(&format!("variants.{i}.price"), "write a price such as 19.99"));
+                problems.push(FieldError::new(&format!("variants.{i}.price"), loc.t("admin-err-price")));
             }
             let stock = r.stock.get().trim().parse::<i64>().ok().filter(|s| *s >= 0);
             if stock.is_none() {
-                problems.push(FieldError::new(&format!("variants.{i}.stock"), "a whole number, 0 or more"));
+                problems.push(FieldError::new(&format!("variants.{i}.stock"), loc.t("admin-err-stock")));
             }
             vs.push(Variant { sku: r.sku.get(), options: r.options.clone(), price: Money::shop(price.unwrap_or(0)), stock: stock.unwrap_or(0) });
         }
@@ -401,7 +401,7 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
                     }
                 }
                 Ok(SaveOutcome::Refused(es)) => errors.set(es),
-                Err(e) => errors.set(vec![FieldError::new("form", format!("{e:?}: could not save, please try again"))]),
+                Err(e) => errors.set(vec![FieldError::new("form", loc.tf("admin-err-save", &[("error", &format!("{e:?}"))]))]),
             }
         });
     };
@@ -420,7 +420,7 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
                 Ok(what) => {
                     let _ = window().location().set_href(&loc.href(&format!("/admin/products?notice=product-{what}")));
                 }
-                Err(e) => errors.set(vec![FieldError::new("form", format!("{e:?}: could not delete"))]),
+                Err(e) => errors.set(vec![FieldError::new("form", loc.tf("admin-err-delete", &[("error", &format!("{e:?}"))]))]),
             }
         });
     };
@@ -588,7 +588,7 @@ struct Upload {
 }
 
 /// The message of a refused upload: the field's problem, else the detail.
-pub fn problem_message(status: u16, body: &str) -> String {
+pub fn problem_message(loc: crate::i18n::Locale, status: u16, body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct FieldProblem {
         message: String,
@@ -602,12 +602,12 @@ pub fn problem_message(status: u16, body: &str) -> String {
     }
     match serde_json::from_str::<Problem>(body) {
         Ok(p) => match p.errors.first() {
-            Some(e) => format!("The file {}", e.message),
+            Some(e) => loc.tf("admin-upload-file-refused", &[("message", &e.message)]),
             None if !p.detail.is_empty() => p.detail,
-            None => format!("Refused ({status})"),
+            None => loc.tf("admin-upload-refused", &[("status", &status.to_string())]),
         },
-        Err(_) if status == 0 => "The connection was lost; try again.".into(),
-        Err(_) => format!("The server answered {status}; try again."),
+        Err(_) if status == 0 => loc.t("admin-upload-connection-lost").into(),
+        Err(_) => loc.tf("admin-upload-server-answered", &[("status", &status.to_string())]),
     }
 }
 
@@ -659,7 +659,7 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
                                 Err(_) => done.set(Some(Err(crate::ui::use_locale().t("admin-upload-unreadable").into()))),
                             }
                         } else {
-                            done.set(Some(Err(problem_message(status, &body))));
+                            done.set(Some(Err(problem_message(crate::ui::use_locale(), status, &body))));
                         }
                     },
                 );
@@ -691,7 +691,7 @@ fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
                     message.set(crate::ui::use_locale().t("admin-images-saved").into());
                 }
                 Ok(SaveOutcome::Refused(es)) => message.set(es.first().map(|e| e.message.clone()).unwrap_or_default()),
-                Err(e) => message.set(format!("{e:?}: could not save the images")),
+                Err(e) => message.set(crate::ui::use_locale().tf("admin-err-save-images", &[("error", &format!("{e:?}"))])),
             }
         });
     };
@@ -771,16 +771,18 @@ mod tests {
 
     #[test]
     fn typed_attribute_values() {
-        assert_eq!(attr_value("number", "15,6"), Ok(AttrValue::Number(15.6)));
-        assert!(attr_value("number", "big").is_err());
-        assert_eq!(attr_value("yesno", "yes"), Ok(AttrValue::Bool(true)));
-        assert_eq!(attr_value("list", "a, b,,c"), Ok(AttrValue::List(vec!["a".into(), "b".into(), "c".into()])));
+        let en = crate::i18n::Locale::En;
+        assert_eq!(attr_value(en, "number", "15,6"), Ok(AttrValue::Number(15.6)));
+        assert_eq!(attr_value(en, "number", "big"), Err("\"big\" is not a number".into()));
+        assert_eq!(attr_value(en, "yesno", "yes"), Ok(AttrValue::Bool(true)));
+        assert_eq!(attr_value(en, "list", "a, b,,c"), Ok(AttrValue::List(vec!["a".into(), "b".into(), "c".into()])));
     }
 
     #[test]
     fn upload_refusals_are_readable() {
         let body = r#"{"type":"x","title":"Invalid field","status":422,"detail":"file: is not a JPEG","errors":[{"field":"file","message":"is not a JPEG, PNG, WebP or AVIF image"}]}"#;
-        assert_eq!(problem_message(422, body), "The file is not a JPEG, PNG, WebP or AVIF image");
-        assert_eq!(problem_message(0, ""), "The connection was lost; try again.");
+        assert_eq!(problem_message(crate::i18n::Locale::En, 422, body), "The file is not a JPEG, PNG, WebP or AVIF image");
+        assert_eq!(problem_message(crate::i18n::Locale::En, 0, ""), "The connection was lost; try again.");
+        assert_eq!(problem_message(crate::i18n::Locale::Ro, 0, ""), "Conexiunea s-a întrerupt; încearcă din nou.");
     }
 }
