@@ -545,3 +545,21 @@ admin-err-stock = a whole number, 0 or more
 admin-err-save = Could not save ({ $error }); please try again.
 admin-err-delete = Could not delete ({ $error }).
 admin-err-save-images = Could not save the images ({ $error }).
+
+## Query parameters (listing pages and the API)
+query-not-negative = must not be negative
+query-minor-units = must be a whole number of minor units (cents), e.g. 2500 for 25.00
+query-true-false = must be true or false
+query-whole-between = must be a whole number between { $min } and { $max }
+query-between = must be between { $min } and { $max }
+query-q-long = must be at most { $max } characters
+query-category = must be a category path such as clothing/t-shirts
+query-sort = must be one of relevance, price_asc, price_desc, newest, popular
+query-attr-key = attribute keys are 1-40 characters of a-z, 0-9 and _
+query-attr-dollar = a value must not start with $
+query-attr-long = a value must be at most 200 characters
+query-attr-keys = at most { $max } different attribute filters
+query-attr-values = at most { $max } values
+query-unknown = unknown parameter
+query-min-max = must not be greater than max_price
+query-too-long = the query is too long (at most { $max } characters)

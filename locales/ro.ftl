@@ -551,3 +551,21 @@ admin-err-stock = un număr întreg, 0 sau mai mare
 admin-err-save = Nu s-a putut salva ({ $error }); încearcă din nou.
 admin-err-delete = Nu s-a putut șterge ({ $error }).
 admin-err-save-images = Imaginile nu s-au putut salva ({ $error }).
+
+## Parametrii căutării (listări și API)
+query-not-negative = nu poate fi negativ
+query-minor-units = trebuie să fie un număr întreg de subunități (bani), de exemplu 2500 pentru 25,00
+query-true-false = trebuie să fie true sau false
+query-whole-between = trebuie să fie un număr întreg între { $min } și { $max }
+query-between = trebuie să fie între { $min } și { $max }
+query-q-long = poate avea cel mult { $max } de caractere
+query-category = trebuie să fie o cale de categorie, de exemplu clothing/t-shirts
+query-sort = trebuie să fie relevance, price_asc, price_desc, newest sau popular
+query-attr-key = cheile atributelor au 1–40 de caractere dintre a-z, 0-9 și _
+query-attr-dollar = o valoare nu poate începe cu $
+query-attr-long = o valoare poate avea cel mult 200 de caractere
+query-attr-keys = cel mult { $max } filtre de atribute diferite
+query-attr-values = cel mult { $max } de valori
+query-unknown = parametru necunoscut
+query-min-max = nu poate fi mai mare decât max_price
+query-too-long = căutarea e prea lungă (cel mult { $max } de caractere)

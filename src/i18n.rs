@@ -128,6 +128,13 @@ impl Locale {
         fill(self.t(key), args)
     }
 
+    /// A message kept as its key and values (field and query errors, which
+    /// are worded where they are shown): `tf` with owned values.
+    pub fn say(self, key: &str, args: &[(String, String)]) -> String {
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.tf(key, &args)
+    }
+
     /// The plural form of `key` for `n` (`key-one`, `key-few` or `key-other`),
     /// with `{ $n }` and the other placeholders filled.
     pub fn tn(self, key: &str, n: i64, args: &[(&str, &str)]) -> String {

@@ -151,7 +151,9 @@ async fn bad_input_gets_problem_json_naming_the_parameter() {
     let res = app.get("/products?sort=cheapest").await;
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(html.contains("sort: must be one of"), "storefront shows the reason");
+    assert!(html.contains("sort: trebuie să fie relevance"), "storefront shows the reason, in Romanian");
+    let html = app.get("/en/products?sort=cheapest").await.text().await.unwrap();
+    assert!(html.contains("sort: must be one of"), "and in English under /en");
     let res = app.get("/p/no-such-product").await;
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Nu a fost găsit"), "Romanian by default");

@@ -86,7 +86,7 @@ impl IntoResponse for Problem {
 
 impl From<QueryError> for Problem {
     fn from(e: QueryError) -> Self {
-        Problem::invalid(&e.param, &e.message)
+        Problem::invalid(&e.param, &e.in_locale(crate::i18n::request_locale()))
     }
 }
 

@@ -60,12 +60,25 @@ impl Sort {
 #[error("{param}: {message}")]
 pub struct QueryError {
     pub param: String,
+    /// In English; [`QueryError::in_locale`] says it in another language.
     pub message: String,
+    /// The message's key in the catalogues (`query-…`) and its values.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, String)>,
 }
 
 impl QueryError {
-    pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { param: param.into(), message: message.into() }
+    /// A message from the catalogues: `code` is its key (`query-…`), `args` fill its `{ $name }`s.
+    pub fn coded(code: &str, param: impl Into<String>, args: &[(&str, &str)]) -> Self {
+        debug_assert!(!crate::i18n::Locale::En.t(code).is_empty(), "{code} is not in the catalogue");
+        Self { param: param.into(), message: crate::i18n::Locale::En.tf(code, args), code: code.into(), args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    /// The message in `loc`'s language.
+    pub fn in_locale(&self, loc: crate::i18n::Locale) -> String {
+        if self.code.is_empty() { self.message.clone() } else { loc.say(&self.code, &self.args) }
     }
 }
 
@@ -104,8 +117,8 @@ fn parse_price(param: &str, value: &str) -> Result<Option<i64>, QueryError> {
     }
     match value.parse::<i64>() {
         Ok(n) if n >= 0 => Ok(Some(n)),
-        Ok(_) => Err(QueryError::new(param, "must not be negative")),
-        Err(_) => Err(QueryError::new(param, "must be a whole number of minor units (cents), e.g. 2500 for 25.00")),
+        Ok(_) => Err(QueryError::coded("query-not-negative", param, &[])),
+        Err(_) => Err(QueryError::coded("query-minor-units", param, &[])),
     }
 }
 
@@ -113,16 +126,16 @@ fn parse_bool(param: &str, value: &str) -> Result<bool, QueryError> {
     match value {
         "" | "0" | "false" | "no" | "off" => Ok(false),
         "1" | "true" | "yes" | "on" => Ok(true),
-        _ => Err(QueryError::new(param, "must be true or false")),
+        _ => Err(QueryError::coded("query-true-false", param, &[])),
     }
 }
 
 fn parse_u32(param: &str, value: &str, min: u32, max: u32) -> Result<u32, QueryError> {
     let n: u32 = value
         .parse()
-        .map_err(|_| QueryError::new(param, format!("must be a whole number between {min} and {max}")))?;
+        .map_err(|_| QueryError::coded("query-whole-between", param, &[("min", &min.to_string()), ("max", &max.to_string())]))?;
     if n < min || n > max {
-        return Err(QueryError::new(param, format!("must be between {min} and {max}")));
+        return Err(QueryError::coded("query-between", param, &[("min", &min.to_string()), ("max", &max.to_string())]));
     }
     Ok(n)
 }
@@ -146,7 +159,7 @@ impl CatalogQuery {
             match k {
                 "q" => {
                     if v.chars().count() > MAX_Q_LEN {
-                        return Err(QueryError::new("q", format!("must be at most {MAX_Q_LEN} characters")));
+                        return Err(QueryError::coded("query-q-long", "q", &[("max", &MAX_Q_LEN.to_string())]));
                     }
                     q.q = if v.is_empty() { None } else { Some(v.to_string()) };
                 }
@@ -156,7 +169,7 @@ impl CatalogQuery {
                     } else if CategoryPath::is_valid(v) {
                         q.category = Some(v.to_string());
                     } else {
-                        return Err(QueryError::new("category", "must be a category path such as clothing/t-shirts"));
+                        return Err(QueryError::coded("query-category", "category", &[]));
                     }
                 }
                 "min_price" => q.min_price = parse_price("min_price", v)?,
@@ -167,7 +180,7 @@ impl CatalogQuery {
                         Sort::default()
                     } else {
                         Sort::parse(v).ok_or_else(|| {
-                            QueryError::new("sort", "must be one of relevance, price_asc, price_desc, newest, popular")
+                            QueryError::coded("query-sort", "sort", &[])
                         })?
                     }
                 }
@@ -177,34 +190,34 @@ impl CatalogQuery {
                     if let Some(key) = k.strip_prefix("attr.") {
                         let param = format!("attr.{key}");
                         if !is_valid_attr_key(key) {
-                            return Err(QueryError::new(param, "attribute keys are 1-40 characters of a-z, 0-9 and _"));
+                            return Err(QueryError::coded("query-attr-key", param, &[]));
                         }
                         if v.starts_with('$') {
-                            return Err(QueryError::new(param, "a value must not start with $"));
+                            return Err(QueryError::coded("query-attr-dollar", param, &[]));
                         }
                         if v.len() > 200 {
-                            return Err(QueryError::new(param, "a value must be at most 200 characters"));
+                            return Err(QueryError::coded("query-attr-long", param, &[]));
                         }
                         if v.is_empty() {
                             continue;
                         }
                         if !q.attrs.contains_key(key) && q.attrs.len() >= MAX_ATTR_KEYS {
-                            return Err(QueryError::new(param, format!("at most {MAX_ATTR_KEYS} different attribute filters")));
+                            return Err(QueryError::coded("query-attr-keys", param, &[("max", &MAX_ATTR_KEYS.to_string())]));
                         }
                         let set = q.attrs.entry(key.to_string()).or_default();
                         set.insert(v.to_string());
                         if set.len() > MAX_FILTER_VALUES {
-                            return Err(QueryError::new(param, format!("at most {MAX_FILTER_VALUES} values")));
+                            return Err(QueryError::coded("query-attr-values", param, &[("max", &MAX_FILTER_VALUES.to_string())]));
                         }
                     } else if k.starts_with('$') {
-                        return Err(QueryError::new(k, "unknown parameter"));
+                        return Err(QueryError::coded("query-unknown", k, &[]));
                     }
                 }
             }
         }
         if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
             if lo > hi {
-                return Err(QueryError::new("min_price", "must not be greater than max_price"));
+                return Err(QueryError::coded("query-min-max", "min_price", &[]));
             }
         }
         Ok(q)
@@ -213,7 +226,7 @@ impl CatalogQuery {
     /// Parses a raw query string (`a=1&b=2`).
     pub fn from_query_string(qs: &str) -> Result<Self, QueryError> {
         if qs.len() > MAX_QUERY_STRING {
-            return Err(QueryError::new("query", format!("the query is too long (at most {MAX_QUERY_STRING} characters)")));
+            return Err(QueryError::coded("query-too-long", "query", &[("max", &MAX_QUERY_STRING.to_string())]));
         }
         Self::from_pairs(form_urlencoded::parse(qs.trim_start_matches('?').as_bytes()))
     }

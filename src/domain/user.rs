@@ -101,8 +101,7 @@ impl FieldError {
         if self.code.is_empty() {
             return self.message.clone();
         }
-        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        loc.tf(&self.code, &args)
+        loc.say(&self.code, &self.args)
     }
 
     /// This error with its message in `loc`'s language.

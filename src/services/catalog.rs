@@ -247,7 +247,7 @@ impl CatalogService {
     pub async fn suggest(&self, typed: &str) -> Result<Suggestions, CatalogError> {
         let typed = typed.trim();
         if typed.chars().count() > MAX_Q_LEN {
-            return Err(QueryError::new("q", format!("must be at most {MAX_Q_LEN} characters")).into());
+            return Err(QueryError::coded("query-q-long", "q", &[("max", &MAX_Q_LEN.to_string())]).into());
         }
         if typed.is_empty() {
             return Ok(Suggestions::default());

@@ -29,7 +29,7 @@ impl From<crate::services::catalog::CatalogError> for PageError {
         use crate::services::catalog::CatalogError;
         match e {
             CatalogError::NotFound => PageError::NotFound,
-            CatalogError::Invalid(q) => PageError::Invalid { param: q.param, message: q.message },
+            CatalogError::Invalid(q) => PageError::Invalid { message: q.in_locale(crate::ui::current_locale()), param: q.param },
             CatalogError::Store(s) => {
                 tracing::error!(error = %s, "catalog store");
                 PageError::Unavailable
@@ -50,7 +50,7 @@ pub async fn search_catalog(query: String) -> Result<PageResult<SearchResult>, S
     let app = app()?;
     let q = match CatalogQuery::from_query_string(&query) {
         Ok(q) => q,
-        Err(e) => return Ok(Err(PageError::Invalid { param: e.param, message: e.message })),
+        Err(e) => return Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.param })),
     };
     Ok(app.catalog.search(&q).await.map_err(PageError::from))
 }

@@ -75,7 +75,7 @@ pub async fn admin_products(query: String) -> Result<PageResult<SearchResult>, S
     }
     let mut q = match CatalogQuery::from_pairs(rest) {
         Ok(q) => q,
-        Err(e) => return Ok(Err(PageError::Invalid { param: e.param, message: e.message })),
+        Err(e) => return Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.param })),
     };
     if !query.contains("sort=") {
         q.sort = crate::domain::query::Sort::Newest;

@@ -125,7 +125,7 @@ pub fn ListingPage() -> impl IntoView {
                         view! { <Listing result query links tree/> }.into_any()
                     }
                     (Err(e), _) => view! { <Title text=loc.t("products")/><ErrorPanel error=e/> }.into_any(),
-                    (_, Err(e)) => view! { <Title text=loc.t("products")/><ErrorPanel error=crate::ui::fns::PageError::Invalid { param: e.param, message: e.message }/> }.into_any(),
+                    (_, Err(e)) => view! { <Title text=loc.t("products")/><ErrorPanel error=crate::ui::fns::PageError::Invalid { message: e.in_locale(loc), param: e.param }/> }.into_any(),
                 }
             })}
         </Transition>
