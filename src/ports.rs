@@ -187,6 +187,8 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_user_families(&self, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// The user a family belongs to, while it is active (`None` when revoked or unknown).
     async fn active_family_owner(&self, family_id: &str) -> Result<Option<String>, StoreError>;
+    /// The user a refresh token was issued to, without using the token up.
+    async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Small values with an optional expiry, by namespace and key: browser

@@ -451,7 +451,7 @@ pub struct UserUpdateForm {
     back: String,
 }
 
-async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserUpdateForm>) -> Response {
+async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserUpdateForm>) -> Response {
     let to = if f.back.starts_with("/admin/users") { f.back.clone() } else { "/admin/users".to_string() };
     let to = to.split('#').next().unwrap_or("/admin/users").to_string();
     let actor = match admin_actor(&caller, &to) {
@@ -470,19 +470,17 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
         "enable" => Some(false),
         _ => None,
     };
-    if f.user_id == actor.id && (disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
-        return back(&to, &[("error", "lock-out")]);
-    }
     match app.desk.change_user(&actor, &f.user_id, role, disabled).await {
         Ok(u) => {
             let what = match disabled {
-                Some(true) => format!("{} is disabled: their sessions and tokens are revoked.", u.email),
-                Some(false) => format!("{} may sign in again.", u.email),
-                None => format!("{} is now {}.", u.email, u.role.as_str()),
+                Some(true) => loc.tf("msg-user-disabled", &[("email", &u.email)]),
+                Some(false) => loc.tf("msg-user-enabled", &[("email", &u.email)]),
+                None => loc.tf("msg-user-role", &[("email", &u.email), ("role", loc.t(&format!("role-{}", u.role.as_str())))]),
             };
             back(&to, &[("notice", &what)])
         }
         Err(AccountError::InvalidToken) => back(&to, &[("error", "no-such-user")]),
+        Err(AccountError::Invalid(fe)) => back(&to, &[("error", &fe.in_locale(loc))]),
         Err(AccountError::Store(e)) => server_error(e),
         Err(e) => back(&to, &[("error", &e.to_string())]),
     }

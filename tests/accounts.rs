@@ -338,3 +338,37 @@ async fn register_form_shows_errors_by_field_and_signs_in() {
     assert_eq!(res.status(), 303);
     assert!(res.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("vitrina_session=")));
 }
+
+/// Issue 12: the per-account refresh limit was checked after the token was
+/// rotated, so a 429 threw the new pair away and the client's retry with its
+/// token looked like reuse, which revoked the family: a rate limit logged the
+/// user out. Each refresh here comes from another address (behind a trusted
+/// proxy), so only the account's limit can refuse it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_refused_by_the_rate_limit_keeps_the_family() {
+    let app = spawn_app_with(0, |c| {
+        c.login_rate_per_min = 3;
+        c.trusted_proxies = 1;
+    })
+    .await;
+    user_with_role(&app, "rita@example.com", Role::Customer).await;
+    let (status, mut pair) = post(&app, "/api/v1/auth/token", json!({"email": "rita@example.com", "password": PASSWORD})).await;
+    assert_eq!(status, 200, "{pair}");
+    let refresh_from = |ip: String, token: Value| app.client.post(format!("{}/api/v1/auth/refresh", app.base)).header("x-forwarded-for", ip).json(&json!({ "refresh_token": token })).send();
+    let mut refused = None;
+    for i in 0..6 {
+        let res = refresh_from(format!("203.0.113.{}", 10 + i), pair["refresh_token"].clone()).await.unwrap();
+        if res.status() == 429 {
+            refused = Some(i);
+            break;
+        }
+        assert_eq!(res.status(), 200);
+        pair = res.json().await.unwrap();
+    }
+    assert!(refused.is_some(), "the account's limit (3 a minute) refuses a refresh");
+    // the refused token was not used up: the previous access token still works,
+    // and the token itself still rotates (it is not taken for reuse)
+    assert_eq!(get_with(&app, "/api/v1/me", pair["access_token"].as_str().unwrap()).await, 200);
+    let rotated = app.state.accounts.refresh(pair["refresh_token"].as_str().unwrap()).await;
+    assert!(rotated.is_ok(), "the token survived the 429: {:?}", rotated.err());
+}

@@ -171,3 +171,27 @@ async fn admins_create_partners_and_lock_users_out() {
     let (status, _) = send(&app, reqwest::Method::PATCH, "/api/v1/admin/users/nobody", &token, Some(json!({"disabled": true}))).await;
     assert_eq!(status, 404);
 }
+
+/// Issue 12: the "no lock-out" rule held only in the form handler; the API let
+/// an admin disable themselves or give up the admin role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_cannot_lock_themselves_out_through_the_api() {
+    let app = spawn_app(0).await;
+    let token = admin_token(&app).await;
+    let (status, me) = send(&app, reqwest::Method::GET, "/api/v1/me", &token, None).await;
+    assert_eq!(status, 200);
+    let id = me["id"].as_str().unwrap().to_string();
+    for (change, field) in [(json!({"disabled": true}), "disabled"), (json!({"role": "customer"}), "role"), (json!({"role": "partner", "disabled": false}), "role")] {
+        let res = app.client.patch(format!("{}/api/v1/admin/users/{id}", app.base)).bearer_auth(&token).json(&change).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{change}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("cannot lock yourself out"), "{problem}");
+    }
+    let (status, me) = send(&app, reqwest::Method::GET, "/api/v1/me", &token, None).await;
+    assert_eq!((status, me["role"].as_str()), (200, Some("admin")), "still an admin, still signed in");
+    // keeping the own role, or enabling oneself, is no lock-out
+    let (status, _) = send(&app, reqwest::Method::PATCH, &format!("/api/v1/admin/users/{id}"), &token, Some(json!({"role": "admin", "disabled": false}))).await;
+    assert_eq!(status, 200);
+}

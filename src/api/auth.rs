@@ -342,13 +342,19 @@ pub async fn refresh(State(app): State<AppState>, headers: HeaderMap, PeerAddr(p
     if let Err(res) = rate_limit(&app, &[format!("refresh:ip:{ip}")], app.config.login_rate_per_min).await {
         return res;
     }
-    match app.accounts.refresh(&body.refresh_token).await {
-        Ok((user, pair)) => {
-            if let Err(res) = rate_limit(&app, &[format!("refresh:acct:{}", user.id)], app.config.login_rate_per_min).await {
+    // the account's limit is checked before the token is rotated: a 429 must
+    // not throw a new pair away (the client's retry would then look like reuse)
+    match app.accounts.refresh_owner(&body.refresh_token).await {
+        Ok(Some(owner)) => {
+            if let Err(res) = rate_limit(&app, &[format!("refresh:acct:{owner}")], app.config.login_rate_per_min).await {
                 return res;
             }
-            Json(pair).into_response()
         }
+        Ok(None) => {}
+        Err(e) => return Problem::from(e).into_response(),
+    }
+    match app.accounts.refresh(&body.refresh_token).await {
+        Ok((_, pair)) => Json(pair).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }

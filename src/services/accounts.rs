@@ -187,6 +187,13 @@ impl AccountService {
         }
     }
 
+    /// The account a refresh token belongs to, without using it up: limits
+    /// per account are checked before [`AccountService::refresh`] rotates, so
+    /// a refused refresh leaves the token valid (and its retry is no reuse).
+    pub async fn refresh_owner(&self, refresh_token: &str) -> Result<Option<String>, AccountError> {
+        Ok(self.tokens.refresh_owner(&sha256_hex(refresh_token)).await?)
+    }
+
     /// Ends the family of a refresh token (idempotent for unknown tokens).
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AccountError> {
         let now = Utc::now();

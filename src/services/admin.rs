@@ -345,7 +345,17 @@ impl AdminDesk {
         Ok(order)
     }
 
+    /// Changes a user's role or access. An admin cannot lock themselves out
+    /// (disable their own account or give up the admin role), through any door.
     pub async fn change_user(&self, actor: &Actor, id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {
+        if id == actor.id {
+            if disabled == Some(true) {
+                return Err(FieldError::coded("field-lock-out", "disabled", &[]).into());
+            }
+            if role.is_some_and(|r| r != Role::Admin) {
+                return Err(FieldError::coded("field-lock-out", "role", &[]).into());
+            }
+        }
         let before = self.accounts.users().user_by_id(id).await?.map(|u| u.view());
         let user = self.accounts.administer(id, role, disabled).await?;
         let mut what = Vec::new();

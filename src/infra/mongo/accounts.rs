@@ -277,6 +277,16 @@ impl TokenStore for MongoCatalog {
             .map_err(|e| map_error("read token family", e))?;
         Ok(found.and_then(|d| d.get_str("user_id").ok().map(str::to_string)))
     }
+
+    async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let found = self
+            .refresh_tokens
+            .find_one(doc! { "_id": token_hash })
+            .projection(doc! { "user_id": 1 })
+            .await
+            .map_err(|e| map_error("read refresh token", e))?;
+        Ok(found.and_then(|d| d.get_str("user_id").ok().map(str::to_string)))
+    }
 }
 
 fn decode_refresh(d: &Document) -> Result<RefreshRecord, StoreError> {

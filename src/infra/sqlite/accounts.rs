@@ -192,6 +192,11 @@ impl TokenStore for SqliteCatalog {
             })
             .await
     }
+
+    async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let h = token_hash.to_string();
+        self.0.read(move |c| c.query_row("SELECT user_id FROM refresh_tokens WHERE token_hash = ?", [&h], |r| r.get(0)).optional().map_err(unavailable)).await
+    }
 }
 
 #[async_trait]
