@@ -65,7 +65,7 @@ async fn main() {
         }
     };
     server::init_tracing(config.log_json);
-    let state = match AppState::build(&config).await {
+    let (state, backends) = match AppState::build_with_backends(&config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("could not start: {e}");
@@ -73,7 +73,7 @@ async fn main() {
         }
     };
     let result = match cli.command {
-        Command::Seed { products, reset } => seed(&state, products, reset).await,
+        Command::Seed { products, reset } => seed(&state, &backends, products, reset).await,
         Command::User { command: UserCommand::Create { email, role, name, password } } => create_user(&state, &email, &role, name, password).await,
         Command::Serve { seed_if_empty } => {
             if let Err(e) = bootstrap_admin(&state).await {
@@ -81,9 +81,9 @@ async fn main() {
                 std::process::exit(1);
             }
             if seed_if_empty {
-                match state.store.count_products().await {
+                match backends.catalog.count_products().await {
                     Ok(0) => {
-                        if let Err(e) = seed(&state, 2000, false).await {
+                        if let Err(e) = seed(&state, &backends, 2000, false).await {
                             eprintln!("{e}");
                             std::process::exit(1);
                         }
@@ -108,9 +108,9 @@ async fn main() {
     }
 }
 
-async fn seed(state: &AppState, products: u64, reset: bool) -> Result<(), String> {
+async fn seed(state: &AppState, backends: &vitrina::state::Backends, products: u64, reset: bool) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let n = demo::seed(&state.store, &state.images, products, reset).await.map_err(|e| e.to_string())?;
+    let n = demo::seed(&backends.catalog, &backends.images, products, reset).await.map_err(|e| e.to_string())?;
     state.catalog.invalidate().await;
     println!("Seeded {n} demo products into the {} store in {:.1?}.", state.store_kind, started.elapsed());
     Ok(())

@@ -154,6 +154,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError>;
     /// Users whose e-mail or name contains `search` (case-insensitive), newest first.
     async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError>;
+    /// The users with these ids, in one read (unknown ids are left out; any order).
+    async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, StoreError>;
 }
 
 /// A refresh token as stored: only its SHA-256 hash, never the token.

@@ -12,8 +12,6 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -207,7 +205,7 @@ pub fn router(app: AppState) -> Router {
         .layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::auth::same_origin))
-        .layer(session_layer(&app))
+        .layer(app.session_layer.clone())
         // image uploads may be 10 MiB; every other extractor keeps axum's 2 MiB default
         .layer(tower_http::limit::RequestBodyLimitLayer::new(11 * 1024 * 1024))
         .layer(
@@ -435,17 +433,6 @@ async fn security_headers(State(app): State<AppState>, req: Request<Body>, next:
     res
 }
 
-fn session_layer(app: &AppState) -> SessionManagerLayer<crate::infra::sessions::KvSessionStore> {
-    // over https the `__Host-` prefix pins the cookie to this host and path `/`, Secure
-    let name = if app.config.secure_cookies() { "__Host-vitrina_session" } else { "vitrina_session" };
-    SessionManagerLayer::new(app.sessions.clone())
-        .with_name(name)
-        .with_path("/")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(app.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
-}
 
 /// Counts each request and its latency under its route pattern.
 async fn track(req: Request<Body>, next: axum::middleware::Next) -> Response {
@@ -525,7 +512,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), app.store.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(2), app.catalog.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, format!("ready: store={} cache={}", app.store_kind, app.cache_kind)).into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: store unreachable");
@@ -588,12 +575,7 @@ fn xml(body: String) -> Response {
 }
 
 async fn media(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    // only what the shop itself writes (product images and thumbnails), never
-    // any other key of a shared bucket
-    if !key.starts_with("products/") {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    match app.images.get(&key).await {
+    match app.catalog.image(&key).await {
         Ok(Some((bytes, content_type))) => {
             let mut res = bytes.into_response();
             let h = res.headers_mut();

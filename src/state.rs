@@ -29,6 +29,8 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Services only: the edges (API, form posts, server functions) reach the
+/// stores through them, never directly.
 pub struct App {
     pub catalog: CatalogService,
     pub accounts: AccountService,
@@ -37,15 +39,21 @@ pub struct App {
     pub admin: crate::services::admin::AdminCatalog,
     pub desk: crate::services::admin::AdminDesk,
     pub audit: crate::services::audit::AuditLog,
-    pub users: Arc<dyn UserStore>,
-    pub order_store: Arc<dyn OrderStore>,
-    pub store: Arc<dyn CatalogStore>,
-    pub images: Arc<dyn ImageStore>,
-    pub limiter: Arc<dyn RateLimiter>,
-    pub sessions: KvSessionStore,
+    pub limits: crate::services::limits::RateLimits,
+    /// Browser sessions (tower-sessions over the key-value port), configured once.
+    pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
     pub store_kind: &'static str,
     pub cache_kind: &'static str,
+}
+
+/// The stores behind the services, for the composition root's own jobs
+/// (the `seed` command, tests that set data up); never handed to the edges.
+pub struct Backends {
+    pub catalog: Arc<dyn CatalogStore>,
+    pub users: Arc<dyn UserStore>,
+    pub orders: Arc<dyn OrderStore>,
+    pub images: Arc<dyn ImageStore>,
 }
 
 /// One store adapter seen through every port it implements.
@@ -72,6 +80,10 @@ impl AppState {
     }
 
     pub async fn build(config: &Config) -> Result<Self, String> {
+        Ok(Self::build_with_backends(config).await?.0)
+    }
+
+    pub async fn build_with_backends(config: &Config) -> Result<(Self, Backends), String> {
         crate::domain::money::set_shop_currency(&config.currency)?;
         let (store, store_kind) = match &config.mongodb_uri {
             Some(uri) => (ports(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
@@ -111,29 +123,40 @@ impl AppState {
         let cache_kind = cache.kind();
         let index: Arc<dyn crate::ports::SearchIndex> = Arc::new(crate::infra::search::RoaringIndex::new());
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone());
-        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index);
+        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index).with_images(images.clone());
         let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone()).with_popularity(catalog.clone()).with_guest_key(&secret);
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
-        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
-        Ok(Self(Arc::new(App {
+        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
+        let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images };
+        let app = Self(Arc::new(App {
             catalog,
             admin,
             desk,
             audit,
-            users: store.users.clone(),
-            order_store: store.orders.clone(),
             accounts,
             carts,
             orders,
-            store: store.catalog,
-            images,
-            limiter,
-            sessions: KvSessionStore::new(session_kv),
+            limits: crate::services::limits::RateLimits::new(limiter),
+            session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,
             cache_kind,
-        })))
+        }));
+        Ok((app, backends))
     }
+}
+
+fn session_layer(store: KvSessionStore, config: &Config) -> tower_sessions::SessionManagerLayer<KvSessionStore> {
+    use tower_sessions::{cookie::SameSite, Expiry};
+    // over https the `__Host-` prefix pins the cookie to this host and path `/`, Secure
+    let name = if config.secure_cookies() { "__Host-vitrina_session" } else { "vitrina_session" };
+    tower_sessions::SessionManagerLayer::new(store)
+        .with_name(name)
+        .with_path("/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
 }

@@ -195,7 +195,7 @@ async fn a_disabled_user_is_locked_out() {
     let app = spawn_app(0).await;
     user_with_role(&app, "gone@example.com", Role::Customer).await;
     let t = tokens(&app, "gone@example.com").await;
-    let users = app.state.accounts.users();
+    let users = app.backends.users.clone();
     let mut u = users.user_by_email("gone@example.com").await.unwrap().unwrap();
     u.disabled = true;
     users.update_user(&u).await.unwrap();
@@ -296,7 +296,7 @@ async fn sessions_in_redis_survive_a_restart() {
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}kv:session:{session_id}")).query_async(&mut conn).await.unwrap();
     assert_eq!(keys.len(), 1);
     // a second instance with its own embedded store but the same Redis accepts it
-    let users = app.state.accounts.users().clone();
+    let users = app.backends.users.clone();
     let u = users.user_by_email("redis@example.com").await.unwrap().unwrap();
     let r2 = redis.clone();
     let other = spawn_app_with(0, move |c| {
@@ -304,7 +304,7 @@ async fn sessions_in_redis_survive_a_restart() {
         c.redis_prefix = prefix;
     })
     .await;
-    other.state.accounts.users().create_user(&u).await.unwrap();
+    other.backends.users.create_user(&u).await.unwrap();
     let me = browser().get(format!("{}/api/v1/me", other.base)).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(me.status(), 200);
 }

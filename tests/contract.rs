@@ -290,6 +290,11 @@ mod accounts_contract {
         assert!(none.is_empty(), "search text is literal, not a pattern");
         let (page, total) = s.list_users(None, 1, 1).await.unwrap();
         assert_eq!((page.len(), total), (1, 2));
+        // several by id in one read: unknown ids left out, duplicates once
+        let mut both = s.users_by_ids(&["u3".into(), "nobody".into(), "u1".into()]).await.unwrap();
+        both.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(both.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["u1", "u3"]);
+        assert!(s.users_by_ids(&[]).await.unwrap().is_empty());
     }
 
     async fn tokens<S: TokenStore>(s: &S) {
@@ -299,6 +304,9 @@ mod accounts_contract {
         assert_eq!(s.active_family_owner("nope").await.unwrap(), None);
         let rec = RefreshRecord { token_hash: "h1".into(), family_id: "f1".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) };
         s.insert_refresh(&rec).await.unwrap();
+        // the owner can be read without using the token up
+        assert_eq!(s.refresh_owner("h1").await.unwrap().as_deref(), Some("u1"));
+        assert_eq!(s.refresh_owner("unknown").await.unwrap(), None);
         match s.consume_refresh("h1", now).await.unwrap() {
             Consumed::Fresh(r) => assert_eq!((r.family_id.as_str(), r.user_id.as_str()), ("f1", "u1")),
             other => panic!("{other:?}"),

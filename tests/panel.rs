@@ -70,7 +70,7 @@ async fn admin_pages_refuse_visitors_401_and_other_roles_403() {
     // form posts of the panel refuse non-admins too
     let res = app.client.post(format!("{}/admin/users/create", app.base)).bearer_auth(&customer).header("Origin", &app.base).form(&[("email", "x@example.com"), ("name", "X"), ("password", PASSWORD)]).send().await.unwrap();
     assert_eq!(res.status(), 403);
-    assert!(app.state.users.user_by_email("x@example.com").await.unwrap().is_none(), "nothing created");
+    assert!(app.backends.users.user_by_email("x@example.com").await.unwrap().is_none(), "nothing created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,7 +75,7 @@ fn validate(node: &Value, vocab: &BTreeMap<&str, BTreeSet<&str>>, path: &str) {
 #[tokio::test]
 async fn sitemap_lists_every_active_product_and_robots_points_to_it() {
     let app = spawn_app(40).await;
-    let mut all = app.state.catalog.store().products_after(None, 1000).await.unwrap();
+    let mut all = app.backends.catalog.products_after(None, 1000).await.unwrap();
     assert_eq!(all.len(), 40);
     all[3].status = ProductStatus::Draft;
     all[7].status = ProductStatus::Archived;
@@ -104,7 +104,7 @@ async fn sitemap_lists_every_active_product_and_robots_points_to_it() {
 #[tokio::test]
 async fn product_page_has_canonical_open_graph_and_valid_json_ld() {
     let app = spawn_app(12).await;
-    let products = app.state.catalog.store().products_after(None, 100).await.unwrap();
+    let products = app.backends.catalog.products_after(None, 100).await.unwrap();
     let p = products.iter().find(|p| p.variants.len() > 1).expect("a product with variants");
     let html = app.get(&format!("/p/{}", p.slug)).await.text().await.unwrap();
     let url = format!("{}/p/{}", app.base, p.slug);
@@ -225,7 +225,7 @@ fn hreflang(html: &str) -> BTreeMap<String, String> {
 #[tokio::test]
 async fn pages_are_romanian_by_default_and_english_under_en() {
     let app = spawn_app(30).await;
-    let products = app.state.catalog.store().products_after(None, 100).await.unwrap();
+    let products = app.backends.catalog.products_after(None, 100).await.unwrap();
     let p = products.iter().find(|p| p.status == ProductStatus::Active && p.variants.iter().any(|v| v.stock > 0)).expect("an active product in stock");
     let v = p.variants.iter().find(|v| v.stock > 0).unwrap();
     let lei = |minor: i64| vitrina::i18n::Locale::Ro.money(minor, "RON");
@@ -299,7 +299,7 @@ async fn the_first_visit_follows_accept_language_until_a_choice_is_made() {
 #[tokio::test]
 async fn form_posts_in_english_come_back_in_english() {
     let app = spawn_app(20).await;
-    let products = app.state.catalog.store().products_after(None, 100).await.unwrap();
+    let products = app.backends.catalog.products_after(None, 100).await.unwrap();
     let p = products.iter().find(|p| p.status == ProductStatus::Active && p.variants.iter().any(|v| v.stock > 0)).unwrap();
     let sku = &p.variants.iter().find(|v| v.stock > 0).unwrap().sku;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

@@ -55,12 +55,10 @@ pub struct UserListParams {
 pub async fn list_users(State(app): State<AppState>, params: Result<Query<UserListParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<UserPage>, Problem> {
     let Query(p) = params.map_err(|e| super::problem::bad_query(&e.body_text()))?;
     let (page, per_page) = super::problem::paging(p.page, p.per_page, 50)?;
-    let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if q.is_some_and(|s| s.len() > 200) {
-        return Err(Problem::invalid("q", "must be at most 200 characters"));
-    }
-    let (offset, limit) = crate::domain::query::page_window(page, per_page);
-    let (users, total) = app.accounts.users().list_users(q, offset, limit).await?;
+    let (users, total) = match app.desk.search_users(p.q.as_deref(), page as u64, per_page as u64).await {
+        Err(crate::services::accounts::AccountError::Invalid(e)) => return Err(Problem::invalid(&e.field, &e.in_locale(crate::i18n::request_locale()))),
+        other => other?,
+    };
     Ok(Json(UserPage { items: users.into_iter().map(AdminUser::from).collect(), page, per_page, total }))
 }
 
@@ -338,8 +336,8 @@ pub async fn export_products(State(app): State<AppState>) -> Result<axum::respon
     responses((status = 200, description = "CSV", content_type = "text/csv")))]
 pub async fn export_orders(State(app): State<AppState>, q: Result<Query<super::orders::AdminOrderParams>, axum::extract::rejection::QueryRejection>) -> Result<axum::response::Response, Problem> {
     let Query(q) = q.map_err(|e| super::problem::bad_query(&e.body_text()))?;
-    let filter = super::orders::admin_order_filter(&app, &q).await?.unwrap_or(crate::ports::OrderFilter { user_id: Some("-none-".into()), ..Default::default() });
-    Ok(csv_response("orders", crate::services::csv_io::export_orders(app.order_store.as_ref(), app.users.as_ref(), &filter).await?))
+    let filter = super::orders::admin_order_filter(&app, &q).await?;
+    Ok(csv_response("orders", app.desk.export_orders(filter.as_ref()).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

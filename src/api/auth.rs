@@ -117,7 +117,7 @@ pub async fn rate_limit(app: &AppState, keys: &[String], limit: u64) -> Result<(
         return Ok(()); // turned off (load tests)
     }
     for key in keys {
-        match app.limiter.hit(key, limit, Duration::from_secs(60)).await {
+        match app.limits.hit(key, limit, Duration::from_secs(60)).await {
             Ok(d) if !d.allowed => return Err(too_many(d.retry_after, "Too many attempts")),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rate limiter unavailable"),

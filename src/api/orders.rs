@@ -246,7 +246,7 @@ pub async fn admin_order_filter(app: &AppState, q: &AdminOrderParams) -> Result<
         filter.to = Some(day("to", v)? + chrono::Duration::days(1));
     }
     if let Some(email) = q.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        match app.accounts.users().user_by_email(&email.to_lowercase()).await? {
+        match app.accounts.user_by_email(email).await? {
             Some(u) => filter.user_id = Some(u.id),
             None => return Ok(None),
         }

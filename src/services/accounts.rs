@@ -84,8 +84,9 @@ impl AccountService {
         Self { users, tokens, hasher, signer, access_ttl, refresh_ttl: Duration::from_secs(30 * 24 * 3600), dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
     }
 
-    pub fn users(&self) -> &Arc<dyn UserStore> {
-        &self.users
+    /// The account with this e-mail address (any case), if there is one.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, AccountError> {
+        Ok(self.users.user_by_email(&email.trim().to_lowercase()).await?)
     }
 
     pub async fn register(&self, email: &str, password: &str, name: &str, role: Role) -> Result<User, AccountError> {

@@ -20,7 +20,7 @@ use crate::services::orders::{OrderError, OrderService};
 use crate::domain::query::CatalogQuery;
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
-use crate::ports::{CatalogStore, InventoryStore, OrderStore, StoreError};
+use crate::ports::{CatalogStore, InventoryStore, OrderStore, StoreError, UserStore};
 use crate::services::catalog::CatalogService;
 
 #[derive(Debug, thiserror::Error)]
@@ -319,11 +319,23 @@ impl AdminCatalog {
 #[derive(Clone)]
 pub struct AdminDesk {
     accounts: AccountService,
+    users: Arc<dyn UserStore>,
     orders: OrderService,
     order_store: Arc<dyn OrderStore>,
     inventory: Arc<dyn InventoryStore>,
     store: Arc<dyn CatalogStore>,
     audit: AuditLog,
+}
+
+/// The longest user search, in characters.
+pub const MAX_USER_SEARCH: usize = 200;
+
+/// The e-mail of each order's customer account, by user id, in one read.
+pub async fn customer_emails(users: &dyn UserStore, orders: &[Order]) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    let mut ids: Vec<String> = orders.iter().map(|o| o.user_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(users.users_by_ids(&ids).await?.into_iter().map(|u| (u.id, u.email)).collect())
 }
 
 /// At most this many orders are read to draw the dashboard.
@@ -332,8 +344,47 @@ const DASHBOARD_MAX_ORDERS: u64 = 50_000;
 pub const LOW_STOCK: i64 = 5;
 
 impl AdminDesk {
-    pub fn new(accounts: AccountService, orders: OrderService, order_store: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, store: Arc<dyn CatalogStore>, audit: AuditLog) -> Self {
-        Self { accounts, orders, order_store, inventory, store, audit }
+    pub fn new(accounts: AccountService, users: Arc<dyn UserStore>, orders: OrderService, order_store: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, store: Arc<dyn CatalogStore>, audit: AuditLog) -> Self {
+        Self { accounts, users, orders, order_store, inventory, store, audit }
+    }
+
+    /// Users whose e-mail or name contains `q`, newest first; a search of
+    /// more than [`MAX_USER_SEARCH`] characters is refused (every door alike).
+    pub async fn search_users(&self, q: Option<&str>, page: u64, per_page: u64) -> Result<(Vec<User>, u64), AccountError> {
+        let q = q.map(str::trim).filter(|s| !s.is_empty());
+        if q.is_some_and(|s| s.chars().count() > MAX_USER_SEARCH) {
+            return Err(FieldError::coded("query-q-long", "q", &[("max", &MAX_USER_SEARCH.to_string())]).into());
+        }
+        let (offset, limit) = crate::domain::query::page_window(page, per_page);
+        Ok(self.users.list_users(q, offset, limit).await?)
+    }
+
+    /// An order as the panel shows it (any customer's; never one still
+    /// pending, which is not placed yet).
+    pub async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        Ok(self.order_store.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending))
+    }
+
+    /// Each order with its customer's e-mail (a guest's, marked as such);
+    /// the accounts are read in one batch.
+    pub async fn with_customers(&self, orders: Vec<Order>) -> Result<Vec<(Order, String)>, StoreError> {
+        let emails = customer_emails(self.users.as_ref(), &orders).await?;
+        Ok(orders
+            .into_iter()
+            .map(|o| {
+                let email = match (emails.get(&o.user_id), &o.guest_email) {
+                    (Some(e), _) => e.clone(),
+                    (None, Some(guest)) => format!("{guest} (guest)"),
+                    (None, None) => String::new(),
+                };
+                (o, email)
+            })
+            .collect())
+    }
+
+    /// Orders as CSV (`None`: a filter nothing matches, such as an unknown customer).
+    pub async fn export_orders(&self, filter: Option<&OrderFilter>) -> Result<String, StoreError> {
+        crate::services::csv_io::export_orders(self.order_store.as_ref(), self.users.as_ref(), filter).await
     }
 
     pub async fn set_order_status(&self, actor: &Actor, id: &str, to: OrderStatus) -> Result<Order, OrderError> {
@@ -356,7 +407,7 @@ impl AdminDesk {
                 return Err(FieldError::coded("field-lock-out", "role", &[]).into());
             }
         }
-        let before = self.accounts.users().user_by_id(id).await?.map(|u| u.view());
+        let before = self.users.user_by_id(id).await?.map(|u| u.view());
         let user = self.accounts.administer(id, role, disabled).await?;
         let mut what = Vec::new();
         if let (Some(r), Some(b)) = (role, &before) {

@@ -7,7 +7,7 @@ use crate::domain::category::{build_tree, CategoryNode};
 use crate::domain::product::{Product, ProductStatus, ProductView};
 use crate::domain::seo::SitemapEntry;
 use crate::domain::query::{words_start, CatalogQuery, CategorySuggestion, ProductSuggestion, QueryError, SearchResult, Sort, Suggestions, MAX_Q_LEN};
-use crate::ports::{Cache, CatalogStore, InventoryStore, SearchIndex, StoreError};
+use crate::ports::{Cache, CatalogStore, ImageError, ImageStore, InventoryStore, SearchIndex, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -33,6 +33,8 @@ pub struct CatalogService {
     listing_ttl: Duration,
     product_ttl: Duration,
     inventory: Option<Arc<dyn InventoryStore>>,
+    /// Product images, served by the app when there is no CDN in front.
+    images: Option<Arc<dyn ImageStore>>,
     /// Single flight: one load per key at a time; concurrent misses wait for it.
     loading: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// The in-process search index listings come from, once loaded.
@@ -70,7 +72,7 @@ pub struct IndexReport {
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl, inventory: None, loading: Default::default(), index: None, sync: Default::default() }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default() }
     }
 
     /// Listings, search and facets then come from this index (loaded on
@@ -78,6 +80,26 @@ impl CatalogService {
     pub fn with_index(mut self, index: Arc<dyn SearchIndex>) -> Self {
         self.index = Some(index);
         self
+    }
+
+    pub fn with_images(mut self, images: Arc<dyn ImageStore>) -> Self {
+        self.images = Some(images);
+        self
+    }
+
+    /// A product image or thumbnail by its key, with its content type. Only
+    /// what the shop itself writes (`products/…`) is served, never any other
+    /// key of a shared bucket.
+    pub async fn image(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, ImageError> {
+        match &self.images {
+            Some(images) if key.starts_with("products/") => images.get(key).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether the store answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
     }
 
     pub fn index(&self) -> Option<&Arc<dyn SearchIndex>> {
@@ -148,7 +170,7 @@ impl CatalogService {
         self
     }
 
-    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+    pub(crate) fn store(&self) -> &Arc<dyn CatalogStore> {
         &self.store
     }
 

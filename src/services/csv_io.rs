@@ -119,19 +119,22 @@ pub async fn export_products(admin: &AdminCatalog) -> Result<String, AdminError>
 }
 
 /// Every order (newest first) matching the filter, one row per order.
-pub async fn export_orders(orders: &dyn OrderStore, users: &dyn UserStore, filter: &OrderFilter) -> Result<String, StoreError> {
+pub async fn export_orders(orders: &dyn OrderStore, users: &dyn UserStore, filter: Option<&OrderFilter>) -> Result<String, StoreError> {
     let mut w = writer();
     w.write_record(["number", "id", "created_at", "status", "customer_email", "customer_name", "items", "subtotal", "shipping", "vat", "total", "currency", "shipping_method", "city", "country"])
         .map_err(csv_err)?;
+    let Some(filter) = filter else { return finish(w) };
     let mut emails: BTreeMap<String, String> = BTreeMap::new();
     let mut offset = 0;
     loop {
         let (page, total) = orders.list_orders(filter, offset, 500).await?;
+        // each page's new customers in one read
+        let unknown: Vec<crate::domain::order::Order> = page.iter().filter(|o| !emails.contains_key(&o.user_id)).cloned().collect();
+        let found = crate::services::admin::customer_emails(users, &unknown).await?;
+        for o in &unknown {
+            emails.insert(o.user_id.clone(), found.get(&o.user_id).cloned().unwrap_or_default());
+        }
         for o in &page {
-            if !emails.contains_key(&o.user_id) {
-                let email = users.user_by_id(&o.user_id).await?.map(|u| u.email).unwrap_or_default();
-                emails.insert(o.user_id.clone(), email);
-            }
             let items: i64 = o.lines.iter().map(|l| l.quantity).sum();
             write_row(&mut w, [
                 o.number.clone(), o.id.clone(), o.created_at.to_rfc3339(), o.status.as_str().to_string(), o.guest_email.clone().filter(|_| emails[&o.user_id].is_empty()).unwrap_or_else(|| emails[&o.user_id].clone()), o.shipping_address.name.clone(), items.to_string(),

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod csv_io;
 pub mod catalog;
 pub mod demo;
+pub mod limits;
 pub mod orders;

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The stores behind the services, for setting data up and checking it.
+    pub backends: vitrina::state::Backends,
     pub _dir: tempfile::TempDir,
 }
 
@@ -88,15 +90,15 @@ pub async fn spawn_app_with(products: u64, adjust: impl FnOnce(&mut Config)) -> 
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
     adjust(&mut config);
-    let state = AppState::build(&config).await.expect("state");
-    vitrina::services::demo::seed(&state.store, &state.images, products, false).await.expect("seed");
+    let (state, backends) = AppState::build_with_backends(&config).await.expect("state");
+    vitrina::services::demo::seed(&backends.catalog, &backends.images, products, false).await.expect("seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let served = state.clone();
     tokio::spawn(async move {
         vitrina::server::serve_on(listener, served, std::future::pending()).await.expect("serve");
     });
-    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), state, _dir: dir }
+    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), state, backends, _dir: dir }
 }
 
 /// The specification of a listing, written plainly: what a store must return.

@@ -60,6 +60,23 @@ impl UserStore for MongoCatalog {
         self.find_user(doc! { "_id": id }).await
     }
 
+    async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cursor = self
+            .users
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "doc": 1 })
+            .await
+            .map_err(|e| map_error("read users", e))?;
+        let mut users = Vec::with_capacity(ids.len());
+        while let Some(d) = cursor.try_next().await.map_err(|e| map_error("read users", e))? {
+            users.push(decode_user(d).map_err(StoreError::Other)?);
+        }
+        Ok(users)
+    }
+
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError> {
         self.find_user(doc! { "email_key": email_key.to_lowercase() }).await
     }

@@ -81,6 +81,28 @@ impl UserStore for SqliteCatalog {
             .await
     }
 
+    async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        self.0
+            .read(move |c| {
+                let mut users = Vec::with_capacity(ids.len());
+                // within SQLite's limit on bound parameters
+                for chunk in ids.chunks(500) {
+                    let marks = vec!["?"; chunk.len()].join(",");
+                    let mut st = c.prepare(&format!("SELECT doc FROM users WHERE id IN ({marks})")).map_err(unavailable)?;
+                    let docs = st.query_map(rusqlite::params_from_iter(chunk.iter()), |r| r.get::<_, String>(0)).map_err(unavailable)?;
+                    for doc in docs {
+                        users.push(parse_user(doc.map_err(unavailable)?)?);
+                    }
+                }
+                Ok(users)
+            })
+            .await
+    }
+
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError> {
         let key = email_key.to_lowercase();
         self.0

@@ -155,16 +155,8 @@ pub struct AdminOrderList {
 }
 
 #[cfg(feature = "ssr")]
-async fn with_email(app: &crate::state::AppState, order: Order, cache: &mut std::collections::BTreeMap<String, String>) -> AdminOrderRow {
-    if !cache.contains_key(&order.user_id) {
-        let email = app.users.user_by_id(&order.user_id).await.ok().flatten().map(|u| u.email).unwrap_or_default();
-        cache.insert(order.user_id.clone(), email);
-    }
-    let customer_email = match (&order.guest_email, cache[&order.user_id].as_str()) {
-        (Some(guest), "") => format!("{guest} (guest)"),
-        (_, email) => email.to_string(),
-    };
-    AdminOrderRow { customer_email, order }
+async fn rows(app: &crate::state::AppState, orders: Vec<Order>) -> Result<Vec<AdminOrderRow>, PageError> {
+    Ok(app.desk.with_customers(orders).await.map_err(unavailable)?.into_iter().map(|(order, customer_email)| AdminOrderRow { order, customer_email }).collect())
 }
 
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.
@@ -187,20 +179,15 @@ pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, S
         Ok(x) => x,
         Err(e) => return Ok(Err(unavailable(e))),
     };
-    let mut cache = Default::default();
-    let mut items = Vec::with_capacity(orders.len());
-    for o in orders {
-        items.push(with_email(&app, o, &mut cache).await);
-    }
-    Ok(Ok(AdminOrderList { items, total, page, per_page }))
+    Ok(rows(&app, orders).await.map(|items| AdminOrderList { items, total, page, per_page }))
 }
 
 #[server]
 pub async fn admin_order(id: String) -> Result<PageResult<AdminOrderRow>, ServerFnError> {
     let (app, _) = guard!();
-    match app.order_store.order_by_id(&id).await {
-        Ok(Some(o)) if o.status != crate::domain::order::OrderStatus::Pending => Ok(Ok(with_email(&app, o, &mut Default::default()).await)),
-        Ok(_) => Ok(Err(PageError::NotFound)),
+    match app.desk.order(&id).await {
+        Ok(Some(o)) => Ok(rows(&app, vec![o]).await.map(|mut r| r.remove(0))),
+        Ok(None) => Ok(Err(PageError::NotFound)),
         Err(e) => Ok(Err(unavailable(e))),
     }
 }
@@ -225,14 +212,11 @@ pub async fn admin_users(q: String, page: u64) -> Result<PageResult<AdminUserLis
     let (app, _) = guard!();
     let (offset, per_page) = crate::domain::query::page_window(page, 25);
     let page = offset / per_page + 1;
-    let q = q.trim().chars().take(200).collect::<String>();
-    let search = (!q.is_empty()).then_some(q.as_str());
-    Ok(app
-        .users
-        .list_users(search, offset, per_page)
-        .await
-        .map(|(users, total)| AdminUserList { items: users.iter().map(|u| AdminUserRow { user: u.view(), disabled: u.disabled, created_at: u.created_at }).collect(), total, page, per_page })
-        .map_err(unavailable))
+    match app.desk.search_users(Some(&q), page, per_page).await {
+        Ok((users, total)) => Ok(Ok(AdminUserList { items: users.iter().map(|u| AdminUserRow { user: u.view(), disabled: u.disabled, created_at: u.created_at }).collect(), total, page, per_page })),
+        Err(crate::services::accounts::AccountError::Invalid(e)) => Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.field })),
+        Err(e) => Ok(Err(unavailable(e))),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
