@@ -566,3 +566,5 @@ field-lock-out = you cannot lock yourself out: ask another admin to change your 
 msg-user-disabled = { $email } is disabled: their sessions and tokens are revoked.
 msg-user-enabled = { $email } may sign in again.
 msg-user-role = { $email } is now { $role }.
+field-partner-items = partners send the items to order
+field-shopper-items = only partners send items; shoppers order their cart

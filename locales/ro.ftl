@@ -572,3 +572,5 @@ field-lock-out = nu te poți bloca singur: cere altui administrator să-ți schi
 msg-user-disabled = { $email } este dezactivat: sesiunile și tokenurile lui sunt revocate.
 msg-user-enabled = { $email } se poate autentifica din nou.
 msg-user-role = { $email } este acum { $role }.
+field-partner-items = partenerii trimit produsele de comandat
+field-shopper-items = doar partenerii trimit produse; cumpărătorii comandă coșul

@@ -421,7 +421,7 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
         Ok(a) => a,
         Err(r) => return r,
     };
-    let Some(status) = crate::domain::order::OrderStatus::parse(&f.status).filter(|s| *s != crate::domain::order::OrderStatus::Pending) else {
+    let Some(status) = crate::domain::order::OrderStatus::parse_visible(&f.status) else {
         return back(&to, &[("error", "bad-status")]);
     };
     match app.desk.set_order_status(&actor, &f.order_id, status).await {

@@ -191,7 +191,7 @@ async fn registrations_are_limited_per_client_ip() {
     // the form door shares the same allowance
     let res = no_redirects().post(format!("{}/register", app.base)).form(&[("email", "f@example.com"), ("password", PASSWORD), ("name", "F")]).send().await.unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with("/register?") && location.contains("Too+many"), "{location}");
+    assert!(location.starts_with("/register?") && location.contains("Prea+multe+conturi+noi"), "{location}");
     assert!(app.state.accounts.authenticate("f@example.com", PASSWORD).await.is_err(), "no account was made");
 }
 

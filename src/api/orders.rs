@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::auth::{CurrentUser, JsonBody};
 use super::problem::{FieldError as ProblemField, Problem};
 use crate::domain::order::{Address, CartLine, CartView, Order, ShippingMethod};
-use crate::domain::user::Role;
 use crate::services::orders::{user_cart, OrderError, PlaceOrder};
 use crate::state::AppState;
 
@@ -121,13 +120,7 @@ pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUse
             None => return Problem::invalid_422("shipping_method", "must be standard or express").into_response(),
         },
     };
-    let items = match (p.user.role, body.items) {
-        (Role::Partner, None) => return Problem::invalid_422("items", "partners send the items to order").into_response(),
-        (Role::Partner, Some(items)) => Some(items),
-        (_, Some(_)) => return Problem::invalid_422("items", "only partners send items; shoppers order their cart").into_response(),
-        (_, None) => None,
-    };
-    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items, idempotency_key: key };
+    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key };
     match app.orders.place(&p.user, req).await {
         Ok((order, true)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok((order, false)) => (StatusCode::OK, Json(order)).into_response(),
@@ -188,8 +181,7 @@ pub struct StatusBody {
         (status = 409, description = "Invalid transition", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn set_status(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(body): JsonBody<StatusBody>) -> Result<Json<Order>, Problem> {
-    let to = crate::domain::order::OrderStatus::parse(&body.status)
-        .filter(|s| *s != crate::domain::order::OrderStatus::Pending)
+    let to = crate::domain::order::OrderStatus::parse_visible(&body.status)
         .ok_or_else(|| Problem::invalid_422("status", "must be confirmed, shipped, delivered or cancelled"))?;
     Ok(Json(app.desk.set_order_status(&(&p.user).into(), &id, to).await?))
 }
@@ -234,8 +226,7 @@ pub async fn admin_order_filter(app: &AppState, q: &AdminOrderParams) -> Result<
     let mut filter = crate::ports::OrderFilter::default();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         filter.status = Some(
-            crate::domain::order::OrderStatus::parse(s)
-                .filter(|s| *s != crate::domain::order::OrderStatus::Pending)
+            crate::domain::order::OrderStatus::parse_visible(s)
                 .ok_or_else(|| Problem::invalid("status", "must be placed, confirmed, shipped, delivered or cancelled"))?,
         );
     }

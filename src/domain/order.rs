@@ -257,6 +257,11 @@ impl OrderStatus {
     pub fn parse(s: &str) -> Option<Self> {
         [OrderStatus::Pending].into_iter().chain(Self::VISIBLE).find(|x| x.as_str() == s)
     }
+    /// A status a person may name, to filter by or to move an order to:
+    /// never `pending`, the moment an order is being placed.
+    pub fn parse_visible(s: &str) -> Option<Self> {
+        Self::VISIBLE.into_iter().find(|x| x.as_str() == s)
+    }
     /// placed → confirmed → shipped → delivered; placed or confirmed → cancelled.
     pub fn can_become(&self, next: OrderStatus) -> bool {
         use OrderStatus::*;

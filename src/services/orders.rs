@@ -348,7 +348,13 @@ impl OrderService {
 
     /// Places an order. Returns the order and whether this call created it
     /// (`false`: a replay of the same Idempotency-Key and request).
+    /// Partners name the items to order; shoppers order their cart.
     pub async fn place(&self, user: &User, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
+        match (user.role, &req.items) {
+            (Role::Partner, None) => return Err(FieldError::coded("field-partner-items", "items", &[]).into()),
+            (Role::Customer | Role::Admin, Some(_)) => return Err(FieldError::coded("field-shopper-items", "items", &[]).into()),
+            _ => {}
+        }
         self.place_for(&Buyer { id: user.id.clone(), role: user.role, cart: user_cart(&user.id), guest_email: None }, req).await
     }
 
