@@ -12,6 +12,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod cpu;
 #[cfg(feature = "ssr")]
+pub mod edge;
+#[cfg(feature = "ssr")]
 pub mod infra;
 #[cfg(feature = "ssr")]
 pub mod metrics;

@@ -9,13 +9,14 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::api::auth::{client_ip, rate_limit, Caller, PeerAddr, SESSION_SINCE_KEY, SESSION_USER_KEY};
-use crate::domain::user::{Role, User};
+use crate::edge::caller::{client_ip, rate_limit, Caller, PeerAddr};
+use crate::edge::session::{browser_cart, merge_guest_cart, server_error, sign_in, SESSION_CART_KEY};
+use crate::domain::user::Role;
 use crate::i18n::Locale;
-use crate::server::ServerState;
+use crate::edge::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
 use crate::services::accounts::AccountError;
-use crate::services::orders::{guest_cart, user_cart, OrderError, PlaceOrder};
+use crate::services::orders::{OrderError, PlaceOrder};
 use crate::state::AppState;
 
 pub fn router() -> Router<ServerState> {
@@ -34,33 +35,6 @@ pub fn router() -> Router<ServerState> {
         .route("/admin/orders/status", post(admin_order_status))
         .route("/admin/users/update", post(admin_user_update))
         .route("/admin/users/create", post(admin_user_create))
-}
-
-pub const SESSION_CART_KEY: &str = "cart_id";
-
-/// The cart of this browser: the user's when signed in, else the session's guest cart.
-pub async fn browser_cart(caller: &Caller, session: &Session, create: bool) -> Result<Option<String>, Response> {
-    if let Some(p) = &caller.0 {
-        return Ok(Some(user_cart(&p.user.id)));
-    }
-    match session.get::<String>(SESSION_CART_KEY).await.map_err(server_error)? {
-        Some(id) => Ok(Some(guest_cart(&id))),
-        None if create => {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            session.insert(SESSION_CART_KEY, &id).await.map_err(server_error)?;
-            Ok(Some(guest_cart(&id)))
-        }
-        None => Ok(None),
-    }
-}
-
-/// After sign-in the guest cart joins the user's cart.
-async fn merge_guest_cart(app: &AppState, session: &Session, user: &User) {
-    if let Ok(Some(id)) = session.remove::<String>(SESSION_CART_KEY).await {
-        if let Err(e) = app.carts.merge(&guest_cart(&id), &user_cart(&user.id)).await {
-            tracing::warn!(error = %e, "could not merge the guest cart");
-        }
-    }
 }
 
 fn local_back(to: Option<&str>, fallback: &str) -> String {
@@ -274,19 +248,6 @@ fn back(path: &str, pairs: &[(&str, &str)]) -> Response {
     let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty())).finish();
     let to = if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") };
     Redirect::to(&to).into_response()
-}
-
-fn server_error(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "form post");
-    (StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; please try again.").into_response()
-}
-
-/// Starts a signed-in session with a fresh id (no session fixation).
-async fn sign_in(session: &Session, user: &User) -> Result<(), Response> {
-    session.cycle_id().await.map_err(server_error)?;
-    session.insert(SESSION_USER_KEY, &user.id).await.map_err(server_error)?;
-    session.insert(SESSION_SINCE_KEY, chrono::Utc::now().timestamp_millis()).await.map_err(server_error)?;
-    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::problem::Problem;
 use crate::domain::user::{Role, User};
+pub use crate::edge::params::AuditParams;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
@@ -260,7 +261,7 @@ pub async fn set_images(State(app): State<AppState>, super::auth::CurrentUser(p)
 
 // ------------------------------------------------------------------ audit, dashboard, CSV
 
-use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::domain::audit::AuditEntry;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
@@ -268,38 +269,6 @@ pub struct AuditPage {
     pub page: u64,
     pub per_page: u64,
     pub total: u64,
-}
-
-#[derive(Deserialize, Default, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
-    /// Part of the admin's e-mail.
-    pub actor: Option<String>,
-    /// An action or its prefix: `product`, `product.update`, `order.status`, `user`.
-    pub action: Option<String>,
-    /// A product, order or user id.
-    pub target: Option<String>,
-    /// From this day (YYYY-MM-DD, UTC).
-    pub from: Option<String>,
-    /// To this day, inclusive.
-    pub to: Option<String>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
-}
-
-use super::orders::day;
-
-impl AuditParams {
-    pub fn filter(&self) -> Result<AuditFilter, Problem> {
-        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
-        Ok(AuditFilter {
-            actor: text(&self.actor),
-            action: text(&self.action),
-            target: text(&self.target),
-            from: text(&self.from).map(|v| day("from", &v)).transpose()?,
-            to: text(&self.to).map(|v| day("to", &v).map(|d| d + chrono::Duration::days(1))).transpose()?,
-        })
-    }
 }
 
 /// The audit log of admin actions, newest first.

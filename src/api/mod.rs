@@ -8,7 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod docs;
 pub mod orders;
-pub mod problem;
+pub use crate::edge::problem;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +18,7 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
 use crate::domain::user::Access;
-use crate::server::ServerState;
+use crate::edge::ServerState;
 
 pub struct ApiRoute {
     pub method: Method,

@@ -9,6 +9,7 @@ use super::auth::{CurrentUser, JsonBody};
 use super::problem::{FieldError as ProblemField, Problem};
 use crate::domain::order::{Address, CartLine, CartView, Order, ShippingMethod};
 use crate::services::orders::{user_cart, OrderError, PlaceOrder};
+pub use crate::edge::params::{admin_order_filter, AdminOrderParams};
 use crate::state::AppState;
 
 impl From<OrderError> for Problem {
@@ -187,27 +188,6 @@ pub async fn set_status(State(app): State<AppState>, super::auth::CurrentUser(p)
 }
 
 
-#[derive(Deserialize, Default, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminOrderParams {
-    /// placed, confirmed, shipped, delivered or cancelled.
-    pub status: Option<String>,
-    /// Created on or after this day (YYYY-MM-DD, UTC).
-    pub from: Option<String>,
-    /// Created on or before this day (YYYY-MM-DD, UTC).
-    pub to: Option<String>,
-    /// The customer's e-mail.
-    pub email: Option<String>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
-}
-
-pub(super) fn day(param: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, Problem> {
-    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        .map_err(|_| Problem::invalid(param, "must be a day such as 2026-11-27"))
-}
-
 /// Every order, newest first, filtered by status, date range and customer e-mail (admins).
 #[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin", params(AdminOrderParams), security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
@@ -221,26 +201,3 @@ pub async fn admin_list_orders(State(app): State<AppState>, q: Result<Query<Admi
     Ok(Json(OrderPage { items, page, per_page, total }))
 }
 
-/// The admin order filter from its parameters; `None` when the e-mail matches no customer (no orders).
-pub async fn admin_order_filter(app: &AppState, q: &AdminOrderParams) -> Result<Option<crate::ports::OrderFilter>, Problem> {
-    let mut filter = crate::ports::OrderFilter::default();
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        filter.status = Some(
-            crate::domain::order::OrderStatus::parse_visible(s)
-                .ok_or_else(|| Problem::invalid("status", "must be placed, confirmed, shipped, delivered or cancelled"))?,
-        );
-    }
-    if let Some(v) = q.from.as_deref().filter(|s| !s.is_empty()) {
-        filter.from = Some(day("from", v)?);
-    }
-    if let Some(v) = q.to.as_deref().filter(|s| !s.is_empty()) {
-        filter.to = Some(day("to", v)? + chrono::Duration::days(1));
-    }
-    if let Some(email) = q.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        match app.accounts.user_by_email(email).await? {
-            Some(u) => filter.user_id = Some(u.id),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(filter))
-}

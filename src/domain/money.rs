@@ -71,6 +71,14 @@ pub fn to_decimal(amount: i64) -> String {
     format!("{sign}{}.{:02}", amount.unsigned_abs() / 100, amount.unsigned_abs() % 100)
 }
 
+/// Prices in a language's way of writing them (`1.299,99 lei`, `RON 1,299.99`):
+/// defined here so that the catalogues (`i18n`) know nothing of the domain.
+impl crate::i18n::Locale {
+    pub fn price(self, m: &Money) -> String {
+        self.money(m.amount, &m.currency)
+    }
+}
+
 #[cfg(test)]
 mod decimal_tests {
     use super::*;

@@ -380,7 +380,7 @@ impl ProductInput {
         }
         for (k, v) in &p.attributes {
             let field = format!("attributes.{k}");
-            if !super::query::is_valid_attr_key(k) {
+            if !is_valid_attr_key(k) {
                 errors.push(FieldError::coded("field-attribute-key", &field, &[]));
                 continue;
             }
@@ -406,7 +406,7 @@ impl ProductInput {
             } else if !skus.insert(v.sku.clone()) {
                 errors.push(FieldError::coded("field-sku-twice", &format!("variants.{i}.sku"), &[]));
             }
-            if v.options.keys().any(|k| !super::query::is_valid_attr_key(k)) || v.options.values().any(|x| x.trim().is_empty() || x.chars().count() > 50 || x.starts_with('$')) {
+            if v.options.keys().any(|k| !is_valid_attr_key(k)) || v.options.values().any(|x| x.trim().is_empty() || x.chars().count() > 50 || x.starts_with('$')) {
                 errors.push(FieldError::coded("field-options-invalid", &format!("variants.{i}.options"), &[]));
             } else if !combos.insert(v.options.clone()) {
                 errors.push(FieldError::coded("field-options-twice", &format!("variants.{i}.options"), &[]));
@@ -484,6 +484,11 @@ fn axis_rank(axis: &str) -> u8 {
         "color" => 1,
         _ => 2,
     }
+}
+
+/// An attribute key (also a filter's name): 1–40 of `a-z`, `0-9` and `_`.
+pub fn is_valid_attr_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 40 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::category::CategoryPath;
-use super::product::{facet_token, ProductSummary};
+use super::product::{facet_token, is_valid_attr_key, ProductSummary};
 use super::text;
 
 pub const DEFAULT_PER_PAGE: u32 = 24;
@@ -105,10 +105,6 @@ pub struct CatalogQuery {
 pub fn page_window(page: u64, per_page: u64) -> (u64, u64) {
     let per_page = per_page.clamp(1, MAX_PER_PAGE as u64);
     ((page.clamp(1, MAX_PAGE as u64) - 1) * per_page, per_page)
-}
-
-pub fn is_valid_attr_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 40 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn parse_price(param: &str, value: &str) -> Result<Option<i64>, QueryError> {

@@ -105,7 +105,7 @@ pub fn set_status(_code: u16) {
 /// The caller of the current request (server side), from the session or a bearer token.
 #[cfg(feature = "ssr")]
 pub async fn caller() -> Option<crate::services::accounts::Principal> {
-    leptos_axum::extract::<axum::Extension<crate::api::auth::Caller>>().await.ok().and_then(|c| c.0 .0)
+    leptos_axum::extract::<axum::Extension<crate::edge::caller::Caller>>().await.ok().and_then(|c| c.0 .0)
 }
 
 /// The one guard for server functions and pages: the caller must meet `access`.
@@ -133,8 +133,8 @@ use crate::domain::order::{CartView, Order, Totals};
 #[cfg(feature = "ssr")]
 async fn browser_cart_owner(create: bool) -> Result<Option<String>, ServerFnError> {
     let session = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    let caller = crate::api::auth::Caller(caller().await);
-    crate::web::browser_cart(&caller, &session, create).await.map_err(|_| ServerFnError::new("session unavailable"))
+    let caller = crate::edge::caller::Caller(caller().await);
+    crate::edge::session::browser_cart(&caller, &session, create).await.map_err(|_| ServerFnError::new("session unavailable"))
 }
 
 /// This browser's cart (the user's when signed in, else the guest cart).

@@ -67,12 +67,12 @@ mod app {
 
 /// The stylesheet's URL (hashed in release builds; the shell is rendered on the server only).
 fn stylesheet_href() -> String {
-    crate::server::stylesheet_href()
+    crate::edge::site::stylesheet_href()
 }
 
 /// Loads the WASM client when the browser is idle (see `server::hydration_script`).
 fn hydration_script() -> String {
-    crate::server::hydration_script()
+    crate::edge::site::hydration_script()
 }
 
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
@@ -141,4 +141,27 @@ pub fn App() -> impl IntoView {
     }
 }
 
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    // the catalogue keys the pages build from domain values (`status-placed`, `sort-newest`, …)
+    #[test]
+    fn dynamic_keys_are_in_the_catalogue() {
+        use crate::domain::order::{OrderStatus, ShippingMethod};
+        use crate::domain::query::Sort;
+        let mut keys: Vec<String> = Sort::ALL.iter().map(|s| format!("sort-{}", s.as_str())).collect();
+        keys.extend([OrderStatus::Pending].iter().chain(OrderStatus::VISIBLE.iter()).map(|s| format!("status-{}", s.as_str())));
+        keys.extend([ShippingMethod::Standard, ShippingMethod::Express].iter().map(|m| format!("shipping-{}", m.as_str())));
+        keys.extend(crate::domain::order::COUNTRIES.iter().map(|(c, _)| format!("country-{c}")));
+        keys.extend(crate::domain::user::Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
+        keys.extend(crate::domain::product::ProductStatus::ALL.iter().map(|s| format!("pstatus-{}", s.as_str())));
+        keys.extend(["text", "number", "yesno", "list"].iter().map(|k| format!("admin-kind-{k}")));
+        keys.extend(crate::ui::admin::audit::ACTIONS.iter().map(|(a, _)| format!("audit-{}", a.replace('.', "-"))));
+        for l in crate::i18n::Locale::ALL {
+            for k in &keys {
+                assert!(!l.t(k).is_empty(), "{k} missing in {}", l.code());
+            }
+        }
+    }
 }

@@ -27,7 +27,7 @@ fn unavailable(e: impl std::fmt::Display) -> PageError {
 }
 
 #[cfg(feature = "ssr")]
-fn from_problem(p: crate::api::problem::Problem) -> PageError {
+fn from_problem(p: crate::edge::problem::Problem) -> PageError {
     match p.errors.first() {
         Some(e) => PageError::Invalid { param: e.field.clone(), message: e.message.clone() },
         None => PageError::Invalid { param: "query".into(), message: p.detail },
@@ -162,7 +162,7 @@ async fn rows(app: &crate::state::AppState, orders: Vec<Order>) -> Result<Vec<Ad
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.
 #[server]
 pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, ServerFnError> {
-    use crate::api::orders::AdminOrderParams;
+    use crate::edge::params::AdminOrderParams;
     let (app, _) = guard!();
     let params: AdminOrderParams = match serde_urlencoded::from_str(&query) {
         Ok(p) => p,
@@ -170,7 +170,7 @@ pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, S
     };
     let page = params.page.unwrap_or(1).max(1);
     let per_page = 25;
-    let filter = match crate::api::orders::admin_order_filter(&app, &params).await {
+    let filter = match crate::edge::params::admin_order_filter(&app, &params).await {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(Ok(AdminOrderList { items: vec![], total: 0, page, per_page })),
         Err(p) => return Ok(Err(from_problem(p))),
@@ -230,7 +230,7 @@ pub struct AuditList {
 /// Audit entries filtered by `actor`, `action`, `target`, `from`, `to`, with `page`.
 #[server]
 pub async fn admin_audit(query: String) -> Result<PageResult<AuditList>, ServerFnError> {
-    use crate::api::admin::AuditParams;
+    use crate::edge::params::AuditParams;
     let (app, _) = guard!();
     let params: AuditParams = match serde_urlencoded::from_str(&query) {
         Ok(p) => p,

@@ -12,7 +12,7 @@ pub fn site_origin() -> String {
     {
         let parts = use_context::<axum::http::request::Parts>();
         match (use_context::<crate::state::AppState>(), parts) {
-            (Some(app), Some(parts)) => crate::server::request_origin(&app.config, &parts.headers),
+            (Some(app), Some(parts)) => crate::edge::site::request_origin(&app.config, &parts.headers),
             (Some(app), None) => app.config.public_url.clone().unwrap_or_default(),
             _ => String::new(),
         }
