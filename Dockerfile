@@ -39,9 +39,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     cargo leptos build --release --precompress \
- && LEPTOS_SITE_ROOT=target/site-admin LEPTOS_OUTPUT_NAME=vitrina-admin LEPTOS_HASH_FILE_NAME=hash-admin.txt \
+ && LEPTOS_SITE_ROOT=target/site-admin LEPTOS_HASH_FILE_NAME=hash-admin.txt \
     cargo leptos build --release --precompress --frontend-only --lib-features admin-client \
- && cp target/site-admin/pkg/vitrina-admin.* target/site/pkg/ \
+ && for f in target/site-admin/pkg/vitrina.*; do cp "$f" "target/site/pkg/vitrina-admin.${f##*/vitrina.}"; done \
  && test -x target/release/vitrina \
  && test -d target/site/pkg
 

@@ -568,3 +568,5 @@ msg-user-enabled = { $email } may sign in again.
 msg-user-role = { $email } is now { $role }.
 field-partner-items = partners send the items to order
 field-shopper-items = only partners send items; shoppers order their cart
+msg-order-cancelled-restocked = Order { $number } was cancelled and its stock returned.
+msg-order-now = Order { $number } is now { $status }.

@@ -574,3 +574,5 @@ msg-user-enabled = { $email } se poate autentifica din nou.
 msg-user-role = { $email } este acum { $role }.
 field-partner-items = partenerii trimit produsele de comandat
 field-shopper-items = doar partenerii trimit produse; cumpărătorii comandă coșul
+msg-order-cancelled-restocked = Comanda { $number } a fost anulată, iar stocul ei a revenit.
+msg-order-now = Comanda { $number } este acum: { $status }.

@@ -62,19 +62,23 @@ npm_ci_if_changed() {
 }
 
 # build_site [cargo-leptos flags]: the server and the shoppers' client (vitrina.*),
-# then the admin panel's client (vitrina-admin.*, feature admin-client; its file
-# hashes go to hash-admin.txt next to the server binary). Islands mode: each
-# client holds only the islands of its pages. cargo-leptos rewrites the whole
-# pkg dir of the site it builds, so the panel's client is built into a scratch
-# site and its files copied over.
+# then the admin panel's client (feature admin-client; its file hashes go to
+# hash-admin.txt next to the server binary). Islands mode: each client holds
+# only the islands of its pages. cargo-leptos rewrites the whole pkg dir of the
+# site it builds, so the panel's client is built into a scratch site, under the
+# same output name (the leptos crates read it at compile time: another name
+# would rebuild them twice per build), and copied over as vitrina-admin.*.
 build_site() {
   local site="${LEPTOS_SITE_ROOT:-target/site}"
   (
     cd "$ROOT"
     cargo leptos build "$@"
-    LEPTOS_SITE_ROOT="$site-admin" LEPTOS_OUTPUT_NAME=vitrina-admin LEPTOS_HASH_FILE_NAME=hash-admin.txt \
+    LEPTOS_SITE_ROOT="$site-admin" LEPTOS_HASH_FILE_NAME=hash-admin.txt \
       cargo leptos build "$@" --frontend-only --lib-features admin-client
-    cp "$site-admin"/pkg/vitrina-admin.* "$site/pkg/"
+    rm -f "$site"/pkg/vitrina-admin.*
+    for f in "$site-admin"/pkg/vitrina.*; do
+      cp "$f" "$site/pkg/vitrina-admin.${f##*/vitrina.}"
+    done
   )
 }
 

@@ -4,14 +4,14 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{post, MethodRouter};
 use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::edge::caller::{client_ip, rate_limit, Caller, PeerAddr};
 use crate::edge::session::{browser_cart, merge_guest_cart, server_error, sign_in, SESSION_CART_KEY};
-use crate::domain::user::Role;
+use crate::domain::user::{Access, Role};
 use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
@@ -19,22 +19,31 @@ use crate::services::accounts::AccountError;
 use crate::services::orders::{OrderError, PlaceOrder};
 use crate::state::AppState;
 
+/// The form routes and who may post to each (the handlers check it: an
+/// anonymous visitor is sent to sign in, another role gets 403).
+pub fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
+    use Access::{Authenticated, Public};
+    const ADMIN: Access = Access::ADMIN;
+    vec![
+        ("/login", Public, post(login)),
+        ("/register", Public, post(register)),
+        ("/logout", Public, post(logout)),
+        ("/account/password", Authenticated, post(change_password)),
+        ("/account/profile", Authenticated, post(update_profile)),
+        ("/cart/add", Public, post(cart_add)),
+        ("/cart/update", Public, post(cart_update)),
+        ("/cart/remove", Public, post(cart_remove)),
+        ("/checkout", Public, post(checkout)),
+        ("/orders/cancel", Authenticated, post(cancel_order)),
+        ("/orders/claim", Public, post(claim_order)),
+        ("/admin/orders/status", ADMIN, post(admin_order_status)),
+        ("/admin/users/update", ADMIN, post(admin_user_update)),
+        ("/admin/users/create", ADMIN, post(admin_user_create)),
+    ]
+}
+
 pub fn router() -> Router<ServerState> {
-    Router::new()
-        .route("/login", post(login))
-        .route("/register", post(register))
-        .route("/logout", post(logout))
-        .route("/account/password", post(change_password))
-        .route("/account/profile", post(update_profile))
-        .route("/cart/add", post(cart_add))
-        .route("/cart/update", post(cart_update))
-        .route("/cart/remove", post(cart_remove))
-        .route("/checkout", post(checkout))
-        .route("/orders/cancel", post(cancel_order))
-        .route("/orders/claim", post(claim_order))
-        .route("/admin/orders/status", post(admin_order_status))
-        .route("/admin/users/update", post(admin_user_update))
-        .route("/admin/users/create", post(admin_user_create))
+    routes().into_iter().fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
 }
 
 fn local_back(to: Option<&str>, fallback: &str) -> String {
@@ -376,7 +385,7 @@ pub struct OrderStatusForm {
     status: String,
 }
 
-async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<OrderStatusForm>) -> Response {
+async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<OrderStatusForm>) -> Response {
     let to = format!("/admin/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     let actor = match admin_actor(&caller, &to) {
         Ok(a) => a,
@@ -388,9 +397,9 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
     match app.desk.set_order_status(&actor, &f.order_id, status).await {
         Ok(o) => {
             let notice = if status == crate::domain::order::OrderStatus::Cancelled {
-                format!("Order {} was cancelled and its stock returned.", o.number)
+                loc.tf("msg-order-cancelled-restocked", &[("number", &o.number)])
             } else {
-                format!("Order {} is now {}.", o.number, status.as_str())
+                loc.tf("msg-order-now", &[("number", &o.number), ("status", loc.t(&format!("status-{}", status.as_str())))])
             };
             back(&to, &[("notice", &notice)])
         }
