@@ -82,6 +82,25 @@ build_site() {
   )
 }
 
+# CI builds a fresh clone each time: incremental caches only pile up there
+# (gigabytes per clone), so they are off under CI.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
+# free_disk_for_builds: when the disk holding the build cache has less than
+# 20 GB free, drops what cargo rebuilds anyway (incremental caches, linked test
+# and example binaries; the dependencies' compiled libraries stay).
+free_disk_for_builds() {
+  mkdir -p "$CARGO_TARGET_DIR"
+  local free_kb
+  free_kb=$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 {print $4}')
+  if [ "${free_kb:-0}" -lt $((20 * 1024 * 1024)) ]; then
+    log "less than 20 GB free: pruning incremental caches and linked binaries in $CARGO_TARGET_DIR"
+    rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/front/*/debug/incremental
+    find "$CARGO_TARGET_DIR"/debug/deps "$CARGO_TARGET_DIR"/debug/examples -maxdepth 1 -type f -executable \
+      ! -name '*.so' ! -name '*.rlib' -delete 2>/dev/null || true
+  fi
+}
+
 ensure_node_tools() { # root build tools (wasm-opt from binaryen 132)
   command -v npm >/dev/null || apt_install nodejs npm
   npm_ci_if_changed "$ROOT" "npm build tools (binaryen)"

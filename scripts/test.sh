@@ -12,6 +12,7 @@ trap 'exit 130' INT TERM   # Ctrl-C: the EXIT trap stops everything
 
 ensure_rust_tools
 ensure_test_services
+free_disk_for_builds
 
 start_redis
 start_mongo
