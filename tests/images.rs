@@ -131,3 +131,18 @@ async fn uploads_are_decoded_with_limits_and_lose_their_metadata() {
     let res = reqwest::Client::new().get(format!("{}/media/secrets/passwords.txt", app.base)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
 }
+
+/// Found by the API fuzzing: a body that is not multipart (or has no
+/// boundary) was refused as plain text; it is problem+json naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_is_not_multipart_is_refused_as_problem_json() {
+    let app = spawn_app(0).await;
+    let (token, id, _) = admin_and_product(&app).await;
+    for content_type in ["multipart/form-data", "application/json", "text/plain"] {
+        let res = app.client.post(format!("{}/api/v1/admin/products/{id}/images", app.base)).bearer_auth(&token).header("content-type", content_type).body("{}").send().await.unwrap();
+        assert_eq!(res.status(), 422, "{content_type}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{content_type}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "file", "{problem}");
+    }
+}

@@ -207,7 +207,9 @@ pub async fn create_user(State(app): State<AppState>, super::auth::CurrentUser(p
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an image", body = Problem, content_type = "application/problem+json")))]
-pub async fn upload_image(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, mut form: axum::extract::Multipart) -> Result<Json<Product>, Problem> {
+pub async fn upload_image(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>) -> Result<Json<Product>, Problem> {
+    // a body that is not multipart at all (or has no boundary) is the sender's mistake, said as problem+json
+    let mut form = form.map_err(|e| Problem::invalid_422("file", &format!("send the image as multipart/form-data ({})", e.body_text())))?;
     let max = app.config.max_image_bytes;
     let too_large = || {
         let mut p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than {} MiB.", max / (1024 * 1024)));
