@@ -35,10 +35,12 @@ fn client_files(output_name: &str, hashes: Option<&std::collections::HashMap<Str
 
 /// `/pkg/vitrina.css`, or its hashed name.
 pub fn stylesheet_href() -> String {
-    match asset_hashes().and_then(|h| h.get("css")) {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| match asset_hashes().and_then(|h| h.get("css")) {
         Some(hash) => format!("/pkg/vitrina.{hash}.css"),
         None => "/pkg/vitrina.css".into(),
-    }
+    })
+    .clone()
 }
 
 /// The module script that loads the WASM client. Every storefront page works
@@ -50,6 +52,12 @@ pub fn stylesheet_href() -> String {
 /// A listing's filters apply as soon as one changes, with no WASM at all (a
 /// few lines of plain script; without JavaScript the form's button applies them).
 pub fn hydration_script() -> String {
+    // the same for every page of this build: worded once
+    static SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(loader_script).clone()
+}
+
+fn loader_script() -> String {
     let (js, wasm) = client_files("vitrina", asset_hashes());
     let (admin_js, admin_wasm) = client_files("vitrina-admin", admin_asset_hashes());
     // islands mode: after `hydrate()` sets the client up, each
