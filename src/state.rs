@@ -6,10 +6,10 @@ use crate::infra::argon2_hasher::Argon2Hasher;
 use crate::infra::images_fs::FsImageStore;
 use crate::infra::jwt::JwtSigner;
 use crate::infra::memory_cache::MemoryCache;
-use crate::infra::mongo::MongoCatalog;
+use crate::infra::mongo::MongoStore;
 use crate::infra::redis_cache::RedisCache;
 use crate::infra::sessions::KvSessionStore;
-use crate::infra::sqlite::{SqliteCatalog, SqliteStore};
+use crate::infra::sqlite::{SqliteStore, SqliteDb};
 use crate::ports::{Cache, CartStore, CatalogStore, ImageStore, InventoryStore, KeyValueStore, OrderStore, RateLimiter, TokenStore, UserStore};
 use crate::services::orders::{CartService, OrderService};
 use crate::services::accounts::{random_token, AccountService};
@@ -86,10 +86,10 @@ impl AppState {
     pub async fn build_with_backends(config: &Config) -> Result<(Self, Backends), String> {
         crate::domain::money::set_shop_currency(&config.currency)?;
         let (store, store_kind) = match &config.mongodb_uri {
-            Some(uri) => (ports(MongoCatalog::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
+            Some(uri) => (ports(MongoStore::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
             None => {
-                let db = SqliteStore::open(&config.data_dir.join("vitrina.db")).map_err(|e| format!("SQLite: {e}"))?;
-                (ports(SqliteCatalog(db)), "sqlite")
+                let db = SqliteDb::open(&config.data_dir.join("vitrina.db")).map_err(|e| format!("SQLite: {e}"))?;
+                (ports(SqliteStore(db)), "sqlite")
             }
         };
         let (cache, limiter, session_kv): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn KeyValueStore>) = match &config.redis_url {

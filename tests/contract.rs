@@ -1,15 +1,17 @@
-//! Contract tests: every catalog store (embedded SQLite and MongoDB) must
-//! behave the same. Each behaviour is one function, run once per adapter.
+//! Contract tests: both stores (embedded SQLite and MongoDB) implement every
+//! store port the same way. One suite per port (catalog, users, tokens,
+//! key-value, audit, inventory, carts, orders); `contract!` runs each suite once
+//! per adapter, on a fresh store from the one fixture (`common::store_fixture`).
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::{mongo_store, oracle_matches, sqlite_store};
+use common::{oracle_matches, store_fixture, Adapter, AllStores};
 use vitrina::domain::category::Category;
 use vitrina::domain::product::{Product, ProductStatus};
 use vitrina::domain::query::{CatalogQuery, Sort};
-use vitrina::ports::{CatalogStore, StoreError};
+use vitrina::ports::StoreError;
 use vitrina::services::demo::demo_product;
 
 const N: u64 = 240;
@@ -22,7 +24,7 @@ fn dataset() -> Vec<Product> {
     products
 }
 
-async fn load(store: &Arc<dyn CatalogStore>) -> Vec<Product> {
+async fn load(store: &Stores) -> Vec<Product> {
     let products = dataset();
     store.upsert_products(&products).await.expect("upsert");
     products
@@ -32,7 +34,7 @@ fn q(qs: &str) -> CatalogQuery {
     CatalogQuery::from_query_string(qs).expect(qs)
 }
 
-async fn all_ids(store: &Arc<dyn CatalogStore>, query: &CatalogQuery) -> Vec<String> {
+async fn all_ids(store: &Stores, query: &CatalogQuery) -> Vec<String> {
     let mut out = Vec::new();
     let mut page = 1;
     loop {
@@ -51,44 +53,63 @@ async fn all_ids(store: &Arc<dyn CatalogStore>, query: &CatalogQuery) -> Vec<Str
 
 // ---------------------------------------------------------------- behaviours
 
-async fn round_trips_products(store: Arc<dyn CatalogStore>) {
+async fn round_trips_products(store: Stores) {
     let products = load(&store).await;
     let p = &products[11];
-    assert_eq!(store.product_by_slug(&p.slug).await.unwrap().as_ref(), Some(p));
+    assert_eq!(
+        store.product_by_slug(&p.slug).await.unwrap().as_ref(),
+        Some(p)
+    );
     assert_eq!(store.product_by_id(&p.id).await.unwrap().as_ref(), Some(p));
     assert_eq!(store.product_by_slug("no-such-slug").await.unwrap(), None);
     assert_eq!(store.count_products().await.unwrap(), N);
     // replacing by id updates in place
     let mut changed = p.clone();
     changed.name = "Renamed".into();
-    changed.attributes.insert("brand_new_key".into(), vitrina::domain::product::AttrValue::Text("Fresh".into()));
+    changed.attributes.insert(
+        "brand_new_key".into(),
+        vitrina::domain::product::AttrValue::Text("Fresh".into()),
+    );
     store.upsert_products(&[changed.clone()]).await.unwrap();
     assert_eq!(store.product_by_id(&p.id).await.unwrap(), Some(changed));
     assert_eq!(store.count_products().await.unwrap(), N);
     let r = store.search(&q("attr.brand_new_key=Fresh")).await.unwrap();
-    assert_eq!(r.total, 1, "a brand-new attribute key is filterable with no schema change");
+    assert_eq!(
+        r.total, 1,
+        "a brand-new attribute key is filterable with no schema change"
+    );
     assert_eq!(r.facets["brand_new_key"][0].count, 1);
 }
 
-async fn refuses_duplicate_slug_and_sku(store: Arc<dyn CatalogStore>) {
+async fn refuses_duplicate_slug_and_sku(store: Stores) {
     let products = load(&store).await;
     let mut dup_slug = demo_product(N + 1);
     dup_slug.slug = products[0].slug.clone();
-    assert!(matches!(store.upsert_products(&[dup_slug]).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.upsert_products(&[dup_slug]).await,
+        Err(StoreError::Conflict(_))
+    ));
     let mut dup_sku = demo_product(N + 2);
     dup_sku.variants[0].sku = products[5].variants[0].sku.clone();
-    assert!(matches!(store.upsert_products(&[dup_sku]).await, Err(StoreError::Conflict(_))));
-    assert_eq!(store.count_products().await.unwrap(), N, "a refused write leaves nothing behind");
+    assert!(matches!(
+        store.upsert_products(&[dup_sku]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.count_products().await.unwrap(),
+        N,
+        "a refused write leaves nothing behind"
+    );
 }
 
-async fn lists_only_active_products(store: Arc<dyn CatalogStore>) {
+async fn lists_only_active_products(store: Stores) {
     let products = load(&store).await;
     let ids = all_ids(&store, &CatalogQuery::new()).await;
     assert_eq!(ids.len(), products.len() - 2);
     assert!(!ids.contains(&products[3].id) && !ids.contains(&products[7].id));
 }
 
-async fn filters_agree_with_the_oracle(store: Arc<dyn CatalogStore>) {
+async fn filters_agree_with_the_oracle(store: Stores) {
     let products = load(&store).await;
     let queries = [
         "category=clothing",
@@ -109,7 +130,11 @@ async fn filters_agree_with_the_oracle(store: Arc<dyn CatalogStore>) {
     ];
     for qs in queries {
         let query = q(qs);
-        let mut expected: Vec<String> = products.iter().filter(|p| oracle_matches(p, &query)).map(|p| p.id.clone()).collect();
+        let mut expected: Vec<String> = products
+            .iter()
+            .filter(|p| oracle_matches(p, &query))
+            .map(|p| p.id.clone())
+            .collect();
         let mut got = all_ids(&store, &query).await;
         expected.sort();
         got.sort();
@@ -119,18 +144,30 @@ async fn filters_agree_with_the_oracle(store: Arc<dyn CatalogStore>) {
     }
 }
 
-async fn facet_counts_equal_matching_products(store: Arc<dyn CatalogStore>) {
+async fn facet_counts_equal_matching_products(store: Stores) {
     let products = load(&store).await;
-    for qs in ["category=clothing", "attr.color=Red&attr.size=M", "category=electronics&attr.ram_gb=16&attr.ram_gb=32", "q=acme"] {
+    for qs in [
+        "category=clothing",
+        "attr.color=Red&attr.size=M",
+        "category=electronics&attr.ram_gb=16&attr.ram_gb=32",
+        "q=acme",
+    ] {
         let query = q(qs);
         let r = store.search(&query).await.unwrap();
         assert!(!r.facets.is_empty(), "{qs} has facets");
         for (key, values) in &r.facets {
             // a filtered key counts without its own filter, the others with every filter
-            let base = if query.attrs.contains_key(key) { query.without_attr(key) } else { query.clone() };
+            let base = if query.attrs.contains_key(key) {
+                query.without_attr(key)
+            } else {
+                query.clone()
+            };
             for fv in values {
                 let token = format!("{key}={}", fv.value);
-                let expected = products.iter().filter(|p| oracle_matches(p, &base) && p.facet_tokens().contains(&token)).count() as u64;
+                let expected = products
+                    .iter()
+                    .filter(|p| oracle_matches(p, &base) && p.facet_tokens().contains(&token))
+                    .count() as u64;
                 assert_eq!(fv.count, expected, "{qs}: facet {token}");
             }
             // and no value with matches is missing
@@ -146,12 +183,24 @@ async fn facet_counts_equal_matching_products(store: Arc<dyn CatalogStore>) {
     }
 }
 
-async fn sorts_and_pages_consistently(store: Arc<dyn CatalogStore>) {
+async fn sorts_and_pages_consistently(store: Stores) {
     let products = load(&store).await;
-    let prices: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.min_price().amount)).collect();
-    let created: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.created_at.timestamp_millis())).collect();
-    let popularity: BTreeMap<String, i64> = products.iter().map(|p| (p.id.clone(), p.popularity)).collect();
-    let in_stock: BTreeMap<String, bool> = products.iter().map(|p| (p.id.clone(), p.in_stock())).collect();
+    let prices: BTreeMap<String, i64> = products
+        .iter()
+        .map(|p| (p.id.clone(), p.min_price().amount))
+        .collect();
+    let created: BTreeMap<String, i64> = products
+        .iter()
+        .map(|p| (p.id.clone(), p.created_at.timestamp_millis()))
+        .collect();
+    let popularity: BTreeMap<String, i64> = products
+        .iter()
+        .map(|p| (p.id.clone(), p.popularity))
+        .collect();
+    let in_stock: BTreeMap<String, bool> = products
+        .iter()
+        .map(|p| (p.id.clone(), p.in_stock()))
+        .collect();
     for sort in Sort::ALL {
         let mut query = q("category=clothing");
         query.sort = sort;
@@ -173,26 +222,61 @@ async fn sorts_and_pages_consistently(store: Arc<dyn CatalogStore>) {
             Sort::Popular => (0, -popularity[id]),
             Sort::Relevance => (!in_stock[id] as i64, -popularity[id]),
         };
-        assert!(paged.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{sort:?} order across pages");
+        assert!(
+            paged.windows(2).all(|w| key(&w[0]) <= key(&w[1])),
+            "{sort:?} order across pages"
+        );
     }
-    let beyond = store.search(&q("category=clothing&page=500")).await.unwrap();
-    assert!(beyond.items.is_empty());
-    assert!(beyond.total > 0, "the total stays when a page is past the end");
-}
-
-async fn categories_and_counts(store: Arc<dyn CatalogStore>) {
-    let products = load(&store).await;
-    store
-        .upsert_categories(&[Category { path: "clothing".into(), name: "Clothing".into() }, Category { path: "clothing/jeans".into(), name: "Jeans".into() }])
+    let beyond = store
+        .search(&q("category=clothing&page=500"))
         .await
         .unwrap();
-    store.upsert_categories(&[Category { path: "clothing".into(), name: "Apparel".into() }]).await.unwrap();
+    assert!(beyond.items.is_empty());
+    assert!(
+        beyond.total > 0,
+        "the total stays when a page is past the end"
+    );
+}
+
+async fn categories_and_counts(store: Stores) {
+    let products = load(&store).await;
+    store
+        .upsert_categories(&[
+            Category {
+                path: "clothing".into(),
+                name: "Clothing".into(),
+            },
+            Category {
+                path: "clothing/jeans".into(),
+                name: "Jeans".into(),
+            },
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_categories(&[Category {
+            path: "clothing".into(),
+            name: "Apparel".into(),
+        }])
+        .await
+        .unwrap();
     let cats = store.categories().await.unwrap();
     assert_eq!(cats.len(), 2);
-    assert_eq!(cats.iter().find(|c| c.path == "clothing").unwrap().name, "Apparel");
-    let counts: BTreeMap<String, u64> = store.active_counts_by_category().await.unwrap().into_iter().collect();
+    assert_eq!(
+        cats.iter().find(|c| c.path == "clothing").unwrap().name,
+        "Apparel"
+    );
+    let counts: BTreeMap<String, u64> = store
+        .active_counts_by_category()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
-    for p in products.iter().filter(|p| p.status == ProductStatus::Active) {
+    for p in products
+        .iter()
+        .filter(|p| p.status == ProductStatus::Active)
+    {
         *expected.entry(p.category.clone()).or_default() += 1;
     }
     assert_eq!(counts, expected);
@@ -204,7 +288,7 @@ async fn categories_and_counts(store: Arc<dyn CatalogStore>) {
     assert!(!ids.contains(&odd.id));
 }
 
-async fn reset_empties_the_store(store: Arc<dyn CatalogStore>) {
+async fn reset_empties_the_store(store: Stores) {
     load(&store).await;
     store.reset().await.unwrap();
     assert_eq!(store.count_products().await.unwrap(), 0);
@@ -215,25 +299,27 @@ async fn reset_empties_the_store(store: Arc<dyn CatalogStore>) {
 
 // ---------------------------------------------------------------- runs per adapter
 
+/// The store every suite gets: all ports of one adapter.
+type Stores = Arc<dyn AllStores>;
+
+/// One test per suite and adapter: `sqlite::<suite>` and `mongodb::<suite>`.
 macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
+    ($($($seg:ident)::+ => $name:ident),* $(,)?) => {
         mod sqlite {
-            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let h = sqlite_store();
-                    super::$name(h.store.clone()).await;
+                    let f = crate::store_fixture(crate::Adapter::Sqlite).await.expect("the embedded store");
+                    crate::$($seg)::+(f.store.clone()).await;
                 }
             )*
         }
         mod mongodb {
-            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(store) = mongo_store().await {
-                        super::$name(store).await;
+                    if let Some(f) = crate::store_fixture(crate::Adapter::MongoDb).await {
+                        crate::$($seg)::+(f.store.clone()).await;
                     }
                 }
             )*
@@ -242,36 +328,62 @@ macro_rules! contract {
 }
 
 contract!(
-    round_trips_products,
-    refuses_duplicate_slug_and_sku,
-    lists_only_active_products,
-    filters_agree_with_the_oracle,
-    facet_counts_equal_matching_products,
-    sorts_and_pages_consistently,
-    categories_and_counts,
-    reset_empties_the_store,
+    round_trips_products => catalog_round_trips_products,
+    refuses_duplicate_slug_and_sku => catalog_refuses_duplicate_slug_and_sku,
+    lists_only_active_products => catalog_lists_only_active_products,
+    filters_agree_with_the_oracle => catalog_filters_agree_with_the_oracle,
+    facet_counts_equal_matching_products => catalog_facet_counts_equal_matching_products,
+    sorts_and_pages_consistently => catalog_sorts_and_pages_consistently,
+    categories_and_counts => catalog_categories_and_counts,
+    reset_empties_the_store => catalog_reset_empties_the_store,
+    accounts_contract::users => users,
+    accounts_contract::tokens => tokens,
+    accounts_contract::single_winner => tokens_single_winner,
+    accounts_contract::key_values => key_values,
+    operations_contract::audit_log => audit_log,
+    operations_contract::low_stock_levels => inventory_low_stock,
+    operations_contract::inventory => inventory_reserve_release_commit_restock,
+    operations_contract::inventory_race => inventory_never_oversells,
+    operations_contract::carts => carts_are_versioned,
+    operations_contract::orders => orders,
+    operations_contract::order_numbers => order_numbers_are_unique,
+    operations_contract::ordered_markers => ordered_products_are_remembered,
 );
 
 // ---------------------------------------------------------------- accounts contract
 
 mod accounts_contract {
-    use std::sync::Arc;
-
     use chrono::{Duration, Utc};
     use vitrina::domain::user::{Role, User};
-    use vitrina::infra::mongo::MongoCatalog;
-    use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
-    use vitrina::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
+    use vitrina::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError};
 
     fn user(id: &str, email: &str) -> User {
-        User { id: id.into(), email: email.into(), name: format!("Name {id}"), password_hash: "$argon2id$x".into(), role: Role::Customer, disabled: false, created_at: Utc::now(), sessions_valid_from: None }
+        User {
+            id: id.into(),
+            email: email.into(),
+            name: format!("Name {id}"),
+            password_hash: "$argon2id$x".into(),
+            role: Role::Customer,
+            disabled: false,
+            created_at: Utc::now(),
+            sessions_valid_from: None,
+        }
     }
 
-    async fn users<S: UserStore>(s: &S) {
+    pub async fn users(s: crate::Stores) {
         let a = user("u1", "Ana@Example.com");
         s.create_user(&a).await.unwrap();
-        assert!(matches!(s.create_user(&user("u2", "ana@example.COM")).await, Err(StoreError::Conflict(_))), "case-insensitive unique e-mail");
-        assert_eq!(s.user_by_email("ana@example.com").await.unwrap(), Some(a.clone()));
+        assert!(
+            matches!(
+                s.create_user(&user("u2", "ana@example.COM")).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "case-insensitive unique e-mail"
+        );
+        assert_eq!(
+            s.user_by_email("ana@example.com").await.unwrap(),
+            Some(a.clone())
+        );
         assert_eq!(s.user_by_id("u1").await.unwrap(), Some(a.clone()));
         let mut b = user("u3", "bob@example.com");
         b.created_at = a.created_at + Duration::seconds(5);
@@ -291,44 +403,78 @@ mod accounts_contract {
         let (page, total) = s.list_users(None, 1, 1).await.unwrap();
         assert_eq!((page.len(), total), (1, 2));
         // several by id in one read: unknown ids left out, duplicates once
-        let mut both = s.users_by_ids(&["u3".into(), "nobody".into(), "u1".into()]).await.unwrap();
+        let mut both = s
+            .users_by_ids(&["u3".into(), "nobody".into(), "u1".into()])
+            .await
+            .unwrap();
         both.sort_by(|x, y| x.id.cmp(&y.id));
-        assert_eq!(both.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["u1", "u3"]);
+        assert_eq!(
+            both.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            ["u1", "u3"]
+        );
         assert!(s.users_by_ids(&[]).await.unwrap().is_empty());
     }
 
-    async fn tokens<S: TokenStore>(s: &S) {
+    pub async fn tokens(s: crate::Stores) {
         let now = Utc::now();
         s.create_family("f1", "u1", now).await.unwrap();
-        assert_eq!(s.active_family_owner("f1").await.unwrap().as_deref(), Some("u1"));
+        assert_eq!(
+            s.active_family_owner("f1").await.unwrap().as_deref(),
+            Some("u1")
+        );
         assert_eq!(s.active_family_owner("nope").await.unwrap(), None);
-        let rec = RefreshRecord { token_hash: "h1".into(), family_id: "f1".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) };
+        let rec = RefreshRecord {
+            token_hash: "h1".into(),
+            family_id: "f1".into(),
+            user_id: "u1".into(),
+            expires_at: now + Duration::days(1),
+        };
         s.insert_refresh(&rec).await.unwrap();
         // the owner can be read without using the token up
         assert_eq!(s.refresh_owner("h1").await.unwrap().as_deref(), Some("u1"));
         assert_eq!(s.refresh_owner("unknown").await.unwrap(), None);
         match s.consume_refresh("h1", now).await.unwrap() {
-            Consumed::Fresh(r) => assert_eq!((r.family_id.as_str(), r.user_id.as_str()), ("f1", "u1")),
+            Consumed::Fresh(r) => {
+                assert_eq!((r.family_id.as_str(), r.user_id.as_str()), ("f1", "u1"))
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(s.consume_refresh("h1", now).await.unwrap(), Consumed::Reused(_)));
-        assert_eq!(s.consume_refresh("unknown", now).await.unwrap(), Consumed::Unknown);
+        assert!(matches!(
+            s.consume_refresh("h1", now).await.unwrap(),
+            Consumed::Reused(_)
+        ));
+        assert_eq!(
+            s.consume_refresh("unknown", now).await.unwrap(),
+            Consumed::Unknown
+        );
         s.revoke_family("f1", now).await.unwrap();
         assert_eq!(s.active_family_owner("f1").await.unwrap(), None);
         s.create_family("f2", "u9", now).await.unwrap();
         s.create_family("f3", "u9", now).await.unwrap();
         s.revoke_user_families("u9", now).await.unwrap();
-        assert!(s.active_family_owner("f2").await.unwrap().is_none() && s.active_family_owner("f3").await.unwrap().is_none());
+        assert!(
+            s.active_family_owner("f2").await.unwrap().is_none()
+                && s.active_family_owner("f3").await.unwrap().is_none()
+        );
     }
 
-    async fn single_winner<S: TokenStore + 'static>(s: Arc<S>) {
+    pub async fn single_winner(s: crate::Stores) {
         let now = Utc::now();
         s.create_family("fx", "u1", now).await.unwrap();
-        s.insert_refresh(&RefreshRecord { token_hash: "race".into(), family_id: "fx".into(), user_id: "u1".into(), expires_at: now + Duration::days(1) }).await.unwrap();
+        s.insert_refresh(&RefreshRecord {
+            token_hash: "race".into(),
+            family_id: "fx".into(),
+            user_id: "u1".into(),
+            expires_at: now + Duration::days(1),
+        })
+        .await
+        .unwrap();
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let s = s.clone();
-            tasks.push(tokio::spawn(async move { s.consume_refresh("race", Utc::now()).await.unwrap() }));
+            tasks.push(tokio::spawn(async move {
+                s.consume_refresh("race", Utc::now()).await.unwrap()
+            }));
         }
         let mut fresh = 0;
         for t in tasks {
@@ -339,49 +485,72 @@ mod accounts_contract {
         assert_eq!(fresh, 1, "exactly one concurrent consumer wins");
     }
 
-    async fn key_values<S: KeyValueStore>(s: &S) {
+    pub async fn key_values(s: crate::Stores) {
+        kv(&*s).await;
+    }
+
+    async fn kv<S: KeyValueStore + ?Sized>(s: &S) {
         assert_eq!(s.kv_get("session", "a").await.unwrap(), None);
-        s.kv_put("session", "a", b"one", Some(Utc::now() + Duration::hours(1))).await.unwrap();
-        assert_eq!(s.kv_get("session", "a").await.unwrap().as_deref(), Some(&b"one"[..]));
+        s.kv_put(
+            "session",
+            "a",
+            b"one",
+            Some(Utc::now() + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.kv_get("session", "a").await.unwrap().as_deref(),
+            Some(&b"one"[..])
+        );
         s.kv_put("session", "a", b"two", None).await.unwrap();
-        assert_eq!(s.kv_get("session", "a").await.unwrap().as_deref(), Some(&b"two"[..]));
-        assert_eq!(s.kv_get("other", "a").await.unwrap(), None, "namespaces are separate");
-        s.kv_put("session", "old", b"x", Some(Utc::now() - Duration::seconds(1))).await.unwrap();
-        assert_eq!(s.kv_get("session", "old").await.unwrap(), None, "expired values are gone");
+        assert_eq!(
+            s.kv_get("session", "a").await.unwrap().as_deref(),
+            Some(&b"two"[..])
+        );
+        assert_eq!(
+            s.kv_get("other", "a").await.unwrap(),
+            None,
+            "namespaces are separate"
+        );
+        s.kv_put(
+            "session",
+            "old",
+            b"x",
+            Some(Utc::now() - Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.kv_get("session", "old").await.unwrap(),
+            None,
+            "expired values are gone"
+        );
         s.kv_delete("session", "a").await.unwrap();
         assert_eq!(s.kv_get("session", "a").await.unwrap(), None);
-        assert_eq!(s.kv_put_if_absent("settings", "k", b"first").await.unwrap(), b"first");
-        assert_eq!(s.kv_put_if_absent("settings", "k", b"second").await.unwrap(), b"first", "first writer wins");
+        assert_eq!(
+            s.kv_put_if_absent("settings", "k", b"first").await.unwrap(),
+            b"first"
+        );
+        assert_eq!(
+            s.kv_put_if_absent("settings", "k", b"second")
+                .await
+                .unwrap(),
+            b"first",
+            "first writer wins"
+        );
     }
-
-    fn sqlite() -> (Arc<SqliteCatalog>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (Arc::new(SqliteCatalog(SqliteStore::open(&dir.path().join("t.db")).unwrap())), dir)
-    }
-
-    async fn mongo() -> Option<Arc<MongoCatalog>> {
-        let uri = crate::common::mongo_uri()?;
-        Some(Arc::new(MongoCatalog::connect(&uri, &crate::common::unique_name("vitrina_acc")).await.unwrap()))
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_users() { let (s, _d) = sqlite(); users(&*s).await; }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_tokens() { let (s, _d) = sqlite(); tokens(&*s).await; single_winner(s).await; }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_key_values() { let (s, _d) = sqlite(); key_values(&*s).await; }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mongodb_users() { if let Some(s) = mongo().await { users(&*s).await; } }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mongodb_tokens() { if let Some(s) = mongo().await { tokens(&*s).await; single_winner(s).await; } }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mongodb_key_values() { if let Some(s) = mongo().await { key_values(&*s).await; } }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_key_values() {
         if let Some(url) = crate::common::redis_url() {
-            let r = vitrina::infra::redis_cache::RedisCache::connect(&url, &format!("{}:", crate::common::unique_name("t"))).await.unwrap();
-            key_values(&r).await;
+            let r = vitrina::infra::redis_cache::RedisCache::connect(
+                &url,
+                &format!("{}:", crate::common::unique_name("t")),
+            )
+            .await
+            .unwrap();
+            kv(&r).await;
         }
     }
 }
@@ -389,14 +558,16 @@ mod accounts_contract {
 // ---------------------------------------------------------------- audit log and low stock contract
 
 mod operations_contract {
-    use std::sync::Arc;
+    use std::collections::BTreeMap;
 
     use chrono::{DateTime, Duration, TimeZone, Utc};
     use vitrina::domain::audit::{AuditEntry, AuditFilter};
+    use vitrina::domain::money::Money;
+    use vitrina::domain::order::{
+        Address, Cart, Order, OrderLine, OrderStatus, ShippingMethod, StatusChange,
+    };
     use vitrina::domain::product::Product;
-    use vitrina::infra::mongo::MongoCatalog;
-    use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
-    use vitrina::ports::{AuditStore, CatalogStore, InventoryStore, StockLevel};
+    use vitrina::ports::{OrderFilter, Reservation, StockLevel, StoreError};
     use vitrina::services::demo::demo_product;
 
     const T0: i64 = 1_800_000_000_123;
@@ -406,7 +577,15 @@ mod operations_contract {
         Utc.timestamp_millis_opt(ms).single().expect("a valid time")
     }
 
-    fn entry(id: &str, ms: i64, email: &str, action: &str, target: &str, before: Option<&str>, after: Option<&str>) -> AuditEntry {
+    fn entry(
+        id: &str,
+        ms: i64,
+        email: &str,
+        action: &str,
+        target: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> AuditEntry {
         AuditEntry {
             id: id.into(),
             at: at(ms),
@@ -422,13 +601,61 @@ mod operations_contract {
 
     fn entries() -> Vec<AuditEntry> {
         vec![
-            entry("a1", T0, "Admin@Shop.test", "product.create", "p1", None, Some(r#"{"price":1999}"#)),
-            entry("a2", T0 + 1_000, "ana@shop.test", "product.update", "p1", Some(r#"{"price":1999}"#), Some(r#"{"price":1799}"#)),
-            entry("a3", T0 + 2_001, "bob@example.com", "products.import", "batch-1", None, None),
-            entry("a4", T0 + 3_500, "ADMIN@shop.test", "order.status", "o1", Some(r#"{"status":"placed"}"#), Some(r#"{"status":"shipped"}"#)),
+            entry(
+                "a1",
+                T0,
+                "Admin@Shop.test",
+                "product.create",
+                "p1",
+                None,
+                Some(r#"{"price":1999}"#),
+            ),
+            entry(
+                "a2",
+                T0 + 1_000,
+                "ana@shop.test",
+                "product.update",
+                "p1",
+                Some(r#"{"price":1999}"#),
+                Some(r#"{"price":1799}"#),
+            ),
+            entry(
+                "a3",
+                T0 + 2_001,
+                "bob@example.com",
+                "products.import",
+                "batch-1",
+                None,
+                None,
+            ),
+            entry(
+                "a4",
+                T0 + 3_500,
+                "ADMIN@shop.test",
+                "order.status",
+                "o1",
+                Some(r#"{"status":"placed"}"#),
+                Some(r#"{"status":"shipped"}"#),
+            ),
             // same time as a4: the tie is broken by id, newest (highest) first
-            entry("a5", T0 + 3_500, "admin@shop.test", "user.update", "u7", Some("{}"), None),
-            entry("a6", T0 + 7_777, "carol+ops@shop.test", "product", "p2", None, None),
+            entry(
+                "a5",
+                T0 + 3_500,
+                "admin@shop.test",
+                "user.update",
+                "u7",
+                Some("{}"),
+                None,
+            ),
+            entry(
+                "a6",
+                T0 + 7_777,
+                "carol+ops@shop.test",
+                "product",
+                "p2",
+                None,
+                None,
+            ),
         ]
     }
 
@@ -443,7 +670,7 @@ mod operations_contract {
         entries.iter().map(|e| e.id.clone()).collect()
     }
 
-    async fn audit_log<S: AuditStore>(s: &S) {
+    pub async fn audit_log(s: crate::Stores) {
         let all = entries();
         // recorded out of order: the store sorts
         for i in [2, 0, 5, 1, 4, 3] {
@@ -453,32 +680,125 @@ mod operations_contract {
         // every field comes back, `before`/`after` both absent and present
         let (got, total) = s.list_audit(&AuditFilter::default(), 0, 100).await.unwrap();
         assert_eq!(total, 6);
-        assert_eq!(got, oracle(&all, &AuditFilter::default()), "round trip, newest first");
+        assert_eq!(
+            got,
+            oracle(&all, &AuditFilter::default()),
+            "round trip, newest first"
+        );
         assert_eq!(ids(&got), ["a6", "a5", "a4", "a3", "a2", "a1"]);
 
         let half_ms = Duration::microseconds(500);
         let filters = [
             ("none", AuditFilter::default()),
-            ("actor, other case", AuditFilter { actor: Some("ADMIN@".into()), ..Default::default() }),
-            ("actor, mixed case domain", AuditFilter { actor: Some("sHoP.TeSt".into()), ..Default::default() }),
-            ("actor, regex characters are literal", AuditFilter { actor: Some("+ops".into()), ..Default::default() }),
-            ("actor, no pattern", AuditFilter { actor: Some("a.*n".into()), ..Default::default() }),
-            ("action prefix", AuditFilter { action: Some("product".into()), ..Default::default() }),
-            ("action exact", AuditFilter { action: Some("product.update".into()), ..Default::default() }),
-            ("action, not a plain prefix", AuditFilter { action: Some("prod".into()), ..Default::default() }),
-            ("action order", AuditFilter { action: Some("order".into()), ..Default::default() }),
-            ("target", AuditFilter { target: Some("p1".into()), ..Default::default() }),
-            ("target is exact", AuditFilter { target: Some("p".into()), ..Default::default() }),
-            ("window, from inclusive, to exclusive", AuditFilter { from: Some(at(T0 + 1_000)), to: Some(at(T0 + 3_500)), ..Default::default() }),
-            ("from only", AuditFilter { from: Some(at(T0 + 3_500)), ..Default::default() }),
-            ("to only", AuditFilter { to: Some(at(T0 + 1_000)), ..Default::default() }),
+            (
+                "actor, other case",
+                AuditFilter {
+                    actor: Some("ADMIN@".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "actor, mixed case domain",
+                AuditFilter {
+                    actor: Some("sHoP.TeSt".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "actor, regex characters are literal",
+                AuditFilter {
+                    actor: Some("+ops".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "actor, no pattern",
+                AuditFilter {
+                    actor: Some("a.*n".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "action prefix",
+                AuditFilter {
+                    action: Some("product".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "action exact",
+                AuditFilter {
+                    action: Some("product.update".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "action, not a plain prefix",
+                AuditFilter {
+                    action: Some("prod".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "action order",
+                AuditFilter {
+                    action: Some("order".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "target",
+                AuditFilter {
+                    target: Some("p1".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "target is exact",
+                AuditFilter {
+                    target: Some("p".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "window, from inclusive, to exclusive",
+                AuditFilter {
+                    from: Some(at(T0 + 1_000)),
+                    to: Some(at(T0 + 3_500)),
+                    ..Default::default()
+                },
+            ),
+            (
+                "from only",
+                AuditFilter {
+                    from: Some(at(T0 + 3_500)),
+                    ..Default::default()
+                },
+            ),
+            (
+                "to only",
+                AuditFilter {
+                    to: Some(at(T0 + 1_000)),
+                    ..Default::default()
+                },
+            ),
             (
                 "bounds between milliseconds",
-                AuditFilter { from: Some(at(T0 + 2_001) + half_ms), to: Some(at(T0 + 3_500) + half_ms), ..Default::default() },
+                AuditFilter {
+                    from: Some(at(T0 + 2_001) + half_ms),
+                    to: Some(at(T0 + 3_500) + half_ms),
+                    ..Default::default()
+                },
             ),
             (
                 "combined",
-                AuditFilter { actor: Some("admin".into()), action: Some("product".into()), from: Some(at(T0)), to: Some(at(T0 + 10_000)), ..Default::default() },
+                AuditFilter {
+                    actor: Some("admin".into()),
+                    action: Some("product".into()),
+                    from: Some(at(T0)),
+                    to: Some(at(T0 + 10_000)),
+                    ..Default::default()
+                },
             ),
         ];
         for (what, f) in &filters {
@@ -496,7 +816,10 @@ mod operations_contract {
         let expected = oracle(&all, &AuditFilter::default());
         let mut paged = Vec::new();
         for offset in [0, 2, 4] {
-            let (page, total) = s.list_audit(&AuditFilter::default(), offset, 2).await.unwrap();
+            let (page, total) = s
+                .list_audit(&AuditFilter::default(), offset, 2)
+                .await
+                .unwrap();
             assert_eq!(total, 6);
             assert_eq!(page.len(), 2, "offset {offset}");
             paged.extend(page);
@@ -505,8 +828,15 @@ mod operations_contract {
         let (page, total) = s.list_audit(&AuditFilter::default(), 1, 3).await.unwrap();
         assert_eq!((ids(&page), total), (ids(&expected[1..4]), 6));
         let (page, total) = s.list_audit(&AuditFilter::default(), 6, 10).await.unwrap();
-        assert_eq!((page.len(), total), (0, 6), "past the end: no entries, the total stays");
-        let action = AuditFilter { action: Some("product".into()), ..Default::default() };
+        assert_eq!(
+            (page.len(), total),
+            (0, 6),
+            "past the end: no entries, the total stays"
+        );
+        let action = AuditFilter {
+            action: Some("product".into()),
+            ..Default::default()
+        };
         let (page, total) = s.list_audit(&action, 1, 1).await.unwrap();
         assert_eq!((ids(&page), total), (vec!["a2".to_string()], 3));
     }
@@ -529,19 +859,39 @@ mod operations_contract {
         p
     }
 
-    async fn low_stock_levels<S: CatalogStore + InventoryStore>(s: &S) {
+    pub async fn low_stock_levels(s: crate::Stores) {
         let a = product(1, &[("LS-A1", 0), ("LS-A2", 5), ("LS-A3", 2)]);
         let b = product(2, &[("LS-B1", 2), ("LS-B2", 9), ("LS-B3", 0)]);
         s.upsert_products(&[a.clone(), b.clone()]).await.unwrap();
-        let level = |sku: &str, p: &Product, stock: i64| StockLevel { sku: sku.into(), product_id: p.id.clone(), stock };
+        let level = |sku: &str, p: &Product, stock: i64| StockLevel {
+            sku: sku.into(),
+            product_id: p.id.clone(),
+            stock,
+        };
 
         assert_eq!(
             s.low_stock(2, 10).await.unwrap(),
-            vec![level("LS-A1", &a, 0), level("LS-B3", &b, 0), level("LS-A3", &a, 2), level("LS-B1", &b, 2)],
+            vec![
+                level("LS-A1", &a, 0),
+                level("LS-B3", &b, 0),
+                level("LS-A3", &a, 2),
+                level("LS-B1", &b, 2)
+            ],
             "at most the threshold, lowest first, ties by SKU"
         );
-        assert_eq!(s.low_stock(2, 3).await.unwrap(), vec![level("LS-A1", &a, 0), level("LS-B3", &b, 0), level("LS-A3", &a, 2)], "the limit truncates");
-        assert_eq!(s.low_stock(2, 1).await.unwrap(), vec![level("LS-A1", &a, 0)]);
+        assert_eq!(
+            s.low_stock(2, 3).await.unwrap(),
+            vec![
+                level("LS-A1", &a, 0),
+                level("LS-B3", &b, 0),
+                level("LS-A3", &a, 2)
+            ],
+            "the limit truncates"
+        );
+        assert_eq!(
+            s.low_stock(2, 1).await.unwrap(),
+            vec![level("LS-A1", &a, 0)]
+        );
         assert_eq!(
             s.low_stock(100, 10).await.unwrap(),
             vec![
@@ -558,26 +908,445 @@ mod operations_contract {
         // the inventory is the truth, not the product's variants
         s.set_stock("LS-B2", 1).await.unwrap();
         s.set_stock("LS-A1", 4).await.unwrap();
-        assert_eq!(s.low_stock(1, 10).await.unwrap(), vec![level("LS-B3", &b, 0), level("LS-B2", &b, 1)]);
+        assert_eq!(
+            s.low_stock(1, 10).await.unwrap(),
+            vec![level("LS-B3", &b, 0), level("LS-B2", &b, 1)]
+        );
     }
 
-    fn sqlite() -> (Arc<SqliteCatalog>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (Arc::new(SqliteCatalog(SqliteStore::open(&dir.path().join("t.db")).unwrap())), dir)
+    async fn stock(s: &crate::Stores, sku: &str) -> Option<i64> {
+        s.stock_levels(&[sku.to_string()])
+            .await
+            .unwrap()
+            .get(sku)
+            .copied()
     }
 
-    /// A fresh database per test.
-    async fn mongo() -> Option<Arc<MongoCatalog>> {
-        let uri = crate::common::mongo_uri()?;
-        Some(Arc::new(MongoCatalog::connect(&uri, &crate::common::unique_name("vitrina_ops")).await.unwrap()))
+    pub async fn inventory(s: crate::Stores) {
+        let p = product(10, &[("INV-A", 5), ("INV-B", 0)]);
+        s.upsert_products(&[p]).await.unwrap();
+        let levels = s
+            .stock_levels(&["INV-A".into(), "INV-B".into(), "INV-NONE".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            levels,
+            BTreeMap::from([("INV-A".to_string(), 5), ("INV-B".to_string(), 0)]),
+            "known SKUs only"
+        );
+
+        assert_eq!(
+            s.reserve("o1", "INV-A", 3).await.unwrap(),
+            Reservation::Reserved
+        );
+        assert_eq!(stock(&s, "INV-A").await, Some(2));
+        assert_eq!(
+            s.reserve("o1", "INV-A", 3).await.unwrap(),
+            Reservation::Reserved,
+            "a repeated reservation is a no-op"
+        );
+        assert_eq!(stock(&s, "INV-A").await, Some(2));
+        assert_eq!(
+            s.reserve("o2", "INV-A", 3).await.unwrap(),
+            Reservation::Short { available: 2 }
+        );
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(2),
+            "a short reservation takes nothing"
+        );
+        assert_eq!(
+            s.reserve("o2", "INV-NONE", 1).await.unwrap(),
+            Reservation::UnknownSku
+        );
+        assert_eq!(
+            s.reserve("o2", "INV-B", 1).await.unwrap(),
+            Reservation::Short { available: 0 }
+        );
+
+        s.release("o1", "INV-A").await.unwrap();
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(5),
+            "a release gives back what the order held"
+        );
+        s.release("o1", "INV-A").await.unwrap();
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(5),
+            "a second release gives nothing"
+        );
+        s.release("o9", "INV-A").await.unwrap();
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(5),
+            "an order that holds nothing gives nothing"
+        );
+
+        assert_eq!(
+            s.reserve("o3", "INV-A", 5).await.unwrap(),
+            Reservation::Reserved
+        );
+        s.commit("o3", "INV-A").await.unwrap();
+        s.release("o3", "INV-A").await.unwrap();
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(0),
+            "committed stock stays taken"
+        );
+        s.restock("o3", "INV-A", 5).await.unwrap();
+        assert_eq!(
+            stock(&s, "INV-A").await,
+            Some(5),
+            "a cancelled order's stock comes back"
+        );
+        s.restock("o3", "INV-A", 5).await.unwrap();
+        assert_eq!(stock(&s, "INV-A").await, Some(5), "once per order and SKU");
+
+        s.set_stock("INV-B", 7).await.unwrap();
+        assert_eq!(stock(&s, "INV-B").await, Some(7));
+        assert!(s.set_stock_if("INV-B", 7, 9).await.unwrap());
+        assert_eq!(stock(&s, "INV-B").await, Some(9));
+        assert!(
+            !s.set_stock_if("INV-B", 7, 1).await.unwrap(),
+            "a guarded write loses when the stock moved"
+        );
+        assert_eq!(stock(&s, "INV-B").await, Some(9));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_audit_log() { let (s, _d) = sqlite(); audit_log(&*s).await; }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_low_stock() { let (s, _d) = sqlite(); low_stock_levels(&*s).await; }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mongodb_audit_log() { if let Some(s) = mongo().await { audit_log(&*s).await; } }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mongodb_low_stock() { if let Some(s) = mongo().await { low_stock_levels(&*s).await; } }
+    /// Forty concurrent orders for one unit each of a SKU with twelve: exactly twelve win.
+    pub async fn inventory_race(s: crate::Stores) {
+        s.upsert_products(&[product(11, &[("INV-HOT", 12)])])
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(
+                    async move { s.reserve(&format!("race-{i}"), "INV-HOT", 1).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Reservation::Reserved => won += 1,
+                Reservation::Short { available } => assert_eq!(available, 0),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(won, 12);
+        assert_eq!(stock(&s, "INV-HOT").await, Some(0), "never below zero");
+    }
+
+    pub async fn carts(s: crate::Stores) {
+        assert_eq!(s.cart("u:x").await.unwrap(), None);
+        let mut c = Cart::empty("u:x");
+        c.set("A", 2);
+        c.version = 1;
+        s.save_cart(&c).await.unwrap();
+        assert!(
+            matches!(s.save_cart(&c).await, Err(StoreError::Conflict(_))),
+            "a second first save conflicts"
+        );
+        let mut newer = c.clone();
+        newer.set("B", 1);
+        newer.version = 2;
+        s.save_cart(&newer).await.unwrap();
+        let mut stale = c.clone();
+        stale.version = 2;
+        assert!(
+            matches!(s.save_cart(&stale).await, Err(StoreError::Conflict(_))),
+            "a stale writer loses"
+        );
+        let stored = s.cart("u:x").await.unwrap().unwrap();
+        assert_eq!((stored.lines, stored.version), (newer.lines.clone(), 2));
+        assert_eq!(
+            s.cart("g:other").await.unwrap(),
+            None,
+            "carts are per owner"
+        );
+        s.delete_cart("u:x").await.unwrap();
+        assert_eq!(s.cart("u:x").await.unwrap(), None);
+        c.version = 1;
+        s.save_cart(&c).await.unwrap();
+        assert_eq!(
+            s.cart("u:x").await.unwrap().unwrap().lines,
+            c.lines,
+            "a deleted cart starts again at version 1"
+        );
+    }
+
+    fn money(amount: i64) -> Money {
+        Money {
+            amount,
+            currency: "RON".into(),
+        }
+    }
+
+    fn order(id: &str, user: &str, status: OrderStatus, ms: i64, key: Option<&str>) -> Order {
+        let line = OrderLine {
+            sku: format!("SKU-{id}"),
+            product_id: format!("p-{id}"),
+            slug: format!("product-{id}"),
+            name: format!("Produs {id} — ăîșț"),
+            options: BTreeMap::from([("culoare".to_string(), "roșu".to_string())]),
+            unit_price: money(1999),
+            quantity: 2,
+            line_total: money(3998),
+        };
+        Order {
+            id: id.into(),
+            number: format!("VT-{id}"),
+            user_id: user.into(),
+            lines: vec![line],
+            currency: "RON".into(),
+            subtotal: money(3998),
+            shipping: money(1500),
+            shipping_method: ShippingMethod::Express,
+            vat: money(955),
+            total: money(5498),
+            shipping_address: Address {
+                name: "Ana Pop".into(),
+                street: "Str. Lungă 1".into(),
+                city: "Brașov".into(),
+                postal_code: "500001".into(),
+                country: "RO".into(),
+                phone: "0722 000 000".into(),
+            },
+            payment_method: "cod".into(),
+            status,
+            history: vec![StatusChange { status, at: at(ms) }],
+            idempotency_key: key.map(str::to_string),
+            request_hash: format!("hash-{id}"),
+            guest_email: None,
+            created_at: at(ms),
+            updated_at: at(ms),
+        }
+    }
+
+    fn order_ids(orders: &[Order]) -> Vec<&str> {
+        orders.iter().map(|o| o.id.as_str()).collect()
+    }
+
+    pub async fn orders(s: crate::Stores) {
+        use OrderStatus::*;
+        let o1 = order("o1", "u1", Placed, T0, Some("k1"));
+        let o2 = order("o2", "u1", Confirmed, T0 + 1_000, None);
+        let mut o3 = order("o3", "u2", Cancelled, T0 + 2_000, Some("k1"));
+        o3.guest_email = Some("guest@example.com".into());
+        let stuck = order("o4", "u1", Pending, T0 - 3_600_000, Some("k2"));
+        for o in [&o1, &o2, &o3, &stuck] {
+            s.insert_order(o).await.unwrap();
+        }
+        assert_eq!(
+            s.order_by_id("o1").await.unwrap().as_ref(),
+            Some(&o1),
+            "every field round-trips"
+        );
+        assert_eq!(s.order_by_id("o3").await.unwrap().as_ref(), Some(&o3));
+        assert_eq!(s.order_by_id("nope").await.unwrap(), None);
+
+        // idempotency keys are per user
+        let again = order("o5", "u1", Placed, T0, Some("k1"));
+        assert!(
+            matches!(s.insert_order(&again).await, Err(StoreError::Conflict(_))),
+            "one order per (user, key)"
+        );
+        assert_eq!(s.order_by_id("o5").await.unwrap(), None);
+        assert_eq!(
+            s.order_by_idempotency_key("u1", "k1")
+                .await
+                .unwrap()
+                .map(|o| o.id),
+            Some("o1".into())
+        );
+        assert_eq!(
+            s.order_by_idempotency_key("u2", "k1")
+                .await
+                .unwrap()
+                .map(|o| o.id),
+            Some("o3".into())
+        );
+        assert_eq!(s.order_by_idempotency_key("u3", "k1").await.unwrap(), None);
+
+        // lists: never pending, newest first, every filter narrows, paging keeps the total
+        let list = |f: OrderFilter, offset: u64, limit: u64| {
+            let s = s.clone();
+            async move {
+                let (found, total) = s.list_orders(&f, offset, limit).await.unwrap();
+                (
+                    order_ids(&found)
+                        .into_iter()
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                    total,
+                )
+            }
+        };
+        assert_eq!(
+            list(OrderFilter::default(), 0, 10).await,
+            (vec!["o3".into(), "o2".into(), "o1".into()], 3)
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    user_id: Some("u1".into()),
+                    ..Default::default()
+                },
+                0,
+                10
+            )
+            .await,
+            (vec!["o2".into(), "o1".into()], 2)
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    status: Some(Cancelled),
+                    ..Default::default()
+                },
+                0,
+                10
+            )
+            .await,
+            (vec!["o3".into()], 1)
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    status: Some(Pending),
+                    ..Default::default()
+                },
+                0,
+                10
+            )
+            .await
+            .1,
+            0,
+            "pending is never listed"
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    from: Some(at(T0 + 1_000)),
+                    ..Default::default()
+                },
+                0,
+                10
+            )
+            .await,
+            (vec!["o3".into(), "o2".into()], 2),
+            "from is inclusive"
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    to: Some(at(T0 + 1_000)),
+                    ..Default::default()
+                },
+                0,
+                10
+            )
+            .await,
+            (vec!["o1".into()], 1),
+            "to is exclusive"
+        );
+        assert_eq!(
+            list(
+                OrderFilter {
+                    user_id: Some("u1".into()),
+                    status: Some(Confirmed),
+                    from: Some(at(T0)),
+                    to: Some(at(T0 + 5_000))
+                },
+                0,
+                10
+            )
+            .await,
+            (vec!["o2".into()], 1)
+        );
+        assert_eq!(
+            list(OrderFilter::default(), 1, 1).await,
+            (vec!["o2".into()], 3)
+        );
+        assert_eq!(
+            list(OrderFilter::default(), 3, 10).await,
+            (vec![], 3),
+            "past the end: nothing, the total stays"
+        );
+
+        // guarded updates: only from the status the caller saw
+        let mut confirmed = o1.clone();
+        confirmed.status = Confirmed;
+        confirmed.history.push(StatusChange {
+            status: Confirmed,
+            at: at(T0 + 9_000),
+        });
+        confirmed.updated_at = at(T0 + 9_000);
+        assert!(s.update_order_if(&confirmed, Placed).await.unwrap());
+        assert!(
+            !s.update_order_if(&confirmed, Placed).await.unwrap(),
+            "the status moved: refused"
+        );
+        assert_eq!(
+            s.order_by_id("o1").await.unwrap().as_ref(),
+            Some(&confirmed)
+        );
+
+        // placements that died half-way
+        assert_eq!(
+            order_ids(&s.stale_pending_orders(at(T0)).await.unwrap()),
+            ["o4"]
+        );
+        assert!(s
+            .stale_pending_orders(at(T0 - 7_200_000))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(
+            !s.delete_order_if("o4", Placed).await.unwrap(),
+            "a guarded delete checks the status"
+        );
+        assert!(s.delete_order_if("o4", Pending).await.unwrap());
+        assert_eq!(s.order_by_id("o4").await.unwrap(), None);
+        assert!(!s.delete_order_if("o4", Pending).await.unwrap());
+        assert_eq!(
+            s.order_by_idempotency_key("u1", "k2").await.unwrap(),
+            None,
+            "its key is free again"
+        );
+    }
+
+    /// Order numbers from many instances at once: all different, counting up.
+    pub async fn order_numbers(s: crate::Stores) {
+        let first = s.next_order_number().await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.next_order_number().await.unwrap() })
+            })
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for t in tasks {
+            let n = t.await.unwrap();
+            assert!(n > first);
+            assert!(seen.insert(n), "{n} handed out twice");
+        }
+        assert_eq!(seen.len(), 20);
+        assert_eq!(s.next_order_number().await.unwrap(), first + 21);
+    }
+
+    /// Ordered products are remembered (they are archived, never destroyed); deleting is idempotent.
+    pub async fn ordered_markers(s: crate::Stores) {
+        let p = product(12, &[("ORD-1", 3)]);
+        s.upsert_products(&[p.clone()]).await.unwrap();
+        assert!(!s.was_ordered(&p.id).await.unwrap());
+        s.mark_ordered(&[p.id.clone(), p.id.clone()]).await.unwrap();
+        assert!(s.was_ordered(&p.id).await.unwrap());
+        assert!(!s.was_ordered("other").await.unwrap());
+        assert!(s.delete_product(&p.id).await.unwrap());
+        assert_eq!(s.product_by_id(&p.id).await.unwrap(), None);
+        assert!(!s.delete_product(&p.id).await.unwrap());
+    }
 }

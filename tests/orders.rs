@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use vitrina::domain::order::{Address, CartLine, OrderStatus, ShippingMethod};
 use vitrina::domain::product::Product;
 use vitrina::domain::user::{Role, User};
-use vitrina::infra::mongo::MongoCatalog;
-use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
+use vitrina::infra::mongo::MongoStore;
+use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
 use vitrina::ports::{CartStore, CatalogStore, InventoryStore, OrderStore};
 use vitrina::services::orders::{CartService, OrderError, OrderService, PlaceOrder, ShopRules};
 
@@ -151,14 +151,14 @@ async fn crashed_order_is_repaired<T: OrderStore + InventoryStore>(catalog: Arc<
     assert_eq!(s.orders.repair_stale(chrono::Duration::seconds(60)).await.unwrap(), 0);
 }
 
-fn sqlite() -> (Arc<SqliteCatalog>, tempfile::TempDir) {
+fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (Arc::new(SqliteCatalog(SqliteStore::open(&dir.path().join("t.db")).unwrap())), dir)
+    (Arc::new(SqliteStore(SqliteDb::open(&dir.path().join("t.db")).unwrap())), dir)
 }
 
-async fn mongo() -> Option<Arc<MongoCatalog>> {
+async fn mongo() -> Option<Arc<MongoStore>> {
     let uri = common::mongo_uri()?;
-    Some(Arc::new(MongoCatalog::connect(&uri, &common::unique_name("vitrina_orders")).await.unwrap()))
+    Some(Arc::new(MongoStore::connect(&uri, &common::unique_name("vitrina_orders")).await.unwrap()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -375,59 +375,3 @@ async fn a_guest_cart_is_kept_at_sign_in() {
     assert_eq!(cart["lines"][0]["quantity"], 2);
 }
 
-async fn carts_are_versioned<T: CartStore>(s: &T) {
-    use vitrina::domain::order::Cart;
-    assert_eq!(s.cart("u:x").await.unwrap(), None);
-    let mut c = Cart::empty("u:x");
-    c.set("A", 2);
-    c.version = 1;
-    s.save_cart(&c).await.unwrap();
-    assert!(s.save_cart(&c).await.is_err(), "a second first save conflicts");
-    let mut newer = c.clone();
-    newer.set("B", 1);
-    newer.version = 2;
-    s.save_cart(&newer).await.unwrap();
-    let mut stale = c.clone();
-    stale.version = 2;
-    assert!(matches!(s.save_cart(&stale).await, Err(vitrina::ports::StoreError::Conflict(_))), "a stale writer loses");
-    assert_eq!(s.cart("u:x").await.unwrap().unwrap().lines, newer.lines);
-    s.delete_cart("u:x").await.unwrap();
-    assert_eq!(s.cart("u:x").await.unwrap(), None);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_carts_are_versioned() {
-    let (s, _d) = sqlite();
-    carts_are_versioned(&*s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mongodb_carts_are_versioned() {
-    if let Some(s) = mongo().await {
-        carts_are_versioned(&*s).await;
-    }
-}
-
-async fn ordered_markers_and_deletes<T: OrderStore + CatalogStore>(s: &T) {
-    let p = hot_product(3);
-    s.upsert_products(&[p.clone()]).await.unwrap();
-    assert!(!s.was_ordered(&p.id).await.unwrap());
-    s.mark_ordered(&[p.id.clone(), p.id.clone()]).await.unwrap();
-    assert!(s.was_ordered(&p.id).await.unwrap());
-    assert!(s.delete_product(&p.id).await.unwrap());
-    assert_eq!(s.product_by_id(&p.id).await.unwrap(), None);
-    assert!(!s.delete_product(&p.id).await.unwrap());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_ordered_markers_and_deletes() {
-    let (s, _d) = sqlite();
-    ordered_markers_and_deletes(&*s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mongodb_ordered_markers_and_deletes() {
-    if let Some(s) = mongo().await {
-        ordered_markers_and_deletes(&*s).await;
-    }
-}

@@ -269,14 +269,14 @@ async fn follows_writes(store: Arc<dyn CatalogStore>, inventory: Arc<dyn Invento
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_writes_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Arc::new(vitrina::infra::sqlite::SqliteCatalog(vitrina::infra::sqlite::SqliteStore::open(&dir.path().join("t.db")).unwrap()));
+    let s = Arc::new(vitrina::infra::sqlite::SqliteStore(vitrina::infra::sqlite::SqliteDb::open(&dir.path().join("t.db")).unwrap()));
     follows_writes(s.clone(), s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_writes_mongodb() {
     if let Some(uri) = common::mongo_uri() {
-        let s = Arc::new(vitrina::infra::mongo::MongoCatalog::connect(&uri, &common::unique_name("vitrina_search")).await.unwrap());
+        let s = Arc::new(vitrina::infra::mongo::MongoStore::connect(&uri, &common::unique_name("vitrina_search")).await.unwrap());
         follows_writes(s.clone(), s).await;
     }
 }

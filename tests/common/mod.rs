@@ -5,9 +5,9 @@ use std::sync::Arc;
 use vitrina::config::Config;
 use vitrina::domain::product::Product;
 use vitrina::domain::query::CatalogQuery;
-use vitrina::infra::mongo::MongoCatalog;
-use vitrina::infra::sqlite::{SqliteCatalog, SqliteStore};
-use vitrina::ports::CatalogStore;
+use vitrina::infra::mongo::MongoStore;
+use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
+use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, TokenStore, UserStore};
 use vitrina::state::AppState;
 
 /// A service address the test script provides (it starts nx-27017, Redis and
@@ -43,21 +43,80 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub struct SqliteHandle {
-    pub store: Arc<dyn CatalogStore>,
-    pub _dir: tempfile::TempDir,
+/// Every store port at once: what both adapters implement.
+pub trait AllStores:
+    CatalogStore
+    + UserStore
+    + TokenStore
+    + KeyValueStore
+    + InventoryStore
+    + CartStore
+    + OrderStore
+    + AuditStore
+{
+}
+impl<T> AllStores for T where
+    T: CatalogStore
+        + UserStore
+        + TokenStore
+        + KeyValueStore
+        + InventoryStore
+        + CartStore
+        + OrderStore
+        + AuditStore
+        + ?Sized
+{
 }
 
-pub fn sqlite_store() -> SqliteHandle {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = SqliteStore::open(&dir.path().join("test.db")).expect("open sqlite");
-    SqliteHandle { store: Arc::new(SqliteCatalog(db)), _dir: dir }
+/// The store adapters the contract suites run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    Sqlite,
+    MongoDb,
 }
 
-pub async fn mongo_store() -> Option<Arc<dyn CatalogStore>> {
-    let uri = mongo_uri()?;
-    let store = MongoCatalog::connect(&uri, &unique_name("vitrina_test")).await.expect("connect to the test MongoDB");
-    Some(Arc::new(store))
+/// One adapter's store, fresh and empty (a new SQLite file, a new MongoDB database).
+pub struct StoreFixture {
+    pub adapter: Adapter,
+    pub store: Arc<dyn AllStores>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The one store fixture: `None` only for MongoDB when it is missing and
+/// `VITRINA_SKIP_MISSING_SERVICES` asks to skip (otherwise a missing
+/// MongoDB fails the test).
+pub async fn store_fixture(adapter: Adapter) -> Option<StoreFixture> {
+    match adapter {
+        Adapter::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let db = SqliteDb::open(&dir.path().join("test.db")).expect("open sqlite");
+            Some(StoreFixture {
+                adapter,
+                store: Arc::new(SqliteStore(db)),
+                _dir: Some(dir),
+            })
+        }
+        Adapter::MongoDb => {
+            let uri = mongo_uri()?;
+            let store = MongoStore::connect(&uri, &unique_name("vitrina_test"))
+                .await
+                .expect("connect to the test MongoDB");
+            Some(StoreFixture {
+                adapter,
+                store: Arc::new(store),
+                _dir: None,
+            })
+        }
+    }
+}
+
+/// Every adapter, in the order the suites run them.
+pub async fn stores() -> Vec<StoreFixture> {
+    let mut out = Vec::new();
+    for adapter in [Adapter::Sqlite, Adapter::MongoDb] {
+        out.extend(store_fixture(adapter).await);
+    }
+    out
 }
 
 /// A running app on a random port with a fresh embedded store.

@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::Error as MongoError;
 
-use super::{decode_body, find_body, is_duplicate_key, map_error, MongoCatalog};
+use super::{decode_body, find_body, is_duplicate_key, map_error, MongoStore};
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -38,7 +38,7 @@ const PUT_IF_ABSENT_ATTEMPTS: usize = 5;
 // -------------------------------------------------------------------- users
 
 #[async_trait]
-impl UserStore for MongoCatalog {
+impl UserStore for MongoStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         self.check_email_free(user).await?;
         let document = user_document(user)?;
@@ -114,7 +114,7 @@ impl UserStore for MongoCatalog {
     }
 }
 
-impl MongoCatalog {
+impl MongoStore {
     async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
         find_body(&self.users, filter, "user").await
     }
@@ -210,7 +210,7 @@ pub(super) fn regex_literal(text: &str) -> String {
 // ------------------------------------------------------------------- tokens
 
 #[async_trait]
-impl TokenStore for MongoCatalog {
+impl TokenStore for MongoStore {
     async fn create_family(&self, family_id: &str, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.token_families
             .insert_one(doc! {
@@ -328,7 +328,7 @@ fn decode_refresh(d: &Document) -> Result<RefreshRecord, StoreError> {
 // ---------------------------------------------------------------- key/value
 
 #[async_trait]
-impl KeyValueStore for MongoCatalog {
+impl KeyValueStore for MongoStore {
     async fn kv_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let found = self
             .kv

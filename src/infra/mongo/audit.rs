@@ -25,12 +25,12 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 
 use super::accounts::regex_literal;
-use super::{decode_body, map_error, MongoCatalog};
+use super::{decode_body, map_error, MongoStore};
 use crate::domain::audit::{ceil_millis, AuditEntry, AuditFilter};
 use crate::ports::{AuditStore, StoreError};
 
 #[async_trait]
-impl AuditStore for MongoCatalog {
+impl AuditStore for MongoStore {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let document = audit_document(entry)?;
         self.audit.insert_one(document).await.map_err(|e| map_error("record audit entry", e))?;

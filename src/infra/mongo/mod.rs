@@ -91,7 +91,7 @@ const UNAVAILABLE_CODES: [i32; 11] = [6, 7, 89, 91, 189, 262, 9001, 10107, 11600
 /// and orders in `inventory`, `carts`, `orders` and `counters`; the audit
 /// log in `audit`.
 #[derive(Clone)]
-pub struct MongoCatalog {
+pub struct MongoStore {
     db: Database,
     products: Collection<Document>,
     categories: Collection<Document>,
@@ -108,7 +108,7 @@ pub struct MongoCatalog {
     audit: Collection<Document>,
 }
 
-impl MongoCatalog {
+impl MongoStore {
     /// Connects (server selection and connect timeouts default to 2 s unless
     /// the URI sets them) and makes sure the indexes exist.
     pub async fn connect(uri: &str, db_name: &str) -> Result<Self, StoreError> {
@@ -306,7 +306,7 @@ impl MongoCatalog {
 }
 
 #[async_trait]
-impl CatalogStore for MongoCatalog {
+impl CatalogStore for MongoStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.db.run_command(doc! { "ping": 1 }).await.map_err(|e| map_error("ping", e))?;
         Ok(())
@@ -562,7 +562,7 @@ async fn read_products(mut cursor: mongodb::Cursor<Document>) -> Result<Vec<(i64
     Ok(out)
 }
 
-impl MongoCatalog {
+impl MongoStore {
     async fn find_product(&self, filter: Document) -> Result<Option<Product>, StoreError> {
         find_body(&self.products, filter, "product").await
     }

@@ -49,7 +49,7 @@ use mongodb::error::{Error as MongoError, ErrorKind};
 use mongodb::options::ReturnDocument;
 
 use super::{
-    as_count, decode_body, decode_product, find_body, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoCatalog,
+    as_count, decode_body, decode_product, find_body, is_duplicate_key, map_error, product_document, skus_of, str_array, MongoStore,
     CONFLICT_CHECK_CHUNK, DUPLICATE_KEY_CODES,
 };
 use crate::domain::order::{Cart, Order, OrderStatus};
@@ -65,7 +65,7 @@ const SYNC_ATTEMPTS: usize = 5;
 // ---------------------------------------------------------------- inventory
 
 #[async_trait]
-impl InventoryStore for MongoCatalog {
+impl InventoryStore for MongoStore {
     async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<String, i64>, StoreError> {
         let wanted: BTreeSet<&str> = skus.iter().map(String::as_str).collect();
         self.read_stock(&wanted).await
@@ -209,7 +209,7 @@ impl InventoryStore for MongoCatalog {
     }
 }
 
-impl MongoCatalog {
+impl MongoStore {
     /// Stock of the known SKUs among `skus`.
     async fn read_stock(&self, skus: &BTreeSet<&str>) -> Result<BTreeMap<String, i64>, StoreError> {
         let mut out = BTreeMap::new();
@@ -399,7 +399,7 @@ fn only_duplicate_keys(e: &MongoError) -> bool {
 // -------------------------------------------------------------------- carts
 
 #[async_trait]
-impl CartStore for MongoCatalog {
+impl CartStore for MongoStore {
     async fn cart(&self, owner: &str) -> Result<Option<Cart>, StoreError> {
         let found = self
             .carts
@@ -464,7 +464,7 @@ fn decode_cart(d: Document) -> Result<Cart, String> {
 // ------------------------------------------------------------------- orders
 
 #[async_trait]
-impl OrderStore for MongoCatalog {
+impl OrderStore for MongoStore {
     async fn next_order_number(&self) -> Result<u64, StoreError> {
         // Two first-ever upserts can race to a duplicate key: the second try
         // then finds the counter.
@@ -616,7 +616,7 @@ impl OrderStore for MongoCatalog {
     }
 }
 
-impl MongoCatalog {
+impl MongoStore {
     async fn find_order(&self, filter: Document) -> Result<Option<Order>, StoreError> {
         find_body(&self.orders, filter, "order").await
     }

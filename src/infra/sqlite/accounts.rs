@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{other, unavailable, write_error, SqliteCatalog};
+use super::{other, unavailable, write_error, SqliteStore};
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -39,7 +39,7 @@ fn like_pattern(s: &str) -> String {
 }
 
 #[async_trait]
-impl UserStore for SqliteCatalog {
+impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
         self.0
@@ -137,7 +137,7 @@ impl UserStore for SqliteCatalog {
 }
 
 #[async_trait]
-impl TokenStore for SqliteCatalog {
+impl TokenStore for SqliteStore {
     async fn create_family(&self, family_id: &str, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let (f, u) = (family_id.to_string(), user_id.to_string());
         self.0
@@ -222,7 +222,7 @@ impl TokenStore for SqliteCatalog {
 }
 
 #[async_trait]
-impl KeyValueStore for SqliteCatalog {
+impl KeyValueStore for SqliteStore {
     async fn kv_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (ns, key) = (ns.to_string(), key.to_string());
         let now = ms(Utc::now());

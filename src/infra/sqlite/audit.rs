@@ -8,12 +8,12 @@ use chrono::{TimeZone, Utc};
 use rusqlite::params;
 use rusqlite::types::Value;
 
-use super::{unavailable, write_error, SqliteCatalog};
+use super::{unavailable, write_error, SqliteStore};
 use crate::domain::audit::{ceil_millis, AuditEntry, AuditFilter};
 use crate::ports::{AuditStore, StoreError};
 
 #[async_trait]
-impl AuditStore for SqliteCatalog {
+impl AuditStore for SqliteStore {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let e = entry.clone();
         self.0

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::{other, unavailable, write_error, SqliteCatalog};
+use super::{other, unavailable, write_error, SqliteStore};
 use crate::domain::category::Category;
 use crate::domain::product::{Product, ProductSummary};
 use crate::domain::query::{assemble_facets, CatalogQuery, SearchResult, Sort};
@@ -194,7 +194,7 @@ fn product_where(conn: &Connection, column: &str, value: &str) -> Result<Option<
 }
 
 #[async_trait]
-impl CatalogStore for SqliteCatalog {
+impl CatalogStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.0.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable)).await
     }

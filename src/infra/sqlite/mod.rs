@@ -147,7 +147,7 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms DESC, id DESC);
 "#;
 
-pub struct SqliteStore {
+pub struct SqliteDb {
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
     writer: Mutex<Connection>,
@@ -200,7 +200,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("CREATE INDEX IF NOT EXISTS products_changed ON products(changed_ms);").map_err(other)
 }
 
-impl SqliteStore {
+impl SqliteDb {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
         if let Some(dir) = path.parent() {
@@ -253,6 +253,7 @@ impl SqliteStore {
     }
 }
 
-/// The catalog port is implemented on `Arc<SqliteStore>`.
+/// The embedded store: every store port (catalog, users, tokens, key-value,
+/// inventory, carts, orders, audit) on one SQLite file.
 #[derive(Clone)]
-pub struct SqliteCatalog(pub Arc<SqliteStore>);
+pub struct SqliteStore(pub Arc<SqliteDb>);

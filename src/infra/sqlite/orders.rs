@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{other, unavailable, write_error, SqliteCatalog};
+use super::{other, unavailable, write_error, SqliteStore};
 use crate::domain::order::{Cart, Order, OrderStatus};
 use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StockLevel, StoreError};
 
 #[async_trait]
-impl InventoryStore for SqliteCatalog {
+impl InventoryStore for SqliteStore {
     async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<String, i64>, StoreError> {
         let skus = skus.to_vec();
         self.0
@@ -137,7 +137,7 @@ impl InventoryStore for SqliteCatalog {
 }
 
 #[async_trait]
-impl CartStore for SqliteCatalog {
+impl CartStore for SqliteStore {
     async fn cart(&self, owner: &str) -> Result<Option<Cart>, StoreError> {
         let owner = owner.to_string();
         self.0
@@ -184,7 +184,7 @@ fn parse_order(doc: String) -> Result<Order, StoreError> {
 }
 
 #[async_trait]
-impl OrderStore for SqliteCatalog {
+impl OrderStore for SqliteStore {
     async fn next_order_number(&self) -> Result<u64, StoreError> {
         self.0
             .write(|c| {
