@@ -40,7 +40,7 @@ async fn redis_cache_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_reads_are_cached_until_the_version_bumps() {
     use vitrina::services::catalog::CatalogService;
-    let h = common::sqlite_store();
+    let h = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
     let products: Vec<_> = (0..30).map(vitrina::services::demo::demo_product).collect();
     h.store.upsert_products(&products).await.unwrap();
     let svc = CatalogService::new(h.store.clone(), Arc::new(MemoryCache::new(1 << 22)), Duration::from_secs(60));
@@ -87,7 +87,7 @@ impl vitrina::ports::CatalogStore for Counting {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_misses_on_one_key_make_one_store_query() {
     use vitrina::services::catalog::CatalogService;
-    let h = common::sqlite_store();
+    let h = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
     let products: Vec<_> = (0..50).map(vitrina::services::demo::demo_product).collect();
     h.store.upsert_products(&products).await.unwrap();
     let counting = Arc::new(Counting { inner: h.store.clone(), searches: Default::default() });

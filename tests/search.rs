@@ -176,15 +176,15 @@ async fn index_agrees_with_a_plain_scan_and_with_the_store(store: Arc<dyn Catalo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn differential_sqlite() {
-    let h = common::sqlite_store();
-    index_agrees_with_a_plain_scan_and_with_the_store(h.store.clone(), 150).await;
+    let f = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
+    index_agrees_with_a_plain_scan_and_with_the_store(f.store.clone(), 150).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn differential_mongodb() {
-    if let Some(store) = common::mongo_store().await {
+    if let Some(f) = common::store_fixture(common::Adapter::MongoDb).await {
         // nx-27017 answers a faceted query in about half a second
-        index_agrees_with_a_plain_scan_and_with_the_store(store, 20).await;
+        index_agrees_with_a_plain_scan_and_with_the_store(f.store.clone(), 20).await;
     }
 }
 
@@ -212,14 +212,14 @@ async fn finds_typos_stems_and_diacritics(store: Arc<dyn CatalogStore>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn better_search_sqlite() {
-    let h = common::sqlite_store();
-    finds_typos_stems_and_diacritics(h.store.clone()).await;
+    let f = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
+    finds_typos_stems_and_diacritics(f.store.clone()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn better_search_mongodb() {
-    if let Some(store) = common::mongo_store().await {
-        finds_typos_stems_and_diacritics(store).await;
+    if let Some(f) = common::store_fixture(common::Adapter::MongoDb).await {
+        finds_typos_stems_and_diacritics(f.store.clone()).await;
     }
 }
 
@@ -268,16 +268,14 @@ async fn follows_writes(store: Arc<dyn CatalogStore>, inventory: Arc<dyn Invento
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_writes_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Arc::new(vitrina::infra::sqlite::SqliteStore(vitrina::infra::sqlite::SqliteDb::open(&dir.path().join("t.db")).unwrap()));
-    follows_writes(s.clone(), s).await;
+    let f = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
+    follows_writes(f.store.clone(), f.store.clone()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_writes_mongodb() {
-    if let Some(uri) = common::mongo_uri() {
-        let s = Arc::new(vitrina::infra::mongo::MongoStore::connect(&uri, &common::unique_name("vitrina_search")).await.unwrap());
-        follows_writes(s.clone(), s).await;
+    if let Some(f) = common::store_fixture(common::Adapter::MongoDb).await {
+        follows_writes(f.store.clone(), f.store.clone()).await;
     }
 }
 

@@ -28,7 +28,9 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::Error as MongoError;
 
-use super::{decode_body, find_body, is_duplicate_key, map_error, MongoStore};
+use super::codec::{decode_body, find_body};
+use super::paging::page;
+use super::{is_duplicate_key, map_error, MongoStore};
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -83,34 +85,7 @@ impl UserStore for MongoStore {
 
     async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError> {
         let filter = user_search_filter(search);
-        let total = self
-            .users
-            .count_documents(filter.clone())
-            .await
-            .map_err(|e| map_error("count users", e))?;
-        // A limit of 0 means "no limit" to the server.
-        if limit == 0 || offset >= total {
-            return Ok((Vec::new(), total));
-        }
-        let mut cursor = self
-            .users
-            .find(filter)
-            .sort(doc! { "created_ts": -1, "_id": 1 })
-            .skip(offset)
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("list users", e))?;
-        let mut users = Vec::new();
-        while let Some(d) = cursor.try_next().await.map_err(|e| map_error("read users", e))? {
-            let id = d.get("_id").map(|b| b.to_string()).unwrap_or_default();
-            match decode_user(d) {
-                Ok(u) => users.push(u),
-                Err(e) => tracing::warn!(user_id = %id, error = %e, "skipping an unreadable user"),
-            }
-        }
-        users.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok((users, total))
+        page(&self.users, "users", filter, doc! { "created_ts": -1, "_id": 1 }, offset, limit, decode_user).await
     }
 }
 

@@ -16,16 +16,17 @@
 //! * times are compared on `at_ts` (epoch ms, like the orders'
 //!   `created_ts`), the bounds rounded up to the millisecond; `at` is the
 //!   same time as a BSON date for people reading the collection;
-//! * the total is `count_documents`; a page is `find` sorted by
+//! * a page is `paging::page` (the total by `count_documents`, then `find`) sorted by
 //!   `{at_ts: -1, _id: -1}` (index `newest`) with `skip` and `limit`.
 use async_trait::async_trait;
 #[cfg(test)]
 use chrono::Utc;
-use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 
 use super::accounts::regex_literal;
-use super::{decode_body, map_error, MongoStore};
+use super::codec::decode_body;
+use super::paging::page;
+use super::{map_error, MongoStore};
 use crate::domain::audit::{ceil_millis, AuditEntry, AuditFilter};
 use crate::ports::{AuditStore, StoreError};
 
@@ -39,34 +40,7 @@ impl AuditStore for MongoStore {
 
     async fn list_audit(&self, filter: &AuditFilter, offset: u64, limit: u64) -> Result<(Vec<AuditEntry>, u64), StoreError> {
         let filter = audit_filter(filter);
-        let total = self
-            .audit
-            .count_documents(filter.clone())
-            .await
-            .map_err(|e| map_error("count audit entries", e))?;
-        // A limit of 0 means "no limit" to the server.
-        if limit == 0 || offset >= total {
-            return Ok((Vec::new(), total));
-        }
-        let mut cursor = self
-            .audit
-            .find(filter)
-            .sort(doc! { "at_ts": -1, "_id": -1 })
-            .skip(offset)
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("list audit entries", e))?;
-        let mut entries = Vec::new();
-        while let Some(d) = cursor.try_next().await.map_err(|e| map_error("read audit entries", e))? {
-            let id = d.get("_id").map(|b| b.to_string()).unwrap_or_default();
-            match decode_entry(d) {
-                Ok(e) => entries.push(e),
-                Err(e) => tracing::warn!(audit_id = %id, error = %e, "skipping an unreadable audit entry"),
-            }
-        }
-        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok((entries, total))
+        page(&self.audit, "audit entries", filter, doc! { "at_ts": -1, "_id": -1 }, offset, limit, decode_entry).await
     }
 }
 
