@@ -1,0 +1,137 @@
+//! Sign in, register, sign out, and the account's own changes.
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{post, MethodRouter};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::edge::caller::{client_ip, rate_limit, Caller, PeerAddr};
+use crate::edge::session::{merge_guest_cart, server_error, sign_in};
+use crate::domain::user::{Access, Role};
+use crate::i18n::Locale;
+use crate::edge::ServerState;
+use crate::services::accounts::AccountError;
+use crate::state::AppState;
+
+use super::back;
+
+pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
+    use Access::{Authenticated, Public};
+    vec![
+        ("/login", Public, post(login)),
+        ("/register", Public, post(register)),
+        ("/logout", Public, post(logout)),
+        ("/account/password", Authenticated, post(change_password)),
+        ("/account/profile", Authenticated, post(update_profile)),
+    ]
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(State(app): State<AppState>, session: Session, headers: HeaderMap, PeerAddr(peer): PeerAddr, Form(f): Form<LoginForm>) -> Response {
+    let next = super::safe_next(f.next.as_deref());
+    let ip = client_ip(&app, &headers, peer);
+    let keys = [format!("login:ip:{ip}"), format!("login:acct:{}", f.email.trim().to_lowercase())];
+    if rate_limit(&app, &keys, app.config.login_rate_per_min).await.is_err() {
+        return back("/login", &[("error", "login-throttled"), ("email", &f.email), ("next", &next)]);
+    }
+    match app.accounts.authenticate(&f.email, &f.password).await {
+        Ok(user) => match sign_in(&session, &user).await {
+            Ok(()) => {
+                merge_guest_cart(&app, &session, &user).await;
+                Redirect::to(&next).into_response()
+            }
+            Err(r) => r,
+        },
+        Err(AccountError::Store(e)) => server_error(e),
+        Err(_) => back("/login", &[("error", "login-failed"), ("email", &f.email), ("next", &next)]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Extension<Locale>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
+    let next = super::safe_next(f.next.as_deref());
+    let keep = |field: &'static str, msg: String| -> Response {
+        let key = format!("err.{field}");
+        back("/register", &[(key.as_str(), msg.as_str()), ("email", &f.email), ("name", &f.name), ("next", &next)])
+    };
+    let ip = client_ip(&app, &headers, peer);
+    if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
+        return keep("email", loc.t("msg-register-throttled").into());
+    }
+    match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
+        Ok(user) => match sign_in(&session, &user).await {
+            Ok(()) => {
+                merge_guest_cart(&app, &session, &user).await;
+                Redirect::to(&next).into_response()
+            }
+            Err(r) => r,
+        },
+        Err(AccountError::Invalid(fe)) => keep(if fe.field == "email" { "email" } else if fe.field == "name" { "name" } else { "password" }, fe.in_locale(loc)),
+        Err(AccountError::EmailTaken) => keep("email", loc.t("field-email-taken-sign-in").into()),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn logout(session: Session) -> Response {
+    let _ = session.flush().await;
+    Redirect::to("/").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<PasswordForm>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
+    match app.accounts.change_password(&p.user.id, &f.current_password, &f.new_password).await {
+        Ok(()) => {
+            // keep this browser signed in, under a new session id; every other one is signed out
+            if let Err(res) = sign_in(&session, &p.user).await {
+                return res;
+            }
+            back("/account", &[("notice", "password-changed")])
+        }
+        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<ProfileForm>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
+    match app.accounts.update_name(&p.user.id, &f.name).await {
+        Ok(_) => back("/account", &[("notice", "profile-saved")]),
+        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
+        Err(e) => server_error(e),
+    }
+}
+

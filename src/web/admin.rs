@@ -1,0 +1,152 @@
+//! The admin panel's form posts: order status, users.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{post, MethodRouter};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::edge::caller::Caller;
+use crate::edge::session::server_error;
+use crate::domain::user::{Access, Role};
+use crate::i18n::Locale;
+use crate::edge::ServerState;
+use crate::services::accounts::AccountError;
+use crate::services::orders::OrderError;
+use crate::state::AppState;
+
+use super::back;
+
+pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
+    vec![
+        ("/admin/orders/status", Access::ADMIN, post(admin_order_status)),
+        ("/admin/users/update", Access::ADMIN, post(admin_user_update)),
+        ("/admin/users/create", Access::ADMIN, post(admin_user_create)),
+    ]
+}
+
+/// The signed-in admin, or the response for anyone else (sign in / 403).
+pub fn admin_actor(caller: &Caller, next: &str) -> Result<crate::services::audit::Actor, Response> {
+    match &caller.0 {
+        Some(p) if p.user.role == Role::Admin => Ok((&p.user).into()),
+        Some(_) => Err((StatusCode::FORBIDDEN, "Only admins may do this.").into_response()),
+        None => Err(Redirect::to(&format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())).into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OrderStatusForm {
+    #[serde(default)]
+    order_id: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<OrderStatusForm>) -> Response {
+    let to = format!("/admin/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(status) = crate::domain::order::OrderStatus::parse_visible(&f.status) else {
+        return back(&to, &[("error", "bad-status")]);
+    };
+    match app.desk.set_order_status(&actor, &f.order_id, status).await {
+        Ok(o) => {
+            let notice = if status == crate::domain::order::OrderStatus::Cancelled {
+                loc.tf("msg-order-cancelled-restocked", &[("number", &o.number)])
+            } else {
+                loc.tf("msg-order-now", &[("number", &o.number), ("status", loc.t(&format!("status-{}", status.as_str())))])
+            };
+            back(&to, &[("notice", &notice)])
+        }
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => back(&to, &[("error", &e.to_string())]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UserUpdateForm {
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    role: String,
+    /// `disable` or `enable`.
+    #[serde(default)]
+    access: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserUpdateForm>) -> Response {
+    let to = if f.back.starts_with("/admin/users") { f.back.clone() } else { "/admin/users".to_string() };
+    let to = to.split('#').next().unwrap_or("/admin/users").to_string();
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let role = match f.role.as_str() {
+        "" => None,
+        r => match Role::parse(r) {
+            Some(r) => Some(r),
+            None => return back(&to, &[("error", "bad-role")]),
+        },
+    };
+    let disabled = match f.access.as_str() {
+        "disable" => Some(true),
+        "enable" => Some(false),
+        _ => None,
+    };
+    match app.desk.change_user(&actor, &f.user_id, role, disabled).await {
+        Ok(u) => {
+            let what = match disabled {
+                Some(true) => loc.tf("msg-user-disabled", &[("email", &u.email)]),
+                Some(false) => loc.tf("msg-user-enabled", &[("email", &u.email)]),
+                None => loc.tf("msg-user-role", &[("email", &u.email), ("role", loc.t(&format!("role-{}", u.role.as_str())))]),
+            };
+            back(&to, &[("notice", &what)])
+        }
+        Err(AccountError::InvalidToken) => back(&to, &[("error", "no-such-user")]),
+        Err(AccountError::Invalid(fe)) => back(&to, &[("error", &fe.in_locale(loc))]),
+        Err(AccountError::Store(e)) => server_error(e),
+        Err(e) => back(&to, &[("error", &e.to_string())]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UserCreateForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserCreateForm>) -> Response {
+    let to = "/admin/users";
+    let actor = match admin_actor(&caller, to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let role = Role::parse(&f.role).unwrap_or(Role::Partner);
+    let keep = [("new_email", f.email.as_str()), ("new_name", f.name.as_str()), ("new_role", role.as_str())];
+    match app.desk.create_user(&actor, &f.email, &f.password, &f.name, role).await {
+        Ok(u) => back(to, &[("notice", &loc.tf("msg-user-created", &[("email", &u.email), ("role", loc.t(&format!("role-{}", role.as_str())))]))]),
+        Err(AccountError::Invalid(e)) => {
+            let (key, message) = (format!("err.{}", e.field), e.in_locale(loc));
+            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
+            pairs.push((key.as_str(), message.as_str()));
+            back(to, &pairs)
+        }
+        Err(AccountError::EmailTaken) => {
+            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
+            pairs.push(("err.email", loc.t("field-email-taken")));
+            back(to, &pairs)
+        }
+        Err(AccountError::Store(e)) => server_error(e),
+        Err(e) => back(to, &[("error", &e.to_string())]),
+    }
+}

@@ -1,0 +1,159 @@
+//! The cart and checkout forms: add, change, remove, place the order.
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{post, MethodRouter};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::edge::caller::Caller;
+use crate::edge::session::{browser_cart, server_error, SESSION_CART_KEY};
+use crate::domain::user::Access;
+use crate::i18n::Locale;
+use crate::edge::ServerState;
+use crate::domain::order::{Address, ShippingMethod};
+use crate::services::orders::{OrderError, PlaceOrder};
+use crate::state::AppState;
+
+use super::{back, local_back, with_param};
+
+/// The cart and checkout form routes (anyone: a guest has a cart too).
+pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
+    vec![
+        ("/cart/add", Access::Public, post(cart_add)),
+        ("/cart/update", Access::Public, post(cart_update)),
+        ("/cart/remove", Access::Public, post(cart_remove)),
+        ("/checkout", Access::Public, post(checkout)),
+    ]
+}
+
+fn cart_message(e: &OrderError, loc: Locale) -> String {
+    match e {
+        OrderError::NotEnough { available, .. } if *available == 0 => "sold-out".into(),
+        OrderError::NotEnough { available, .. } => format!("only-available:{available}"),
+        OrderError::Invalid(errors) => errors.iter().map(|e| e.in_locale(loc)).collect::<Vec<_>>().join("; "),
+        OrderError::UnknownSku(_) => "no-longer-available".into(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CartForm {
+    #[serde(default)]
+    sku: String,
+    quantity: Option<String>,
+    back: Option<String>,
+}
+
+fn parse_qty(q: &Option<String>) -> i64 {
+    q.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
+}
+
+async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
+    let back = local_back(f.back.as_deref(), "/cart");
+    let owner = match browser_cart(&caller, &session, true).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    match app.carts.add(&owner, f.sku.trim(), parse_qty(&f.quantity)).await {
+        Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(&e, loc))).into_response(),
+    }
+}
+
+async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
+    let owner = match browser_cart(&caller, &session, false).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    let q = parse_qty(&f.quantity);
+    let result = if q <= 0 { app.carts.remove(&owner, &f.sku).await } else { app.carts.set_quantity(&owner, &f.sku, q).await };
+    match result {
+        Ok(_) => Redirect::to("/cart").into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => back("/cart", &[("error", &cart_message(&e, loc)), ("sku", &f.sku)]),
+    }
+}
+
+async fn cart_remove(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
+    if let Ok(Some(owner)) = browser_cart(&caller, &session, false).await {
+        if let Err(OrderError::Store(e)) = app.carts.remove(&owner, &f.sku).await {
+            return server_error(e);
+        }
+    }
+    Redirect::to("/cart").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    shipping_method: String,
+    #[serde(default)]
+    idempotency_key: String,
+    /// A guest's e-mail (checkout without an account).
+    #[serde(default)]
+    email: String,
+}
+
+async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
+    let guest_cart_id = match &caller.0 {
+        Some(_) => None,
+        None => match session.get::<String>(SESSION_CART_KEY).await {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => return Redirect::to("/cart").into_response(),
+            Err(e) => return server_error(e),
+        },
+    };
+    let address = Address { name: f.name.clone(), street: f.street.clone(), city: f.city.clone(), postal_code: f.postal_code.clone(), country: f.country.clone(), phone: f.phone.clone() };
+    let method = ShippingMethod::parse(&f.shipping_method).unwrap_or_default();
+    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone() };
+    let keep: Vec<(&str, &str)> = vec![
+        ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
+        ("shipping_method", method.as_str()), ("email", &f.email),
+    ];
+    let placed = match (&caller.0, &guest_cart_id) {
+        (Some(p), _) => app.orders.place(&p.user, req).await,
+        (None, Some(cart)) => app.orders.place_as_guest(cart, &f.email, req).await,
+        (None, None) => return Redirect::to("/cart").into_response(),
+    };
+    match placed {
+        Ok((order, _)) if order.guest_email.is_some() => Redirect::to(&format!("/orders/{}?token={}&placed=1", order.id, app.orders.guest_token(&order.id))).into_response(),
+        Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
+        Err(OrderError::Invalid(errors)) => {
+            let errors: Vec<(String, String)> = errors.iter().map(|e| (format!("err.{}", e.field), e.in_locale(loc))).collect();
+            let mut pairs = keep.clone();
+            for (k, m) in &errors {
+                pairs.push((k.as_str(), m.as_str()));
+            }
+            back("/checkout", &pairs)
+        }
+        Err(OrderError::Short(lines)) => {
+            let items = lines.iter().map(|l| loc.tf("msg-ran-out-line", &[("sku", &l.sku), ("n", &l.available.to_string())])).collect::<Vec<_>>().join("; ");
+            back("/cart", &[("error", &loc.tf("msg-ran-out", &[("items", &items)]))])
+        }
+        Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
+        Err(OrderError::Store(e)) => server_error(e),
+        Err(e) => {
+            let mut pairs = keep.clone();
+            let msg = e.to_string();
+            pairs.push(("error", &msg));
+            back("/checkout", &pairs)
+        }
+    }
+}
+

@@ -1,0 +1,52 @@
+//! Browser form posts, one file per feature (`account`, `cart`, `orders`,
+//! `admin`), each with its routes and who may post to them. They
+//! work without JavaScript: success and failure both answer with a redirect
+//! (303), failures carrying each field's message back to the form.
+mod account;
+mod admin;
+mod cart;
+mod orders;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
+
+pub use admin::admin_actor;
+
+use crate::domain::user::Access;
+use crate::edge::ServerState;
+
+/// The form routes and who may post to each (the handlers check it: an
+/// anonymous visitor is sent to sign in, another role gets 403).
+pub fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
+    [account::routes(), cart::routes(), orders::routes(), admin::routes()].concat()
+}
+
+pub fn router() -> Router<ServerState> {
+    routes().into_iter().fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
+}
+
+fn local_back(to: Option<&str>, fallback: &str) -> String {
+    match to {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
+fn with_param(path: &str, key: &str, value: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().filter(|(k, _)| k != key && k != "cart_error" && k != "added").collect();
+    pairs.push((key.to_string(), value.to_string()));
+    format!("{base}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+}
+
+/// Only local paths are followed after sign-in (no open redirects).
+pub fn safe_next(next: Option<&str>) -> String {
+    next.and_then(crate::domain::text::local_path).unwrap_or_else(|| "/account".to_string())
+}
+
+fn back(path: &str, pairs: &[(&str, &str)]) -> Response {
+    let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty())).finish();
+    let to = if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") };
+    Redirect::to(&to).into_response()
+}
