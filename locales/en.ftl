@@ -340,6 +340,7 @@ admin-all-orders = ← All orders
 admin-audit-trail = Audit trail
 admin-previous = ‹ Previous
 admin-next = Next ›
+admin-in-all = { $total } in all
 admin-products = Products
 admin-new-product = New product
 admin-any-category = Any category

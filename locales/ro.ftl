@@ -345,6 +345,7 @@ admin-all-orders = ← Toate comenzile
 admin-audit-trail = Istoric de audit
 admin-previous = ‹ Înapoi
 admin-next = Înainte ›
+admin-in-all = { $total } în total
 admin-products = Produse
 admin-new-product = Produs nou
 admin-any-category = Orice categorie

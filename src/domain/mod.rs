@@ -11,6 +11,7 @@ pub mod query;
 pub mod seo;
 pub mod text;
 pub mod user;
+pub mod variants;
 
 #[cfg(test)]
 mod purity_test;

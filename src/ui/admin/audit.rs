@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 
 use super::fns::{admin_audit, AuditList};
-use super::products::Pager;
+use super::Pager;
 use super::{admin_page, q, query_string};
 
 #[component]

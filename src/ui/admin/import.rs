@@ -39,7 +39,7 @@ fn ImportView() -> impl IntoView {
                     busy.set(false);
                     match (status, serde_json::from_str::<ImportReport>(&body)) {
                         (200, Ok(r)) => report.set(Some(r)),
-                        _ => failure.set(super::products::problem_message(crate::ui::use_locale(), status, &body)),
+                        _ => failure.set(super::products::images::problem_message(crate::ui::use_locale(), status, &body)),
                     }
                 },
             );

@@ -7,8 +7,10 @@ pub mod fns;
 pub mod orders;
 pub mod products;
 pub mod users;
+mod pager;
+pub use pager::Pager;
 #[cfg(feature = "hydrate")]
-mod xhr;
+pub(crate) mod xhr;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::fns::{admin_order, admin_orders, AdminOrderList, AdminOrderRow};
-use super::products::Pager;
+use super::Pager;
 use super::{admin_page, q, query_string, Flash};
 use crate::domain::order::OrderStatus;
 

@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 
 use super::fns::{admin_users, AdminUserList};
-use super::products::Pager;
+use super::Pager;
 use super::{admin_page, q, query_string, Flash};
 use crate::domain::user::Role;
 use crate::ui::account::{use_user, Field};

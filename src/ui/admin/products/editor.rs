@@ -1,138 +1,21 @@
-//! Products: the list with search, status and category filters, and the
-//! editor (attributes editor, variant matrix, images with upload progress).
+//! The product editor, an island: fields, typed attributes, the variant
+//! matrix (combinations and SKUs from `domain::variants`), and the images.
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::fns::{admin_delete_product, admin_product, admin_products, admin_save_product, admin_set_images, SaveOutcome};
-use super::{admin_page, q, query_string, Flash};
-use crate::domain::category::CategoryNode;
+use crate::ui::admin::fns::{admin_delete_product, admin_product, admin_save_product, SaveOutcome};
+use crate::ui::admin::{admin_page, q};
 use crate::domain::money::{parse_decimal, to_decimal, Money};
-use crate::domain::product::{format_number, AttrValue, Image, Product, ProductInput, ProductStatus, Variant};
+use crate::domain::product::{format_number, AttrValue, Product, ProductInput, ProductStatus, Variant};
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
 use crate::ui::shop::components::flatten;
 
-/// Links to the pages of a list, keeping every other query parameter.
-#[component]
-pub fn Pager(page: u64, per_page: u64, total: u64, base: String, path: &'static str) -> impl IntoView {
-    let pages = total.div_ceil(per_page.max(1)).max(1);
-    if pages <= 1 {
-        return ().into_any();
-    }
-    let href = move |p: u64| {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(base.as_bytes()).filter(|(k, _)| k != "page" && k != "notice" && k != "error").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &pairs {
-            if !v.is_empty() {
-                s.append_pair(k, v);
-            }
-        }
-        if p > 1 {
-            s.append_pair("page", &p.to_string());
-        }
-        let qs = s.finish();
-        if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") }
-    };
-    let near: Vec<u64> = (1..=pages).filter(|p| *p == 1 || *p == pages || p.abs_diff(page) <= 2).collect();
-    view! {
-        <nav class="pagination" aria-label=crate::ui::use_locale().t("admin-a-pages")>
-            {(page > 1).then(|| view! { <a class="page-link" rel="prev" href=href(page - 1)>{crate::ui::use_locale().t("admin-previous")}</a> })}
-            {near.windows(2).map(|w| w[1]).fold(vec![near[0]], |mut acc, p| { acc.push(p); acc }).into_iter().enumerate().map(|(i, p)| {
-                let gap = i > 0 && p > near[i - 1] + 1;
-                view! {
-                    {gap.then(|| view! { <span class="gap">"…"</span> })}
-                    <a class="page-link" class:current=p == page aria-current=(p == page).then_some("page") href=href(p)>{p}</a>
-                }
-            }).collect_view()}
-            {(page < pages).then(|| view! { <a class="page-link" rel="next" href=href(page + 1)>{crate::ui::use_locale().t("admin-next")}</a> })}
-            <span class="muted">{format!("{total} in all")}</span>
-        </nav>
-    }
-    .into_any()
-}
-
-fn flatten_categories(nodes: &[CategoryNode], out: &mut Vec<(String, String)>, depth: usize) {
-    for n in nodes {
-        out.push((n.path.clone(), format!("{}{}", "  ".repeat(depth), n.name)));
-        flatten_categories(&n.children, out, depth + 1);
-    }
-}
-
-fn category_options() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Some(r) = use_context::<Resource<Result<crate::ui::fns::PageResult<Vec<CategoryNode>>, ServerFnError>>>() {
-        if let Some(Ok(Ok(tree))) = r.get_untracked() {
-            flatten_categories(&tree, &mut out, 0);
-        }
-    }
-    out
-}
-
-#[component]
-pub fn ProductListPage() -> impl IntoView {
-    let qs = query_string();
-    let data = Resource::new(move || qs.clone(), admin_products);
-    admin_page("admin-products", "loading", data, |r| view! { <ProductList result=r/> }.into_any())
-}
-
-#[component]
-fn ProductList(result: crate::domain::query::SearchResult) -> impl IntoView {
-    let (search, status, category) = (q("q"), q("status"), q("category"));
-    let filtered = !search.is_empty() || !status.is_empty() || !category.is_empty();
-    let categories = category_options();
-    view! {
-        <div class="admin-head">
-            <h1>{crate::ui::use_locale().t("admin-products")}</h1>
-            <a class="button primary" href=crate::ui::use_locale().href("/admin/products/new")>{crate::ui::use_locale().t("admin-new-product")}</a>
-        </div>
-        <Flash/>
-        <form method="get" action=crate::ui::use_locale().href("/admin/products") class="filter-bar" role="search">
-            <input type="search" name="q" value=search placeholder=crate::ui::use_locale().t("admin-a-search-name-brand-attributes") aria-label=crate::ui::use_locale().t("admin-a-search-products")/>
-            <select name="status" aria-label=crate::ui::use_locale().t("admin-a-status")>
-                <option value="">{crate::ui::use_locale().t("admin-any-status")}</option>
-                {ProductStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{crate::ui::use_locale().t(&format!("pstatus-{}", s.as_str()))}</option> }).collect_view()}
-            </select>
-            <select name="category" aria-label=crate::ui::use_locale().t("admin-a-category")>
-                <option value="">{crate::ui::use_locale().t("admin-any-category")}</option>
-                {categories.into_iter().map(|(path, label)| { let sel = path == category; view! { <option value=path selected=sel>{label}</option> } }).collect_view()}
-            </select>
-            <button type="submit" class="button">{crate::ui::use_locale().t("admin-filter")}</button>
-            {filtered.then(|| view! { <a href=crate::ui::use_locale().href("/admin/products") class="link-button">{crate::ui::use_locale().t("admin-clear")}</a> })}
-        </form>
-        {if result.items.is_empty() {
-            view! {
-                <section class="empty-state">
-                    <h2>{crate::ui::use_locale().t(if filtered { "admin-no-product-matches" } else { "admin-no-products-yet" })}</h2>
-                    <p>{crate::ui::use_locale().t(if filtered { "admin-try-fewer-filters" } else { "admin-create-first" })}</p>
-                    <a class="button primary" href=crate::ui::use_locale().href("/admin/products/new")>{crate::ui::use_locale().t("admin-new-product")}</a>
-                </section>
-            }.into_any()
-        } else {
-            view! {
-                <table class="data products-table">
-                    <thead><tr><th></th><th>{crate::ui::use_locale().t("admin-name")}</th><th>{crate::ui::use_locale().t("admin-category")}</th><th>{crate::ui::use_locale().t("admin-status")}</th><th class="num">{crate::ui::use_locale().t("admin-price")}</th><th>{crate::ui::use_locale().t("admin-stock")}</th></tr></thead>
-                    <tbody>
-                        {result.items.iter().map(|p| view! {
-                            <tr>
-                                <td class="thumb">{p.image_url.clone().map(|src| view! { <img src=src alt="" width="40" height="40"/> })}</td>
-                                <td><a href=crate::ui::use_locale().href(&format!("/admin/products/{}", p.id)) class="strong">{p.name.clone()}</a><br/><span class="muted small-text">{p.brand.clone()}</span></td>
-                                <td class="muted">{p.category.clone()}</td>
-                                <td><span class=format!("status {}", p.status.as_str())>{crate::ui::use_locale().t(&format!("pstatus-{}", p.status.as_str()))}</span></td>
-                                <td class="num">{crate::ui::use_locale().price(&p.price)}</td>
-                                <td>{if p.in_stock { view! { <span>{crate::ui::use_locale().t("admin-in-stock")}</span> }.into_any() } else { view! { <span class="zero">{crate::ui::use_locale().t("admin-sold-out")}</span> }.into_any() }}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-                <Pager page=result.page as u64 per_page=result.per_page as u64 total=result.total base=query_string() path="/admin/products"/>
-            }.into_any()
-        }}
-    }
-}
-
-// ------------------------------------------------------------------ editor
+use super::category_options;
+use super::images::ImageManager;
+use crate::domain::variants::{combinations, sku_for};
 
 #[derive(Clone, Copy)]
 struct AttrRow {
@@ -173,35 +56,6 @@ fn variant_row(id: u32, v: &Variant) -> VariantRow {
     VariantRow { id, options: v.options.clone(), sku: RwSignal::new(v.sku.clone()), price: RwSignal::new(to_decimal(v.price.amount)), stock: RwSignal::new(v.stock.to_string()) }
 }
 
-/// Every combination of the axes' values (`[]` gives one empty combination).
-pub fn combinations(axes: &[(String, Vec<String>)]) -> Vec<BTreeMap<String, String>> {
-    let mut out = vec![BTreeMap::new()];
-    for (name, values) in axes {
-        out = out
-            .into_iter()
-            .flat_map(|base| {
-                values.iter().map(move |v| {
-                    let mut m = base.clone();
-                    m.insert(name.clone(), v.clone());
-                    m
-                })
-            })
-            .collect();
-    }
-    out
-}
-
-/// A SKU for a combination: the product's base plus each value, e.g. `TEE-M-RED`.
-pub fn sku_for(base: &str, options: &BTreeMap<String, String>, axes: &[(String, Vec<String>)]) -> String {
-    let mut parts = vec![base.to_string()];
-    for (name, _) in axes {
-        if let Some(v) = options.get(name) {
-            parts.push(slugify(v).to_uppercase());
-        }
-    }
-    parts.join("-").chars().take(64).collect()
-}
-
 fn attr_value(loc: crate::i18n::Locale, kind: &str, text: &str) -> Result<AttrValue, String> {
     let t = text.trim();
     match kind {
@@ -219,7 +73,7 @@ fn attr_value(loc: crate::i18n::Locale, kind: &str, text: &str) -> Result<AttrVa
 #[component]
 pub fn ProductNewPage() -> impl IntoView {
     // the guard runs on the server before the empty editor is shown
-    let data = Resource::new(|| (), |_| super::fns::admin_check());
+    let data = Resource::new(|| (), |_| crate::ui::admin::fns::admin_check());
     admin_page("admin-new-product", "loading", data, |_| view! { <ProductEditor product=None categories=category_paths() notice=q("notice")/> }.into_any())
 }
 
@@ -575,199 +429,10 @@ fn EditField(label: &'static str, field: &'static str, value: RwSignal<String>, 
     }
 }
 
-// ------------------------------------------------------------------ images
-
-#[derive(Clone)]
-struct Upload {
-    id: u32,
-    name: String,
-    preview: String,
-    progress: RwSignal<f64>,
-    /// `None` while uploading, `Some(Ok)` when stored, `Some(Err(message))` when refused.
-    done: RwSignal<Option<Result<(), String>>>,
-}
-
-/// The message of a refused upload: the field's problem, else the detail.
-pub fn problem_message(loc: crate::i18n::Locale, status: u16, body: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct FieldProblem {
-        message: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Problem {
-        #[serde(default)]
-        detail: String,
-        #[serde(default)]
-        errors: Vec<FieldProblem>,
-    }
-    match serde_json::from_str::<Problem>(body) {
-        Ok(p) => match p.errors.first() {
-            Some(e) => loc.tf("admin-upload-file-refused", &[("message", &e.message)]),
-            None if !p.detail.is_empty() => p.detail,
-            None => loc.tf("admin-upload-refused", &[("status", &status.to_string())]),
-        },
-        Err(_) if status == 0 => loc.t("admin-upload-connection-lost").into(),
-        Err(_) => loc.tf("admin-upload-server-answered", &[("status", &status.to_string())]),
-    }
-}
-
-#[component]
-fn ImageManager(product_id: String, images: Vec<Image>) -> impl IntoView {
-    let images = RwSignal::new(images);
-    let uploads: RwSignal<Vec<Upload>> = RwSignal::new(vec![]);
-    let dirty = RwSignal::new(false);
-    let message = RwSignal::new(String::new());
-    #[cfg(feature = "hydrate")]
-    let counter = StoredValue::new(0u32);
-    #[cfg(feature = "hydrate")]
-    let pid = product_id.clone();
-    let on_files = move |_ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let input: web_sys::HtmlInputElement = event_target(&_ev);
-            let Some(files) = input.files() else { return };
-            for i in 0..files.length() {
-                let Some(file) = files.get(i) else { continue };
-                let id = counter.get_value();
-                counter.set_value(id + 1);
-                let up = Upload {
-                    id,
-                    name: file.name(),
-                    preview: web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default(),
-                    progress: RwSignal::new(0.0),
-                    done: RwSignal::new(None),
-                };
-                uploads.update(|u| u.push(up.clone()));
-                let form = web_sys::FormData::new().expect("FormData");
-                let _ = form.append_with_blob_and_filename("file", file.unchecked_ref(), &file.name());
-                let progress = up.progress;
-                let done = up.done;
-                let sent = super::xhr::send(
-                    "POST",
-                    &format!("/api/v1/admin/products/{}/images", pid),
-                    super::xhr::Body::Form(form),
-                    move |f| progress.set(f),
-                    move |status, body| {
-                        if status == 200 {
-                            progress.set(1.0);
-                            match serde_json::from_str::<Product>(&body) {
-                                Ok(p) => {
-                                    images.set(p.images);
-                                    done.set(Some(Ok(())));
-                                }
-                                Err(_) => done.set(Some(Err(crate::ui::use_locale().t("admin-upload-unreadable").into()))),
-                            }
-                        } else {
-                            done.set(Some(Err(problem_message(crate::ui::use_locale(), status, &body))));
-                        }
-                    },
-                );
-                if let Err(e) = sent {
-                    up.done.set(Some(Err(e)));
-                }
-            }
-            input.set_value("");
-        }
-    };
-    let move_by = move |i: usize, delta: isize| {
-        images.update(|v| {
-            let j = i as isize + delta;
-            if j >= 0 && (j as usize) < v.len() {
-                v.swap(i, j as usize);
-            }
-        });
-        dirty.set(true);
-    };
-    let pid2 = product_id.clone();
-    let save = move |_| {
-        let id = pid2.clone();
-        let list = images.get_untracked();
-        leptos::task::spawn_local(async move {
-            match flatten(admin_set_images(id, list).await) {
-                Ok(SaveOutcome::Saved(p)) => {
-                    images.set(p.images);
-                    dirty.set(false);
-                    message.set(crate::ui::use_locale().t("admin-images-saved").into());
-                }
-                Ok(SaveOutcome::Refused(es)) => message.set(es.first().map(|e| e.message.clone()).unwrap_or_default()),
-                Err(e) => message.set(crate::ui::use_locale().tf("admin-err-save-images", &[("error", &format!("{e:?}"))])),
-            }
-        });
-    };
-    view! {
-        <div class="panel images-panel" id="images">
-            <h2>{crate::ui::use_locale().t("admin-images")}</h2>
-            <p class="hint">{crate::ui::use_locale().t("admin-jpeg-png-webp-or-avif-up")}</p>
-            {move || (!message.get().is_empty()).then(|| view! { <p class="notice" role="status">{message.get()}</p> })}
-            <ul class="image-list">
-                {move || {
-                    let list = images.get();
-                    let n = list.len();
-                    if n == 0 {
-                        return view! { <li class="muted empty-images">{crate::ui::use_locale().t("admin-no-images-yet-shoppers-see-a")}</li> }.into_any();
-                    }
-                    list.into_iter().enumerate().map(|(i, img)| view! {
-                        <li class="image-item">
-                            <img src=img.thumb_url.clone().unwrap_or(img.url.clone()) alt=img.alt.clone() width="96" height="96"/>
-                            <div class="image-meta">
-                                <label class="small-text">{crate::ui::use_locale().t("admin-alt-text")}" " <input class="image-alt" prop:value=img.alt.clone() on:input=move |ev| { let v = event_target_value(&ev); images.update(|l| if let Some(x) = l.get_mut(i) { x.alt = v }); dirty.set(true); }/></label>
-                                <div class="image-actions">
-                                    {(i == 0).then(|| view! { <span class="chip">{crate::ui::use_locale().t("admin-main-image")}</span> })}
-                                    <button type="button" class="link-button" disabled=i == 0 aria-label=crate::ui::use_locale().t("admin-a-move-up") on:click=move |_| move_by(i, -1)>"↑"</button>
-                                    <button type="button" class="link-button" disabled=i + 1 == n aria-label=crate::ui::use_locale().t("admin-a-move-down") on:click=move |_| move_by(i, 1)>"↓"</button>
-                                    <button type="button" class="link-button danger-text" on:click=move |_| {
-                                        #[cfg(feature = "hydrate")]
-                                        if !window().confirm_with_message(crate::ui::use_locale().t("admin-remove-image-confirm")).unwrap_or(false) { return; }
-                                        images.update(|l| { l.remove(i); });
-                                        dirty.set(true);
-                                    }>{crate::ui::use_locale().t("admin-remove")}</button>
-                                </div>
-                            </div>
-                        </li>
-                    }).collect_view().into_any()
-                }}
-            </ul>
-            {move || dirty.get().then(|| view! { <p><button type="button" class="button primary small" on:click=save.clone()>{crate::ui::use_locale().t("admin-save-image-order-and-texts")}</button></p> })}
-            <div class="uploader">
-                <label class="button" for="image-files">{crate::ui::use_locale().t("admin-upload-images")}</label>
-                <input id="image-files" class="visually-hidden" type="file" multiple accept="image/jpeg,image/png,image/webp,image/avif" on:change=on_files/>
-                <noscript><p class="hint">{crate::ui::use_locale().t("admin-upload-needs-js")}</p></noscript>
-            </div>
-            <ul class="upload-list">
-                <For each=move || uploads.get() key=|u| u.id children=move |u: Upload| view! {
-                    <li class="upload" class:failed=move || matches!(u.done.get(), Some(Err(_)))>
-                        <img src=u.preview.clone() alt="" width="48" height="48"/>
-                        <div class="upload-body">
-                            <span class="upload-name">{u.name.clone()}</span>
-                            <progress max="1" prop:value=move || u.progress.get()></progress>
-                            <span class="upload-state" role="status">{move || match u.done.get() {
-                                None => crate::ui::use_locale().tf("admin-uploading", &[("percent", &format!("{:.0}", u.progress.get() * 100.0))]),
-                                Some(Ok(())) => crate::ui::use_locale().t("admin-uploaded").to_string(),
-                                Some(Err(m)) => m,
-                            }}</span>
-                        </div>
-                    </li>
-                }/>
-            </ul>
-        </div>
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_two_by_two_matrix_has_four_distinct_skus() {
-        let axes = vec![("size".to_string(), vec!["S".to_string(), "M".to_string()]), ("color".to_string(), vec!["Red".to_string(), "Light Blue".to_string()])];
-        let combos = combinations(&axes);
-        assert_eq!(combos.len(), 4);
-        let skus: std::collections::BTreeSet<String> = combos.iter().map(|c| sku_for("TEE", c, &axes)).collect();
-        assert_eq!(skus.len(), 4);
-        assert!(skus.contains("TEE-M-LIGHT-BLUE"), "{skus:?}");
-        assert_eq!(combinations(&[]), vec![BTreeMap::new()]);
-    }
 
     #[test]
     fn typed_attribute_values() {
@@ -776,13 +441,5 @@ mod tests {
         assert_eq!(attr_value(en, "number", "big"), Err("\"big\" is not a number".into()));
         assert_eq!(attr_value(en, "yesno", "yes"), Ok(AttrValue::Bool(true)));
         assert_eq!(attr_value(en, "list", "a, b,,c"), Ok(AttrValue::List(vec!["a".into(), "b".into(), "c".into()])));
-    }
-
-    #[test]
-    fn upload_refusals_are_readable() {
-        let body = r#"{"type":"x","title":"Invalid field","status":422,"detail":"file: is not a JPEG","errors":[{"field":"file","message":"is not a JPEG, PNG, WebP or AVIF image"}]}"#;
-        assert_eq!(problem_message(crate::i18n::Locale::En, 422, body), "The file is not a JPEG, PNG, WebP or AVIF image");
-        assert_eq!(problem_message(crate::i18n::Locale::En, 0, ""), "The connection was lost; try again.");
-        assert_eq!(problem_message(crate::i18n::Locale::Ro, 0, ""), "Conexiunea s-a întrerupt; încearcă din nou.");
     }
 }
