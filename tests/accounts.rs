@@ -64,6 +64,41 @@ async fn register_token_me_and_the_rules_for_passwords() {
     assert_eq!(b1["detail"], b2["detail"]);
 }
 
+/// Every service failure reaches the API through the one mapping: the kind
+/// sets the status, and title, detail and field messages follow the
+/// reader's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_failures_are_problems_in_the_readers_language() {
+    let app = spawn_app(0).await;
+    user_with_role(&app, "ro@example.com", Role::Customer).await;
+    let call = |path: &'static str, body: Value, lang: &'static str| {
+        let req = app.client.post(format!("{}{}", app.base, path)).header("accept-language", lang).json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+            (status, kind, res.json::<Value>().await.unwrap())
+        }
+    };
+    let wrong = json!({"email": "ro@example.com", "password": "not the password"});
+    let (status, kind, ro) = call("/api/v1/auth/token", wrong.clone(), "ro-RO,ro;q=0.9").await;
+    assert_eq!((status, kind.as_str()), (401, "application/problem+json"));
+    assert_eq!((ro["title"].as_str(), ro["detail"].as_str()), (Some("Neautentificat"), Some("E-mailul sau parola sunt greșite.")), "{ro}");
+    let (_, _, en) = call("/api/v1/auth/token", wrong, "en").await;
+    assert_eq!((en["title"].as_str(), en["detail"].as_str()), (Some("Unauthorized"), Some("E-mail or password is incorrect.")), "{en}");
+
+    // a conflict names its field, in the reader's language, with the message's code
+    let taken = json!({"email": "RO@example.com", "password": "a long enough passphrase", "name": "Ro"});
+    let (status, _, ro) = call("/api/v1/auth/register", taken.clone(), "ro").await;
+    assert_eq!(status, 409, "{ro}");
+    assert_eq!(ro["errors"][0]["field"], "email");
+    assert_eq!(ro["errors"][0]["code"], "field-email-taken");
+    assert_eq!(ro["errors"][0]["message"], "e deja înregistrată", "{ro}");
+    let (_, _, en) = call("/api/v1/auth/register", taken, "en").await;
+    assert_eq!(en["errors"][0]["message"], "is already registered");
+    assert_eq!(en["detail"], "This e-mail address is already registered.");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app(0).await;

@@ -71,24 +71,7 @@ use axum::http::StatusCode;
 use super::auth::JsonBody;
 use crate::domain::product::{Product, ProductInput, ProductStatus};
 use crate::domain::query::{CatalogQuery, SearchResult};
-use crate::services::admin::{AdminError, Removal};
-
-impl From<AdminError> for Problem {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Invalid(errors) => Problem::fields(errors),
-            AdminError::NotFound => Problem::not_found("product"),
-            AdminError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
-            AdminError::StockMoved(moved) => {
-                let mut p = Problem::new(StatusCode::CONFLICT, moved.iter().map(|m| m.message()).collect::<Vec<_>>().join("; "));
-                p.title = "Stock changed meanwhile".into();
-                p.errors = moved.iter().map(|m| super::problem::FieldError { field: m.field(), message: m.message() }).collect();
-                p
-            }
-            AdminError::Store(s) => s.into(),
-        }
-    }
-}
+use crate::services::admin::Removal;
 
 /// Products of every status: `q`, `category`, `page`, `per_page` as on the public listing, plus `status` (repeatable).
 #[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = []), ("session" = [])),
@@ -169,11 +152,7 @@ pub async fn change_user(State(app): State<AppState>, super::auth::CurrentUser(p
         None => None,
         Some(r) => Some(Role::parse(r).ok_or_else(|| Problem::invalid_422("role", "must be customer, partner or admin"))?),
     };
-    match app.desk.change_user(&(&p.user).into(), &id, role, change.disabled).await {
-        Ok(u) => Ok(Json(u.into())),
-        Err(crate::services::accounts::AccountError::InvalidToken) => Err(Problem::not_found("user")),
-        Err(e) => Err(e.into()),
-    }
+    Ok(Json(app.desk.change_user(&(&p.user).into(), &id, role, change.disabled).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -213,7 +192,7 @@ pub async fn upload_image(State(app): State<AppState>, super::auth::CurrentUser(
     let max = app.config.max_image_bytes;
     let too_large = || {
         let mut p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than {} MiB.", max / (1024 * 1024)));
-        p.errors.push(super::problem::FieldError { field: "file".into(), message: format!("is larger than {} MiB", max / (1024 * 1024)) });
+        p.errors.push(super::problem::FieldError::new("file", format!("is larger than {} MiB", max / (1024 * 1024))));
         p
     };
     let (mut file, mut alt) = (None, String::new());

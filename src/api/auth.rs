@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::problem::Problem;
 pub use crate::edge::caller::*;
 use crate::domain::user::{Role, UserView};
-use crate::services::accounts::{AccountError, TokenPair};
+use crate::services::accounts::TokenPair;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -29,23 +29,6 @@ pub struct TokenBody {
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     pub refresh_token: String,
-}
-
-impl From<AccountError> for Problem {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Invalid(f) => Problem::fields(vec![f]),
-            AccountError::EmailTaken => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "This e-mail address is already registered.");
-                p.errors.push(super::problem::FieldError { field: "email".into(), message: "is already registered".into() });
-                p
-            }
-            AccountError::InvalidCredentials => Problem::new(StatusCode::UNAUTHORIZED, "E-mail or password is incorrect."),
-            AccountError::InvalidToken => Problem::new(StatusCode::UNAUTHORIZED, "The token is invalid, expired or revoked."),
-            AccountError::TokenReused => Problem::new(StatusCode::UNAUTHORIZED, "The refresh token was already used; every token of its sign-in is revoked."),
-            AccountError::Store(s) => s.into(),
-        }
-    }
 }
 
 /// Creates a customer account.

@@ -6,43 +6,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{CurrentUser, JsonBody};
-use super::problem::{FieldError as ProblemField, Problem};
+use super::problem::Problem;
 use crate::domain::order::{Address, CartLine, CartView, Order, ShippingMethod};
-use crate::services::orders::{user_cart, OrderError, PlaceOrder};
+use crate::services::orders::{user_cart, PlaceOrder};
 pub use crate::edge::params::{admin_order_filter, AdminOrderParams};
 use crate::state::AppState;
-
-impl From<OrderError> for Problem {
-    fn from(e: OrderError) -> Self {
-        match e {
-            OrderError::UnknownSku(sku) => {
-                let mut p = Problem::new(StatusCode::NOT_FOUND, format!("No product has the SKU {sku}."));
-                p.errors.push(ProblemField { field: "sku".into(), message: format!("unknown SKU {sku}") });
-                p
-            }
-            OrderError::Invalid(errors) => Problem::fields(errors),
-            OrderError::NotEnough { sku, available } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, format!("Only {available} of {sku} available."));
-                p.errors.push(ProblemField { field: "quantity".into(), message: format!("only {available} available") });
-                p.available = Some(available);
-                p
-            }
-            OrderError::Short(lines) => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "Some items are no longer available in the quantity asked; nothing was ordered.");
-                p.title = "Not enough stock".into();
-                p.short = lines;
-                p
-            }
-            OrderError::EmptyCart => Problem::invalid_422("items", "the cart is empty"),
-            OrderError::KeyMismatch => Problem::invalid_422("Idempotency-Key", "was already used for a different order request"),
-            OrderError::InProgress => Problem::new(StatusCode::CONFLICT, "An order with this Idempotency-Key is still being placed; retry in a moment."),
-            OrderError::TooManyOpen(n) => Problem::new(StatusCode::CONFLICT, format!("You already have {n} orders waiting for confirmation; place more once they are confirmed or cancel one.")),
-            OrderError::NotFound => Problem::not_found("order"),
-            OrderError::InvalidTransition { from, to } => Problem::new(StatusCode::CONFLICT, format!("An order that is {} cannot become {}.", from.as_str(), to.as_str())),
-            OrderError::Store(s) => s.into(),
-        }
-    }
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddItem {

@@ -58,10 +58,13 @@ pub enum Denied {
     Forbidden,
 }
 
-/// A field-level validation failure.
+/// A field-level validation failure: the one field error type of every door
+/// (problem+json `errors`, form messages, server function results).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("{field}: {message}")]
 pub struct FieldError {
+    /// The offending field or parameter.
     pub field: String,
     /// In English (the API's default); [`FieldError::in_locale`] says it in another language.
     pub message: String,
@@ -71,6 +74,7 @@ pub struct FieldError {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub code: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub args: Vec<(String, String)>,
 }
 

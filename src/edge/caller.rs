@@ -248,7 +248,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 // serde names the field between backticks: "missing field `email`"
                 let field = text.split('`').nth(1).filter(|f| !f.contains(' ')).unwrap_or("body").to_string();
                 let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, text.clone());
-                p.errors.push(super::problem::FieldError { field, message: text });
+                p.errors.push(super::problem::FieldError::new(&field, text));
                 Err(p.into_response())
             }
         }

@@ -3,16 +3,14 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use crate::domain::user::FieldError;
 use crate::domain::query::QueryError;
 use crate::ports::StoreError;
+use crate::services::accounts::AccountError;
+use crate::services::admin::AdminError;
 use crate::services::catalog::CatalogError;
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// The offending parameter or field.
-    pub field: String,
-    pub message: String,
-}
+use crate::services::error::{Failure, Kind};
+use crate::services::orders::OrderError;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -48,7 +46,7 @@ impl Problem {
         let mut p = Self::new(StatusCode::BAD_REQUEST, format!("{field}: {message}"));
         p.kind = "https://vitrina.dev/problems/invalid-parameter".into();
         p.title = "Invalid parameter".into();
-        p.errors.push(FieldError { field: field.into(), message: message.into() });
+        p.errors.push(FieldError::new(field, message));
         p
     }
 
@@ -61,13 +59,8 @@ impl Problem {
     }
 
     /// 422 for field errors from the services, worded in the request's language.
-    pub fn fields(errors: Vec<crate::domain::user::FieldError>) -> Self {
-        let loc = crate::i18n::request_locale();
-        let errors: Vec<FieldError> = errors.into_iter().map(|e| FieldError { message: e.in_locale(loc), field: e.field }).collect();
-        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "));
-        p.title = "Invalid field".into();
-        p.errors = errors;
-        p
+    pub fn fields(errors: Vec<FieldError>) -> Self {
+        Failure::invalid(errors).into()
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -84,37 +77,44 @@ impl IntoResponse for Problem {
     }
 }
 
-impl From<QueryError> for Problem {
-    fn from(e: QueryError) -> Self {
-        Problem::invalid(&e.param, &e.in_locale(crate::i18n::request_locale()))
+/// The one mapping of a service failure to problem+json, worded in the
+/// request's language (`Accept-Language`, else English).
+impl From<Failure> for Problem {
+    fn from(f: Failure) -> Self {
+        let loc = crate::i18n::request_locale();
+        let status = match f.kind {
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::BadQuery => StatusCode::BAD_REQUEST,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut p = Problem::new(status, f.message(loc));
+        if f.kind == Kind::BadQuery {
+            p.kind = "https://vitrina.dev/problems/invalid-parameter".into();
+        }
+        p.title = f.title(loc).to_string();
+        p.errors = f.localized_fields(loc);
+        p.available = f.available;
+        p.short = f.short;
+        p
     }
 }
 
-impl From<StoreError> for Problem {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
-            StoreError::Unavailable(m) => {
-                tracing::error!(error = %m, "store unavailable");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable; try again shortly.")
+/// Every service error reaches the API through [`Failure`].
+macro_rules! through_failure {
+    ($($error:ty),*) => {
+        $(impl From<$error> for Problem {
+            fn from(e: $error) -> Self {
+                Failure::from(e).into()
             }
-            StoreError::Other(m) => {
-                tracing::error!(error = %m, "store error");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
-            }
-        }
-    }
+        })*
+    };
 }
-
-impl From<CatalogError> for Problem {
-    fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::NotFound => Problem::not_found("product"),
-            CatalogError::Invalid(q) => q.into(),
-            CatalogError::Store(s) => s.into(),
-        }
-    }
-}
+through_failure!(QueryError, StoreError, CatalogError, AccountError, OrderError, AdminError);
 
 /// A query string axum could not parse at all (bad percent-encoding).
 pub fn bad_query(detail: &str) -> Problem {

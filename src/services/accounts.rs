@@ -21,6 +21,8 @@ pub enum AccountError {
     InvalidCredentials,
     #[error("the token is invalid or expired")]
     InvalidToken,
+    #[error("no such user")]
+    UserNotFound,
     /// A refresh token was presented twice; its family is now revoked.
     #[error("the refresh token was already used; please sign in again")]
     TokenReused,
@@ -225,7 +227,7 @@ impl AccountService {
     }
 
     pub async fn change_password(&self, user_id: &str, current: &str, new: &str) -> Result<(), AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
         if !self.hasher.verify(current, &user.password_hash).await {
             return Err(FieldError::coded("field-current-password", "current_password", &[]).into());
         }
@@ -240,7 +242,7 @@ impl AccountService {
     }
 
     pub async fn update_name(&self, user_id: &str, name: &str) -> Result<User, AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
         user.name = validate_name(name)?;
         self.users.update_user(&user).await?;
         Ok(user)
@@ -249,7 +251,7 @@ impl AccountService {
     /// Changes a user's role and/or disabled flag (admin). Disabling revokes
     /// every refresh-token family; sessions end at their next request.
     pub async fn administer(&self, user_id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::InvalidToken)?;
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
         if let Some(r) = role {
             user.role = r;
         }

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod csv_io;
 pub mod catalog;
 pub mod demo;
+pub mod error;
 pub mod limits;
 pub mod orders;

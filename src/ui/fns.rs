@@ -19,24 +19,53 @@ pub enum PageError {
     SignInRequired,
     /// The signed-in user's role may not see the page.
     Forbidden,
+    /// The request clashes with the current state (the message says how).
+    Refused { message: String },
 }
 
 pub type PageResult<T> = Result<T, PageError>;
 
+/// The one mapping of a service failure to what a page shows, worded in
+/// the page's language.
 #[cfg(feature = "ssr")]
-impl From<crate::services::catalog::CatalogError> for PageError {
-    fn from(e: crate::services::catalog::CatalogError) -> Self {
-        use crate::services::catalog::CatalogError;
-        match e {
-            CatalogError::NotFound => PageError::NotFound,
-            CatalogError::Invalid(q) => PageError::Invalid { message: q.in_locale(crate::ui::current_locale()), param: q.param },
-            CatalogError::Store(s) => {
-                tracing::error!(error = %s, "catalog store");
-                PageError::Unavailable
-            }
+impl From<crate::services::error::Failure> for PageError {
+    fn from(f: crate::services::error::Failure) -> Self {
+        use crate::services::error::Kind;
+        let loc = crate::ui::current_locale();
+        match f.kind {
+            Kind::Invalid | Kind::BadQuery => match f.fields.first() {
+                Some(e) => PageError::Invalid { param: e.field.clone(), message: e.in_locale(loc) },
+                None => PageError::Invalid { param: String::new(), message: f.message(loc) },
+            },
+            Kind::NotFound => PageError::NotFound,
+            Kind::Unauthorized => PageError::SignInRequired,
+            Kind::Forbidden => PageError::Forbidden,
+            Kind::Conflict => PageError::Refused { message: f.message(loc) },
+            Kind::Unavailable | Kind::Internal => PageError::Unavailable,
         }
     }
 }
+
+/// Every service error reaches a page through its `Failure`.
+#[cfg(feature = "ssr")]
+macro_rules! page_error_through_failure {
+    ($($error:ty),*) => {
+        $(impl From<$error> for PageError {
+            fn from(e: $error) -> Self {
+                crate::services::error::Failure::from(e).into()
+            }
+        })*
+    };
+}
+#[cfg(feature = "ssr")]
+page_error_through_failure!(
+    crate::domain::query::QueryError,
+    crate::ports::StoreError,
+    crate::services::catalog::CatalogError,
+    crate::services::accounts::AccountError,
+    crate::services::orders::OrderError,
+    crate::services::admin::AdminError
+);
 
 #[cfg(feature = "ssr")]
 fn app() -> Result<crate::state::AppState, ServerFnError> {
@@ -50,7 +79,7 @@ pub async fn search_catalog(query: String) -> Result<PageResult<SearchResult>, S
     let app = app()?;
     let q = match CatalogQuery::from_query_string(&query) {
         Ok(q) => q,
-        Err(e) => return Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.param })),
+        Err(e) => return Ok(Err(e.into())),
     };
     Ok(app.catalog.search(&q).await.map_err(PageError::from))
 }
@@ -143,10 +172,7 @@ pub async fn get_cart() -> Result<PageResult<CartView>, ServerFnError> {
     let app = app()?;
     let empty = CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 };
     let Some(owner) = browser_cart_owner(false).await? else { return Ok(Ok(empty)) };
-    Ok(app.carts.view(&owner).await.map_err(|e| {
-        tracing::error!(error = %e, "cart");
-        PageError::Unavailable
-    }))
+    Ok(app.carts.view(&owner).await.map_err(PageError::from))
 }
 
 /// A shipping choice with the totals it gives.
@@ -176,7 +202,7 @@ pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
     let cart = match browser_cart_owner(false).await? {
         Some(owner) => match app.carts.view(&owner).await {
             Ok(c) => c,
-            Err(_) => return Ok(Err(PageError::Unavailable)),
+            Err(e) => return Ok(Err(e.into())),
         },
         None => CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 },
     };
@@ -212,7 +238,7 @@ pub async fn get_my_orders(page: u64) -> Result<PageResult<OrdersPage>, ServerFn
     };
     let app = app()?;
     let page = page.max(1);
-    Ok(app.orders.list(&principal.user, page, 20).await.map(|(orders, total)| OrdersPage { orders, total, page, per_page: 20 }).map_err(|_| PageError::Unavailable))
+    Ok(app.orders.list(&principal.user, page, 20).await.map(|(orders, total)| OrdersPage { orders, total, page, per_page: 20 }).map_err(PageError::from))
 }
 
 #[server]
@@ -222,21 +248,12 @@ pub async fn get_my_order(id: String) -> Result<PageResult<Order>, ServerFnError
         Err(e) => return Ok(Err(e)),
     };
     let app = app()?;
-    Ok(app.orders.get(&principal.user, &id).await.map_err(|e| match e {
-        crate::services::orders::OrderError::NotFound => PageError::NotFound,
-        _ => PageError::Unavailable,
-    }))
+    Ok(app.orders.get(&principal.user, &id).await.map_err(PageError::from))
 }
 
 /// A guest's order through its link (`/orders/<id>?token=…`); anything else is not found.
 #[server]
 pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<Order>, ServerFnError> {
     let app = app()?;
-    Ok(app.orders.guest_order(&id, &token).await.map_err(|e| match e {
-        crate::services::orders::OrderError::NotFound => PageError::NotFound,
-        e => {
-            tracing::error!(error = %e, "guest order");
-            PageError::Unavailable
-        }
-    }))
+    Ok(app.orders.guest_order(&id, &token).await.map_err(PageError::from))
 }

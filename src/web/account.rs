@@ -86,9 +86,8 @@ async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Exten
             }
             Err(r) => r,
         },
-        Err(AccountError::Invalid(fe)) => keep(if fe.field == "email" { "email" } else if fe.field == "name" { "name" } else { "password" }, fe.in_locale(loc)),
         Err(AccountError::EmailTaken) => keep("email", loc.t("field-email-taken-sign-in").into()),
-        Err(e) => server_error(e),
+        Err(e) => super::refused_fields(e, loc, "/register", &[("email", &f.email), ("name", &f.name), ("next", &next)]),
     }
 }
 
@@ -115,8 +114,7 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
             }
             back("/account", &[("notice", "password-changed")])
         }
-        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
-        Err(e) => server_error(e),
+        Err(e) => super::refused_fields(e, loc, "/account", &[]),
     }
 }
 
@@ -130,8 +128,7 @@ async fn update_profile(State(app): State<AppState>, axum::Extension(caller): ax
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.update_name(&p.user.id, &f.name).await {
         Ok(_) => back("/account", &[("notice", "profile-saved")]),
-        Err(AccountError::Invalid(fe)) => back("/account", &[(format!("err.{}", fe.field).as_str(), fe.in_locale(loc).as_str())]),
-        Err(e) => server_error(e),
+        Err(e) => super::refused_fields(e, loc, "/account", &[]),
     }
 }
 

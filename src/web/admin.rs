@@ -7,12 +7,9 @@ use axum::Form;
 use serde::Deserialize;
 
 use crate::edge::caller::Caller;
-use crate::edge::session::server_error;
 use crate::domain::user::{Access, Role};
 use crate::i18n::Locale;
 use crate::edge::ServerState;
-use crate::services::accounts::AccountError;
-use crate::services::orders::OrderError;
 use crate::state::AppState;
 
 use super::back;
@@ -60,8 +57,7 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
             };
             back(&to, &[("notice", &notice)])
         }
-        Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => back(&to, &[("error", &e.to_string())]),
+        Err(e) => super::refused(e, loc, &to),
     }
 }
 
@@ -106,10 +102,7 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
             };
             back(&to, &[("notice", &what)])
         }
-        Err(AccountError::InvalidToken) => back(&to, &[("error", "no-such-user")]),
-        Err(AccountError::Invalid(fe)) => back(&to, &[("error", &fe.in_locale(loc))]),
-        Err(AccountError::Store(e)) => server_error(e),
-        Err(e) => back(&to, &[("error", &e.to_string())]),
+        Err(e) => super::refused(e, loc, &to),
     }
 }
 
@@ -135,18 +128,6 @@ async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller):
     let keep = [("new_email", f.email.as_str()), ("new_name", f.name.as_str()), ("new_role", role.as_str())];
     match app.desk.create_user(&actor, &f.email, &f.password, &f.name, role).await {
         Ok(u) => back(to, &[("notice", &loc.tf("msg-user-created", &[("email", &u.email), ("role", loc.t(&format!("role-{}", role.as_str())))]))]),
-        Err(AccountError::Invalid(e)) => {
-            let (key, message) = (format!("err.{}", e.field), e.in_locale(loc));
-            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
-            pairs.push((key.as_str(), message.as_str()));
-            back(to, &pairs)
-        }
-        Err(AccountError::EmailTaken) => {
-            let mut pairs: Vec<(&str, &str)> = keep.to_vec();
-            pairs.push(("err.email", loc.t("field-email-taken")));
-            back(to, &pairs)
-        }
-        Err(AccountError::Store(e)) => server_error(e),
-        Err(e) => back(to, &[("error", &e.to_string())]),
+        Err(e) => super::refused_fields(e, loc, to, &keep),
     }
 }

@@ -13,6 +13,7 @@ use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
 use crate::services::orders::{OrderError, PlaceOrder};
+use crate::services::error::Failure;
 use crate::state::AppState;
 
 use super::{back, local_back, with_param};
@@ -27,13 +28,17 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
     ]
 }
 
-fn cart_message(e: &OrderError, loc: Locale) -> String {
+/// What the cart page says about a refused line: a code it words itself
+/// (sold out, only n left, gone), else the failure's message.
+fn cart_message(e: OrderError, loc: Locale) -> String {
     match e {
-        OrderError::NotEnough { available, .. } if *available == 0 => "sold-out".into(),
+        OrderError::NotEnough { available: 0, .. } => "sold-out".into(),
         OrderError::NotEnough { available, .. } => format!("only-available:{available}"),
-        OrderError::Invalid(errors) => errors.iter().map(|e| e.in_locale(loc)).collect::<Vec<_>>().join("; "),
         OrderError::UnknownSku(_) => "no-longer-available".into(),
-        other => other.to_string(),
+        other => {
+            let f = Failure::from(other);
+            f.fields.first().map(|e| e.in_locale(loc)).unwrap_or_else(|| f.message(loc))
+        }
     }
 }
 
@@ -58,8 +63,8 @@ async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Ex
     };
     match app.carts.add(&owner, f.sku.trim(), parse_qty(&f.quantity)).await {
         Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
-        Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(&e, loc))).into_response(),
+        Err(OrderError::Store(e)) => super::refused(e, loc, &back),
+        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(e, loc))).into_response(),
     }
 }
 
@@ -73,8 +78,8 @@ async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum:
     let result = if q <= 0 { app.carts.remove(&owner, &f.sku).await } else { app.carts.set_quantity(&owner, &f.sku, q).await };
     match result {
         Ok(_) => Redirect::to("/cart").into_response(),
-        Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => back("/cart", &[("error", &cart_message(&e, loc)), ("sku", &f.sku)]),
+        Err(OrderError::Store(e)) => super::refused(e, loc, "/cart"),
+        Err(e) => back("/cart", &[("error", &cart_message(e, loc)), ("sku", &f.sku)]),
     }
 }
 
@@ -134,26 +139,12 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
     match placed {
         Ok((order, _)) if order.guest_email.is_some() => Redirect::to(&format!("/orders/{}?token={}&placed=1", order.id, app.orders.guest_token(&order.id))).into_response(),
         Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
-        Err(OrderError::Invalid(errors)) => {
-            let errors: Vec<(String, String)> = errors.iter().map(|e| (format!("err.{}", e.field), e.in_locale(loc))).collect();
-            let mut pairs = keep.clone();
-            for (k, m) in &errors {
-                pairs.push((k.as_str(), m.as_str()));
-            }
-            back("/checkout", &pairs)
-        }
         Err(OrderError::Short(lines)) => {
             let items = lines.iter().map(|l| loc.tf("msg-ran-out-line", &[("sku", &l.sku), ("n", &l.available.to_string())])).collect::<Vec<_>>().join("; ");
             back("/cart", &[("error", &loc.tf("msg-ran-out", &[("items", &items)]))])
         }
         Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
-        Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => {
-            let mut pairs = keep.clone();
-            let msg = e.to_string();
-            pairs.push(("error", &msg));
-            back("/checkout", &pairs)
-        }
+        Err(e) => super::refused_fields(e, loc, "/checkout", &keep),
     }
 }
 

@@ -14,7 +14,10 @@ use axum::Router;
 pub use admin::admin_actor;
 
 use crate::domain::user::Access;
+use crate::edge::session::server_error;
 use crate::edge::ServerState;
+use crate::i18n::Locale;
+use crate::services::error::{Failure, Kind};
 
 /// The form routes and who may post to each (the handlers check it: an
 /// anonymous visitor is sent to sign in, another role gets 403).
@@ -49,4 +52,33 @@ fn back(path: &str, pairs: &[(&str, &str)]) -> Response {
     let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty())).finish();
     let to = if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") };
     Redirect::to(&to).into_response()
+}
+
+/// The one mapping of a service failure for a form post, in the page's
+/// language: a fault on our side is the error page (the failure was logged
+/// where it was made); anything else goes back to `to` with the message
+/// under `error` (a refused field's own message when there is one).
+fn refused(e: impl Into<Failure>, loc: Locale, to: &str) -> Response {
+    let f: Failure = e.into();
+    if matches!(f.kind, Kind::Unavailable | Kind::Internal) {
+        return server_error(f.code);
+    }
+    let message = f.fields.first().map(|e| e.in_locale(loc)).unwrap_or_else(|| f.message(loc));
+    back(to, &[("error", &message)])
+}
+
+/// Like [`refused`], for a form that shows each field's message next to it:
+/// `err.<field>` per refused field (else `error`), the values in `keep` kept.
+fn refused_fields(e: impl Into<Failure>, loc: Locale, to: &str, keep: &[(&str, &str)]) -> Response {
+    let f: Failure = e.into();
+    if matches!(f.kind, Kind::Unavailable | Kind::Internal) {
+        return server_error(f.code);
+    }
+    let mut pairs: Vec<(String, String)> = keep.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if f.fields.is_empty() {
+        pairs.push(("error".into(), f.message(loc)));
+    }
+    pairs.extend(f.fields.iter().map(|e| (format!("err.{}", e.field), e.in_locale(loc))));
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    back(to, &pairs)
 }

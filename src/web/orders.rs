@@ -70,13 +70,12 @@ pub struct CancelForm {
     order_id: String,
 }
 
-async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<CancelForm>) -> Response {
+async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<CancelForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login").into_response() };
     let to = format!("/account/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     match app.orders.cancel_own(&p.user, &f.order_id).await {
         Ok(_) => back(&to, &[("notice", "order-cancelled")]),
-        Err(OrderError::Store(e)) => server_error(e),
-        Err(e) => back(&to, &[("error", &e.to_string())]),
+        Err(e) => super::refused(e, loc, &to),
     }
 }
 

@@ -21,12 +21,6 @@ async fn admin() -> Result<(crate::state::AppState, crate::services::audit::Acto
 }
 
 #[cfg(feature = "ssr")]
-fn unavailable(e: impl std::fmt::Display) -> PageError {
-    tracing::error!(error = %e, "admin page");
-    PageError::Unavailable
-}
-
-#[cfg(feature = "ssr")]
 fn from_problem(p: crate::edge::problem::Problem) -> PageError {
     match p.errors.first() {
         Some(e) => PageError::Invalid { param: e.field.clone(), message: e.message.clone() },
@@ -54,7 +48,7 @@ pub async fn admin_check() -> Result<PageResult<()>, ServerFnError> {
 #[server]
 pub async fn admin_dashboard() -> Result<PageResult<Dashboard>, ServerFnError> {
     let (app, _) = guard!();
-    Ok(app.desk.dashboard(chrono::Utc::now()).await.map_err(unavailable))
+    Ok(app.desk.dashboard(chrono::Utc::now()).await.map_err(PageError::from))
 }
 
 /// One page of the product list: `q`, `category`, `status`, `page` as in the admin API.
@@ -75,22 +69,19 @@ pub async fn admin_products(query: String) -> Result<PageResult<SearchResult>, S
     }
     let mut q = match CatalogQuery::from_pairs(rest) {
         Ok(q) => q,
-        Err(e) => return Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.param })),
+        Err(e) => return Ok(Err(e.into())),
     };
     if !query.contains("sort=") {
         q.sort = crate::domain::query::Sort::Newest;
     }
     q.per_page = 25;
-    Ok(app.admin.list(q, (!statuses.is_empty()).then_some(statuses)).await.map_err(unavailable))
+    Ok(app.admin.list(q, (!statuses.is_empty()).then_some(statuses)).await.map_err(PageError::from))
 }
 
 #[server]
 pub async fn admin_product(id: String) -> Result<PageResult<Product>, ServerFnError> {
     let (app, _) = guard!();
-    Ok(app.admin.get(&id).await.map_err(|e| match e {
-        crate::services::admin::AdminError::NotFound => PageError::NotFound,
-        e => unavailable(e),
-    }))
+    Ok(app.admin.get(&id).await.map_err(PageError::from))
 }
 
 /// What saving a product did.
@@ -103,14 +94,17 @@ pub enum SaveOutcome {
 
 #[cfg(feature = "ssr")]
 fn outcome(r: Result<Product, crate::services::admin::AdminError>) -> PageResult<SaveOutcome> {
-    use crate::services::admin::AdminError;
-    match r {
-        Ok(p) => Ok(SaveOutcome::Saved(p)),
-        Err(AdminError::Invalid(errors)) => Ok(SaveOutcome::Refused(errors.into_iter().map(|e| e.localized(crate::ui::current_locale())).collect())),
-        Err(AdminError::Conflict(m)) => Ok(SaveOutcome::Refused(vec![FieldError::new("variants", m)])),
-        Err(AdminError::StockMoved(moved)) => Ok(SaveOutcome::Refused(moved.iter().map(|m| FieldError::new(&m.field(), m.message())).collect())),
-        Err(AdminError::NotFound) => Err(PageError::NotFound),
-        Err(e) => Err(unavailable(e)),
+    use crate::services::error::{Failure, Kind};
+    let f = match r {
+        Ok(p) => return Ok(SaveOutcome::Saved(p)),
+        Err(e) => Failure::from(e),
+    };
+    let loc = crate::ui::current_locale();
+    match f.kind {
+        // refused input and clashes (a slug or SKU taken, stock moved) go next to their fields
+        Kind::Invalid | Kind::Conflict if !f.fields.is_empty() => Ok(SaveOutcome::Refused(f.localized_fields(loc))),
+        Kind::Conflict => Ok(SaveOutcome::Refused(vec![FieldError::new("variants", f.message(loc))])),
+        _ => Err(f.into()),
     }
 }
 
@@ -127,10 +121,7 @@ pub async fn admin_save_product(id: String, input: ProductInput) -> Result<PageR
 #[server]
 pub async fn admin_delete_product(id: String) -> Result<PageResult<String>, ServerFnError> {
     let (app, actor) = guard!();
-    Ok(app.admin.remove(&actor, &id).await.map(|r| format!("{r:?}").to_lowercase()).map_err(|e| match e {
-        crate::services::admin::AdminError::NotFound => PageError::NotFound,
-        e => unavailable(e),
-    }))
+    Ok(app.admin.remove(&actor, &id).await.map(|r| format!("{r:?}").to_lowercase()).map_err(PageError::from))
 }
 
 /// Saves the order and alt texts of a product's images (dropping those left out).
@@ -156,7 +147,7 @@ pub struct AdminOrderList {
 
 #[cfg(feature = "ssr")]
 async fn rows(app: &crate::state::AppState, orders: Vec<Order>) -> Result<Vec<AdminOrderRow>, PageError> {
-    Ok(app.desk.with_customers(orders).await.map_err(unavailable)?.into_iter().map(|(order, customer_email)| AdminOrderRow { order, customer_email }).collect())
+    Ok(app.desk.with_customers(orders).await.map_err(PageError::from)?.into_iter().map(|(order, customer_email)| AdminOrderRow { order, customer_email }).collect())
 }
 
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.
@@ -177,7 +168,7 @@ pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, S
     };
     let (orders, total) = match app.orders.search(&filter, page, per_page).await {
         Ok(x) => x,
-        Err(e) => return Ok(Err(unavailable(e))),
+        Err(e) => return Ok(Err(e.into())),
     };
     Ok(rows(&app, orders).await.map(|items| AdminOrderList { items, total, page, per_page }))
 }
@@ -188,7 +179,7 @@ pub async fn admin_order(id: String) -> Result<PageResult<AdminOrderRow>, Server
     match app.desk.order(&id).await {
         Ok(Some(o)) => Ok(rows(&app, vec![o]).await.map(|mut r| r.remove(0))),
         Ok(None) => Ok(Err(PageError::NotFound)),
-        Err(e) => Ok(Err(unavailable(e))),
+        Err(e) => Ok(Err(e.into())),
     }
 }
 
@@ -214,8 +205,7 @@ pub async fn admin_users(q: String, page: u64) -> Result<PageResult<AdminUserLis
     let page = offset / per_page + 1;
     match app.desk.search_users(Some(&q), page, per_page).await {
         Ok((users, total)) => Ok(Ok(AdminUserList { items: users.iter().map(|u| AdminUserRow { user: u.view(), disabled: u.disabled, created_at: u.created_at }).collect(), total, page, per_page })),
-        Err(crate::services::accounts::AccountError::Invalid(e)) => Ok(Err(PageError::Invalid { message: e.in_locale(crate::ui::current_locale()), param: e.field })),
-        Err(e) => Ok(Err(unavailable(e))),
+        Err(e) => Ok(Err(e.into())),
     }
 }
 
@@ -242,5 +232,5 @@ pub async fn admin_audit(query: String) -> Result<PageResult<AuditList>, ServerF
     };
     let page = params.page.unwrap_or(1).max(1);
     let per_page = 30;
-    Ok(app.audit.list(&filter, page, per_page).await.map(|(items, total)| AuditList { items, total, page, per_page }).map_err(unavailable))
+    Ok(app.audit.list(&filter, page, per_page).await.map(|(items, total)| AuditList { items, total, page, per_page }).map_err(PageError::from))
 }

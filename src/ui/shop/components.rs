@@ -53,6 +53,7 @@ pub fn ErrorPanel(error: PageError, #[prop(optional, into)] back_href: Option<St
         PageError::Unavailable => (503, loc.t("error-unavailable-title").to_string(), loc.t("error-unavailable").to_string()),
         PageError::SignInRequired => (401, loc.t("error-sign-in-title").to_string(), loc.t("error-sign-in").to_string()),
         PageError::Forbidden => (403, loc.t("error-forbidden-title").to_string(), loc.t("error-forbidden").to_string()),
+        PageError::Refused { message } => (409, loc.t("error-refused-title").to_string(), message.clone()),
     };
     crate::ui::fns::set_status(status);
     view! {
