@@ -556,6 +556,7 @@ query-between = must be between { $min } and { $max }
 query-q-long = must be at most { $max } characters
 query-category = must be a category path such as clothing/t-shirts
 query-sort = must be one of relevance, price_asc, price_desc, newest, popular
+query-status = must be draft, active or archived
 query-attr-key = attribute keys are 1-40 characters of a-z, 0-9 and _
 query-attr-dollar = a value must not start with $
 query-attr-long = a value must be at most 200 characters

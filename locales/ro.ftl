@@ -562,6 +562,7 @@ query-between = trebuie să fie între { $min } și { $max }
 query-q-long = poate avea cel mult { $max } de caractere
 query-category = trebuie să fie o cale de categorie, de exemplu clothing/t-shirts
 query-sort = trebuie să fie relevance, price_asc, price_desc, newest sau popular
+query-status = trebuie să fie draft, active sau archived
 query-attr-key = cheile atributelor au 1–40 de caractere dintre a-z, 0-9 și _
 query-attr-dollar = o valoare nu poate începe cu $
 query-attr-long = o valoare poate avea cel mult 200 de caractere

@@ -69,7 +69,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 
 use super::auth::JsonBody;
-use crate::domain::product::{Product, ProductInput, ProductStatus};
+use crate::domain::product::{Product, ProductInput};
 use crate::domain::query::{CatalogQuery, SearchResult};
 use crate::services::admin::Removal;
 
@@ -78,21 +78,8 @@ use crate::services::admin::Removal;
     params(("status" = Option<String>, Query, description = "draft, active or archived (repeatable; default all)")),
     responses((status = 200, body = SearchResult), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResult>, Problem> {
-    let raw = raw.unwrap_or_default();
-    let mut statuses = Vec::new();
-    let mut rest = Vec::new();
-    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        if k == "status" {
-            statuses.push(ProductStatus::parse(&v).ok_or_else(|| Problem::invalid("status", "must be draft, active or archived"))?);
-        } else {
-            rest.push((k.into_owned(), v.into_owned()));
-        }
-    }
-    let mut query = CatalogQuery::from_pairs(rest)?;
-    if !raw.contains("sort=") {
-        query.sort = crate::domain::query::Sort::Newest;
-    }
-    Ok(Json(app.admin.list(query, (!statuses.is_empty()).then_some(statuses)).await?))
+    let (query, statuses) = CatalogQuery::admin_listing(&raw.unwrap_or_default())?;
+    Ok(Json(app.admin.list(query, statuses).await?))
 }
 
 /// Creates a product; a new attribute key or category needs no schema change.

@@ -227,6 +227,34 @@ impl CatalogQuery {
         Self::from_pairs(form_urlencoded::parse(qs.trim_start_matches('?').as_bytes()))
     }
 
+    /// The admin's product list, for the API and the panel alike: the public
+    /// listing's parameters plus `status` (repeatable: draft, active,
+    /// archived; empty or absent means every status), newest first unless
+    /// `sort` says otherwise.
+    pub fn admin_listing(qs: &str) -> Result<(Self, Option<Vec<super::product::ProductStatus>>), QueryError> {
+        if qs.len() > MAX_QUERY_STRING {
+            return Err(QueryError::coded("query-too-long", "query", &[("max", &MAX_QUERY_STRING.to_string())]));
+        }
+        let mut statuses = Vec::new();
+        let mut rest = Vec::new();
+        let mut sorted = false;
+        for (k, v) in form_urlencoded::parse(qs.trim_start_matches('?').as_bytes()) {
+            match k.as_ref() {
+                "status" if v.is_empty() => {}
+                "status" => statuses.push(super::product::ProductStatus::parse(&v).ok_or_else(|| QueryError::coded("query-status", "status", &[]))?),
+                _ => {
+                    sorted |= k == "sort" && !v.is_empty();
+                    rest.push((k.into_owned(), v.into_owned()));
+                }
+            }
+        }
+        let mut query = Self::from_pairs(rest)?;
+        if !sorted {
+            query.sort = Sort::Newest;
+        }
+        Ok((query, (!statuses.is_empty()).then_some(statuses)))
+    }
+
     /// The canonical query string: same query, same string (cache keys,
     /// shareable links). Defaults are omitted.
     pub fn to_query_string(&self) -> String {
@@ -463,6 +491,21 @@ pub fn sort_facet_values(values: &mut [FacetValue]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_admin_listing_reads_statuses_and_sorts_newest_first() {
+        use crate::domain::product::ProductStatus;
+        let (q, statuses) = CatalogQuery::admin_listing("").unwrap();
+        assert_eq!((q.sort, statuses), (Sort::Newest, None), "every status, newest first");
+        let (_, statuses) = CatalogQuery::admin_listing("status=").unwrap();
+        assert_eq!(statuses, None, "an empty status (the panel's \"all\") is every status");
+        let (q, statuses) = CatalogQuery::admin_listing("status=draft&status=archived&sort=price_asc&q=tee").unwrap();
+        assert_eq!(statuses, Some(vec![ProductStatus::Draft, ProductStatus::Archived]));
+        assert_eq!((q.sort, q.q.as_deref()), (Sort::PriceAsc, Some("tee")));
+        let e = CatalogQuery::admin_listing("status=gone").unwrap_err();
+        assert_eq!((e.param.as_str(), e.code.as_str()), ("status", "query-status"));
+        assert_eq!(CatalogQuery::admin_listing("min_price=-1").unwrap_err().param, "min_price", "the public listing's rules still hold");
+    }
 
     fn parse(qs: &str) -> Result<CatalogQuery, QueryError> {
         CatalogQuery::from_query_string(qs)

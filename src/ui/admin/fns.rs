@@ -54,28 +54,13 @@ pub async fn admin_dashboard() -> Result<PageResult<Dashboard>, ServerFnError> {
 /// One page of the product list: `q`, `category`, `status`, `page` as in the admin API.
 #[server]
 pub async fn admin_products(query: String) -> Result<PageResult<SearchResult>, ServerFnError> {
-    use crate::domain::product::ProductStatus;
-    use crate::domain::query::CatalogQuery;
     let (app, _) = guard!();
-    let mut statuses = Vec::new();
-    let mut rest = Vec::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        match (k.as_ref(), ProductStatus::parse(&v)) {
-            ("status", Some(s)) => statuses.push(s),
-            ("status", None) if v.is_empty() => {}
-            ("status", None) => return Ok(Err(PageError::Invalid { param: "status".into(), message: "must be draft, active or archived".into() })),
-            _ => rest.push((k.into_owned(), v.into_owned())),
-        }
-    }
-    let mut q = match CatalogQuery::from_pairs(rest) {
-        Ok(q) => q,
+    let (mut q, statuses) = match crate::domain::query::CatalogQuery::admin_listing(&query) {
+        Ok(x) => x,
         Err(e) => return Ok(Err(e.into())),
     };
-    if !query.contains("sort=") {
-        q.sort = crate::domain::query::Sort::Newest;
-    }
     q.per_page = 25;
-    Ok(app.admin.list(q, (!statuses.is_empty()).then_some(statuses)).await.map_err(PageError::from))
+    Ok(app.admin.list(q, statuses).await.map_err(PageError::from))
 }
 
 #[server]
