@@ -135,6 +135,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(app.clone(), page_cache))
+        .layer(axum::middleware::from_fn(server_fn_arguments))
         .layer(axum::middleware::from_fn(language))
         .layer(axum::middleware::from_fn(http_caching))
         .layer(axum::middleware::from_fn(track))
@@ -156,6 +157,25 @@ pub fn router(app: AppState) -> Router {
         .layer(axum::middleware::from_fn(compression));
     // every page also lives under /en (English); the nested copy sees the path without the prefix
     Router::new().nest_service("/en", site.clone()).fallback_service(site)
+}
+
+/// A server function called with arguments it cannot read is the caller's
+/// mistake: 400, not the 500 Leptos answers (the body, which the Leptos
+/// client decodes, stays as it is).
+async fn server_fn_arguments(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1");
+    let res = next.run(req).await;
+    if !is_server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The `lang` cookie: set when a shopper picks a language in the header, so

@@ -445,3 +445,68 @@ async fn role_matrix_over_the_form_routes() {
         }
     }
 }
+
+/// Who may call each server function: the panel's need an admin, a
+/// shopper's own orders need a signed-in user, the rest are public (a
+/// guest's order needs its link's token, checked by the service).
+fn server_fn_access(name: &str) -> Access {
+    if name.starts_with("admin_") {
+        Access::ADMIN
+    } else if name.starts_with("get_my_") {
+        Access::Authenticated
+    } else {
+        Access::Public
+    }
+}
+
+/// Plausible arguments, by name, for a server function (form-encoded, or JSON for the panel's editor).
+fn server_fn_body(name: &str) -> (&'static str, String) {
+    match name {
+        "admin_save_product" => ("application/json", json!({"id": "none", "input": {"name": "", "category": "", "variants": []}}).to_string()),
+        "admin_set_images" => ("application/json", json!({"id": "none", "images": []}).to_string()),
+        _ => ("application/x-www-form-urlencoded", "query=&id=none&page=1&q=&typed=tee&slug=none&token=x".to_string()),
+    }
+}
+
+/// Every server function, called by every role: the access rule holds on the
+/// server (a refusal is `SignInRequired` or `Forbidden` in the result), and
+/// nothing answers 5xx, not even arguments it cannot read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_matrix_over_the_server_functions() {
+    use vitrina::domain::user::Denied;
+    let app = spawn_app(3).await;
+    let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
+    for role in Role::ALL {
+        let email = format!("{}@example.com", role.as_str());
+        user_with_role(&app, &email, role).await;
+        callers.push((Some(role), Some(tokens(&app, &email).await["access_token"].as_str().unwrap().to_string())));
+    }
+    let paths: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
+    assert!(paths.len() >= 20, "the server functions were found: {paths:?}");
+    let name_of = |path: &str| path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+    assert!(paths.iter().any(|p| name_of(p) == "admin_users") && paths.iter().any(|p| name_of(p) == "get_my_orders"));
+    for path in &paths {
+        let name = name_of(path);
+        let access = server_fn_access(&name);
+        for (role, token) in &callers {
+            let (content_type, body) = server_fn_body(&name);
+            let mut req = app.client.post(format!("{}{path}", app.base)).header("content-type", content_type).body(body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            assert!(status < 500, "{name} as {role:?}: {status} {text}");
+            let refused = |why: &str| text.contains(&format!("{{\"Err\":\"{why}\"}}"));
+            match access.check(*role) {
+                Ok(()) => assert!(!refused("SignInRequired") && !refused("Forbidden"), "{name} as {role:?}: {text}"),
+                Err(Denied::Unauthenticated) => assert!(refused("SignInRequired"), "{name} anonymously: {status} {text}"),
+                Err(Denied::Forbidden) => assert!(refused("Forbidden"), "{name} as {role:?}: {status} {text}"),
+            }
+        }
+        // arguments it cannot read are the caller's mistake
+        let res = app.client.post(format!("{}{path}", app.base)).header("content-type", "application/json").body("{").send().await.unwrap();
+        assert!(res.status().as_u16() < 500, "{name} with a broken body: {}", res.status());
+    }
+}
