@@ -417,12 +417,7 @@ async fn a_refresh_refused_by_the_rate_limit_keeps_the_family() {
 async fn role_matrix_over_the_form_routes() {
     use vitrina::domain::user::Denied;
     let app = spawn_app(3).await;
-    let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
-    for role in Role::ALL {
-        let email = format!("{}@example.com", role.as_str());
-        user_with_role(&app, &email, role).await;
-        callers.push((Some(role), Some(tokens(&app, &email).await["access_token"].as_str().unwrap().to_string())));
-    }
+    let callers = callers(&app).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let routes = vitrina::web::routes();
     assert!(routes.len() >= 10 && routes.iter().any(|(p, a, _)| *p == "/admin/users/update" && *a == Access::ADMIN), "the table was read");
@@ -444,6 +439,17 @@ async fn role_matrix_over_the_form_routes() {
             }
         }
     }
+}
+
+/// An anonymous caller, then one user of each role with an access token.
+async fn callers(app: &TestApp) -> Vec<(Option<Role>, Option<String>)> {
+    let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
+    for role in Role::ALL {
+        let email = format!("{}@example.com", role.as_str());
+        user_with_role(app, &email, role).await;
+        callers.push((Some(role), Some(tokens(app, &email).await["access_token"].as_str().unwrap().to_string())));
+    }
+    callers
 }
 
 /// Who may call each server function: the panel's need an admin, a
@@ -475,12 +481,7 @@ fn server_fn_body(name: &str) -> (&'static str, String) {
 async fn role_matrix_over_the_server_functions() {
     use vitrina::domain::user::Denied;
     let app = spawn_app(3).await;
-    let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
-    for role in Role::ALL {
-        let email = format!("{}@example.com", role.as_str());
-        user_with_role(&app, &email, role).await;
-        callers.push((Some(role), Some(tokens(&app, &email).await["access_token"].as_str().unwrap().to_string())));
-    }
+    let callers = callers(&app).await;
     let paths: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
     assert!(paths.len() >= 20, "the server functions were found: {paths:?}");
     let name_of = |path: &str| path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
