@@ -267,6 +267,54 @@ pub fn catalogue_shape(locale: Locale) -> Vec<(&'static str, Vec<String>)> {
     out
 }
 
+// ------------------------------------------------------------------ messages in links
+
+/// Kinds of catalogue keys a link may name (`?error=`, `?notice=`, `err.<field>=`).
+const LINKABLE: [&str; 4] = ["msg-", "field-", "err-", "query-"];
+
+/// A value a link may carry into a message: short and plain (a number, a
+/// SKU, an order number, an e-mail address, a status), never a sentence.
+fn plain_value(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 80 && v.chars().all(|c| c.is_ascii_alphanumeric() || "@._+-:,".contains(c))
+}
+
+/// A message for a link: a catalogue key and its values, `key|name=value|…`.
+/// Form posts answer with a redirect carrying such codes, never words, so a
+/// link cannot make the shop say what it likes. A value that is not plain
+/// gives the generic `err-try-again` instead of the message.
+pub fn link_message(key: &str, args: &[(String, String)]) -> String {
+    debug_assert!(LINKABLE.iter().any(|p| key.starts_with(p)) && !Locale::En.t(key).is_empty(), "{key} cannot travel in a link");
+    if !args.iter().all(|(k, v)| plain_value(k) && plain_value(v)) {
+        return "err-try-again".to_string();
+    }
+    std::iter::once(key.to_string()).chain(args.iter().map(|(k, v)| format!("{k}={v}"))).collect::<Vec<_>>().join("|")
+}
+
+impl Locale {
+    /// The words of a message that came in a link (see [`link_message`]):
+    /// a catalogue key of a linkable kind with plain values, where a value
+    /// that names a status or a role (`status-shipped`) is said in words.
+    /// Anything else, free text above all, says nothing.
+    pub fn linked(self, text: &str) -> Option<String> {
+        let mut parts = text.split('|');
+        let key = parts.next()?;
+        if !LINKABLE.iter().any(|p| key.starts_with(p)) || self.t(key).is_empty() {
+            return None;
+        }
+        let mut args = Vec::new();
+        for part in parts {
+            let (k, v) = part.split_once('=')?;
+            if !plain_value(k) || !plain_value(v) {
+                return None;
+            }
+            let named = self.t(&format!("{k}-{v}"));
+            args.push((k.to_string(), if named.is_empty() { v.to_string() } else { named.to_string() }));
+        }
+        let said = self.say(key, &args);
+        (!said.contains("{ $")).then_some(said)
+    }
+}
+
 #[cfg(feature = "ssr")]
 tokio::task_local! {
     /// The language of the request being answered (set by `server::language`),
@@ -283,6 +331,22 @@ pub fn request_locale() -> Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_carry_codes_never_words() {
+        let code = link_message("msg-order-now", &[("number".into(), "VT-000042".into()), ("status".into(), "shipped".into())]);
+        assert_eq!(code, "msg-order-now|number=VT-000042|status=shipped");
+        let ro = Locale::Ro.linked(&code).unwrap();
+        assert!(ro.contains("VT-000042") && ro.contains(Locale::Ro.t("status-shipped")), "{ro}");
+        assert_eq!(Locale::En.linked("field-max-chars|max=100").as_deref(), Some(Locale::En.tf("field-max-chars", &[("max", "100")]).as_str()));
+        // free text, an unknown key, a key of another kind, a sentence as a value: nothing is said
+        for text in ["Call 0800 123 456 for your refund", "msg-no-such-message", "home-title", "field-max-chars|max=call us now", "field-max-chars|max=1|x"] {
+            assert_eq!(Locale::Ro.linked(text), None, "{text}");
+        }
+        assert_eq!(Locale::En.linked("field-max-chars"), None, "a message whose values are missing is not said");
+        assert_eq!(link_message("err-conflict", &[("detail".into(), "slug \"x\" is used".into())]), "err-try-again");
+        assert!(Locale::Ro.linked("err-try-again").is_some());
+    }
 
     #[test]
     fn both_catalogues_have_the_same_messages_and_placeholders() {

@@ -191,7 +191,9 @@ async fn registrations_are_limited_per_client_ip() {
     // the form door shares the same allowance
     let res = no_redirects().post(format!("{}/register", app.base)).form(&[("email", "f@example.com"), ("password", PASSWORD), ("name", "F")]).send().await.unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with("/register?") && location.contains("Prea+multe+conturi+noi"), "{location}");
+    assert!(location.starts_with("/register?") && location.contains("err.email=msg-register-throttled"), "a code the page words, not words: {location}");
+    let page = app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("Prea multe conturi noi"), "the page says it in its language");
     assert!(app.state.accounts.authenticate("f@example.com", PASSWORD).await.is_err(), "no account was made");
 }
 
@@ -213,6 +215,55 @@ async fn anonymous_traffic_is_limited_per_client_ip() {
     // bearer-token calls have their own per-subject limit
     let res = app.client.get(format!("{}/api/v1/cart", app.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_buys_no_allowance_of_its_own() {
+    let app = common::spawn_app_with(3, |c| c.anon_rate_per_min = 5).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let res = app.client.get(format!("{}/products", app.base)).bearer_auth("not-a-token").send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "an invalid bearer token is counted per client address: {statuses:?}");
+}
+
+/// A link cannot make the shop display words of its own: pages word only
+/// catalogue codes carried in `?error=`, `?notice=`, `err.<field>=`, `cart_error=`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_carry_message_codes_not_words() {
+    let app = spawn_app(3).await;
+    let slug = app.backends.catalog.products_after(None, 1).await.unwrap()[0].slug.clone();
+    let spoof = "Call+0800+123+456+for+your+refund";
+    for path in [
+        format!("/login?error={spoof}"),
+        format!("/register?err.email={spoof}&err.password={spoof}"),
+        format!("/cart?error={spoof}"),
+        format!("/checkout?error={spoof}&err.name={spoof}&err.country={spoof}"),
+        format!("/p/{slug}?cart_error={spoof}"),
+        format!("/en/login?error=field-max-chars%7Cmax%3DCall+0800+123"),
+    ] {
+        let page = app.get(&path).await.text().await.unwrap();
+        // (the language switch links back to the same address: encoded there, never shown)
+        assert!(!page.contains("0800 123"), "{path} shows text from the link");
+    }
+    // codes are worded, in the page's language
+    let page = app.get("/register?err.password=field-max-chars%7Cmax%3D100").await.text().await.unwrap();
+    assert!(page.contains(&vitrina::i18n::Locale::Ro.tf("field-max-chars", &[("max", "100")])), "a coded field message is shown");
+    let page = app.get("/en/login?error=login-failed").await.text().await.unwrap();
+    assert!(page.contains(vitrina::i18n::Locale::En.t("msg-login-failed")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_links_stay_on_this_site() {
+    let app = spawn_app(3).await;
+    let sku = app.backends.catalog.products_after(None, 1).await.unwrap()[0].variants[0].sku.clone();
+    for back in ["/\t/evil.example", "/\n/x", "//evil.example", "https://evil.example/", "/\\evil.example"] {
+        let res = no_redirects().post(format!("{}/cart/add", app.base)).form(&[("sku", sku.as_str()), ("quantity", "1"), ("back", back)]).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{back:?}: {}", res.status());
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with('/') && !location.starts_with("//") && !location.contains('\\') && !location.chars().any(char::is_control), "{back:?} -> {location:?}");
+    }
 }
 
 fn free_port() -> u16 {

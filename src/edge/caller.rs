@@ -139,10 +139,12 @@ fn counted(path: &str) -> bool {
 pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let mut principal = None;
     let token = bearer(req.headers()).map(str::to_string);
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let ip = client_ip(&app, req.headers(), peer);
+    let anonymous = [format!("anon:{ip}")];
+    let anonymous_limit = || rate_limit(&app, &anonymous, app.config.anon_rate_per_min);
     if token.is_none() && counted(req.uri().path()) {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        let ip = client_ip(&app, req.headers(), peer);
-        if let Err(res) = rate_limit(&app, &[format!("anon:{ip}")], app.config.anon_rate_per_min).await {
+        if let Err(res) = anonymous_limit().await {
             return res;
         }
     }
@@ -157,6 +159,12 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
             }
             Err(AccountError::Store(e)) => return Problem::from(e).into_response(),
             Err(_) => {
+                // a token that is not valid buys no allowance of its own: the client's address is counted
+                if counted(req.uri().path()) {
+                    if let Err(res) = anonymous_limit().await {
+                        return res;
+                    }
+                }
                 req.extensions_mut().insert(BadToken);
             }
         }

@@ -28,10 +28,13 @@ pub fn use_locale() -> Locale {
     use_context::<Locale>().unwrap_or_else(current_locale)
 }
 
-/// A message carried in a redirect's query (`?error=…`, `?notice=…`): a
-/// code such as `login-throttled` or `only-available:3` is looked up in the
-/// catalogue (`msg-<code>`, the part after `:` as `{ $n }`); any other text
-/// (field messages from the server) is shown as it came.
+/// A message carried in a redirect's query (`?error=…`, `?notice=…`,
+/// `err.<field>=…`): a short code such as `login-throttled` or
+/// `only-available:3` is looked up in the catalogue (`msg-<code>`, the part
+/// after `:` as `{ $n }`), a catalogue key with plain values
+/// (`field-max-chars|max=100`, see `i18n::link_message`) is said in the
+/// page's language; any other text says nothing, so a link cannot make the
+/// shop display words of its own.
 pub fn message(loc: Locale, text: &str) -> String {
     let (code, arg) = text.split_once(':').unwrap_or((text, ""));
     let key = format!("msg-{code}");
@@ -39,7 +42,8 @@ pub fn message(loc: Locale, text: &str) -> String {
     match arg.parse::<i64>() {
         Ok(n) if is_code && !loc.t(&format!("{key}-other")).is_empty() => loc.tn(&key, n, &[]),
         _ if is_code && arg.is_empty() && !loc.t(&key).is_empty() => loc.t(&key).to_string(),
-        _ => text.to_string(),
+        // a catalogue key with plain values; anything else (free text) is not shown
+        _ => loc.linked(text).unwrap_or_default(),
     }
 }
 

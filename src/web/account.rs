@@ -10,7 +10,6 @@ use tower_sessions::Session;
 use crate::edge::caller::{client_ip, rate_limit, Caller, PeerAddr};
 use crate::edge::session::{merge_guest_cart, server_error, sign_in};
 use crate::domain::user::{Access, Role};
-use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::services::accounts::AccountError;
 use crate::state::AppState;
@@ -68,7 +67,7 @@ pub struct RegisterForm {
     next: Option<String>,
 }
 
-async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Extension<Locale>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
+async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<RegisterForm>) -> Response {
     let next = super::safe_next(f.next.as_deref());
     let keep = |field: &'static str, msg: String| -> Response {
         let key = format!("err.{field}");
@@ -76,7 +75,7 @@ async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Exten
     };
     let ip = client_ip(&app, &headers, peer);
     if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
-        return keep("email", loc.t("msg-register-throttled").into());
+        return keep("email", "msg-register-throttled".into());
     }
     match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
         Ok(user) => match sign_in(&session, &user).await {
@@ -86,8 +85,8 @@ async fn register(State(app): State<AppState>, axum::Extension(loc): axum::Exten
             }
             Err(r) => r,
         },
-        Err(AccountError::EmailTaken) => keep("email", loc.t("field-email-taken-sign-in").into()),
-        Err(e) => super::refused_fields(e, loc, "/register", &[("email", &f.email), ("name", &f.name), ("next", &next)]),
+        Err(AccountError::EmailTaken) => keep("email", "field-email-taken-sign-in".into()),
+        Err(e) => super::refused_fields(e, "/register", &[("email", &f.email), ("name", &f.name), ("next", &next)]),
     }
 }
 
@@ -104,7 +103,7 @@ pub struct PasswordForm {
     new_password: String,
 }
 
-async fn change_password(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<PasswordForm>) -> Response {
+async fn change_password(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<PasswordForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.change_password(&p.user.id, &f.current_password, &f.new_password).await {
         Ok(()) => {
@@ -114,7 +113,7 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
             }
             back("/account", &[("notice", "password-changed")])
         }
-        Err(e) => super::refused_fields(e, loc, "/account", &[]),
+        Err(e) => super::refused_fields(e, "/account", &[]),
     }
 }
 
@@ -124,11 +123,11 @@ pub struct ProfileForm {
     name: String,
 }
 
-async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<ProfileForm>) -> Response {
+async fn update_profile(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<ProfileForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.update_name(&p.user.id, &f.name).await {
         Ok(_) => back("/account", &[("notice", "profile-saved")]),
-        Err(e) => super::refused_fields(e, loc, "/account", &[]),
+        Err(e) => super::refused_fields(e, "/account", &[]),
     }
 }
 

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::edge::caller::Caller;
 use crate::domain::user::{Access, Role};
-use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::state::AppState;
 
@@ -39,7 +38,7 @@ pub struct OrderStatusForm {
     status: String,
 }
 
-async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<OrderStatusForm>) -> Response {
+async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<OrderStatusForm>) -> Response {
     let to = format!("/admin/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     let actor = match admin_actor(&caller, &to) {
         Ok(a) => a,
@@ -51,13 +50,13 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
     match app.desk.set_order_status(&actor, &f.order_id, status).await {
         Ok(o) => {
             let notice = if status == crate::domain::order::OrderStatus::Cancelled {
-                loc.tf("msg-order-cancelled-restocked", &[("number", &o.number)])
+                notice("msg-order-cancelled-restocked", &[("number", &o.number)])
             } else {
-                loc.tf("msg-order-now", &[("number", &o.number), ("status", loc.t(&format!("status-{}", status.as_str())))])
+                notice("msg-order-now", &[("number", &o.number), ("status", status.as_str())])
             };
             back(&to, &[("notice", &notice)])
         }
-        Err(e) => super::refused(e, loc, &to),
+        Err(e) => super::refused(e, &to),
     }
 }
 
@@ -74,8 +73,8 @@ pub struct UserUpdateForm {
     back: String,
 }
 
-async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserUpdateForm>) -> Response {
-    let to = if f.back.starts_with("/admin/users") { f.back.clone() } else { "/admin/users".to_string() };
+async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserUpdateForm>) -> Response {
+    let to = crate::domain::text::local_path(&f.back).filter(|p| p.starts_with("/admin/users")).unwrap_or_else(|| "/admin/users".to_string());
     let to = to.split('#').next().unwrap_or("/admin/users").to_string();
     let actor = match admin_actor(&caller, &to) {
         Ok(a) => a,
@@ -96,13 +95,13 @@ async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller):
     match app.desk.change_user(&actor, &f.user_id, role, disabled).await {
         Ok(u) => {
             let what = match disabled {
-                Some(true) => loc.tf("msg-user-disabled", &[("email", &u.email)]),
-                Some(false) => loc.tf("msg-user-enabled", &[("email", &u.email)]),
-                None => loc.tf("msg-user-role", &[("email", &u.email), ("role", loc.t(&format!("role-{}", u.role.as_str())))]),
+                Some(true) => notice("msg-user-disabled", &[("email", &u.email)]),
+                Some(false) => notice("msg-user-enabled", &[("email", &u.email)]),
+                None => notice("msg-user-role", &[("email", &u.email), ("role", u.role.as_str())]),
             };
             back(&to, &[("notice", &what)])
         }
-        Err(e) => super::refused(e, loc, &to),
+        Err(e) => super::refused(e, &to),
     }
 }
 
@@ -118,7 +117,7 @@ pub struct UserCreateForm {
     role: String,
 }
 
-async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<UserCreateForm>) -> Response {
+async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserCreateForm>) -> Response {
     let to = "/admin/users";
     let actor = match admin_actor(&caller, to) {
         Ok(a) => a,
@@ -127,7 +126,17 @@ async fn admin_user_create(State(app): State<AppState>, axum::Extension(caller):
     let role = Role::parse(&f.role).unwrap_or(Role::Partner);
     let keep = [("new_email", f.email.as_str()), ("new_name", f.name.as_str()), ("new_role", role.as_str())];
     match app.desk.create_user(&actor, &f.email, &f.password, &f.name, role).await {
-        Ok(u) => back(to, &[("notice", &loc.tf("msg-user-created", &[("email", &u.email), ("role", loc.t(&format!("role-{}", role.as_str())))]))]),
-        Err(e) => super::refused_fields(e, loc, to, &keep),
+        Ok(u) => back(to, &[("notice", &notice("msg-user-created", &[("email", &u.email), ("role", role.as_str())]))]),
+        Err(e) => super::refused_fields(e, to, &keep),
+    }
+}
+
+/// A notice for the page to word (see `i18n::link_message`); "saved" when a
+/// value (an unusual e-mail address) cannot travel in a link.
+fn notice(key: &str, args: &[(&str, &str)]) -> String {
+    let args: Vec<(String, String)> = args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    match crate::i18n::link_message(key, &args) {
+        code if code == "err-try-again" => "msg-saved".to_string(),
+        code => code,
     }
 }

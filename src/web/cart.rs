@@ -9,10 +9,10 @@ use tower_sessions::Session;
 use crate::edge::caller::Caller;
 use crate::edge::session::{browser_cart, server_error, SESSION_CART_KEY};
 use crate::domain::user::Access;
-use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::domain::order::{Address, ShippingMethod};
 use crate::services::orders::{OrderError, PlaceOrder};
+use crate::i18n::link_message;
 use crate::services::error::Failure;
 use crate::state::AppState;
 
@@ -28,16 +28,19 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
     ]
 }
 
-/// What the cart page says about a refused line: a code it words itself
-/// (sold out, only n left, gone), else the failure's message.
-fn cart_message(e: OrderError, loc: Locale) -> String {
+/// What the cart page says about a refused line, as a code it words itself
+/// (sold out, only n left, gone, or the failure's own message).
+fn cart_message(e: OrderError) -> String {
     match e {
         OrderError::NotEnough { available: 0, .. } => "sold-out".into(),
         OrderError::NotEnough { available, .. } => format!("only-available:{available}"),
         OrderError::UnknownSku(_) => "no-longer-available".into(),
         other => {
             let f = Failure::from(other);
-            f.fields.first().map(|e| e.in_locale(loc)).unwrap_or_else(|| f.message(loc))
+            match f.fields.first() {
+                Some(e) if !e.code.is_empty() => link_message(&e.code, &e.args),
+                _ => link_message(f.code, &f.args),
+            }
         }
     }
 }
@@ -54,7 +57,7 @@ fn parse_qty(q: &Option<String>) -> i64 {
     q.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
 }
 
-async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
+async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
     let back = local_back(f.back.as_deref(), "/cart");
     let owner = match browser_cart(&caller, &session, true).await {
         Ok(Some(o)) => o,
@@ -63,12 +66,12 @@ async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Ex
     };
     match app.carts.add(&owner, f.sku.trim(), parse_qty(&f.quantity)).await {
         Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
-        Err(OrderError::Store(e)) => super::refused(e, loc, &back),
-        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(e, loc))).into_response(),
+        Err(OrderError::Store(e)) => super::refused(e, &back),
+        Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(e))).into_response(),
     }
 }
 
-async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CartForm>) -> Response {
+async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CartForm>) -> Response {
     let owner = match browser_cart(&caller, &session, false).await {
         Ok(Some(o)) => o,
         Ok(None) => return Redirect::to("/cart").into_response(),
@@ -78,8 +81,8 @@ async fn cart_update(State(app): State<AppState>, axum::Extension(caller): axum:
     let result = if q <= 0 { app.carts.remove(&owner, &f.sku).await } else { app.carts.set_quantity(&owner, &f.sku, q).await };
     match result {
         Ok(_) => Redirect::to("/cart").into_response(),
-        Err(OrderError::Store(e)) => super::refused(e, loc, "/cart"),
-        Err(e) => back("/cart", &[("error", &cart_message(e, loc)), ("sku", &f.sku)]),
+        Err(OrderError::Store(e)) => super::refused(e, "/cart"),
+        Err(e) => back("/cart", &[("error", &cart_message(e)), ("sku", &f.sku)]),
     }
 }
 
@@ -115,7 +118,7 @@ pub struct CheckoutForm {
     email: String,
 }
 
-async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
+async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CheckoutForm>) -> Response {
     let guest_cart_id = match &caller.0 {
         Some(_) => None,
         None => match session.get::<String>(SESSION_CART_KEY).await {
@@ -140,11 +143,11 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
         Ok((order, _)) if order.guest_email.is_some() => Redirect::to(&format!("/orders/{}?token={}&placed=1", order.id, app.orders.guest_token(&order.id))).into_response(),
         Ok((order, _)) => Redirect::to(&format!("/account/orders/{}?placed=1", order.id)).into_response(),
         Err(OrderError::Short(lines)) => {
-            let items = lines.iter().map(|l| loc.tf("msg-ran-out-line", &[("sku", &l.sku), ("n", &l.available.to_string())])).collect::<Vec<_>>().join("; ");
-            back("/cart", &[("error", &loc.tf("msg-ran-out", &[("items", &items)]))])
+            let skus = lines.iter().map(|l| format!("{}:{}", l.sku, l.available)).collect::<Vec<_>>().join(",");
+            back("/cart", &[("error", &link_message("msg-ran-out", &[("items".into(), skus)]))])
         }
         Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
-        Err(e) => super::refused_fields(e, loc, "/checkout", &keep),
+        Err(e) => super::refused_fields(e, "/checkout", &keep),
     }
 }
 

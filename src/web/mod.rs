@@ -16,7 +16,8 @@ pub use admin::admin_actor;
 use crate::domain::user::Access;
 use crate::edge::session::server_error;
 use crate::edge::ServerState;
-use crate::i18n::Locale;
+use crate::domain::user::FieldError;
+use crate::i18n::link_message;
 use crate::services::error::{Failure, Kind};
 
 /// The form routes and who may post to each (the handlers check it: an
@@ -29,11 +30,9 @@ pub fn router() -> Router<ServerState> {
     routes().into_iter().fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
 }
 
+/// A back link from a form: a path on this site (see `text::local_path`), else `fallback`.
 fn local_back(to: Option<&str>, fallback: &str) -> String {
-    match to {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
-        _ => fallback.to_string(),
-    }
+    to.and_then(crate::domain::text::local_path).unwrap_or_else(|| fallback.to_string())
 }
 
 fn with_param(path: &str, key: &str, value: &str) -> String {
@@ -54,31 +53,44 @@ fn back(path: &str, pairs: &[(&str, &str)]) -> Response {
     Redirect::to(&to).into_response()
 }
 
-/// The one mapping of a service failure for a form post, in the page's
-/// language: a fault on our side is the error page (the failure was logged
-/// where it was made); anything else goes back to `to` with the message
-/// under `error` (a refused field's own message when there is one).
-fn refused(e: impl Into<Failure>, loc: Locale, to: &str) -> Response {
+/// A field's message as it travels in a link: its code and values (the
+/// page words it), or the generic "try again" when it came as text.
+fn field_code(e: &FieldError) -> String {
+    if e.code.is_empty() {
+        return "err-try-again".to_string();
+    }
+    link_message(&e.code, &e.args)
+}
+
+fn failure_code(f: &Failure) -> String {
+    link_message(f.code, &f.args)
+}
+
+/// The one mapping of a service failure for a form post: a fault on our
+/// side is the error page (the failure was logged where it was made);
+/// anything else goes back to `to` with the message's code under `error` (a
+/// refused field's own when there is one), worded by the page in its language.
+fn refused(e: impl Into<Failure>, to: &str) -> Response {
     let f: Failure = e.into();
     if matches!(f.kind, Kind::Unavailable | Kind::Internal) {
         return server_error(f.code);
     }
-    let message = f.fields.first().map(|e| e.in_locale(loc)).unwrap_or_else(|| f.message(loc));
+    let message = f.fields.first().map(field_code).unwrap_or_else(|| failure_code(&f));
     back(to, &[("error", &message)])
 }
 
 /// Like [`refused`], for a form that shows each field's message next to it:
 /// `err.<field>` per refused field (else `error`), the values in `keep` kept.
-fn refused_fields(e: impl Into<Failure>, loc: Locale, to: &str, keep: &[(&str, &str)]) -> Response {
+fn refused_fields(e: impl Into<Failure>, to: &str, keep: &[(&str, &str)]) -> Response {
     let f: Failure = e.into();
     if matches!(f.kind, Kind::Unavailable | Kind::Internal) {
         return server_error(f.code);
     }
     let mut pairs: Vec<(String, String)> = keep.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     if f.fields.is_empty() {
-        pairs.push(("error".into(), f.message(loc)));
+        pairs.push(("error".into(), failure_code(&f)));
     }
-    pairs.extend(f.fields.iter().map(|e| (format!("err.{}", e.field), e.in_locale(loc))));
+    pairs.extend(f.fields.iter().map(|e| (format!("err.{}", e.field), field_code(e))));
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     back(to, &pairs)
 }

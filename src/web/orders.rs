@@ -10,7 +10,6 @@ use tower_sessions::Session;
 use crate::edge::caller::{client_ip, rate_limit, Caller, PeerAddr};
 use crate::edge::session::{server_error, sign_in};
 use crate::domain::user::{Access, Role};
-use crate::i18n::Locale;
 use crate::edge::ServerState;
 use crate::services::accounts::AccountError;
 use crate::services::orders::OrderError;
@@ -34,7 +33,7 @@ pub struct ClaimForm {
 
 /// From a guest order's confirmation: an account with the guest's e-mail
 /// and the order in it, in one step.
-async fn claim_order(State(app): State<AppState>, axum::Extension(loc): axum::Extension<Locale>, headers: HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<ClaimForm>) -> Response {
+async fn claim_order(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, session: Session, Form(f): Form<ClaimForm>) -> Response {
     let here = format!("/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     let fail = |msg: &str| back(&here, &[("token", f.token.as_str()), ("placed", "1"), ("err.password", msg)]);
     let order = match app.orders.guest_order(&f.order_id, &f.token).await {
@@ -44,13 +43,13 @@ async fn claim_order(State(app): State<AppState>, axum::Extension(loc): axum::Ex
     };
     let ip = client_ip(&app, &headers, peer);
     if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
-        return fail(loc.t("msg-register-throttled"));
+        return fail("msg-register-throttled");
     }
     let email = order.guest_email.clone().unwrap_or_default();
     let user = match app.accounts.register(&email, &f.password, &order.shipping_address.name, Role::Customer).await {
         Ok(u) => u,
-        Err(AccountError::Invalid(fe)) => return fail(&fe.in_locale(loc)),
-        Err(AccountError::EmailTaken) => return fail(loc.t("msg-claim-email-taken")),
+        Err(AccountError::Invalid(fe)) => return fail(&super::field_code(&fe)),
+        Err(AccountError::EmailTaken) => return fail("msg-claim-email-taken"),
         Err(e) => return server_error(e),
     };
     match app.orders.claim_guest_order(&f.order_id, &f.token, &user).await {
@@ -70,12 +69,12 @@ pub struct CancelForm {
     order_id: String,
 }
 
-async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, axum::Extension(loc): axum::Extension<Locale>, Form(f): Form<CancelForm>) -> Response {
+async fn cancel_order(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<CancelForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login").into_response() };
     let to = format!("/account/orders/{}", form_urlencoded::byte_serialize(f.order_id.as_bytes()).collect::<String>());
     match app.orders.cancel_own(&p.user, &f.order_id).await {
         Ok(_) => back(&to, &[("notice", "order-cancelled")]),
-        Err(e) => super::refused(e, loc, &to),
+        Err(e) => super::refused(e, &to),
     }
 }
 

@@ -78,9 +78,9 @@ fn UserList(list: AdminUserList) -> impl IntoView {
             <h2>{crate::ui::use_locale().t("admin-new-account")}</h2>
             <p class="hint">{crate::ui::use_locale().t("admin-partners-use-the-api-with-their")}</p>
             <form method="post" action=crate::ui::use_locale().href("/admin/users/create") class="stack">
-                <Field name="email" label="E-mail" kind="email" value=q("new_email") error=q("err.email") autocomplete="off"/>
-                <Field name="name" label=crate::ui::use_locale().t("name") value=q("new_name") error=q("err.name") autocomplete="off"/>
-                <Field name="password" label=crate::ui::use_locale().t("password") kind="password" error=q("err.password") autocomplete="new-password" hint=crate::ui::use_locale().t("password-hint-short")/>
+                <Field name="email" label="E-mail" kind="email" value=q("new_email") error=crate::ui::message(crate::ui::use_locale(), &q("err.email")) autocomplete="off"/>
+                <Field name="name" label=crate::ui::use_locale().t("name") value=q("new_name") error=crate::ui::message(crate::ui::use_locale(), &q("err.name")) autocomplete="off"/>
+                <Field name="password" label=crate::ui::use_locale().t("password") kind="password" error=crate::ui::message(crate::ui::use_locale(), &q("err.password")) autocomplete="new-password" hint=crate::ui::use_locale().t("password-hint-short")/>
                 <div class="field">
                     <label for="f-role">{crate::ui::use_locale().t("admin-role")}</label>
                     <select id="f-role" name="role">

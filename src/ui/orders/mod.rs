@@ -153,7 +153,7 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
     let loc = use_locale();
     let chosen = { let m = q("shipping_method"); if m.is_empty() { "standard".to_string() } else { m } };
     let country = { let c = q("country"); if c.is_empty() { "RO".to_string() } else { c } };
-    let country_error = q("err.country");
+    let country_error = message(loc, &q("err.country"));
     let general = message(loc, &q("error"));
     let choices = data.choices.clone();
     let standard = choices.iter().find(|c| c.method.as_str() == chosen).or(choices.first()).map(|c| c.totals);
