@@ -135,3 +135,24 @@ async fn guest_journey(app: TestApp) {
     let again = claim("another long passphrase").await.unwrap();
     assert!(location(&again).contains("err.password="), "{}", location(&again));
 }
+
+/// A guest is known by the e-mail address: new sessions (new carts) do not
+/// give a fresh allowance of open orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cannot_hoard_stock_from_new_sessions() {
+    let app = spawn_app_with(30, |c| c.rules.max_open_orders = 2).await;
+    let (_, sku, _) = sku_in_stock(&app, 0).await;
+    for (i, expected) in ["/orders/", "/orders/", "/checkout?"].into_iter().enumerate() {
+        let cookie = guest_cart(&app, &sku, "1").await;
+        let res = checkout(&app, &cookie, "Hoarder@Example.com", &format!("hoard-{i}")).await;
+        assert_eq!(res.status(), 303);
+        assert!(location(&res).starts_with(expected), "order {}: {}", i + 1, location(&res));
+    }
+    // the third went back to the checkout with the reason, as a code the page words
+    let cookie = guest_cart(&app, &sku, "1").await;
+    let refused = location(&checkout(&app, &cookie, "hoarder@example.com", "hoard-9").await);
+    assert!(refused.contains("error=err-too-many-open%7Ccount%3D2"), "{refused}");
+    // another address is another guest
+    let other = checkout(&app, &cookie, "someone.else@example.com", "hoard-10").await;
+    assert!(location(&other).starts_with("/orders/"), "{}", location(&other));
+}

@@ -76,6 +76,14 @@ async fn queries_and_pages_are_bounded() {
     assert_eq!(body["errors"][0]["field"], "attr.k10", "the 11th key is named: {body}");
     let (status, _) = app.json(&format!("/api/v1/products?q={}", "a+".repeat(3000))).await;
     assert_eq!(status, 400);
+    // the same limits where the listing page's server function carries the query in a POST body
+    let path = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p).find(|p| p.starts_with("/api/search_catalog")).expect("the listing's server function");
+    for (query, param) in [(eleven.clone(), "attr.k10"), ("q=".to_string() + &"a+".repeat(3000), "query")] {
+        let res = app.client.post(format!("{}{path}", app.base)).form(&[("query", query.as_str())]).send().await.unwrap();
+        assert!(res.status().as_u16() < 500);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["Err"]["Invalid"]["param"], param, "{body}");
+    }
     let admin = token_for(&app, "boss@example.com", Role::Admin).await;
     for path in ["/api/v1/admin/users?page=18446744073709551615", "/api/v1/admin/orders?page=18446744073709551615", "/api/v1/admin/audit?page=18446744073709551615", "/api/v1/orders?page=18446744073709551615&per_page=100"] {
         let res = app.client.get(format!("{}{path}", app.base)).bearer_auth(&admin).send().await.unwrap();
@@ -94,12 +102,29 @@ async fn no_page_can_be_framed() {
             let res = app.get(path).await;
             let h = res.headers();
             let csp = h.get("content-security-policy").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp:?}");
+            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{path}: {csp:?}");
             assert_eq!(h["x-frame-options"], "DENY", "{path}");
             assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
             assert!(h.contains_key("referrer-policy"), "{path}");
         }
     }
+}
+
+/// Served over https (the public URL says so): HSTS on every response, and a
+/// session cookie pinned to this host (`__Host-`, Secure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_transport_security_and_host_cookies() {
+    let app = common::spawn_app_with(3, |c| c.public_url = Some("https://shop.example".into())).await;
+    let res = app.get("/").await;
+    let hsts = res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(hsts.contains("max-age="), "{hsts:?}");
+    app.state.accounts.register("h@example.com", PASSWORD, "H", Role::Customer).await.unwrap();
+    let res = no_redirects().post(format!("{}/login", app.base)).form(&[("email", "h@example.com"), ("password", PASSWORD)]).send().await.unwrap();
+    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.contains("vitrina_session")).expect("a session cookie");
+    assert!(cookie.starts_with("__Host-vitrina_session=") && cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    // over plain http (the embedded default) neither applies
+    let plain = spawn_app(0).await;
+    assert!(plain.get("/").await.headers().get("strict-transport-security").is_none());
 }
 
 #[test]
@@ -161,6 +186,9 @@ async fn a_password_change_signs_out_every_other_browser() {
         async move { client.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap().contains("ana@example.com") }
     };
     assert!(account(a.clone()).await && account(b.clone()).await, "both browsers signed in");
+    // and an API client holds a refresh token
+    let (_, pair) = app.post_json("/api/v1/auth/token", json!({"email": "ana@example.com", "password": PASSWORD})).await;
+    let refresh = pair["refresh_token"].as_str().expect("a refresh token").to_string();
     let res = client
         .post(format!("{}/account/password", app.base))
         .header("cookie", &a)
@@ -172,6 +200,8 @@ async fn a_password_change_signs_out_every_other_browser() {
     let a2 = session_cookie(&res);
     assert!(account(a2).await, "the browser that changed it stays signed in");
     assert!(!account(b).await, "the other browser is signed out");
+    let (status, _) = app.post_json("/api/v1/auth/refresh", json!({"refresh_token": refresh})).await;
+    assert_eq!(status, 401, "the API client's sign-in is revoked too");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -359,10 +359,13 @@ impl OrderService {
     }
 
     /// Places a guest's order (no account) from the browser's guest cart.
-    /// Replays of the same key in the same browser return the same order.
+    /// Replays of the same key for the same e-mail return the same order. A
+    /// guest is known by the e-mail address, not the browser: a new session
+    /// does not give a fresh allowance of open orders.
     pub async fn place_as_guest(&self, guest_cart_id: &str, email: &str, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
-        let email = crate::domain::user::Email::parse(email)?;
-        let buyer = Buyer { id: format!("guest_{guest_cart_id}"), role: Role::Customer, cart: guest_cart(guest_cart_id), guest_email: Some(email.as_str().to_lowercase()) };
+        let email = crate::domain::user::Email::parse(email)?.as_str().to_lowercase();
+        let id = format!("guest_{}", &sha256_hex(&format!("vitrina guest {email}"))[..32]);
+        let buyer = Buyer { id, role: Role::Customer, cart: guest_cart(guest_cart_id), guest_email: Some(email) };
         self.place_for(&buyer, req).await
     }
 

@@ -133,6 +133,12 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{}", self.base, path)).send().await.expect("request")
     }
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self.client.post(format!("{}{}", self.base, path)).json(&body).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.get(path).await;
         let status = res.status().as_u16();
