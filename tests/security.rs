@@ -247,6 +247,25 @@ async fn anonymous_traffic_is_limited_per_client_ip() {
     assert_eq!(res.status().as_u16(), 200);
 }
 
+/// Behind one trusted proxy the client is the entry the proxy added (the
+/// right-most); what the client wrote to the left of it changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_forwarded_for_does_not_escape_the_limit() {
+    let app = common::spawn_app_with(3, |c| {
+        c.anon_rate_per_min = 3;
+        c.trusted_proxies = 1;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let res = app.client.get(format!("{}/products", app.base)).header("x-forwarded-for", format!("10.9.9.{i}, 203.0.113.7")).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "one client, whatever it forges on the left");
+    let res = app.client.get(format!("{}/products", app.base)).header("x-forwarded-for", "203.0.113.7, 198.51.100.2").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200, "another client behind the same proxy has its own allowance");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_buys_no_allowance_of_its_own() {
     let app = common::spawn_app_with(3, |c| c.anon_rate_per_min = 5).await;
