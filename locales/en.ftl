@@ -200,6 +200,8 @@ status-confirmed = Confirmed
 status-shipped = Shipped
 status-delivered = Delivered
 status-cancelled = Cancelled
+status-awaiting_payment = Awaiting payment
+status-expired = Expired (not paid in time)
 
 ## Account
 password = Password
@@ -608,3 +610,36 @@ err-too-many-open = You already have { $count } orders waiting for confirmation;
 err-transition = An order that is { $from } cannot become { $to }.
 err-stock-moved = Stock changed while you were editing.
 field-stock-moved = the stock of { $sku } changed from { $expected } to { $now } while you were editing (orders came in); nothing was changed for it — reload and set it again
+
+## Payments
+field-payment-method = must be one of the ways this shop takes payment: { $methods }
+field-refund-not-paid = nothing was paid on this order, so nothing can be refunded
+field-refund-amount = must be between 1 and { $max } (what was paid and not yet refunded, in bani)
+payment-method-cod = Cash on delivery
+payment-method-cod-hint = Pay the courier in cash or by card when the parcel arrives.
+payment-method-bank_transfer = Bank transfer
+payment-method-bank_transfer-hint = We hold your items for { $days } days; the order goes ahead when the money arrives.
+payment-method-card = Card
+payment-status-pending = Not paid yet
+payment-status-authorized = Authorized
+payment-status-paid = Paid
+payment-status-failed = Failed
+payment-status-expired = Expired
+payment-status-refunded = Refunded
+payment-status-partially_refunded = Partly refunded
+payment-status-voided = Voided
+payment-refunded = Refunded: { $amount }
+bank-transfer-title = Pay by bank transfer
+bank-transfer-text = Transfer { $amount } to the account below, with the order number as the payment reference. We hold your items until { $until }.
+bank-beneficiary = Beneficiary
+bank-iban = IBAN
+bank-name = Bank
+bank-reference = Payment reference
+admin-mark-paid = Mark as paid
+admin-confirm-mark-paid = Mark order { $number } as paid? Do this only once the money is in the shop's account.
+admin-refund = Refund
+admin-refund-amount = Amount (lei)
+admin-refund-reason = Reason
+admin-confirm-refund = Refund this amount to the customer?
+msg-order-paid = Order { $number } is paid and goes ahead.
+msg-order-refunded = Refunded { $amount } bani on order { $number }.

@@ -204,6 +204,8 @@ status-confirmed = Confirmată
 status-shipped = Expediată
 status-delivered = Livrată
 status-cancelled = Anulată
+status-awaiting_payment = Așteaptă plata
+status-expired = Expirată (neplătită la timp)
 
 ## Cont
 password = Parolă
@@ -614,3 +616,36 @@ err-too-many-open = Ai deja { $count } comenzi care așteaptă confirmarea; poț
 err-transition = O comandă în starea { $from } nu poate trece în starea { $to }.
 err-stock-moved = Stocul s-a schimbat cât timp editai.
 field-stock-moved = stocul pentru { $sku } s-a schimbat din { $expected } în { $now } cât timp editai (au venit comenzi); nu s-a modificat nimic pentru el — reîncarcă pagina și setează-l din nou
+
+## Payments
+field-payment-method = trebuie să fie una dintre metodele de plată ale magazinului: { $methods }
+field-refund-not-paid = pentru această comandă nu s-a plătit nimic, deci nu se poate rambursa nimic
+field-refund-amount = trebuie să fie între 1 și { $max } (cât s-a plătit și nu s-a rambursat încă, în bani)
+payment-method-cod = Ramburs (plata la livrare)
+payment-method-cod-hint = Plătești curierului, numerar sau cu cardul, când sosește coletul.
+payment-method-bank_transfer = Transfer bancar
+payment-method-bank_transfer-hint = Îți păstrăm produsele { $days } zile; comanda merge mai departe când sosesc banii.
+payment-method-card = Card
+payment-status-pending = Neplătită încă
+payment-status-authorized = Autorizată
+payment-status-paid = Plătită
+payment-status-failed = Eșuată
+payment-status-expired = Expirată
+payment-status-refunded = Rambursată
+payment-status-partially_refunded = Rambursată parțial
+payment-status-voided = Anulată
+payment-refunded = Rambursat: { $amount }
+bank-transfer-title = Plata prin transfer bancar
+bank-transfer-text = Transferă { $amount } în contul de mai jos, cu numărul comenzii ca referință de plată. Îți păstrăm produsele până la { $until }.
+bank-beneficiary = Beneficiar
+bank-iban = IBAN
+bank-name = Banca
+bank-reference = Referința plății
+admin-mark-paid = Marchează ca plătită
+admin-confirm-mark-paid = Marchezi comanda { $number } ca plătită? Fă asta doar după ce banii au intrat în contul magazinului.
+admin-refund = Rambursează
+admin-refund-amount = Suma (lei)
+admin-refund-reason = Motivul
+admin-confirm-refund = Rambursezi această sumă clientului?
+msg-order-paid = Comanda { $number } este plătită și merge mai departe.
+msg-order-refunded = S-au rambursat { $amount } bani pentru comanda { $number }.

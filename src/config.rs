@@ -62,6 +62,9 @@ pub struct Config {
     /// `VITRINA_VAT_PERCENT` (19), `VITRINA_SHIPPING_STANDARD_CENTS` (499), `VITRINA_SHIPPING_EXPRESS_CENTS` (999),
     /// `VITRINA_FREE_SHIPPING_OVER_CENTS` (5000), `VITRINA_MAX_LINE_QUANTITY` (99).
     pub rules: crate::services::orders::ShopRules,
+    /// The ways to pay: cash on delivery always; a bank transfer when
+    /// `VITRINA_BANK_IBAN` (with `VITRINA_BANK_BENEFICIARY`, `VITRINA_BANK_NAME`) is set.
+    pub payments: crate::services::orders::PaymentRules,
     /// ISO 4217 code of every price (`VITRINA_CURRENCY`, RON by default).
     pub currency: String,
 }
@@ -122,6 +125,14 @@ impl Config {
                 max_line_quantity: num("VITRINA_MAX_LINE_QUANTITY", 99)?.clamp(1, 10_000) as i64,
                 max_open_orders: num("VITRINA_MAX_OPEN_ORDERS", 10)?,
             },
+            payments: crate::services::orders::PaymentRules {
+                bank_account: var("VITRINA_BANK_IBAN").map(|iban| crate::domain::payment::BankAccount {
+                    iban: iban.split_whitespace().collect::<Vec<_>>().join(" "),
+                    beneficiary: var("VITRINA_BANK_BENEFICIARY").unwrap_or_else(|| "Vitrina".into()),
+                    bank: var("VITRINA_BANK_NAME").unwrap_or_default(),
+                }),
+                transfer_days: num("VITRINA_TRANSFER_DAYS", 5)?.clamp(1, 60) as i64,
+            },
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
@@ -175,6 +186,7 @@ impl Config {
             admin_email: None,
             admin_password: None,
             rules: Default::default(),
+            payments: Default::default(),
             currency: crate::domain::money::DEFAULT_CURRENCY.into(),
         }
     }

@@ -614,6 +614,11 @@ pub fn spawn_order_repair(app: AppState) {
                 Ok(n) => tracing::warn!(repaired = n, "released stock of orders that died half-way"),
                 Err(e) => tracing::warn!(error = %e, "order repair failed; will retry"),
             }
+            match app.orders.expire_unpaid(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "orders not paid in time expired; their stock is back"),
+                Err(e) => tracing::warn!(error = %e, "payment expiry failed; will retry"),
+            }
         }
     });
 }

@@ -71,6 +71,8 @@ pub fn routes() -> Vec<ApiRoute> {
         ),
         route(Method::GET, "/api/v1/admin/orders", Access::ADMIN, get(orders::admin_list_orders)),
         route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/paid", Access::ADMIN, post(orders::mark_paid)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/refunds", Access::ADMIN, post(orders::refund)),
         route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
         route(Method::GET, "/api/v1/admin/audit", Access::ADMIN, get(admin::list_audit)),
         route(Method::GET, "/api/v1/admin/dashboard", Access::ADMIN, get(admin::dashboard)),

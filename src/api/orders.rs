@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{CurrentUser, JsonBody};
 use super::problem::Problem;
 use crate::domain::order::{Address, CartLine, CartView, Order, ShippingMethod};
+use crate::domain::payment::PaymentMethod;
 use crate::services::orders::{user_cart, PlaceOrder};
 pub use crate::edge::params::{admin_order_filter, AdminOrderParams};
 use crate::state::AppState;
@@ -66,6 +67,8 @@ pub struct PlaceOrderBody {
     pub shipping_method: Option<String>,
     /// Partners only: the lines to order. Others order their cart.
     pub items: Option<Vec<CartLine>>,
+    /// `cod` (cash on delivery, the default), `bank_transfer` or `card`: one the shop offers.
+    pub payment_method: Option<String>,
 }
 
 /// Places an order. Requires an `Idempotency-Key` header: the same key and body return the same order.
@@ -89,7 +92,11 @@ pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUse
             None => return Problem::invalid_422("shipping_method", "must be standard or express").into_response(),
         },
     };
-    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key };
+    let payment_method = match PaymentMethod::from_input(body.payment_method.as_deref()) {
+        Ok(m) => m,
+        Err(e) => return Problem::fields(vec![e]).into_response(),
+    };
+    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key, payment_method };
     match app.orders.place(&p.user, req).await {
         Ok((order, true)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok((order, false)) => (StatusCode::OK, Json(order)).into_response(),
@@ -155,6 +162,32 @@ pub async fn set_status(State(app): State<AppState>, super::auth::CurrentUser(p)
     Ok(Json(app.desk.set_order_status(&(&p.user).into(), &id, to).await?))
 }
 
+/// Records that an order waiting for its bank transfer was paid: it goes ahead (admins; once).
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/paid", tag = "admin", params(("id" = String, Path)),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The order is not waiting for a payment (already paid, cancelled, expired, cash on delivery)", body = Problem, content_type = "application/problem+json")))]
+pub async fn mark_paid(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>) -> Result<Json<Order>, Problem> {
+    Ok(Json(app.desk.mark_paid(&(&p.user).into(), &id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefundBody {
+    /// How much to give back, in minor units (bani): at most what was paid and not yet refunded.
+    pub amount_cents: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Refunds part or all of what an order's customer paid (admins); recorded in the audit log.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "admin", params(("id" = String, Path)), request_body = RefundBody,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The order with its payment's new refunded amount and status", body = Order),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing was paid, or more than is left to refund", body = Problem, content_type = "application/problem+json")))]
+pub async fn refund(State(app): State<AppState>, super::auth::CurrentUser(p): super::auth::CurrentUser, Path(id): Path<String>, JsonBody(body): JsonBody<RefundBody>) -> Result<Json<Order>, Problem> {
+    Ok(Json(app.desk.refund(&(&p.user).into(), &id, body.amount_cents, &body.reason).await?))
+}
 
 /// Every order, newest first, filtered by status, date range and customer e-mail (admins).
 #[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin", params(AdminOrderParams), security(("bearer" = []), ("session" = [])),

@@ -235,23 +235,38 @@ impl Address {
 pub enum OrderStatus {
     /// Internal: stock is being reserved. Never shown; repaired if stuck.
     Pending,
+    /// Stock is reserved; the order goes ahead once paid (bank transfer, card).
+    #[serde(rename = "awaiting_payment")]
+    AwaitingPayment,
     Placed,
     Confirmed,
     Shipped,
     Delivered,
     Cancelled,
+    /// Not paid in time: the stock went back.
+    Expired,
 }
 
 impl OrderStatus {
-    pub const VISIBLE: [OrderStatus; 5] = [OrderStatus::Placed, OrderStatus::Confirmed, OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::Cancelled];
+    pub const VISIBLE: [OrderStatus; 7] = [
+        OrderStatus::AwaitingPayment,
+        OrderStatus::Placed,
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+        OrderStatus::Expired,
+    ];
     pub fn as_str(&self) -> &'static str {
         match self {
             OrderStatus::Pending => "pending",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::Placed => "placed",
             OrderStatus::Confirmed => "confirmed",
             OrderStatus::Shipped => "shipped",
             OrderStatus::Delivered => "delivered",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -262,19 +277,36 @@ impl OrderStatus {
     pub fn parse_visible(s: &str) -> Option<Self> {
         Self::VISIBLE.into_iter().find(|x| x.as_str() == s)
     }
-    /// placed → confirmed → shipped → delivered; placed or confirmed → cancelled.
+    /// placed → confirmed → shipped → delivered; placed or confirmed →
+    /// cancelled. An order paid upfront waits first: awaiting payment →
+    /// placed (paid), cancelled or expired.
     pub fn can_become(&self, next: OrderStatus) -> bool {
         use OrderStatus::*;
-        matches!((self, next), (Pending, Placed) | (Placed, Confirmed) | (Confirmed, Shipped) | (Shipped, Delivered) | (Placed, Cancelled) | (Confirmed, Cancelled))
+        matches!(
+            (self, next),
+            (Pending, Placed | AwaitingPayment)
+                | (AwaitingPayment, Placed | Cancelled | Expired)
+                | (Placed, Confirmed)
+                | (Confirmed, Shipped)
+                | (Shipped, Delivered)
+                | (Placed, Cancelled)
+                | (Confirmed, Cancelled)
+        )
+    }
+    /// Holds stock that is not sold yet: counted against a shopper's open orders.
+    pub fn is_open(&self) -> bool {
+        matches!(self, OrderStatus::AwaitingPayment | OrderStatus::Placed)
     }
     pub fn label(&self) -> &'static str {
         match self {
             OrderStatus::Pending => "Processing",
+            OrderStatus::AwaitingPayment => "Awaiting payment",
             OrderStatus::Placed => "Placed",
             OrderStatus::Confirmed => "Confirmed",
             OrderStatus::Shipped => "Shipped",
             OrderStatus::Delivered => "Delivered",
             OrderStatus::Cancelled => "Cancelled",
+            OrderStatus::Expired => "Expired",
         }
     }
 }
@@ -315,7 +347,11 @@ pub struct Order {
     pub vat: Money,
     pub total: Money,
     pub shipping_address: Address,
+    /// `cod`, `bank_transfer` or `card` (the same as `payment.method`).
     pub payment_method: String,
+    /// The payment (orders from before payments came in read as cash on delivery).
+    #[serde(default)]
+    pub payment: crate::domain::payment::Payment,
     pub status: OrderStatus,
     pub history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,6 +374,20 @@ impl Order {
     pub fn transition(&mut self, next: OrderStatus, at: DateTime<Utc>) -> Result<(), (OrderStatus, OrderStatus)> {
         if !self.status.can_become(next) {
             return Err((self.status, next));
+        }
+        // the payment follows the order: paid to go ahead, closed when it will not be paid,
+        // and cash on delivery is collected at the door
+        use crate::domain::payment::{PaymentMethod, PaymentStatus};
+        match (self.status, next) {
+            (OrderStatus::AwaitingPayment, OrderStatus::Placed) => {
+                self.payment.settle();
+            }
+            (_, OrderStatus::Expired) => self.payment.close(PaymentStatus::Expired),
+            (_, OrderStatus::Cancelled) => self.payment.close(PaymentStatus::Voided),
+            (_, OrderStatus::Delivered) if self.payment.method == PaymentMethod::Cod => {
+                self.payment.settle();
+            }
+            _ => {}
         }
         self.status = next;
         self.history.push(StatusChange { status: next, at });

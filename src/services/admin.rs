@@ -396,6 +396,27 @@ impl AdminDesk {
         Ok(order)
     }
 
+    /// Records that a bank transfer came in: the order goes ahead (once).
+    pub async fn mark_paid(&self, actor: &Actor, id: &str) -> Result<Order, OrderError> {
+        let before = self.order_store.order_by_id(id).await?;
+        let order = self.orders.mark_paid(id).await?;
+        self.audit.record(actor, "order.paid", id, format!("{} paid ({})", order.number, order.payment.method.as_str()), before.as_ref(), Some(&order)).await;
+        Ok(order)
+    }
+
+    /// Gives back `amount_cents` of what the customer paid, recorded with its reason.
+    pub async fn refund(&self, actor: &Actor, id: &str, amount_cents: i64, reason: &str) -> Result<Order, OrderError> {
+        let reason = reason.trim();
+        if reason.chars().count() > 500 {
+            return Err(FieldError::coded("field-max-chars", "reason", &[("max", "500")]).into());
+        }
+        let before = self.order_store.order_by_id(id).await?;
+        let order = self.orders.refund(id, amount_cents).await?;
+        let what = format!("{} refunded {} of {} {} ({})", order.number, amount_cents, order.payment.amount_cents, order.payment.currency, if reason.is_empty() { "no reason given" } else { reason });
+        self.audit.record(actor, "order.refund", id, what, before.as_ref(), Some(&order)).await;
+        Ok(order)
+    }
+
     /// Changes a user's role or access. An admin cannot lock themselves out
     /// (disable their own account or give up the admin role), through any door.
     pub async fn change_user(&self, actor: &Actor, id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {

@@ -11,6 +11,7 @@ use crate::domain::order::{
     merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
     ShippingMethod,
 };
+use crate::domain::payment::{Payment, PaymentMethod};
 use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
 use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
@@ -69,6 +70,32 @@ pub struct ShopRules {
 impl Default for ShopRules {
     fn default() -> Self {
         Self { pricing: PricingRules::default(), max_line_quantity: 99, max_open_orders: 10 }
+    }
+}
+
+/// The ways to pay this shop offers, from the configuration. Cash on
+/// delivery always; a bank transfer when the shop's account is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRules {
+    pub bank_account: Option<crate::domain::payment::BankAccount>,
+    /// Days an order may wait for its bank transfer before it expires (its stock goes back).
+    pub transfer_days: i64,
+}
+
+impl Default for PaymentRules {
+    fn default() -> Self {
+        Self { bank_account: None, transfer_days: 5 }
+    }
+}
+
+impl PaymentRules {
+    /// The methods a shopper may choose, in the order the checkout shows them.
+    pub fn methods(&self) -> Vec<PaymentMethod> {
+        let mut out = vec![PaymentMethod::Cod];
+        if self.bank_account.is_some() {
+            out.push(PaymentMethod::BankTransfer);
+        }
+        out
     }
 }
 
@@ -282,6 +309,8 @@ pub struct PlaceOrder {
     /// Explicit lines (partners); `None` orders the user's cart.
     pub items: Option<Vec<CartLine>>,
     pub idempotency_key: String,
+    /// How the shopper pays (one of the methods the shop offers).
+    pub payment_method: PaymentMethod,
 }
 
 /// Who places an order: a user, or a guest known by an e-mail address.
@@ -322,13 +351,23 @@ pub struct OrderService {
     /// Sales feed the popularity sorted set.
     popularity: Option<crate::services::catalog::CatalogService>,
     guest_key: Arc<Vec<u8>>,
+    payments: Arc<PaymentRules>,
 }
 
 impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
         let guest_key = Arc::new(rand_key());
-        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key }
+        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, payments: Arc::new(PaymentRules::default()) }
+    }
+
+    pub fn with_payments(mut self, payments: PaymentRules) -> Self {
+        self.payments = Arc::new(payments);
+        self
+    }
+
+    pub fn payments(&self) -> &PaymentRules {
+        &self.payments
     }
 
     pub fn with_popularity(mut self, catalog: crate::services::catalog::CatalogService) -> Self {
@@ -417,9 +456,15 @@ impl OrderService {
         if key.is_empty() || key.len() > 200 {
             return Err(FieldError::coded("field-idempotency-key", "Idempotency-Key", &[]).into());
         }
+        if !self.payments.methods().contains(&req.payment_method) {
+            return Err(FieldError::coded("field-payment-method", "payment_method", &[("methods", &self.payments.methods().iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]).into());
+        }
         let from_cart = req.items.is_none();
         // the request as sent (not the cart's current contents) identifies a replay
         let mut basis = serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default();
+        if req.payment_method != PaymentMethod::Cod {
+            basis.push_str(req.payment_method.as_str());
+        }
         if let Some(email) = &buyer.guest_email {
             basis.push_str(email);
         }
@@ -428,8 +473,11 @@ impl OrderService {
             return Ok((done, false));
         }
         if buyer.role == Role::Customer && self.rules.max_open_orders > 0 {
-            let open = OrderFilter { user_id: Some(buyer.id.clone()), status: Some(OrderStatus::Placed), ..Default::default() };
-            let (_, count) = self.orders.list_orders(&open, 0, 1).await?;
+            let mut count = 0;
+            for status in [OrderStatus::Placed, OrderStatus::AwaitingPayment] {
+                let open = OrderFilter { user_id: Some(buyer.id.clone()), status: Some(status), ..Default::default() };
+                count += self.orders.list_orders(&open, 0, 1).await?.1;
+            }
             if count >= self.rules.max_open_orders {
                 return Err(OrderError::TooManyOpen(count));
             }
@@ -485,7 +533,8 @@ impl OrderService {
             vat: Money::shop(totals.vat),
             total: Money::shop(totals.total),
             shipping_address: address,
-            payment_method: "pay_on_delivery".into(),
+            payment_method: req.payment_method.as_str().into(),
+            payment: Payment::new(req.payment_method, &Money::shop(totals.total)),
             status: OrderStatus::Pending,
             history: vec![],
             idempotency_key: Some(key.clone()),
@@ -524,7 +573,9 @@ impl OrderService {
             crate::metrics::get().orders_refused.inc();
             return Err(OrderError::Short(short));
         }
-        order.transition(OrderStatus::Placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
+        // paid upfront: the stock is held while the order waits for its money
+        let placed = if order.payment.method.paid_upfront() { OrderStatus::AwaitingPayment } else { OrderStatus::Placed };
+        order.transition(placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
         if !self.orders.update_order_if(&order, OrderStatus::Pending).await? {
             // repaired meanwhile (this placement took too long): undo
             self.abandon(&order).await;
@@ -631,13 +682,57 @@ impl OrderService {
             if !self.orders.update_order_if(&order, from).await? {
                 continue;
             }
-            if to == OrderStatus::Cancelled {
+            if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
                 for line in &order.lines {
                     self.inventory.restock(&order.id, &line.sku, line.quantity).await?;
                 }
                 self.refresh_snapshot(&order);
             }
             return Ok(order);
+        }
+        Err(StoreError::Unavailable("the order is changing too fast; try again".into()).into())
+    }
+
+    /// The money of an order waiting for it came in (an admin saw the bank
+    /// transfer): the order goes ahead. Only once: the step is guarded by the
+    /// order's status, so a second call is refused.
+    pub async fn mark_paid(&self, id: &str) -> Result<Order, OrderError> {
+        let order = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+        if order.status != OrderStatus::AwaitingPayment {
+            return Err(OrderError::InvalidTransition { from: order.status, to: OrderStatus::Placed });
+        }
+        self.transition(id, OrderStatus::Placed).await
+    }
+
+    /// Orders still waiting for a bank transfer after the allowed days
+    /// expire and their stock goes back. Safe on several instances at once:
+    /// each expiry is one status-guarded write, and a stock return happens
+    /// once per order and SKU. Returns how many this call expired.
+    pub async fn expire_unpaid(&self, now: chrono::DateTime<Utc>) -> Result<usize, OrderError> {
+        let cutoff = now - chrono::Duration::days(self.payments.transfer_days.max(0));
+        let waiting = OrderFilter { status: Some(OrderStatus::AwaitingPayment), to: Some(cutoff), ..Default::default() };
+        let (due, _) = self.orders.list_orders(&waiting, 0, 500).await?;
+        let mut expired = 0;
+        for order in due.iter().filter(|o| o.payment.method == PaymentMethod::BankTransfer) {
+            match self.transition(&order.id, OrderStatus::Expired).await {
+                Ok(_) => expired += 1,
+                // paid or cancelled meanwhile, or another instance expired it first
+                Err(OrderError::InvalidTransition { .. } | OrderError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Gives back part or all of what an order's customer paid.
+    pub async fn refund(&self, id: &str, amount_cents: i64) -> Result<Order, OrderError> {
+        for _ in 0..5 {
+            let mut order = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+            order.payment.refund(amount_cents)?;
+            order.updated_at = Utc::now();
+            if self.orders.update_order_if(&order, order.status).await? {
+                return Ok(order);
+            }
         }
         Err(StoreError::Unavailable("the order is changing too fast; try again".into()).into())
     }

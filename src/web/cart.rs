@@ -113,6 +113,9 @@ pub struct CheckoutForm {
     shipping_method: String,
     #[serde(default)]
     idempotency_key: String,
+    /// `cod` (the default) or `bank_transfer`.
+    #[serde(default)]
+    payment_method: String,
     /// A guest's e-mail (checkout without an account).
     #[serde(default)]
     email: String,
@@ -129,10 +132,14 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
     };
     let address = Address { name: f.name.clone(), street: f.street.clone(), city: f.city.clone(), postal_code: f.postal_code.clone(), country: f.country.clone(), phone: f.phone.clone() };
     let method = ShippingMethod::parse(&f.shipping_method).unwrap_or_default();
-    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone() };
+    let payment_method = match crate::domain::payment::PaymentMethod::from_input(Some(&f.payment_method)) {
+        Ok(m) => m,
+        Err(e) => return super::refused_fields(e, "/checkout", &[]),
+    };
+    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone(), payment_method };
     let keep: Vec<(&str, &str)> = vec![
         ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
-        ("shipping_method", method.as_str()), ("email", &f.email),
+        ("shipping_method", method.as_str()), ("email", &f.email), ("payment_method", &f.payment_method),
     ];
     let placed = match (&caller.0, &guest_cart_id) {
         (Some(p), _) => app.orders.place(&p.user, req).await,

@@ -167,6 +167,7 @@ mod tests {
                 phone: "+40 712 345 678".into(),
             },
             payment_method: "cod".into(),
+            payment: crate::domain::payment::Payment::new(crate::domain::payment::PaymentMethod::Cod, &Money::shop(4497)),
             status: OrderStatus::Placed,
             history: vec![StatusChange { status: OrderStatus::Placed, at }],
             idempotency_key: key.map(str::to_string),

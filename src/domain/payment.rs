@@ -1,0 +1,180 @@
+//! How an order is paid: the method the shopper chose and the payment's
+//! own state, changed only by the steps below (each refuses what it may
+//! not do, so settling twice or refunding more than was paid cannot happen).
+use serde::{Deserialize, Serialize};
+
+use super::money::Money;
+use super::user::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum PaymentMethod {
+    /// Cash on delivery (ramburs): paid to the courier.
+    #[default]
+    Cod,
+    /// Bank transfer to the shop's account, with the order number as reference.
+    BankTransfer,
+    /// Card, through the payment provider.
+    Card,
+}
+
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 3] = [PaymentMethod::Cod, PaymentMethod::BankTransfer, PaymentMethod::Card];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentMethod::Cod => "cod",
+            PaymentMethod::BankTransfer => "bank_transfer",
+            PaymentMethod::Card => "card",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+    /// The method a form or request names: none means cash on delivery.
+    pub fn from_input(s: Option<&str>) -> Result<Self, FieldError> {
+        match s.map(str::trim) {
+            None | Some("") => Ok(PaymentMethod::Cod),
+            Some(name) => Self::parse(name).ok_or_else(|| FieldError::coded("field-payment-method", "payment_method", &[("methods", "cod, bank_transfer, card")])),
+        }
+    }
+    /// Paid before the order goes ahead (the order waits for it); cash on delivery is paid at the door.
+    pub fn paid_upfront(&self) -> bool {
+        !matches!(self, PaymentMethod::Cod)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum PaymentStatus {
+    #[default]
+    Pending,
+    Authorized,
+    Paid,
+    Failed,
+    Expired,
+    Refunded,
+    PartiallyRefunded,
+    Voided,
+}
+
+impl PaymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Authorized => "authorized",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Expired => "expired",
+            PaymentStatus::Refunded => "refunded",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+            PaymentStatus::Voided => "voided",
+        }
+    }
+}
+
+/// An order's payment.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Payment {
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    /// What is charged: the order's total, computed on the server, in minor units.
+    pub amount_cents: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub refunded_cents: i64,
+    /// The provider's id of the payment (a card payment's intent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+}
+
+impl Payment {
+    /// A pending payment of `total` by `method`.
+    pub fn new(method: PaymentMethod, total: &Money) -> Self {
+        Payment { method, status: PaymentStatus::Pending, amount_cents: total.amount, currency: total.currency.clone(), refunded_cents: 0, provider_reference: None }
+    }
+
+    /// The money came in: only a pending (or authorized) payment settles; `false` when it already had.
+    pub fn settle(&mut self) -> bool {
+        if matches!(self.status, PaymentStatus::Pending | PaymentStatus::Authorized) {
+            self.status = PaymentStatus::Paid;
+            return true;
+        }
+        false
+    }
+
+    /// The order will not be paid (expired, cancelled before payment).
+    pub fn close(&mut self, status: PaymentStatus) {
+        if matches!(self.status, PaymentStatus::Pending | PaymentStatus::Authorized | PaymentStatus::Failed) {
+            self.status = status;
+        }
+    }
+
+    /// Gives back `amount` of what was paid: never more than was paid in all.
+    pub fn refund(&mut self, amount: i64) -> Result<(), FieldError> {
+        if !matches!(self.status, PaymentStatus::Paid | PaymentStatus::PartiallyRefunded) {
+            return Err(FieldError::coded("field-refund-not-paid", "amount_cents", &[]));
+        }
+        let left = self.amount_cents - self.refunded_cents;
+        if amount <= 0 || amount > left {
+            return Err(FieldError::coded("field-refund-amount", "amount_cents", &[("max", &left.to_string())]));
+        }
+        self.refunded_cents += amount;
+        self.status = if self.refunded_cents == self.amount_cents { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
+        Ok(())
+    }
+}
+
+/// Where a bank transfer goes (from the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BankAccount {
+    pub beneficiary: String,
+    pub iban: String,
+    pub bank: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paid(amount: i64) -> Payment {
+        let mut p = Payment::new(PaymentMethod::BankTransfer, &Money::shop(amount));
+        assert!(p.settle());
+        p
+    }
+
+    #[test]
+    fn a_payment_settles_once() {
+        let mut p = Payment::new(PaymentMethod::BankTransfer, &Money::shop(1000));
+        assert!(p.settle());
+        assert!(!p.settle(), "a second settlement does nothing");
+        assert_eq!(p.status, PaymentStatus::Paid);
+        p.close(PaymentStatus::Expired);
+        assert_eq!(p.status, PaymentStatus::Paid, "a paid payment never expires");
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_paid() {
+        let mut p = paid(1000);
+        p.refund(300).unwrap();
+        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::PartiallyRefunded, 300));
+        assert_eq!(p.refund(701).unwrap_err().code, "field-refund-amount");
+        p.refund(700).unwrap();
+        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::Refunded, 1000));
+        assert!(p.refund(1).is_err());
+        assert!(Payment::new(PaymentMethod::Cod, &Money::shop(5)).refund(1).is_err(), "nothing was paid yet");
+        assert!(paid(10).refund(0).is_err() && paid(10).refund(-5).is_err());
+    }
+
+    #[test]
+    fn methods_by_name() {
+        for m in PaymentMethod::ALL {
+            assert_eq!(PaymentMethod::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(PaymentMethod::parse("bitcoin"), None);
+        assert!(PaymentMethod::BankTransfer.paid_upfront() && !PaymentMethod::Cod.paid_upfront());
+    }
+}
