@@ -166,3 +166,53 @@ async fn unpaid_transfers_expire_once_and_their_stock_comes_back() {
     assert_eq!((o["status"].as_str(), o["payment"]["status"].as_str()), (Some("expired"), Some("expired")));
     assert_eq!(available(&app, &slug, &sku).await, before, "the stock is back, once");
 }
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Without JavaScript: a guest picks a bank transfer at checkout, the order
+/// page says where to send the money, an admin marks it paid and refunds
+/// part of it from the panel's forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_by_bank_transfer_and_cash_on_delivery_work_with_forms() {
+    let app = shop().await;
+    let admin = token(&app, "fa@example.com", Role::Admin).await;
+    let (_, sku, _) = stocked(&app).await;
+    let page = |path: String| {
+        let client = browser();
+        let url = format!("{}{path}", app.base);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    for (method, expect) in [("bank_transfer", "awaiting_payment"), ("cod", "placed")] {
+        let res = browser().post(format!("{}/cart/add", app.base)).form(&[("sku", sku.as_str()), ("quantity", "1"), ("back", "/cart")]).send().await.unwrap();
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let checkout = browser().get(format!("{}/checkout", app.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        assert!(checkout.contains("value=\"bank_transfer\"") && checkout.contains("value=\"cod\""), "the checkout offers both ways to pay");
+        let form = [
+            ("email", "guest@example.com"), ("name", "Ana Pop"), ("street", "Str. Lungă 1"), ("postal_code", "400001"), ("city", "Cluj"),
+            ("country", "RO"), ("phone", "+40712345678"), ("shipping_method", "standard"), ("idempotency_key", method), ("payment_method", method),
+        ];
+        let res = browser().post(format!("{}/checkout", app.base)).header("cookie", &cookie).form(&form).send().await.unwrap();
+        let link = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(link.starts_with("/orders/"), "{link}");
+        let html = page(link.clone()).await;
+        assert!(html.contains(&format!("awaiting_payment\">{}", vitrina::i18n::Locale::Ro.t("status-awaiting_payment"))) == (expect == "awaiting_payment") && html.contains(&format!("\">{}</span>", vitrina::i18n::Locale::Ro.t(&format!("status-{expect}")))), "{method}: the order is {expect}");
+        assert_eq!(html.contains("RO49 AAAA 1B31 0075 9384 0000"), method == "bank_transfer", "{method}: the IBAN is shown only while a transfer is awaited");
+        if method == "bank_transfer" {
+            let id = link.trim_start_matches("/orders/").split('?').next().unwrap().to_string();
+            let res = browser().post(format!("{}/admin/orders/paid", app.base)).bearer_auth(&admin).form(&[("order_id", id.as_str())]).send().await.unwrap();
+            let back = res.headers()["location"].to_str().unwrap().to_string();
+            assert!(back.contains("notice=msg-order-paid"), "{back}");
+            let html = page(link.clone()).await;
+            assert!(!html.contains("RO49 AAAA"), "paid: no more transfer details");
+            assert!(html.contains(vitrina::i18n::Locale::Ro.t("payment-status-paid")));
+            let res = browser().post(format!("{}/admin/orders/refund", app.base)).bearer_auth(&admin).form(&[("order_id", id.as_str()), ("amount", "1,50"), ("reason", "late")]).send().await.unwrap();
+            let back = res.headers()["location"].to_str().unwrap().to_string();
+            assert!(back.contains("notice=msg-order-refunded%7Cnumber%3D") && back.contains("amount%3D150"), "{back}");
+            let res = browser().post(format!("{}/admin/orders/refund", app.base)).bearer_auth(&admin).form(&[("order_id", id.as_str()), ("amount", "99999"), ("reason", "")]).send().await.unwrap();
+            let back = res.headers()["location"].to_str().unwrap().to_string();
+            assert!(back.contains("error=field-refund-amount"), "{back}");
+        }
+    }
+}

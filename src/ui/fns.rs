@@ -193,6 +193,10 @@ pub struct CheckoutData {
     pub free_shipping_over: i64,
     /// A fresh key per checkout page: a double submit places one order.
     pub idempotency_key: String,
+    /// The ways to pay this shop offers (cash on delivery first).
+    pub payment_methods: Vec<crate::domain::payment::PaymentMethod>,
+    /// Days a bank transfer may take before the order expires.
+    pub transfer_days: i64,
 }
 
 #[server]
@@ -219,6 +223,8 @@ pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
         vat_percent: rules.vat_percent,
         free_shipping_over: rules.free_standard_over,
         idempotency_key: uuid::Uuid::new_v4().to_string(),
+        payment_methods: app.orders.payments().methods(),
+        transfer_days: app.orders.payments().transfer_days,
     }))
 }
 
@@ -241,19 +247,40 @@ pub async fn get_my_orders(page: u64) -> Result<PageResult<OrdersPage>, ServerFn
     Ok(app.orders.list(&principal.user, page, 20).await.map(|(orders, total)| OrdersPage { orders, total, page, per_page: 20 }).map_err(PageError::from))
 }
 
+/// An order as its page shows it: with where to send a bank transfer, and
+/// by when, while the order waits for one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderPageData {
+    pub order: Order,
+    pub bank: Option<crate::domain::payment::BankAccount>,
+    pub pay_by: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[cfg(feature = "ssr")]
+fn order_page(app: &crate::state::AppState, order: Order) -> OrderPageData {
+    use crate::domain::{order::OrderStatus, payment::PaymentMethod};
+    let rules = app.orders.payments();
+    let waiting = order.status == OrderStatus::AwaitingPayment && order.payment.method == PaymentMethod::BankTransfer;
+    OrderPageData {
+        bank: rules.bank_account.clone().filter(|_| waiting),
+        pay_by: waiting.then(|| order.created_at + chrono::Duration::days(rules.transfer_days)),
+        order,
+    }
+}
+
 #[server]
-pub async fn get_my_order(id: String) -> Result<PageResult<Order>, ServerFnError> {
+pub async fn get_my_order(id: String) -> Result<PageResult<OrderPageData>, ServerFnError> {
     let principal = match require(crate::domain::user::Access::Authenticated).await {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
     let app = app()?;
-    Ok(app.orders.get(&principal.user, &id).await.map_err(PageError::from))
+    Ok(app.orders.get(&principal.user, &id).await.map(|o| order_page(&app, o)).map_err(PageError::from))
 }
 
 /// A guest's order through its link (`/orders/<id>?token=…`); anything else is not found.
 #[server]
-pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<Order>, ServerFnError> {
+pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<OrderPageData>, ServerFnError> {
     let app = app()?;
-    Ok(app.orders.guest_order(&id, &token).await.map_err(PageError::from))
+    Ok(app.orders.guest_order(&id, &token).await.map(|o| order_page(&app, o)).map_err(PageError::from))
 }

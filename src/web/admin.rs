@@ -16,6 +16,8 @@ use super::back;
 pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
     vec![
         ("/admin/orders/status", Access::ADMIN, post(admin_order_status)),
+        ("/admin/orders/paid", Access::ADMIN, post(admin_order_paid)),
+        ("/admin/orders/refund", Access::ADMIN, post(admin_order_refund)),
         ("/admin/users/update", Access::ADMIN, post(admin_user_update)),
         ("/admin/users/create", Access::ADMIN, post(admin_user_create)),
     ]
@@ -56,6 +58,53 @@ async fn admin_order_status(State(app): State<AppState>, axum::Extension(caller)
             };
             back(&to, &[("notice", &notice)])
         }
+        Err(e) => super::refused(e, &to),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OrderForm {
+    #[serde(default)]
+    order_id: String,
+}
+
+fn order_page(id: &str) -> String {
+    format!("/admin/orders/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())
+}
+
+async fn admin_order_paid(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<OrderForm>) -> Response {
+    let to = order_page(&f.order_id);
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.desk.mark_paid(&actor, &f.order_id).await {
+        Ok(o) => back(&to, &[("notice", &notice("msg-order-paid", &[("number", &o.number)]))]),
+        Err(e) => super::refused(e, &to),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
+    order_id: String,
+    /// In lei, as typed (`12,50` or `12.50`).
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn admin_order_refund(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<RefundForm>) -> Response {
+    let to = order_page(&f.order_id);
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    // an amount that is not a number is refused by the service like a zero: with what may be refunded
+    let cents = crate::domain::money::parse_decimal(&f.amount).unwrap_or(0);
+    match app.desk.refund(&actor, &f.order_id, cents, &f.reason).await {
+        Ok(o) => back(&to, &[("notice", &notice("msg-order-refunded", &[("number", &o.number), ("amount", &cents.to_string())]))]),
         Err(e) => super::refused(e, &to),
     }
 }

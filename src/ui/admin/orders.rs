@@ -86,7 +86,12 @@ fn action_label(s: OrderStatus) -> &'static str {
 #[component]
 fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
     let o = row.order;
-    let next: Vec<OrderStatus> = OrderStatus::VISIBLE.into_iter().filter(|s| o.status.can_become(*s)).collect();
+    // paying and expiring have their own ways (the payment panel, the sweep)
+    let next: Vec<OrderStatus> = OrderStatus::VISIBLE.into_iter().filter(|s| o.status.can_become(*s) && !matches!(s, OrderStatus::Placed | OrderStatus::Expired)).collect();
+    let payment = o.payment.clone();
+    let loc = crate::ui::use_locale();
+    let refundable = payment.amount_cents - payment.refunded_cents;
+    let can_refund = matches!(payment.status, crate::domain::payment::PaymentStatus::Paid | crate::domain::payment::PaymentStatus::PartiallyRefunded) && refundable > 0;
     let a = o.shipping_address.clone();
     view! {
         <div class="admin-head">
@@ -100,6 +105,33 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                 <p>{row.customer_email.clone()}</p>
                 <p class="muted">{a.name.clone()}<br/>{a.street.clone()}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.country.clone()}<br/>{a.phone.clone()}</p>
                 <p class="muted">{crate::ui::use_locale().tf("admin-shipping-payment", &[("shipping", crate::ui::use_locale().t(&format!("shipping-{}", o.shipping_method.as_str()))), ("payment", &o.payment_method)])}</p>
+            </div>
+            <div class="panel stack" data-testid="admin-payment">
+                <h2>{loc.t("payment")}</h2>
+                <p>{loc.t(&format!("payment-method-{}", payment.method.as_str()))}" · "
+                    <span class=format!("payment {}", payment.status.as_str())>{loc.t(&format!("payment-status-{}", payment.status.as_str()))}</span></p>
+                <p class="muted">{loc.money(payment.amount_cents, &payment.currency)}
+                    {(payment.refunded_cents > 0).then(|| format!(" · {}", loc.tf("payment-refunded", &[("amount", &loc.money(payment.refunded_cents, &payment.currency))])))}</p>
+                {(o.status == OrderStatus::AwaitingPayment).then(|| view! {
+                    <form method="post" action=loc.href("/admin/orders/paid") onsubmit=crate::ui::confirm_script(&loc.tf("admin-confirm-mark-paid", &[("number", &o.number)]))>
+                        <input type="hidden" name="order_id" value=o.id.clone()/>
+                        <button type="submit" class="button primary">{loc.t("admin-mark-paid")}</button>
+                    </form>
+                })}
+                {can_refund.then(|| view! {
+                    <form method="post" action=loc.href("/admin/orders/refund") class="stack" onsubmit=crate::ui::confirm_script(loc.t("admin-confirm-refund"))>
+                        <input type="hidden" name="order_id" value=o.id.clone()/>
+                        <div class="field">
+                            <label for="f-refund-amount">{loc.t("admin-refund-amount")}</label>
+                            <input id="f-refund-amount" name="amount" inputmode="decimal" required value=crate::domain::money::to_decimal(refundable)/>
+                        </div>
+                        <div class="field">
+                            <label for="f-refund-reason">{loc.t("admin-refund-reason")}</label>
+                            <input id="f-refund-reason" name="reason" maxlength="500"/>
+                        </div>
+                        <button type="submit" class="button danger">{loc.t("admin-refund")}</button>
+                    </form>
+                })}
             </div>
             <div class="panel">
                 <h2>{crate::ui::use_locale().t("admin-history")}</h2>

@@ -206,11 +206,28 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                     }).collect_view()}
                     <p class="muted">{loc.tf("free-standard-over", &[("amount", &loc.money(data.free_shipping_over, crate::domain::money::shop_currency()))])}</p>
                 </section>
-                <section class="panel">
-                    <h2>{loc.t("payment")}</h2>
-                    <label class="choice"><input type="radio" name="payment" value="pay_on_delivery" checked=true/><span>{loc.t("pay-on-delivery")}</span></label>
-                    <p class="muted">{loc.t("online-payments-soon")}</p>
-                </section>
+                <fieldset class="panel">
+                    <legend><h2>{loc.t("payment")}</h2></legend>
+                    {
+                        let wanted = q("payment_method");
+                        let days = data.transfer_days.to_string();
+                        data.payment_methods.iter().map(|m| {
+                            let value = m.as_str();
+                            let checked = if wanted.is_empty() { *m == crate::domain::payment::PaymentMethod::Cod } else { wanted == value };
+                            let hint = match m {
+                                crate::domain::payment::PaymentMethod::BankTransfer => loc.tf("payment-method-bank_transfer-hint", &[("days", &days)]),
+                                _ => loc.t("payment-method-cod-hint").to_string(),
+                            };
+                            view! {
+                                <label class="choice">
+                                    <input type="radio" name="payment_method" value=value checked=checked/>
+                                    <span>{loc.t(&format!("payment-method-{value}"))}<small class="muted">{hint}</small></span>
+                                </label>
+                            }
+                        }).collect_view()
+                    }
+                    {(!message(loc, &q("err.payment_method")).is_empty()).then(|| view! { <p class="field-error" role="alert">{message(loc, &q("err.payment_method"))}</p> })}
+                </fieldset>
             </div>
             <aside class="summary panel">
                 <h2>{loc.t("order-summary")}</h2>
@@ -292,7 +309,7 @@ pub fn OrderPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(data.await) {
-                    Ok(o) => view! { <OrderDetail order=o/> }.into_any(),
+                    Ok(d) => view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by/> }.into_any(),
                     Err(PageError::SignInRequired) => sign_in_view(loc, "/account/orders"),
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e back_href="/account/orders"/> }.into_any(),
                 }
@@ -312,9 +329,9 @@ pub fn GuestOrderPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(data.await) {
-                    Ok(o) => {
+                    Ok(d) => {
                         let token = q("token");
-                        view! { <OrderDetail order=o guest_token=token/> }.into_any()
+                        view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by guest_token=token/> }.into_any()
                     }
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e/> }.into_any(),
                 }
@@ -349,7 +366,12 @@ fn ClaimOrder(order: Order, token: String) -> impl IntoView {
 }
 
 #[component]
-fn OrderDetail(order: Order, #[prop(optional)] guest_token: Option<String>) -> impl IntoView {
+fn OrderDetail(
+    order: Order,
+    #[prop(optional)] guest_token: Option<String>,
+    #[prop(default = None)] bank: Option<crate::domain::payment::BankAccount>,
+    #[prop(default = None)] pay_by: Option<chrono::DateTime<chrono::Utc>>,
+) -> impl IntoView {
     let loc = use_locale();
     let placed = q("placed") == "1";
     let notice = message(loc, &q("notice"));
@@ -363,8 +385,21 @@ fn OrderDetail(order: Order, #[prop(optional)] guest_token: Option<String>) -> i
         {placed.then(|| view! {
             <section class="confirmation" role="status">
                 <h1>{loc.t("order-placed")}</h1>
-                <p>{loc.t("order-number")}" " <strong data-testid="order-number">{order.number.clone()}</strong> ". "{loc.t("you-pay-on-delivery")}</p>
+                <p>{loc.t("order-number")}" " <strong data-testid="order-number">{order.number.clone()}</strong> ". "
+                    {(order.payment.method == crate::domain::payment::PaymentMethod::Cod).then(|| loc.t("you-pay-on-delivery"))}</p>
                 {guest.then(|| view! { <p>{loc.t("guest-keep-link")}</p> })}
+            </section>
+        })}
+        {bank.map(|b| view! {
+            <section class="panel stack bank-transfer" data-testid="bank-transfer">
+                <h2>{loc.t("bank-transfer-title")}</h2>
+                <p>{loc.tf("bank-transfer-text", &[("amount", &loc.price(&order.total)), ("until", &pay_by.map(|t| loc.date(&t)).unwrap_or_default())])}</p>
+                <dl class="bank-details">
+                    <dt>{loc.t("bank-beneficiary")}</dt><dd>{b.beneficiary}</dd>
+                    <dt>{loc.t("bank-iban")}</dt><dd><code>{b.iban}</code></dd>
+                    {(!b.bank.is_empty()).then(|| view! { <dt>{loc.t("bank-name")}</dt><dd>{b.bank.clone()}</dd> })}
+                    <dt>{loc.t("bank-reference")}</dt><dd><code>{order.number.clone()}</code></dd>
+                </dl>
             </section>
         })}
         {claim}
@@ -395,6 +430,11 @@ fn OrderDetail(order: Order, #[prop(optional)] guest_token: Option<String>) -> i
                 <p class="summary-row"><span>{loc.t("shipping")}</span><span>{loc.price(&order.shipping)}</span></p>
                 <p class="summary-row total"><span>{loc.t("total")}</span><strong>{loc.price(&order.total)}</strong></p>
                 <p class="summary-row muted"><span>{loc.t("incl-vat")}</span><span>{loc.price(&order.vat)}</span></p>
+                <p class="summary-row" data-testid="payment-status"><span>{loc.t(&format!("payment-method-{}", order.payment.method.as_str()))}</span>
+                    <span class=format!("payment {}", order.payment.status.as_str())>{loc.t(&format!("payment-status-{}", order.payment.status.as_str()))}</span></p>
+                {(order.payment.refunded_cents > 0).then(|| view! {
+                    <p class="summary-row muted"><span>{loc.tf("payment-refunded", &[("amount", &loc.money(order.payment.refunded_cents, &order.payment.currency))])}</span></p>
+                })}
                 <h3>{loc.t("delivery-to")}</h3>
                 <address>{a.name}<br/>{a.street}<br/>{a.postal_code}" "{a.city}<br/>{a.country}<br/>{a.phone}</address>
                 {cancellable.then(|| view! {
