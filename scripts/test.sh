@@ -40,6 +40,7 @@ export ADMIN_EMAIL="admin@e2e.test" ADMIN_PASSWORD="e2e admin passphrase"
 # the journeys run from one address faster than any shopper: per-IP limits off here (tests/security.rs covers them)
 VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0 \
   VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+  VITRINA_BANK_IBAN="RO49 AAAA 1B31 0075 9384 0000" VITRINA_BANK_BENEFICIARY="Vitrina Demo SRL" VITRINA_BANK_NAME="Banca Transilvania" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }

@@ -105,3 +105,50 @@ test.describe('guest checkout without JavaScript', () => {
     await expect(page.getByTestId('order-link').filter({ hasText: number })).toBeVisible();
   });
 });
+
+// Paying by bank transfer with JavaScript off: the order waits, showing where
+// to send the money; an admin marks it paid in the panel and it goes ahead.
+test.describe('bank transfer without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('a guest pays by bank transfer and an admin marks it paid', async ({ page, browser }) => {
+    const email = `transfer-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+    await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
+    await page.locator('ul.product-grid a.product-card').first().click();
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.goto('/checkout');
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Full name').fill('Radu Transfer');
+    await page.getByLabel('Street and number').fill('Strada Mare 2');
+    await page.getByLabel('Postal code').fill('400001');
+    await page.getByLabel('City').fill('Cluj-Napoca');
+    await page.getByLabel('Phone (for the courier)').fill('+40 722 222 222');
+    await page.getByLabel('Bank transfer').check();
+    await page.getByRole('button', { name: 'Place order' }).click();
+
+    await expect(page.getByTestId('order-status')).toHaveText('Awaiting payment');
+    const transfer = page.getByTestId('bank-transfer');
+    await expect(transfer).toContainText('IBAN');
+    const number = (await page.getByTestId('order-number').textContent())!.trim();
+    await expect(transfer).toContainText(number);
+    const orderId = new URL(page.url()).pathname.split('/').pop()!;
+
+    const admin = await browser.newContext({ javaScriptEnabled: true });
+    const panel = await admin.newPage();
+    await panel.goto(`/login?next=${encodeURIComponent(`/admin/orders/${orderId}`)}`);
+    await panel.getByLabel('E-mail').fill(process.env.ADMIN_EMAIL || 'admin@e2e.test');
+    await panel.getByLabel('Password').fill(process.env.ADMIN_PASSWORD || 'e2e admin passphrase');
+    await panel.getByRole('button', { name: 'Sign in' }).click();
+    await expect(panel.getByTestId('admin-payment')).toContainText('Not paid yet');
+    panel.once('dialog', (d) => d.accept());
+    await panel.getByRole('button', { name: 'Mark as paid' }).click();
+    await expect(panel.getByRole('status')).toContainText(`Order ${number} is paid`);
+    await expect(panel.getByTestId('admin-payment')).toContainText('Paid');
+    await admin.close();
+
+    await page.reload();
+    await expect(page.getByTestId('order-status')).toHaveText('Placed');
+    await expect(page.getByTestId('payment-status')).toContainText('Paid');
+    await expect(page.getByTestId('bank-transfer')).toHaveCount(0);
+  });
+});
