@@ -1,4 +1,14 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+
+// A guest's contact and address on the checkout form: name, street, postal code, city, phone.
+async function fillGuestCheckout(page: Page, email: string, [name, street, postal, city, phone]: string[]) {
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Full name').fill(name);
+  await page.getByLabel('Street and number').fill(street);
+  await page.getByLabel('Postal code').fill(postal);
+  await page.getByLabel('City').fill(city);
+  await page.getByLabel('Phone (for the courier)').fill(phone);
+}
 
 // A guest adds two variants → signs in → the cart is kept → checks out →
 // the order appears in the account.
@@ -71,12 +81,7 @@ test.describe('guest checkout without JavaScript', () => {
     await page.goto('/cart');
     await page.getByRole('link', { name: 'Checkout' }).click();
     await expect(page.getByTestId('guest-contact')).toBeVisible();
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Full name').fill('Ioana Guest');
-    await page.getByLabel('Street and number').fill('Bulevardul Unirii 1');
-    await page.getByLabel('Postal code').fill('030167');
-    await page.getByLabel('City').fill('București');
-    await page.getByLabel('Phone (for the courier)').fill('+40 711 111 111');
+    await fillGuestCheckout(page, email, ['Ioana Guest', 'Bulevardul Unirii 1', '030167', 'București', '+40 711 111 111']);
     await page.getByRole('button', { name: 'Place order' }).click();
 
     await expect(page.getByText('Thank you! Your order is placed.')).toBeVisible();
@@ -117,12 +122,7 @@ test.describe('bank transfer without JavaScript', () => {
     await page.locator('ul.product-grid a.product-card').first().click();
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.goto('/checkout');
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Full name').fill('Radu Transfer');
-    await page.getByLabel('Street and number').fill('Strada Mare 2');
-    await page.getByLabel('Postal code').fill('400001');
-    await page.getByLabel('City').fill('Cluj-Napoca');
-    await page.getByLabel('Phone (for the courier)').fill('+40 722 222 222');
+    await fillGuestCheckout(page, email, ['Radu Transfer', 'Strada Mare 2', '400001', 'Cluj-Napoca', '+40 722 222 222']);
     await page.getByLabel('Bank transfer').check();
     await page.getByRole('button', { name: 'Place order' }).click();
 
