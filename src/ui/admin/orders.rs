@@ -104,7 +104,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                 <h2>{crate::ui::use_locale().t("admin-customer")}</h2>
                 <p>{row.customer_email.clone()}</p>
                 <p class="muted">{a.name.clone()}<br/>{a.street.clone()}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.country.clone()}<br/>{a.phone.clone()}</p>
-                <p class="muted">{crate::ui::use_locale().tf("admin-shipping-payment", &[("shipping", crate::ui::use_locale().t(&format!("shipping-{}", o.shipping_method.as_str()))), ("payment", &o.payment_method)])}</p>
+                <p class="muted">{crate::ui::use_locale().tf("admin-shipping-payment", &[("shipping", crate::ui::use_locale().t(&format!("shipping-{}", o.shipping_method.as_str()))), ("payment", crate::ui::use_locale().t(&format!("payment-method-{}", o.payment.method.as_str())))])}</p>
             </div>
             <div class="panel stack" data-testid="admin-payment">
                 <h2>{loc.t("payment")}</h2>

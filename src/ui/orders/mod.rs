@@ -206,8 +206,8 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                     }).collect_view()}
                     <p class="muted">{loc.tf("free-standard-over", &[("amount", &loc.money(data.free_shipping_over, crate::domain::money::shop_currency()))])}</p>
                 </section>
-                <fieldset class="panel">
-                    <legend><h2>{loc.t("payment")}</h2></legend>
+                <section class="panel stack" role="radiogroup" aria-labelledby="payment-heading">
+                    <h2 id="payment-heading">{loc.t("payment")}</h2>
                     {
                         let wanted = q("payment_method");
                         let days = data.transfer_days.to_string();
@@ -221,13 +221,13 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                             view! {
                                 <label class="choice">
                                     <input type="radio" name="payment_method" value=value checked=checked/>
-                                    <span>{loc.t(&format!("payment-method-{value}"))}<small class="muted">{hint}</small></span>
+                                    <span>{loc.t(&format!("payment-method-{value}"))}<small class="choice-hint">{hint}</small></span>
                                 </label>
                             }
                         }).collect_view()
                     }
                     {(!message(loc, &q("err.payment_method")).is_empty()).then(|| view! { <p class="field-error" role="alert">{message(loc, &q("err.payment_method"))}</p> })}
-                </fieldset>
+                </section>
             </div>
             <aside class="summary panel">
                 <h2>{loc.t("order-summary")}</h2>
