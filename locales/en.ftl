@@ -637,6 +637,7 @@ bank-name = Bank
 bank-reference = Payment reference
 admin-mark-paid = Mark as paid
 admin-confirm-mark-paid = Mark order { $number } as paid? Do this only once the money is in the shop's account.
+admin-guest = guest
 admin-refund = Refund
 admin-refund-amount = Amount (lei)
 admin-refund-reason = Reason

@@ -643,6 +643,7 @@ bank-name = Banca
 bank-reference = Referința plății
 admin-mark-paid = Marchează ca plătită
 admin-confirm-mark-paid = Marchezi comanda { $number } ca plătită? Fă asta doar după ce banii au intrat în contul magazinului.
+admin-guest = oaspete
 admin-refund = Rambursează
 admin-refund-amount = Suma (lei)
 admin-refund-reason = Motivul

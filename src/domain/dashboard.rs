@@ -48,13 +48,13 @@ pub struct Dashboard {
 }
 
 /// Orders and revenue per day for the `days` days ending `today` (UTC),
-/// and the best-selling products by quantity. Cancelled orders count
-/// neither as orders nor as revenue.
+/// and the best-selling products by quantity. Cancelled orders, and orders
+/// that expired unpaid, count neither as orders nor as revenue.
 pub fn sales_by_day(orders: &[Order], today: NaiveDate, days: u32, top: usize) -> (Vec<DayFigure>, Vec<TopProduct>) {
     let first = today - Duration::days(days as i64 - 1);
     let mut per_day: Vec<DayFigure> = (0..days as i64).map(|i| DayFigure { day: first + Duration::days(i), orders: 0, revenue: 0 }).collect();
     let mut products: BTreeMap<String, TopProduct> = BTreeMap::new();
-    for o in orders.iter().filter(|o| !matches!(o.status, OrderStatus::Cancelled | OrderStatus::Pending)) {
+    for o in orders.iter().filter(|o| !matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Pending)) {
         let day = o.created_at.date_naive();
         if day < first || day > today {
             continue;
@@ -104,6 +104,7 @@ mod tests {
         let orders = vec![
             order("2026-11-27T10:00:00Z", OrderStatus::Placed, &[("a", 2, 500)]),
             order("2026-11-27T11:00:00Z", OrderStatus::Cancelled, &[("a", 9, 500)]),
+            order("2026-11-27T12:00:00Z", OrderStatus::Expired, &[("a", 4, 500)]),
             order("2026-11-25T23:59:59Z", OrderStatus::Delivered, &[("b", 1, 300), ("a", 1, 500)]),
             order("2026-10-01T00:00:00Z", OrderStatus::Delivered, &[("c", 50, 100)]),
         ];

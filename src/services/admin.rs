@@ -365,19 +365,19 @@ impl AdminDesk {
         Ok(self.order_store.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending))
     }
 
-    /// Each order with its customer's e-mail (a guest's, marked as such);
-    /// the accounts are read in one batch.
-    pub async fn with_customers(&self, orders: Vec<Order>) -> Result<Vec<(Order, String)>, StoreError> {
+    /// Each order with its customer's e-mail and whether that is a guest's
+    /// (an order placed without an account); the accounts are read in one batch.
+    pub async fn with_customers(&self, orders: Vec<Order>) -> Result<Vec<(Order, String, bool)>, StoreError> {
         let emails = customer_emails(self.users.as_ref(), &orders).await?;
         Ok(orders
             .into_iter()
             .map(|o| {
-                let email = match (emails.get(&o.user_id), &o.guest_email) {
-                    (Some(e), _) => e.clone(),
-                    (None, Some(guest)) => format!("{guest} (guest)"),
-                    (None, None) => String::new(),
+                let (email, guest) = match (emails.get(&o.user_id), &o.guest_email) {
+                    (Some(e), _) => (e.clone(), false),
+                    (None, Some(guest)) => (guest.clone(), true),
+                    (None, None) => (String::new(), false),
                 };
-                (o, email)
+                (o, email, guest)
             })
             .collect())
     }

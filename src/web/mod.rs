@@ -13,10 +13,9 @@ use axum::Router;
 
 pub use admin::admin_actor;
 
-use crate::domain::user::Access;
+use crate::domain::user::{Access, FieldError};
 use crate::edge::session::server_error;
 use crate::edge::ServerState;
-use crate::domain::user::FieldError;
 use crate::i18n::link_message;
 use crate::services::error::{Failure, Kind};
 
@@ -44,7 +43,7 @@ fn with_param(path: &str, key: &str, value: &str) -> String {
 
 /// Only local paths are followed after sign-in (no open redirects).
 pub fn safe_next(next: Option<&str>) -> String {
-    next.and_then(crate::domain::text::local_path).unwrap_or_else(|| "/account".to_string())
+    local_back(next, "/account")
 }
 
 fn back(path: &str, pairs: &[(&str, &str)]) -> Response {

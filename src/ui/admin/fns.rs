@@ -120,6 +120,8 @@ pub async fn admin_set_images(id: String, images: Vec<Image>) -> Result<PageResu
 pub struct AdminOrderRow {
     pub order: Order,
     pub customer_email: String,
+    /// The customer ordered without an account.
+    pub guest: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,7 +134,7 @@ pub struct AdminOrderList {
 
 #[cfg(feature = "ssr")]
 async fn rows(app: &crate::state::AppState, orders: Vec<Order>) -> Result<Vec<AdminOrderRow>, PageError> {
-    Ok(app.desk.with_customers(orders).await.map_err(PageError::from)?.into_iter().map(|(order, customer_email)| AdminOrderRow { order, customer_email }).collect())
+    Ok(app.desk.with_customers(orders).await.map_err(PageError::from)?.into_iter().map(|(order, customer_email, guest)| AdminOrderRow { order, customer_email, guest }).collect())
 }
 
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.

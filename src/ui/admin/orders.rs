@@ -51,7 +51,7 @@ fn OrderList(list: AdminOrderList) -> impl IntoView {
                                 <tr>
                                     <td><a class="strong" href=crate::ui::use_locale().href(&format!("/admin/orders/{}", o.id))>{o.number.clone()}</a></td>
                                     <td>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                    <td>{r.customer_email.clone()}<br/><span class="muted small-text">{o.shipping_address.name.clone()}</span></td>
+                                    <td>{r.customer_email.clone()}{r.guest.then(|| format!(" ({})", crate::ui::use_locale().t("admin-guest")))}<br/><span class="muted small-text">{o.shipping_address.name.clone()}</span></td>
                                     <td>{items}</td>
                                     <td><span class=format!("status {}", o.status.as_str())>{crate::ui::use_locale().t(&format!("status-{}", o.status.as_str()))}</span></td>
                                     <td class="num">{crate::ui::use_locale().price(&o.total)}</td>
@@ -102,7 +102,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
         <div class="dash-grid">
             <div class="panel">
                 <h2>{crate::ui::use_locale().t("admin-customer")}</h2>
-                <p>{row.customer_email.clone()}</p>
+                <p>{row.customer_email.clone()}{row.guest.then(|| format!(" ({})", crate::ui::use_locale().t("admin-guest")))}</p>
                 <p class="muted">{a.name.clone()}<br/>{a.street.clone()}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.country.clone()}<br/>{a.phone.clone()}</p>
                 <p class="muted">{crate::ui::use_locale().tf("admin-shipping-payment", &[("shipping", crate::ui::use_locale().t(&format!("shipping-{}", o.shipping_method.as_str()))), ("payment", crate::ui::use_locale().t(&format!("payment-method-{}", o.payment.method.as_str())))])}</p>
             </div>

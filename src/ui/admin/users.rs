@@ -84,7 +84,7 @@ fn UserList(list: AdminUserList) -> impl IntoView {
                 <div class="field">
                     <label for="f-role">{crate::ui::use_locale().t("admin-role")}</label>
                     <select id="f-role" name="role">
-                        {Role::ALL.iter().map(|role| view! { <option value=role.as_str() selected=if new_role.is_empty() { *role == Role::Partner } else { new_role == role.as_str() }>{role.as_str()}</option> }).collect_view()}
+                        {Role::ALL.iter().map(|role| view! { <option value=role.as_str() selected=if new_role.is_empty() { *role == Role::Partner } else { new_role == role.as_str() }>{crate::ui::use_locale().t(&format!("role-{}", role.as_str()))}</option> }).collect_view()}
                     </select>
                 </div>
                 <button type="submit" class="button primary">{crate::ui::use_locale().t("admin-create-account")}</button>
