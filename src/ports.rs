@@ -321,6 +321,10 @@ pub trait OrderStore: Send + Sync {
     async fn order_by_idempotency_key(&self, user_id: &str, key: &str) -> Result<Option<Order>, StoreError>;
     /// Replaces the order only if its stored status is still `expected`.
     async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError>;
+    /// Replaces the order only if the stored one is unchanged since `seen`
+    /// was read (same status, same `updated_at`): for changes that keep the
+    /// status, such as a refund, so two concurrent ones cannot both pass.
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError>;
     /// Deletes the order only if its stored status is still `expected`.
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
     /// Orders (never `pending` ones) matching the filter, newest first, and their count.

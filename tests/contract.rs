@@ -1295,6 +1295,18 @@ mod operations_contract {
             Some(&confirmed)
         );
 
+        // changes that keep the status are guarded by what was read
+        let seen = s.order_by_id("o2").await.unwrap().unwrap();
+        let (mut first, mut second) = (seen.clone(), seen.clone());
+        first.payment.refunded_cents = 100;
+        first.updated_at = at(T0 + 10_000);
+        second.payment.refunded_cents = 200;
+        second.updated_at = at(T0 + 10_001);
+        assert!(s.update_order_unchanged(&first, &seen).await.unwrap());
+        assert!(!s.update_order_unchanged(&second, &seen).await.unwrap(), "the order changed since it was read");
+        assert_eq!(s.order_by_id("o2").await.unwrap().unwrap().payment.refunded_cents, 100);
+        assert!(s.update_order_unchanged(&second, &first).await.unwrap(), "read again, it goes through");
+
         // placements that died half-way
         assert_eq!(
             order_ids(&s.stale_pending_orders(at(T0)).await.unwrap()),
@@ -1349,5 +1361,48 @@ mod operations_contract {
         assert!(s.delete_product(&p.id).await.unwrap());
         assert_eq!(s.product_by_id(&p.id).await.unwrap(), None);
         assert!(!s.delete_product(&p.id).await.unwrap());
+    }
+}
+
+// ---------------------------------------------------------------- image store contract
+
+/// The image store port: local disk (the embedded default) and S3 behave the same.
+mod images_contract {
+    use vitrina::infra::images_fs::FsImageStore;
+    use vitrina::infra::s3_images::S3ImageStore;
+    use vitrina::ports::{ImageError, ImageStore};
+
+    async fn images(s: &dyn ImageStore) {
+        let key = "products/p1/0123456789abcdef.png";
+        assert_eq!(s.get(key).await.unwrap(), None, "nothing before it is written");
+        let url = s.put(key, b"first".to_vec(), "image/png").await.unwrap();
+        assert!(url.ends_with(key) && url == s.public_url(key), "{url}");
+        assert_eq!(s.get(key).await.unwrap(), Some((b"first".to_vec(), "image/png".to_string())));
+        s.put(key, b"second".to_vec(), "image/png").await.unwrap();
+        assert_eq!(s.get(key).await.unwrap().map(|(b, _)| b), Some(b"second".to_vec()), "a write replaces");
+        let other = "products/p2/fedcba9876543210.webp";
+        s.put(other, b"w".to_vec(), "image/webp").await.unwrap();
+        assert_eq!(s.get(other).await.unwrap().map(|(_, t)| t).as_deref(), Some("image/webp"));
+        for bad in ["../etc/passwd", "products/../../x.png", "", "/abs.png"] {
+            assert!(matches!(s.put(bad, b"x".to_vec(), "image/png").await, Err(ImageError::InvalidKey)), "{bad:?}");
+            assert!(matches!(s.get(bad).await, Err(ImageError::InvalidKey)), "{bad:?}");
+        }
+        s.clear().await.unwrap();
+        assert_eq!(s.get(key).await.unwrap(), None, "cleared");
+        assert_eq!(s.get(other).await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn disk() {
+        let dir = tempfile::tempdir().unwrap();
+        images(&FsImageStore::new(dir.path().join("images"), "/media")).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn s3() {
+        if let Some(endpoint) = crate::common::s3_endpoint() {
+            let bucket = crate::common::unique_name("contract").replace('_', "-");
+            images(&S3ImageStore::connect(&bucket, Some(&endpoint), None).await.unwrap()).await;
+        }
     }
 }

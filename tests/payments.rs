@@ -216,3 +216,27 @@ async fn checkout_by_bank_transfer_and_cash_on_delivery_work_with_forms() {
         }
     }
 }
+
+/// Five refunds of 40 % each at the same moment: at most two pass, and never
+/// more is refunded than was paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_never_exceed_what_was_paid() {
+    let app = shop().await;
+    let (buyer, admin) = (token(&app, "r@example.com", Role::Customer).await, token(&app, "ra@example.com", Role::Admin).await);
+    let (_, sku, _) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("bank_transfer")).await;
+    let id = placed["id"].as_str().unwrap().to_string();
+    let (status, paid) = call(&app, reqwest::Method::POST, &format!("/api/v1/admin/orders/{id}/paid"), &admin, None).await;
+    assert_eq!(status, 200, "{paid}");
+    let total = paid["payment"]["amount_cents"].as_i64().unwrap();
+    let part = total * 2 / 5;
+    let path = format!("/api/v1/admin/orders/{id}/refunds");
+    let tries = (0..5).map(|_| call(&app, reqwest::Method::POST, &path, &admin, Some(json!({"amount_cents": part}))));
+    let results = futures::future::join_all(tries).await;
+    let passed = results.iter().filter(|(s, _)| *s == 200).count();
+    assert!(results.iter().all(|(s, _)| [200, 422, 503].contains(s)), "{results:?}");
+    let (_, o) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    let refunded = o["payment"]["refunded_cents"].as_i64().unwrap();
+    assert_eq!(refunded, part * passed as i64, "every refund that answered 200 counted, once: {results:?}");
+    assert!(refunded <= total && passed <= 2, "never more than was paid: {refunded} of {total}");
+}

@@ -727,10 +727,12 @@ impl OrderService {
     /// Gives back part or all of what an order's customer paid.
     pub async fn refund(&self, id: &str, amount_cents: i64) -> Result<Order, OrderError> {
         for _ in 0..5 {
-            let mut order = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+            let seen = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+            let mut order = seen.clone();
             order.payment.refund(amount_cents)?;
             order.updated_at = Utc::now();
-            if self.orders.update_order_if(&order, order.status).await? {
+            // guarded by what was read: two concurrent refunds never both count against the same balance
+            if self.orders.update_order_unchanged(&order, &seen).await? {
                 return Ok(order);
             }
         }

@@ -90,6 +90,15 @@ impl OrderStore for MongoStore {
         Ok(result.matched_count > 0)
     }
 
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError> {
+        let document = order_document(order)?;
+        // the stored body keeps `updated_at` as its RFC 3339 string: the same value, the same string
+        let seen_at = serde_json::to_value(seen.updated_at).map_err(|e| StoreError::Other(e.to_string()))?;
+        let filter = doc! { "_id": order.id.as_str(), "status": seen.status.as_str(), "doc.updated_at": seen_at.as_str().unwrap_or_default() };
+        let result = self.orders.replace_one(filter, document).await.map_err(|e| map_error("update order", e))?;
+        Ok(result.matched_count > 0)
+    }
+
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError> {
         let result = self
             .orders

@@ -244,6 +244,23 @@ impl OrderStore for SqliteStore {
             .await
     }
 
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError> {
+        let (o, seen_at) = (order.clone(), serde_json::to_value(seen.updated_at).map_err(other)?);
+        let (seen_status, seen_at) = (seen.status.as_str(), seen_at.as_str().unwrap_or_default().to_string());
+        self.0
+            .write(move |c| {
+                let doc = serde_json::to_string(&o).map_err(other)?;
+                let n = c
+                    .execute(
+                        "UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ? AND json_extract(doc, '$.updated_at') = ?",
+                        params![o.status.as_str(), o.user_id, doc, o.id, seen_status, seen_at],
+                    )
+                    .map_err(other)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError> {
         let id = id.to_string();
         self.0
