@@ -305,6 +305,8 @@ pub trait CartStore: Send + Sync {
 pub struct OrderFilter {
     pub user_id: Option<String>,
     pub status: Option<OrderStatus>,
+    /// Only orders that hold stock not sold yet (awaiting payment or placed): a buyer's open orders.
+    pub open: bool,
     /// Created at or after.
     pub from: Option<DateTime<Utc>>,
     /// Created before.

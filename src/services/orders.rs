@@ -473,11 +473,9 @@ impl OrderService {
             return Ok((done, false));
         }
         if buyer.role == Role::Customer && self.rules.max_open_orders > 0 {
-            let mut count = 0;
-            for status in [OrderStatus::Placed, OrderStatus::AwaitingPayment] {
-                let open = OrderFilter { user_id: Some(buyer.id.clone()), status: Some(status), ..Default::default() };
-                count += self.orders.list_orders(&open, 0, 1).await?.1;
-            }
+            // one count, no rows read
+            let open = OrderFilter { user_id: Some(buyer.id.clone()), open: true, ..Default::default() };
+            let (_, count) = self.orders.list_orders(&open, 0, 0).await?;
             if count >= self.rules.max_open_orders {
                 return Err(OrderError::TooManyOpen(count));
             }

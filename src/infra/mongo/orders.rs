@@ -114,6 +114,15 @@ impl OrderStore for MongoStore {
             Some(_) => return Ok((Vec::new(), 0)),
             None => doc! { "status": { "$ne": OrderStatus::Pending.as_str() } },
         };
+        if f.open {
+            match f.status {
+                Some(s) if !s.is_open() => return Ok((Vec::new(), 0)),
+                Some(_) => {}
+                None => {
+                    filter.insert("status", doc! { "$in": [OrderStatus::AwaitingPayment.as_str(), OrderStatus::Placed.as_str()] });
+                }
+            }
+        }
         if let Some(u) = &f.user_id {
             filter.insert("user_id", u.as_str());
         }

@@ -278,6 +278,9 @@ impl OrderStore for SqliteStore {
                     cond.push("status = ?".into());
                     args.push(rusqlite::types::Value::Text(s.as_str().into()));
                 }
+                if f.open {
+                    cond.push("status IN ('awaiting_payment', 'placed')".into());
+                }
                 if let Some(u) = &f.user_id {
                     cond.push("user_id = ?".into());
                     args.push(rusqlite::types::Value::Text(u.clone()));
