@@ -2,6 +2,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import os from 'node:os';
 import path from 'node:path';
+import { fillGuestCheckout } from './forms';
 
 // axe-core (WCAG 2.2 A and AA rules) on every storefront and panel page, with
 // JavaScript: no serious or critical violation anywhere.
@@ -48,6 +49,12 @@ test.describe('accessibility (axe-core): storefront', () => {
     await expect(page.getByText('Added to your cart')).toBeVisible();
     await audit(page, '/cart');
     await audit(page, '/checkout');
+    // an order waiting for its bank transfer: the payment details on the order page
+    await fillGuestCheckout(page, `axe-${Date.now()}@example.com`, ['Ana Axe', 'Strada Mică 3', '400001', 'Cluj-Napoca', '+40 733 333 333']);
+    await page.getByLabel('Bank transfer').check();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect(page.getByTestId('bank-transfer')).toBeVisible();
+    await audit(page, page.url());
   });
 });
 
@@ -73,6 +80,13 @@ test.describe('accessibility (axe-core): account and panel', () => {
       await audit(page, path);
     });
   }
+
+  test('an order, with its payment panel', async ({ page }) => {
+    await page.goto('/admin/orders');
+    const order = await page.locator('a[href*="/admin/orders/o_"]').first().getAttribute('href');
+    expect(order, 'an order to open').toBeTruthy();
+    await audit(page, order!);
+  });
 
   test('a product editor', async ({ page }) => {
     await page.goto('/admin/products');

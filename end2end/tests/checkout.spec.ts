@@ -1,14 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-
-// A guest's contact and address on the checkout form: name, street, postal code, city, phone.
-async function fillGuestCheckout(page: Page, email: string, [name, street, postal, city, phone]: string[]) {
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Full name').fill(name);
-  await page.getByLabel('Street and number').fill(street);
-  await page.getByLabel('Postal code').fill(postal);
-  await page.getByLabel('City').fill(city);
-  await page.getByLabel('Phone (for the courier)').fill(phone);
-}
+import { expect, test } from '@playwright/test';
+import { fillGuestCheckout } from './forms';
 
 // A guest adds two variants → signs in → the cart is kept → checks out →
 // the order appears in the account.

@@ -161,6 +161,10 @@ mod tests {
         keys.extend(crate::domain::user::Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
         keys.extend(crate::domain::product::ProductStatus::ALL.iter().map(|s| format!("pstatus-{}", s.as_str())));
         keys.extend(["text", "number", "yesno", "list"].iter().map(|k| format!("admin-kind-{k}")));
+        keys.extend(crate::domain::payment::PaymentMethod::ALL.iter().map(|m| format!("payment-method-{}", m.as_str())));
+        use crate::domain::payment::PaymentStatus as P;
+        let statuses = [P::Pending, P::Authorized, P::Paid, P::Failed, P::Expired, P::Refunded, P::PartiallyRefunded, P::Voided];
+        keys.extend(statuses.iter().map(|s| format!("payment-status-{}", s.as_str())));
         keys.extend(crate::ui::admin::audit::ACTIONS.iter().map(|(a, _)| format!("audit-{}", a.replace('.', "-"))));
         for l in crate::i18n::Locale::ALL {
             for k in &keys {
