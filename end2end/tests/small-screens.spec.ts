@@ -14,12 +14,21 @@ test.describe('small screens', () => {
   test('no storefront page scrolls sideways at 320 px', async ({ page }) => {
     await page.setViewportSize({ width: 320, height: 640 });
     const product = await firstProductPath(page);
-    for (const path of ['/', '/products', '/c/clothing', product, '/cart', '/login', '/register', '/no-such-page']) {
+    const fits = async (path: string) => {
       await page.goto(path);
       await expect(page.locator('main.page')).toBeVisible();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${path} is wider than the screen by ${overflow}px`).toBeLessThanOrEqual(0);
+    };
+    for (const path of ['/', '/products', '/c/clothing', product, '/cart', '/login', '/register', '/no-such-page']) {
+      await fits(path);
     }
+    // with a line in the cart: the cart and the checkout (its country list has long names)
+    await page.goto(product);
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await expect(page.getByText('Added to your cart')).toBeVisible();
+    await fits('/cart');
+    await fits('/checkout');
   });
 
   test('the category bar scrolls within itself at 375 px and its links are tappable', async ({ page }) => {
