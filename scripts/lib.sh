@@ -4,6 +4,8 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitrina-target}"
 VENV="${VITRINA_VENV:-$HOME/.cache/vitrina-venv}"
+# localstripe pins its own aiohttp: a venv of its own
+STRIPE_VENV="${VITRINA_STRIPE_VENV:-$HOME/.cache/vitrina-venv-stripe}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -117,6 +119,11 @@ ensure_test_services() {
     log "installing moto (S3-compatible server) into $VENV"
     "$VENV/bin/pip" install -q 'moto[server]==5.2.5'
   fi
+  if [ ! -x "$STRIPE_VENV/bin/localstripe" ]; then
+    log "installing localstripe (a stateful Stripe API stand-in) into $STRIPE_VENV"
+    python3 -m venv "$STRIPE_VENV"
+    "$STRIPE_VENV/bin/pip" install -q 'localstripe==1.15.10'
+  fi
   # Playwright and axe-core; no browser download: Debian's Chromium is used
   npm_ci_if_changed "$ROOT/end2end" "Playwright and axe-core"
 }
@@ -209,6 +216,14 @@ start_mongo() { # sets MONGO_PORT (nx-27017, a MongoDB wire-protocol server)
   "$VENV/bin/nx-27017" --host 127.0.0.1 -p "$MONGO_PORT" --db memory --log-file "$dir/nx.log" --pid-file "$dir/nx.pid" >"$dir/nx.out" 2>&1 &
   track $! "$MONGO_PORT" nx-27017
   wait_for_port "$MONGO_PORT" 30 || die "nx-27017 did not start"
+}
+
+start_stripe() { # sets STRIPE_PORT (localstripe: Stripe's API, webhooks and a Stripe.js stand-in)
+  STRIPE_PORT=$(free_port)
+  local dir; dir=$(mktemp -d)
+  "$STRIPE_VENV/bin/localstripe" --port "$STRIPE_PORT" --from-scratch >"$dir/localstripe.log" 2>&1 &
+  track $! "$STRIPE_PORT" localstripe
+  wait_for_port "$STRIPE_PORT" 60 || die "localstripe did not start"
 }
 
 start_s3() { # sets S3_PORT (moto, an S3-compatible server)

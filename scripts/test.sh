@@ -17,11 +17,13 @@ free_disk_for_builds
 start_redis
 start_mongo
 start_s3
-log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT"
+start_stripe
+log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT, localstripe on $STRIPE_PORT"
 
 export VITRINA_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 export VITRINA_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export VITRINA_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export VITRINA_TEST_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 unset VITRINA_SKIP_MISSING_SERVICES   # every store and cache run is required here
 
@@ -41,10 +43,14 @@ export ADMIN_EMAIL="admin@e2e.test" ADMIN_PASSWORD="e2e admin passphrase"
 VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0 \
   VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   VITRINA_BANK_IBAN="RO49 AAAA 1B31 0075 9384 0000" VITRINA_BANK_BENEFICIARY="Vitrina Demo SRL" VITRINA_BANK_NAME="Banca Transilvania" \
+  STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PUBLISHABLE_KEY=pk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
+  STRIPE_API_BASE="$VITRINA_TEST_STRIPE_URL" STRIPE_JS_URL="$VITRINA_TEST_STRIPE_URL/js.stripe.com/v3/" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
-(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
+# localstripe signs its webhooks with the shop's secret and posts them to the shop
+curl -fsS -X POST "$VITRINA_TEST_STRIPE_URL/_config/webhooks/e2e" -d url="http://127.0.0.1:$E2E_PORT/api/v1/payments/stripe/webhook" -d secret=whsec_e2e >/dev/null
+(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" STRIPE_URL="$VITRINA_TEST_STRIPE_URL" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
 log "Lighthouse (mobile) on the release build: home, a listing, a product page"
 bash scripts/lighthouse.sh 2>&1 | tee "$LOGDIR/lighthouse.log"

@@ -59,7 +59,7 @@ pub struct Config {
     /// `VITRINA_ADMIN_EMAIL` + `VITRINA_ADMIN_PASSWORD`: an admin created at start when absent.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
-    /// `VITRINA_VAT_PERCENT` (19), `VITRINA_SHIPPING_STANDARD_CENTS` (499), `VITRINA_SHIPPING_EXPRESS_CENTS` (999),
+    /// `VITRINA_VAT_PERCENT` (21), `VITRINA_SHIPPING_STANDARD_CENTS` (499), `VITRINA_SHIPPING_EXPRESS_CENTS` (999),
     /// `VITRINA_FREE_SHIPPING_OVER_CENTS` (5000), `VITRINA_MAX_LINE_QUANTITY` (99).
     pub rules: crate::services::orders::ShopRules,
     /// The ways to pay: cash on delivery always; a bank transfer when
@@ -67,6 +67,10 @@ pub struct Config {
     pub payments: crate::services::orders::PaymentRules,
     /// ISO 4217 code of every price (`VITRINA_CURRENCY`, RON by default).
     pub currency: String,
+    /// Card payments through Stripe, when `STRIPE_SECRET_KEY`,
+    /// `STRIPE_PUBLISHABLE_KEY` and `STRIPE_WEBHOOK_SECRET` are all set
+    /// (`STRIPE_API_BASE` and `STRIPE_JS_URL` point elsewhere, e.g. a stand-in).
+    pub stripe: Option<crate::infra::stripe::StripeSettings>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -132,6 +136,18 @@ impl Config {
                     bank: var("VITRINA_BANK_NAME").unwrap_or_default(),
                 }),
                 transfer_days: num("VITRINA_TRANSFER_DAYS", 5)?.clamp(1, 60) as i64,
+                card_minutes: num("VITRINA_PAYMENT_TIMEOUT_MINUTES", 30)?.clamp(1, 7 * 24 * 60) as i64,
+            },
+            stripe: match (var("STRIPE_SECRET_KEY"), var("STRIPE_PUBLISHABLE_KEY"), var("STRIPE_WEBHOOK_SECRET")) {
+                (Some(secret_key), Some(publishable_key), Some(webhook_secret)) => Some(crate::infra::stripe::StripeSettings {
+                    secret_key,
+                    publishable_key,
+                    webhook_secret,
+                    api_base: var("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+                    js_url: var("STRIPE_JS_URL").unwrap_or_else(|| "https://js.stripe.com/v3/".into()),
+                }),
+                (None, None, None) => None,
+                _ => return Err("card payments need STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET together".into()),
             },
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
@@ -188,6 +204,7 @@ impl Config {
             rules: Default::default(),
             payments: Default::default(),
             currency: crate::domain::money::DEFAULT_CURRENCY.into(),
+            stripe: None,
         }
     }
 }

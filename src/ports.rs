@@ -359,3 +359,36 @@ pub trait Thumbnailer: Send + Sync {
     /// decoding the pixels (`None` when unknown).
     fn dimensions(&self, bytes: &[u8]) -> Option<(u32, u32)>;
 }
+
+use crate::domain::payment::{CardEvent, CardIntent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A webhook whose signature does not verify (or is too old to trust).
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// The provider refused the request (a 4xx): retrying will not help.
+    #[error("refused by the payment provider: {0}")]
+    Refused(String),
+    /// The provider could not be reached or failed (a 5xx, a timeout).
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Card payments at a provider (Stripe PaymentIntents).
+#[async_trait]
+pub trait CardGateway: Send + Sync {
+    /// What the browser's card form needs: the publishable key and the provider's script.
+    fn publishable_key(&self) -> &str;
+    fn script_url(&self) -> &str;
+    /// A payment of `amount_cents` for the order. Idempotent per order: asking
+    /// again for the same order gives the same payment.
+    async fn create_intent(&self, order_id: &str, order_number: &str, amount_cents: i64, currency: &str) -> Result<CardIntent, GatewayError>;
+    async fn intent(&self, id: &str) -> Result<CardIntent, GatewayError>;
+    /// Cancels a payment that has not succeeded (it can no longer be paid).
+    async fn cancel_intent(&self, id: &str) -> Result<CardIntent, GatewayError>;
+    /// Gives back `amount_cents` of a succeeded payment; `key` makes a retry of the same refund harmless.
+    async fn refund(&self, intent_id: &str, amount_cents: i64, reason: &str, key: &str) -> Result<(), GatewayError>;
+    /// Checks a webhook's signature over its raw body (`now` in Unix seconds) and reads the event.
+    fn verify_event(&self, body: &[u8], signature: &str, now: i64) -> Result<CardEvent, GatewayError>;
+}

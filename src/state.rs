@@ -124,8 +124,15 @@ impl AppState {
         let index: Arc<dyn crate::ports::SearchIndex> = Arc::new(crate::infra::search::RoaringIndex::new());
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone());
         let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index).with_images(images.clone());
-        let orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone()).with_popularity(catalog.clone()).with_guest_key(&secret).with_payments(config.payments.clone());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
+        let mut orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone())
+            .with_popularity(catalog.clone())
+            .with_guest_key(&secret)
+            .with_payments(config.payments.clone())
+            .with_audit(audit.clone());
+        if let Some(stripe) = &config.stripe {
+            orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?), store.kv.clone());
+        }
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
         let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());

@@ -240,3 +240,285 @@ async fn concurrent_refunds_never_exceed_what_was_paid() {
     assert_eq!(refunded, part * passed as i64, "every refund that answered 200 counted, once: {results:?}");
     assert!(refunded <= total && passed <= 2, "never more than was paid: {refunded} of {total}");
 }
+
+// ---- cards, against localstripe (a stateful Stripe API stand-in) ----
+
+const STRIPE_SECRET_KEY: &str = "sk_test_vitrina";
+
+struct Stripe {
+    url: String,
+    webhook_secret: String,
+    http: reqwest::Client,
+}
+
+impl Stripe {
+    async fn call(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let res = self.http.post(format!("{}{path}", self.url)).bearer_auth(STRIPE_SECRET_KEY).form(form).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn intent(&self, id: &str) -> Value {
+        self.http.get(format!("{}/v1/payment_intents/{id}", self.url)).bearer_auth(STRIPE_SECRET_KEY).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Pays an intent with a test card as the browser would: the card attached, then confirmed.
+    async fn pay(&self, intent: &str, number: &str) -> (u16, Value) {
+        let (status, pm) = self.call("/v1/payment_methods", &[("type", "card"), ("card[number]", number), ("card[exp_month]", "12"), ("card[exp_year]", "2030"), ("card[cvc]", "123")]).await;
+        assert_eq!(status, 200, "{pm}");
+        // localstripe confirms only an intent that already has its card (its /confirm takes no payment_method)
+        let (status, attached) = self.call(&format!("/v1/payment_intents/{intent}"), &[("payment_method", pm["id"].as_str().unwrap())]).await;
+        assert_eq!(status, 200, "{attached}");
+        self.call(&format!("/v1/payment_intents/{intent}/confirm"), &[]).await
+    }
+
+    /// A webhook event for the intent as it is now, signed as Stripe signs it.
+    async fn signed_event(&self, event_id: &str, kind: &str, intent: &str, secret: &str) -> (String, String) {
+        let body = json!({"id": event_id, "object": "event", "type": kind, "data": {"object": self.intent(intent).await}}).to_string();
+        let t = chrono::Utc::now().timestamp();
+        let mac: String = vitrina::services::digest::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        (body, format!("t={t},v1={mac}"))
+    }
+}
+
+/// A shop taking cards at localstripe. `webhooks`: localstripe posts its
+/// events to the shop (off where a test posts its own events).
+async fn card_shop(webhooks: bool) -> Option<(TestApp, Stripe)> {
+    let url = common::stripe_url()?;
+    let webhook_secret = format!("whsec_{}", common::unique_name("t"));
+    let (u, s) = (url.clone(), webhook_secret.clone());
+    let app = spawn_app_with(30, move |c| {
+        c.stripe = Some(vitrina::infra::stripe::StripeSettings {
+            secret_key: STRIPE_SECRET_KEY.into(),
+            publishable_key: "pk_test_vitrina".into(),
+            webhook_secret: s,
+            api_base: u.clone(),
+            js_url: format!("{u}/js.stripe.com/v3/"),
+        });
+        c.payments.card_minutes = 30;
+    })
+    .await;
+    let stripe = Stripe { url, webhook_secret, http: reqwest::Client::new() };
+    if webhooks {
+        let hook = format!("/_config/webhooks/{}", common::unique_name("hook"));
+        let target = format!("{}/api/v1/payments/stripe/webhook", app.base);
+        let (status, _) = stripe.call(&hook, &[("url", &target), ("secret", &stripe.webhook_secret)]).await;
+        assert_eq!(status, 200, "webhook registered at localstripe");
+    }
+    Some((app, stripe))
+}
+
+/// Waits (5 s at most) until the stored order satisfies `done`; the order as last read.
+async fn stored_until(app: &TestApp, id: &str, done: impl Fn(&vitrina::domain::order::Order) -> bool) -> vitrina::domain::order::Order {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let order = app.backends.orders.order_by_id(id).await.unwrap().unwrap();
+        if done(&order) || std::time::Instant::now() > deadline {
+            return order;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn paid_entries(app: &TestApp, admin: &str, id: &str) -> i64 {
+    let (_, audit) = call(app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.paid&target={id}"), admin, None).await;
+    audit["total"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_payment_settles_by_webhook_without_the_browser() {
+    let Some((app, stripe)) = card_shop(true).await else { return };
+    let (buyer, admin) = (token(&app, "card@example.com", Role::Customer).await, token(&app, "carda@example.com", Role::Admin).await);
+    let (slug, sku, before) = stocked(&app).await;
+    let (status, placed) = order(&app, &buyer, &sku, 2, Some("card")).await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!((placed["status"].as_str(), placed["payment"]["method"].as_str(), placed["payment"]["status"].as_str()), (Some("awaiting_payment"), Some("card"), Some("pending")));
+    let intent = placed["payment"]["provider_reference"].as_str().expect("the PaymentIntent's id").to_string();
+    assert!(placed["payment"]["client_secret"].as_str().is_some_and(|s| s.starts_with(&intent)), "the owner gets the client secret: {placed}");
+    assert_eq!(available(&app, &slug, &sku).await, before - 2, "the stock is held while the card is paid");
+    let at_stripe = stripe.intent(&intent).await;
+    assert_eq!(at_stripe["amount"], placed["total"]["amount"], "the provider charges the order's total, computed by the shop");
+    assert_eq!(at_stripe["currency"], "ron");
+    let id = placed["id"].as_str().unwrap().to_string();
+    let (_, seen_by_admin) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &admin, None).await;
+    assert!(seen_by_admin["payment"].get("client_secret").is_none(), "nobody else sees the secret: {seen_by_admin}");
+    assert!(app.backends.orders.order_by_id(&id).await.unwrap().unwrap().payment.client_secret.is_none(), "the secret is never stored");
+
+    let (status, confirmed) = stripe.pay(&intent, "4242424242424242").await;
+    assert_eq!((status, confirmed["status"].as_str()), (200, Some("succeeded")), "{confirmed}");
+    // no browser comes back: the provider's webhook alone settles it (read from the store, which asks no one)
+    let stored = stored_until(&app, &id, |o| o.payment.status == vitrina::domain::payment::PaymentStatus::Paid).await;
+    assert_eq!(stored.payment.status, vitrina::domain::payment::PaymentStatus::Paid, "paid within 5 seconds of the confirmation");
+    assert_eq!(stored.status, vitrina::domain::order::OrderStatus::Placed);
+    let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.paid&target={id}"), &admin, None).await;
+    assert_eq!(audit["total"], 1, "{audit}");
+    assert!(audit["items"][0]["actor_email"].as_str().unwrap().contains("webhook"), "{audit}");
+    let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!(mine["payment"]["status"], "paid");
+    assert!(mine["payment"].get("client_secret").is_none(), "no secret once paid: {mine}");
+    assert_eq!(available(&app, &slug, &sku).await, before - 2, "sold, not returned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_signed_event_three_times_at_once_settles_once_and_a_bad_signature_changes_nothing() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let (buyer, admin) = (token(&app, "w@example.com", Role::Customer).await, token(&app, "wa@example.com", Role::Admin).await);
+    let (_, sku, _) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let hook = format!("{}/api/v1/payments/stripe/webhook", app.base);
+    let post = |body: String, signature: String| {
+        let (client, hook) = (app.client.clone(), hook.clone());
+        async move {
+            let res = client.post(hook).header("Stripe-Signature", signature).header("Content-Type", "application/json").body(body).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // before paying: a forged "succeeded" (signed with another secret) is refused and changes nothing
+    let (status, _) = stripe.pay(&intent, "4242424242424242").await;
+    assert_eq!(status, 200);
+    let (body, _) = stripe.signed_event("evt_forged", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
+    let (_, forged) = stripe.signed_event("evt_forged", "payment_intent.succeeded", &intent, "whsec_somebody_else").await;
+    let (status, problem) = post(body.clone(), forged).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "Stripe-Signature", "{problem}");
+    let (status, _) = post(body.clone(), String::new()).await;
+    assert_eq!(status, 400, "no signature at all");
+    let (status, _) = post(body.replace("evt_forged", "evt_tampered"), stripe.signed_event("evt_forged", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await.1).await;
+    assert_eq!(status, 400, "a body changed after signing");
+    let untouched = app.backends.orders.order_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(untouched.status, vitrina::domain::order::OrderStatus::AwaitingPayment, "refused events change nothing");
+    assert_eq!(paid_entries(&app, &admin, &id).await, 0);
+
+    // the same signed event three times at once: one settlement, two acknowledged replays
+    let (body, signature) = stripe.signed_event("evt_once", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
+    let answers = futures::future::join_all((0..3).map(|_| post(body.clone(), signature.clone()))).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
+    assert_eq!(answers.iter().filter(|(_, a)| a["replay"] == false).count(), 1, "{answers:?}");
+    // and another event about the same payment (the provider may send several): still one settlement
+    let (body, signature) = stripe.signed_event("evt_again", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
+    assert_eq!(post(body, signature).await.0, 200);
+    let stored = app.backends.orders.order_by_id(&id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.payment.status), (vitrina::domain::order::OrderStatus::Placed, vitrina::domain::payment::PaymentStatus::Paid));
+    assert_eq!(stored.history.iter().filter(|h| h.status == vitrina::domain::order::OrderStatus::Placed).count(), 1, "one transition to paid");
+    assert_eq!(paid_entries(&app, &admin, &id).await, 1, "one audit entry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_return_page_and_the_webhook_racing_settle_once() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let (buyer, admin) = (token(&app, "r@example.com", Role::Customer).await, token(&app, "ra@example.com", Role::Admin).await);
+    let (_, sku, _) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (status, _) = stripe.pay(&intent, "4242424242424242").await;
+    assert_eq!(status, 200);
+    let (body, signature) = stripe.signed_event("evt_race", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
+    let hook = format!("{}/api/v1/payments/stripe/webhook", app.base);
+    // the shopper's browser comes back (the order page asks the provider) while the webhook arrives
+    let webhook = app.client.post(&hook).header("Stripe-Signature", &signature).body(body).send();
+    let page = app.client.get(format!("{}/account/orders/{id}", app.base)).bearer_auth(&buyer).send();
+    let order_path = format!("/api/v1/orders/{id}");
+    let api = call(&app, reqwest::Method::GET, &order_path, &buyer, None);
+    let (hooked, _, (_, seen)) = tokio::join!(webhook, page, api);
+    assert_eq!(hooked.unwrap().status(), 200);
+    assert_eq!(seen["payment"]["status"], "paid", "{seen}");
+    assert_eq!(paid_entries(&app, &admin, &id).await, 1, "one settlement, whichever came first");
+    let stored = app.backends.orders.order_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stored.history.iter().filter(|h| h.status == vitrina::domain::order::OrderStatus::Placed).count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_leaves_the_order_waiting_and_a_3d_secure_card_pays_once_the_bank_agrees() {
+    let Some((app, stripe)) = card_shop(true).await else { return };
+    let buyer = token(&app, "d@example.com", Role::Customer).await;
+    let (_, sku, _) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    // Stripe declines 4000000000000002 when charged; localstripe declines it only when it is
+    // attached to a customer, and declines the charge of 4000000000000341 (Stripe's "attaches,
+    // then the charge is declined" card) instead: that one stands in for the declined card here
+    let (status, declined) = stripe.pay(&intent, "4000000000000341").await;
+    assert_eq!(status, 402, "declined at the provider: {declined}");
+    let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!(mine["status"], "awaiting_payment", "{mine}");
+    assert_eq!(mine["payment"]["status"], "failed", "the decline is recorded: {mine}");
+    assert!(mine["payment"]["failure"].as_str().is_some(), "{mine}");
+    assert!(mine["payment"]["client_secret"].as_str().is_some(), "the shopper may try another card: {mine}");
+
+    // a card that needs 3-D Secure: waits for the shopper's bank, then pays (on a second order:
+    // localstripe, unlike Stripe, cannot confirm an intent again after a declined charge)
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (status, pending) = stripe.pay(&intent, "4000002500003155").await;
+    assert_eq!((status, pending["status"].as_str()), (200, Some("requires_action")), "{pending}");
+    let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!(mine["status"], "awaiting_payment", "not paid before the bank says so: {mine}");
+    let secret = mine["payment"]["client_secret"].as_str().unwrap().to_string();
+    let (status, authenticated) = stripe.call(&format!("/v1/payment_intents/{intent}/_authenticate?success=true"), &[("client_secret", &secret)]).await;
+    assert_eq!((status, authenticated["status"].as_str()), (200, Some("succeeded")), "{authenticated}");
+    let stored = stored_until(&app, &id, |o| o.payment.status == vitrina::domain::payment::PaymentStatus::Paid).await;
+    assert_eq!((stored.status, stored.payment.status), (vitrina::domain::order::OrderStatus::Placed, vitrina::domain::payment::PaymentStatus::Paid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_card_order_expires_once_on_several_instances_and_its_payment_is_cancelled() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let buyer = token(&app, "e@example.com", Role::Customer).await;
+    let (slug, sku, before) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 3, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    assert_eq!(available(&app, &slug, &sku).await, before - 3);
+    let now = chrono::Utc::now();
+    assert_eq!(app.state.orders.expire_unpaid(now + chrono::Duration::minutes(29)).await.unwrap(), 0, "within its 30 minutes nothing expires");
+    // a second instance on the same store, sweeping at the same time as this one, twice each
+    let other = vitrina::state::AppState::build(&{
+        let mut c = vitrina::config::Config::for_data_dir(app._dir.path().to_path_buf());
+        c.stripe = Some(vitrina::infra::stripe::StripeSettings {
+            secret_key: STRIPE_SECRET_KEY.into(),
+            publishable_key: "pk".into(),
+            webhook_secret: stripe.webhook_secret.clone(),
+            api_base: stripe.url.clone(),
+            js_url: String::new(),
+        });
+        c
+    })
+    .await
+    .unwrap();
+    let later = now + chrono::Duration::minutes(31);
+    let (a, b, c, d) = tokio::join!(app.state.orders.expire_unpaid(later), other.orders.expire_unpaid(later), app.state.orders.expire_unpaid(later), other.orders.expire_unpaid(later));
+    assert_eq!(a.unwrap() + b.unwrap() + c.unwrap() + d.unwrap(), 1, "expired once");
+    assert_eq!(app.state.orders.expire_unpaid(later).await.unwrap(), 0, "and never again (a restart sweeps nothing twice)");
+    let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!((mine["status"].as_str(), mine["payment"]["status"].as_str()), (Some("expired"), Some("expired")), "{mine}");
+    assert_eq!(available(&app, &slug, &sku).await, before, "the stock is back, once");
+    assert_eq!(stripe.intent(&intent).await["status"], "canceled", "the payment can no longer be made");
+    let page = app.client.get(format!("{}/account/orders/{id}", app.base)).bearer_auth(&buyer).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-testid=\"order-expired\""), "the order page says so");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_refunds_go_through_the_provider_and_stop_at_what_was_paid() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let (buyer, admin) = (token(&app, "f@example.com", Role::Customer).await, token(&app, "fa@example.com", Role::Admin).await);
+    let (_, sku, _) = stocked(&app).await;
+    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
+    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let total = placed["total"]["amount"].as_i64().unwrap();
+    assert_eq!(stripe.pay(&intent, "4242424242424242").await.0, 200);
+    let (_, paid) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!(paid["payment"]["status"], "paid");
+    let refunds = format!("/api/v1/admin/orders/{id}/refunds");
+    let (status, o) = call(&app, reqwest::Method::POST, &refunds, &admin, Some(json!({"amount_cents": 500, "reason": "one item arrived scratched"}))).await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!((o["payment"]["status"].as_str(), o["payment"]["refunded_cents"].as_i64()), (Some("partially_refunded"), Some(500)));
+    let listed: Value = stripe.http.get(format!("{}/v1/refunds?payment_intent={intent}", stripe.url)).bearer_auth(STRIPE_SECRET_KEY).send().await.unwrap().json().await.unwrap();
+    let at_provider: i64 = listed["data"].as_array().unwrap().iter().filter(|r| r["payment_intent"] == intent.as_str()).map(|r| r["amount"].as_i64().unwrap()).sum();
+    assert_eq!(at_provider, 500, "refunded at the provider: {listed}");
+    let (status, problem) = call(&app, reqwest::Method::POST, &refunds, &admin, Some(json!({"amount_cents": total}))).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("amount_cents")), "more than is left: {problem}");
+    let (status, o) = call(&app, reqwest::Method::POST, &refunds, &admin, Some(json!({"amount_cents": total - 500}))).await;
+    assert_eq!((status, o["payment"]["status"].as_str(), o["payment"]["refunded_cents"].as_i64()), (200, Some("refunded"), Some(total)), "{o}");
+    let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.refund&target={id}"), &admin, None).await;
+    assert_eq!(audit["total"], 2, "every refund in the audit log: {audit}");
+}

@@ -55,6 +55,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/orders", Authenticated, get(orders::list_orders)),
         route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
         route(Method::POST, "/api/v1/orders/{id}/cancel", Authenticated, post(orders::cancel_order)),
+        route(Method::POST, "/api/v1/payments/stripe/webhook", Public, post(orders::stripe_webhook)),
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
         route(Method::POST, "/api/v1/admin/users", Access::ADMIN, post(admin::create_user)),
         route(Method::PATCH, "/api/v1/admin/users/{id}", Access::ADMIN, patch(admin::change_user)),

@@ -133,7 +133,33 @@ pub async fn list_orders(State(app): State<AppState>, CurrentUser(p): CurrentUse
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_order(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path(id): Path<String>) -> Result<Json<Order>, Problem> {
-    Ok(Json(app.orders.get(&p.user, &id).await?))
+    let order = app.orders.get(&p.user, &id).await?;
+    // a card payment is caught up with the provider; its owner gets the client secret while it is open
+    let owner = order.user_id == p.user.id;
+    Ok(Json(app.orders.card_checkout(order, owner).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookAnswer {
+    pub received: bool,
+    /// The same event was handled before: acknowledged, ignored.
+    pub replay: bool,
+}
+
+/// Stripe's webhook: `payment_intent.succeeded` settles the order it pays (once,
+/// whatever else settled it first), `payment_intent.payment_failed` records a
+/// declined card. `Stripe-Signature` is checked over the raw body (5 minutes'
+/// tolerance); an event already handled is acknowledged and ignored.
+#[utoipa::path(post, path = "/api/v1/payments/stripe/webhook", tag = "orders", request_body(content = String, content_type = "application/json", description = "A Stripe event, as Stripe signed it"),
+    params(("Stripe-Signature" = String, Header, description = "`t=<unix time>,v1=<HMAC-SHA256 of \"t.body\" with the webhook secret>`")),
+    responses((status = 200, body = WebhookAnswer),
+        (status = 400, description = "No signature, or one that does not verify", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Card payments are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not handled now; the provider retries", body = Problem, content_type = "application/problem+json")))]
+pub async fn stripe_webhook(State(app): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<WebhookAnswer>, Problem> {
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let outcome = app.orders.card_webhook(&body, signature).await?;
+    Ok(Json(WebhookAnswer { received: true, replay: outcome == crate::services::payments::WebhookOutcome::Replay }))
 }
 
 /// Cancels the caller's order while it is placed or confirmed; the stock returns.

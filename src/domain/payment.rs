@@ -88,18 +88,42 @@ pub struct Payment {
     /// The provider's id of the payment (a card payment's intent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<String>,
+    /// Why the last attempt failed (a declined card), while the order still waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// What the browser pays a card payment with: shown to the order's owner
+    /// only, while the payment is open. Never stored (the provider keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 impl Payment {
     /// A pending payment of `total` by `method`.
     pub fn new(method: PaymentMethod, total: &Money) -> Self {
-        Payment { method, status: PaymentStatus::Pending, amount_cents: total.amount, currency: total.currency.clone(), refunded_cents: 0, provider_reference: None }
+        Payment { method, status: PaymentStatus::Pending, amount_cents: total.amount, currency: total.currency.clone(), refunded_cents: 0, provider_reference: None, failure: None, client_secret: None }
     }
 
-    /// The money came in: only a pending (or authorized) payment settles; `false` when it already had.
+    /// Still waiting for its money (a declined card may be followed by another).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, PaymentStatus::Pending | PaymentStatus::Authorized | PaymentStatus::Failed)
+    }
+
+    /// The money came in: only an open payment settles; `false` when it already had.
     pub fn settle(&mut self) -> bool {
-        if matches!(self.status, PaymentStatus::Pending | PaymentStatus::Authorized) {
+        if self.is_open() {
             self.status = PaymentStatus::Paid;
+            self.failure = None;
+            return true;
+        }
+        false
+    }
+
+    /// An attempt failed (a declined card): the payment stays open for another try.
+    /// `false` when it was no longer open.
+    pub fn fail(&mut self, why: &str) -> bool {
+        if self.is_open() {
+            self.status = PaymentStatus::Failed;
+            self.failure = Some(why.chars().take(300).collect());
             return true;
         }
         false
@@ -125,6 +149,68 @@ impl Payment {
         self.status = if self.refunded_cents == self.amount_cents { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
         Ok(())
     }
+
+    /// Takes back a refund recorded with `refund` that the provider then refused.
+    pub fn undo_refund(&mut self, amount: i64) {
+        self.refunded_cents = (self.refunded_cents - amount).max(0);
+        self.status = match self.refunded_cents {
+            0 => PaymentStatus::Paid,
+            r if r >= self.amount_cents => PaymentStatus::Refunded,
+            _ => PaymentStatus::PartiallyRefunded,
+        };
+    }
+}
+
+/// Where a card payment stands at the provider (a Stripe PaymentIntent's status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Succeeded,
+    Canceled,
+}
+
+impl IntentStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "requires_payment_method" => Self::RequiresPaymentMethod,
+            "requires_confirmation" => Self::RequiresConfirmation,
+            "requires_action" => Self::RequiresAction,
+            "processing" => Self::Processing,
+            "requires_capture" => Self::RequiresCapture,
+            "succeeded" => Self::Succeeded,
+            "canceled" => Self::Canceled,
+            _ => return None,
+        })
+    }
+}
+
+/// A card payment as the provider sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardIntent {
+    pub id: String,
+    pub status: IntentStatus,
+    pub amount_cents: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub client_secret: Option<String>,
+    /// The order it pays (from the intent's metadata).
+    pub order_id: Option<String>,
+    /// Why the last attempt failed (a declined card), if it did.
+    pub failure: Option<String>,
+}
+
+/// Something the provider tells the shop (a signed webhook event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardEvent {
+    pub id: String,
+    /// `payment_intent.succeeded`, `payment_intent.payment_failed`, …
+    pub kind: String,
+    /// The payment it is about, when it is about one.
+    pub intent: Option<CardIntent>,
 }
 
 /// Where a bank transfer goes (from the configuration).
@@ -167,6 +253,21 @@ mod tests {
         assert!(p.refund(1).is_err());
         assert!(Payment::new(PaymentMethod::Cod, &Money::shop(5)).refund(1).is_err(), "nothing was paid yet");
         assert!(paid(10).refund(0).is_err() && paid(10).refund(-5).is_err());
+        let mut p = paid(1000);
+        p.refund(400).unwrap();
+        p.undo_refund(400);
+        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::Paid, 0), "a refund the provider refused is taken back");
+    }
+
+    #[test]
+    fn a_declined_card_leaves_the_payment_open() {
+        let mut p = Payment::new(PaymentMethod::Card, &Money::shop(1000));
+        assert!(p.fail("Your card was declined."));
+        assert_eq!(p.status, PaymentStatus::Failed);
+        assert!(p.settle(), "another card may still pay");
+        assert_eq!((p.status, p.failure.as_deref()), (PaymentStatus::Paid, None));
+        assert!(!p.fail("late"), "a paid payment does not fail afterwards");
+        assert_eq!(p.status, PaymentStatus::Paid);
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod redis_cache;
 pub mod s3_images;
 pub mod search;
 pub mod sqlite;
+pub mod stripe;
 pub mod thumbnails;
 pub mod tiered_cache;

@@ -411,7 +411,7 @@ impl AdminDesk {
             return Err(FieldError::coded("field-max-chars", "reason", &[("max", "500")]).into());
         }
         let before = self.order_store.order_by_id(id).await?;
-        let order = self.orders.refund(id, amount_cents).await?;
+        let order = self.orders.refund(id, amount_cents, reason).await?;
         let what = format!("{} refunded {} of {} {} ({})", order.number, amount_cents, order.payment.amount_cents, order.payment.currency, if reason.is_empty() { "no reason given" } else { reason });
         self.audit.record(actor, "order.refund", id, what, before.as_ref(), Some(&order)).await;
         Ok(order)

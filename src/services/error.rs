@@ -7,7 +7,7 @@
 use crate::domain::query::QueryError;
 use crate::domain::user::FieldError;
 use crate::i18n::Locale;
-use crate::ports::StoreError;
+use crate::ports::{GatewayError, StoreError};
 
 use super::accounts::AccountError;
 use super::admin::AdminError;
@@ -19,7 +19,8 @@ use super::orders::{OrderError, ShortLine};
 pub enum Kind {
     /// The input was refused; `fields` says where and why.
     Invalid,
-    /// A query parameter was refused (a listing's filters, sort or page).
+    /// A query parameter (a listing's filters, sort or page) or a header
+    /// (a webhook's signature) was refused: 400.
     BadQuery,
     NotFound,
     /// The request clashes with the current state (taken, moved, already done).
@@ -182,6 +183,19 @@ impl From<OrderError> for Failure {
                 Failure::new(Kind::Conflict, "err-transition").arg("from", from.as_str()).arg("to", to.as_str())
             }
             OrderError::Store(s) => s.into(),
+            OrderError::Provider(GatewayError::BadSignature(why)) => {
+                tracing::warn!(%why, "a payment webhook refused");
+                // a request the sender must not repeat as it is: 400
+                Failure { kind: Kind::BadQuery, ..Failure::invalid(vec![FieldError::coded("field-signature", "Stripe-Signature", &[])]) }
+            }
+            OrderError::Provider(GatewayError::Refused(why)) => {
+                tracing::warn!(%why, "the payment provider refused a request");
+                Failure::new(Kind::Conflict, "err-provider-refused").arg("detail", why)
+            }
+            OrderError::Provider(GatewayError::Unavailable(why)) => {
+                tracing::error!(%why, "the payment provider is unavailable");
+                Failure::new(Kind::Unavailable, "err-provider-unavailable")
+            }
         }
     }
 }

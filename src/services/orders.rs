@@ -16,6 +16,7 @@ use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
 use crate::ports::{CartStore, CatalogStore, InventoryStore, OrderFilter, OrderStore, Reservation, StoreError};
 use crate::services::accounts::sha256_hex;
+use crate::services::digest::{hmac_sha256, same_bytes};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -49,6 +50,8 @@ pub enum OrderError {
     InvalidTransition { from: OrderStatus, to: OrderStatus },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Provider(#[from] crate::ports::GatewayError),
 }
 
 impl From<FieldError> for OrderError {
@@ -80,22 +83,13 @@ pub struct PaymentRules {
     pub bank_account: Option<crate::domain::payment::BankAccount>,
     /// Days an order may wait for its bank transfer before it expires (its stock goes back).
     pub transfer_days: i64,
+    /// Minutes an order may wait for its card payment before it expires.
+    pub card_minutes: i64,
 }
 
 impl Default for PaymentRules {
     fn default() -> Self {
-        Self { bank_account: None, transfer_days: 5 }
-    }
-}
-
-impl PaymentRules {
-    /// The methods a shopper may choose, in the order the checkout shows them.
-    pub fn methods(&self) -> Vec<PaymentMethod> {
-        let mut out = vec![PaymentMethod::Cod];
-        if self.bank_account.is_some() {
-            out.push(PaymentMethod::BankTransfer);
-        }
-        out
+        Self { bank_account: None, transfer_days: 5, card_minutes: 30 }
     }
 }
 
@@ -327,38 +321,30 @@ fn rand_key() -> Vec<u8> {
     (0..32).map(|_| rand::random::<u8>()).collect()
 }
 
-/// HMAC-SHA-256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
-}
-
 #[derive(Clone)]
 pub struct OrderService {
-    orders: Arc<dyn OrderStore>,
-    inventory: Arc<dyn InventoryStore>,
+    pub(super) orders: Arc<dyn OrderStore>,
+    pub(super) inventory: Arc<dyn InventoryStore>,
     catalog: Arc<dyn CatalogStore>,
     carts: CartService,
     rules: ShopRules,
     /// Sales feed the popularity sorted set.
     popularity: Option<crate::services::catalog::CatalogService>,
     guest_key: Arc<Vec<u8>>,
-    payments: Arc<PaymentRules>,
+    pub(super) payments: Arc<PaymentRules>,
+    /// Card payments, when a provider is configured (`services::payments`).
+    pub(super) card: Option<Arc<dyn crate::ports::CardGateway>>,
+    /// Provider events already handled (webhook replays are acknowledged and ignored).
+    pub(super) seen_events: Option<Arc<dyn crate::ports::KeyValueStore>>,
+    /// Settlements the provider reports are recorded here.
+    pub(super) audit: Option<crate::services::audit::AuditLog>,
 }
 
 impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
         let guest_key = Arc::new(rand_key());
-        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, payments: Arc::new(PaymentRules::default()) }
+        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, payments: Arc::new(PaymentRules::default()), card: None, seen_events: None, audit: None }
     }
 
     pub fn with_payments(mut self, payments: PaymentRules) -> Self {
@@ -418,8 +404,7 @@ impl OrderService {
     pub async fn guest_order(&self, id: &str, token: &str) -> Result<Order, OrderError> {
         let expected = self.guest_token(id);
         // compared in constant time: the answer's timing tells nothing about the token
-        let same = expected.len() == token.len() && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if !same {
+        if !same_bytes(expected.as_bytes(), token.as_bytes()) {
             return Err(OrderError::NotFound);
         }
         match self.orders.order_by_id(id).await? {
@@ -451,13 +436,20 @@ impl OrderService {
     }
 
     async fn place_for(&self, buyer: &Buyer, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
+        let (order, created) = self.place_stored(buyer, req).await?;
+        // a card order gets its payment at the provider now; its secret goes back to the buyer only
+        Ok((self.card_checkout(order, true).await?, created))
+    }
+
+    async fn place_stored(&self, buyer: &Buyer, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
         let address = req.shipping_address.validate().map_err(OrderError::Invalid)?;
         let key = req.idempotency_key.trim().to_string();
         if key.is_empty() || key.len() > 200 {
             return Err(FieldError::coded("field-idempotency-key", "Idempotency-Key", &[]).into());
         }
-        if !self.payments.methods().contains(&req.payment_method) {
-            return Err(FieldError::coded("field-payment-method", "payment_method", &[("methods", &self.payments.methods().iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]).into());
+        let methods = self.payment_methods();
+        if !methods.contains(&req.payment_method) {
+            return Err(FieldError::coded("field-payment-method", "payment_method", &[("methods", &methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]).into());
         }
         let from_cart = req.items.is_none();
         // the request as sent (not the cart's current contents) identifies a replay
@@ -702,28 +694,36 @@ impl OrderService {
         self.transition(id, OrderStatus::Placed).await
     }
 
-    /// Orders still waiting for a bank transfer after the allowed days
-    /// expire and their stock goes back. Safe on several instances at once:
-    /// each expiry is one status-guarded write, and a stock return happens
-    /// once per order and SKU. Returns how many this call expired.
+    /// Orders still waiting for their money after the allowed time (days
+    /// for a bank transfer, minutes for a card) expire and their stock goes
+    /// back; a card payment is cancelled at the provider first, so it cannot
+    /// be paid afterwards. Safe on several instances at once and after a
+    /// restart: each expiry is one status-guarded write, and a stock return
+    /// happens once per order and SKU. Returns how many this call expired.
     pub async fn expire_unpaid(&self, now: chrono::DateTime<Utc>) -> Result<usize, OrderError> {
-        let cutoff = now - chrono::Duration::days(self.payments.transfer_days.max(0));
-        let waiting = OrderFilter { status: Some(OrderStatus::AwaitingPayment), to: Some(cutoff), ..Default::default() };
-        let (due, _) = self.orders.list_orders(&waiting, 0, 500).await?;
         let mut expired = 0;
-        for order in due.iter().filter(|o| o.payment.method == PaymentMethod::BankTransfer) {
-            match self.transition(&order.id, OrderStatus::Expired).await {
-                Ok(_) => expired += 1,
-                // paid or cancelled meanwhile, or another instance expired it first
-                Err(OrderError::InvalidTransition { .. } | OrderError::NotFound) => {}
-                Err(e) => return Err(e),
+        let waits = [(PaymentMethod::BankTransfer, chrono::Duration::days(self.payments.transfer_days.max(0))), (PaymentMethod::Card, chrono::Duration::minutes(self.payments.card_minutes.max(1)))];
+        for (method, wait) in waits {
+            let waiting = OrderFilter { status: Some(OrderStatus::AwaitingPayment), to: Some(now - wait), ..Default::default() };
+            let (due, _) = self.orders.list_orders(&waiting, 0, 500).await?;
+            for order in due.iter().filter(|o| o.payment.method == method) {
+                if method == PaymentMethod::Card && !self.close_card(order).await? {
+                    continue;
+                }
+                match self.transition(&order.id, OrderStatus::Expired).await {
+                    Ok(_) => expired += 1,
+                    // paid or cancelled meanwhile, or another instance expired it first
+                    Err(OrderError::InvalidTransition { .. } | OrderError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(expired)
     }
 
     /// Gives back part or all of what an order's customer paid.
-    pub async fn refund(&self, id: &str, amount_cents: i64) -> Result<Order, OrderError> {
+    /// A card payment is refunded through the provider; the others are recorded by hand.
+    pub async fn refund(&self, id: &str, amount_cents: i64, reason: &str) -> Result<Order, OrderError> {
         for _ in 0..5 {
             let seen = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
             let mut order = seen.clone();
@@ -731,6 +731,11 @@ impl OrderService {
             order.updated_at = Utc::now();
             // guarded by what was read: two concurrent refunds never both count against the same balance
             if self.orders.update_order_unchanged(&order, &seen).await? {
+                // recorded first, then sent: a refund the provider refuses is taken back
+                if let Err(e) = self.refund_card(&order, amount_cents, seen.payment.refunded_cents, reason).await {
+                    self.undo_refund(id, amount_cents).await;
+                    return Err(e);
+                }
                 return Ok(order);
             }
         }

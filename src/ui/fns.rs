@@ -223,7 +223,7 @@ pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
         vat_percent: rules.vat_percent,
         free_shipping_over: rules.free_standard_over,
         idempotency_key: uuid::Uuid::new_v4().to_string(),
-        payment_methods: app.orders.payments().methods(),
+        payment_methods: app.orders.payment_methods(),
         transfer_days: app.orders.payments().transfer_days,
     }))
 }
@@ -248,24 +248,47 @@ pub async fn get_my_orders(page: u64) -> Result<PageResult<OrdersPage>, ServerFn
 }
 
 /// An order as its page shows it: with where to send a bank transfer, and
-/// by when, while the order waits for one.
+/// by when, while the order waits for one; the card form while it waits for a card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderPageData {
     pub order: Order,
     pub bank: Option<crate::domain::payment::BankAccount>,
     pub pay_by: Option<chrono::DateTime<chrono::Utc>>,
+    pub card: Option<CardPayment>,
 }
 
+/// What the browser's card form needs (the order's owner only, while its payment is open).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardPayment {
+    pub publishable_key: String,
+    pub script_url: String,
+    pub client_secret: String,
+}
+
+/// The page of `order`; a card payment caught up with the provider first
+/// (a shopper coming back from paying sees it paid even if the provider's
+/// webhook is late). `owner`: the form with the payment's secret is shown.
 #[cfg(feature = "ssr")]
-fn order_page(app: &crate::state::AppState, order: Order) -> OrderPageData {
+async fn order_page(app: &crate::state::AppState, order: Order, owner: bool) -> Result<OrderPageData, crate::services::orders::OrderError> {
     use crate::domain::{order::OrderStatus, payment::PaymentMethod};
+    let mut order = app.orders.card_checkout(order, owner).await?;
     let rules = app.orders.payments();
-    let waiting = order.status == OrderStatus::AwaitingPayment && order.payment.method == PaymentMethod::BankTransfer;
-    OrderPageData {
-        bank: rules.bank_account.clone().filter(|_| waiting),
-        pay_by: waiting.then(|| order.created_at + chrono::Duration::days(rules.transfer_days)),
+    let waiting = order.status == OrderStatus::AwaitingPayment;
+    let pay_by = match order.payment.method {
+        PaymentMethod::BankTransfer => Some(order.created_at + chrono::Duration::days(rules.transfer_days)),
+        PaymentMethod::Card => Some(order.created_at + chrono::Duration::minutes(rules.card_minutes)),
+        PaymentMethod::Cod => None,
+    };
+    let card = match (order.payment.client_secret.take(), app.orders.card_form()) {
+        (Some(client_secret), Some((publishable_key, script_url))) => Some(CardPayment { publishable_key, script_url, client_secret }),
+        _ => None,
+    };
+    Ok(OrderPageData {
+        bank: rules.bank_account.clone().filter(|_| waiting && order.payment.method == PaymentMethod::BankTransfer),
+        pay_by: pay_by.filter(|_| waiting),
+        card,
         order,
-    }
+    })
 }
 
 #[server]
@@ -275,12 +298,21 @@ pub async fn get_my_order(id: String) -> Result<PageResult<OrderPageData>, Serve
         Err(e) => return Ok(Err(e)),
     };
     let app = app()?;
-    Ok(app.orders.get(&principal.user, &id).await.map(|o| order_page(&app, o)).map_err(PageError::from))
+    let order = match app.orders.get(&principal.user, &id).await {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let owner = order.user_id == principal.user.id;
+    Ok(order_page(&app, order, owner).await.map_err(PageError::from))
 }
 
 /// A guest's order through its link (`/orders/<id>?token=…`); anything else is not found.
 #[server]
 pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<OrderPageData>, ServerFnError> {
     let app = app()?;
-    Ok(app.orders.guest_order(&id, &token).await.map(|o| order_page(&app, o)).map_err(PageError::from))
+    let order = match app.orders.guest_order(&id, &token).await {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    Ok(order_page(&app, order, true).await.map_err(PageError::from))
 }

@@ -39,6 +39,11 @@ pub fn s3_endpoint() -> Option<String> {
     service("VITRINA_TEST_S3_ENDPOINT", "S3")
 }
 
+/// A localstripe server (Stripe's API stand-in).
+pub fn stripe_url() -> Option<String> {
+    service("VITRINA_TEST_STRIPE_URL", "Stripe (localstripe)")
+}
+
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }

@@ -112,6 +112,11 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                     <span class=format!("payment {}", payment.status.as_str())>{loc.t(&format!("payment-status-{}", payment.status.as_str()))}</span></p>
                 <p class="muted">{loc.money(payment.amount_cents, &payment.currency)}
                     {(payment.refunded_cents > 0).then(|| format!(" · {}", loc.tf("payment-refunded", &[("amount", &loc.money(payment.refunded_cents, &payment.currency))])))}</p>
+                {payment.provider_reference.clone().map(|r| view! { <p class="muted">{loc.t("admin-provider-reference")}" "<code>{r}</code></p> })}
+                {payment.failure.clone().map(|f| view! { <p class="muted">{loc.t("admin-last-failure")}" "{f}</p> })}
+                {(can_refund && o.status == OrderStatus::Cancelled).then(|| view! {
+                    <p class="alert" role="status" data-testid="refund-due">{loc.tf("admin-refund-due", &[("amount", &loc.money(refundable, &payment.currency))])}</p>
+                })}
                 {(o.status == OrderStatus::AwaitingPayment).then(|| view! {
                     <form method="post" action=loc.href("/admin/orders/paid") onsubmit=crate::ui::confirm_script(&loc.tf("admin-confirm-mark-paid", &[("number", &o.number)]))>
                         <input type="hidden" name="order_id" value=o.id.clone()/>
@@ -149,7 +154,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                             {next.into_iter().map(|s| {
                                 let cancel = s == OrderStatus::Cancelled;
                                 view! {
-                                    <form method="post" action=crate::ui::use_locale().href("/admin/orders/status") onsubmit=cancel.then(|| crate::ui::confirm_script(&crate::ui::use_locale().t("admin-cancel-order-confirm")))>
+                                    <form method="post" action=crate::ui::use_locale().href("/admin/orders/status") onsubmit=cancel.then(|| crate::ui::confirm_script(&crate::ui::use_locale().t(if can_refund { "admin-cancel-paid-order-confirm" } else { "admin-cancel-order-confirm" })))>
                                         <input type="hidden" name="order_id" value=o.id.clone()/>
                                         <input type="hidden" name="status" value=s.as_str()/>
                                         <button type="submit" class="button" class:primary=!cancel class:danger=cancel>{action_label(s)}</button>

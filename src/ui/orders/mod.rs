@@ -216,7 +216,8 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                             let checked = if wanted.is_empty() { *m == crate::domain::payment::PaymentMethod::Cod } else { wanted == value };
                             let hint = match m {
                                 crate::domain::payment::PaymentMethod::BankTransfer => loc.tf("payment-method-bank_transfer-hint", &[("days", &days)]),
-                                _ => loc.t("payment-method-cod-hint").to_string(),
+                                crate::domain::payment::PaymentMethod::Card => loc.t("payment-method-card-hint").to_string(),
+                                crate::domain::payment::PaymentMethod::Cod => loc.t("payment-method-cod-hint").to_string(),
                             };
                             view! {
                                 <label class="choice">
@@ -309,7 +310,7 @@ pub fn OrderPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(data.await) {
-                    Ok(d) => view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by/> }.into_any(),
+                    Ok(d) => view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card/> }.into_any(),
                     Err(PageError::SignInRequired) => sign_in_view(loc, "/account/orders"),
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e back_href="/account/orders"/> }.into_any(),
                 }
@@ -331,7 +332,7 @@ pub fn GuestOrderPage() -> impl IntoView {
                 match flatten(data.await) {
                     Ok(d) => {
                         let token = q("token");
-                        view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by guest_token=token/> }.into_any()
+                        view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card guest_token=token/> }.into_any()
                     }
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e/> }.into_any(),
                 }
@@ -371,6 +372,7 @@ fn OrderDetail(
     #[prop(optional)] guest_token: Option<String>,
     #[prop(default = None)] bank: Option<crate::domain::payment::BankAccount>,
     #[prop(default = None)] pay_by: Option<chrono::DateTime<chrono::Utc>>,
+    #[prop(default = None)] card: Option<crate::ui::fns::CardPayment>,
 ) -> impl IntoView {
     let loc = use_locale();
     let placed = q("placed") == "1";
@@ -401,6 +403,13 @@ fn OrderDetail(
                     <dt>{loc.t("bank-reference")}</dt><dd><code>{order.number.clone()}</code></dd>
                 </dl>
             </section>
+        })}
+        {card.map(|c| view! { <CardPanel order=order.clone() card=c pay_by/> })}
+        {(order.status == crate::domain::order::OrderStatus::AwaitingPayment && order.payment.method == crate::domain::payment::PaymentMethod::Card && q("paying") != "").then(|| view! {
+            <p class="notice" role="status" data-refresh="1">{loc.t("card-confirming")}</p>
+        })}
+        {(order.status == crate::domain::order::OrderStatus::Expired).then(|| view! {
+            <p class="alert" role="status" data-testid="order-expired">{loc.t("order-expired-text")}</p>
         })}
         {claim}
         {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
@@ -446,5 +455,32 @@ fn OrderDetail(
             </aside>
         </div>
         {(!guest).then(|| view! { <p><a href=loc.href("/account/orders")>"← "{loc.t("all-orders")}</a></p> })}
+    }
+}
+
+/// Paying an order by card: the provider's card field (Stripe.js, loaded
+/// by `/pay.js` from the configured address), 3-D Secure handled by the
+/// provider's script, a declined card said plainly, the page refreshed
+/// until the payment is confirmed.
+#[component]
+fn CardPanel(order: Order, card: crate::ui::fns::CardPayment, pay_by: Option<chrono::DateTime<chrono::Utc>>) -> impl IntoView {
+    let loc = use_locale();
+    let amount = loc.price(&order.total);
+    let declined = order.payment.failure.is_some();
+    view! {
+        <section class="panel stack card-payment" data-testid="card-payment">
+            <h2>{loc.t("card-title")}</h2>
+            <p>{loc.tf("card-text", &[("amount", &amount), ("until", &pay_by.map(|t| loc.date_time(&t)).unwrap_or_default())])}</p>
+            {declined.then(|| view! { <p class="alert" role="alert">{loc.t("card-declined")}</p> })}
+            <form id="card-form" class="stack" data-key=card.publishable_key data-secret=card.client_secret data-script=card.script_url
+                data-declined=loc.t("card-declined") data-failed=loc.t("card-failed") data-unavailable=loc.t("card-unavailable")>
+                <p class="label" id="card-label">{loc.t("card-details")}</p>
+                <div class="card-element" role="group" aria-labelledby="card-label"></div>
+                <p class="field-error" role="alert" hidden></p>
+                <button type="submit" class="button primary" disabled>{loc.tf("card-pay", &[("amount", &amount)])}</button>
+            </form>
+            <noscript><p class="alert">{loc.t("card-needs-js")}</p></noscript>
+            <script src="/pay.js" defer></script>
+        </section>
     }
 }
