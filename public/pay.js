@@ -54,17 +54,38 @@
     });
   }
 
+  // The page's client takes over (hydrates) on the first interaction and
+  // expects the page as the server sent it: the provider's script and field
+  // come after that. Hydration is asked for now; if it has not happened within
+  // 5 seconds (a slow network), the field goes in anyway: paying comes first.
+  function afterHydration(then) {
+    var body = document.body;
+    if (body.getAttribute('data-hydrated') === 'true') return then();
+    var done = false;
+    var go = function () { if (!done) { done = true; observer.disconnect(); then(); } };
+    var observer = new MutationObserver(function () { if (body.getAttribute('data-hydrated') === 'true') go(); });
+    observer.observe(body, { attributes: true, attributeFilter: ['data-hydrated'] });
+    setTimeout(go, 5000);
+    window.dispatchEvent(new Event('pointermove'));
+  }
+
   function start() {
     refresh();
     var form = document.getElementById('card-form');
     if (!form || form.dataset.ready) return;
     form.dataset.ready = '1';
-    if (window.Stripe) return mount(form);
-    var script = document.createElement('script');
-    script.src = form.dataset.script;
-    script.onload = function () { mount(form); };
-    script.onerror = function () { say(form, form.dataset.unavailable); };
-    document.head.appendChild(script);
+    var nojs = document.querySelectorAll('.card-needs-js');
+    for (var i = 0; i < nojs.length; i++) nojs[i].hidden = true;
+    // the provider's script comes after the client took over, too: it
+    // defines globals of its own (localstripe's stand-in replaces `Element`)
+    afterHydration(function () {
+      if (window.Stripe) return mount(form);
+      var script = document.createElement('script');
+      script.src = form.dataset.script;
+      script.onload = function () { mount(form); };
+      script.onerror = function () { say(form, form.dataset.unavailable); };
+      document.head.appendChild(script);
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -307,6 +307,14 @@ async fn card_shop(webhooks: bool) -> Option<(TestApp, Stripe)> {
     Some((app, stripe))
 }
 
+/// A card order of `qty` of `sku`: its id, its PaymentIntent's id, and the order as placed.
+async fn card_order(app: &TestApp, buyer: &str, sku: &str, qty: i64) -> (String, String, Value) {
+    let (status, placed) = order(app, buyer, sku, qty, Some("card")).await;
+    assert_eq!(status, 201, "{placed}");
+    let intent = placed["payment"]["provider_reference"].as_str().expect("the PaymentIntent's id").to_string();
+    (placed["id"].as_str().unwrap().to_string(), intent, placed)
+}
+
 /// Waits (5 s at most) until the stored order satisfies `done`; the order as last read.
 async fn stored_until(app: &TestApp, id: &str, done: impl Fn(&vitrina::domain::order::Order) -> bool) -> vitrina::domain::order::Order {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -363,8 +371,7 @@ async fn one_signed_event_three_times_at_once_settles_once_and_a_bad_signature_c
     let Some((app, stripe)) = card_shop(false).await else { return };
     let (buyer, admin) = (token(&app, "w@example.com", Role::Customer).await, token(&app, "wa@example.com", Role::Admin).await);
     let (_, sku, _) = stocked(&app).await;
-    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
     let hook = format!("{}/api/v1/payments/stripe/webhook", app.base);
     let post = |body: String, signature: String| {
         let (client, hook) = (app.client.clone(), hook.clone());
@@ -409,8 +416,7 @@ async fn the_return_page_and_the_webhook_racing_settle_once() {
     let Some((app, stripe)) = card_shop(false).await else { return };
     let (buyer, admin) = (token(&app, "r@example.com", Role::Customer).await, token(&app, "ra@example.com", Role::Admin).await);
     let (_, sku, _) = stocked(&app).await;
-    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
     let (status, _) = stripe.pay(&intent, "4242424242424242").await;
     assert_eq!(status, 200);
     let (body, signature) = stripe.signed_event("evt_race", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
@@ -433,8 +439,7 @@ async fn a_declined_card_leaves_the_order_waiting_and_a_3d_secure_card_pays_once
     let Some((app, stripe)) = card_shop(true).await else { return };
     let buyer = token(&app, "d@example.com", Role::Customer).await;
     let (_, sku, _) = stocked(&app).await;
-    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
     // Stripe declines 4000000000000002 when charged; localstripe declines it only when it is
     // attached to a customer, and declines the charge of 4000000000000341 (Stripe's "attaches,
     // then the charge is declined" card) instead: that one stands in for the declined card here
@@ -448,8 +453,7 @@ async fn a_declined_card_leaves_the_order_waiting_and_a_3d_secure_card_pays_once
 
     // a card that needs 3-D Secure: waits for the shopper's bank, then pays (on a second order:
     // localstripe, unlike Stripe, cannot confirm an intent again after a declined charge)
-    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
     let (status, pending) = stripe.pay(&intent, "4000002500003155").await;
     assert_eq!((status, pending["status"].as_str()), (200, Some("requires_action")), "{pending}");
     let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
@@ -466,8 +470,7 @@ async fn an_unpaid_card_order_expires_once_on_several_instances_and_its_payment_
     let Some((app, stripe)) = card_shop(false).await else { return };
     let buyer = token(&app, "e@example.com", Role::Customer).await;
     let (slug, sku, before) = stocked(&app).await;
-    let (_, placed) = order(&app, &buyer, &sku, 3, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 3).await;
     assert_eq!(available(&app, &slug, &sku).await, before - 3);
     let now = chrono::Utc::now();
     assert_eq!(app.state.orders.expire_unpaid(now + chrono::Duration::minutes(29)).await.unwrap(), 0, "within its 30 minutes nothing expires");
@@ -502,8 +505,7 @@ async fn card_refunds_go_through_the_provider_and_stop_at_what_was_paid() {
     let Some((app, stripe)) = card_shop(false).await else { return };
     let (buyer, admin) = (token(&app, "f@example.com", Role::Customer).await, token(&app, "fa@example.com", Role::Admin).await);
     let (_, sku, _) = stocked(&app).await;
-    let (_, placed) = order(&app, &buyer, &sku, 1, Some("card")).await;
-    let (id, intent) = (placed["id"].as_str().unwrap().to_string(), placed["payment"]["provider_reference"].as_str().unwrap().to_string());
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
     let total = placed["total"]["amount"].as_i64().unwrap();
     assert_eq!(stripe.pay(&intent, "4242424242424242").await.0, 200);
     let (_, paid) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
@@ -521,4 +523,32 @@ async fn card_refunds_go_through_the_provider_and_stop_at_what_was_paid() {
     assert_eq!((status, o["payment"]["status"].as_str(), o["payment"]["refunded_cents"].as_i64()), (200, Some("refunded"), Some(total)), "{o}");
     let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.refund&target={id}"), &admin, None).await;
     assert_eq!(audit["total"], 2, "every refund in the audit log: {audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_payment_that_lands_after_the_order_was_cancelled_is_given_back() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let buyer = token(&app, "late@example.com", Role::Customer).await;
+    let (slug, sku, before) = stocked(&app).await;
+    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    // a shopper who cancels before paying: the payment can no longer be made
+    let (second_id, second_intent, second) = card_order(&app, &buyer, &sku, 1).await;
+    let (status, cancelled) = call(&app, reqwest::Method::POST, &format!("/api/v1/orders/{second_id}/cancel"), &buyer, None).await;
+    assert_eq!((status, cancelled["payment"]["status"].as_str()), (200, Some("voided")), "{cancelled}");
+    assert_eq!(stripe.intent(&second_intent).await["status"], "canceled");
+
+    // paid at the provider, but the order is cancelled before the news arrives
+    assert_eq!(stripe.pay(&intent, "4242424242424242").await.0, 200);
+    let (status, _) = call(&app, reqwest::Method::POST, &format!("/api/v1/orders/{id}/cancel"), &buyer, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(available(&app, &slug, &sku).await, before, "both orders' stock is back");
+    let (body, signature) = stripe.signed_event("evt_late", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
+    let res = app.client.post(format!("{}/api/v1/payments/stripe/webhook", app.base)).header("Stripe-Signature", signature).body(body).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let stored = app.backends.orders.order_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status, vitrina::domain::order::OrderStatus::Cancelled, "a cancelled order stays cancelled");
+    assert_eq!((stored.payment.status, stored.payment.refunded_cents), (vitrina::domain::payment::PaymentStatus::Refunded, stored.payment.amount_cents));
+    let listed: Value = stripe.http.get(format!("{}/v1/refunds?payment_intent={intent}", stripe.url)).bearer_auth(STRIPE_SECRET_KEY).send().await.unwrap().json().await.unwrap();
+    let at_provider: i64 = listed["data"].as_array().unwrap().iter().filter(|r| r["payment_intent"] == intent.as_str()).map(|r| r["amount"].as_i64().unwrap()).sum();
+    assert_eq!(at_provider, stored.payment.amount_cents, "the money went back: {listed}");
 }

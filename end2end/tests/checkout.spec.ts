@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { fillGuestCheckout } from './forms';
+import { cheapJeansInCart, fillGuestCheckout } from './forms';
 
 // A guest adds two variants → signs in → the cart is kept → checks out →
 // the order appears in the account.
@@ -64,10 +64,7 @@ test.describe('guest checkout without JavaScript', () => {
 
   test('a guest orders, sees the order by its link, and keeps it in a new account', async ({ page, browser }) => {
     const email = `guest-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-    await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
-    await page.locator('ul.product-grid a.product-card').first().click();
-    await page.getByRole('button', { name: 'Add to cart' }).click();
-    await expect(page.getByText('Added to your cart')).toBeVisible();
+    await cheapJeansInCart(page);
 
     await page.goto('/cart');
     await page.getByRole('link', { name: 'Checkout' }).click();
@@ -109,9 +106,7 @@ test.describe('bank transfer without JavaScript', () => {
 
   test('a guest pays by bank transfer and an admin marks it paid', async ({ page, browser }) => {
     const email = `transfer-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-    await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
-    await page.locator('ul.product-grid a.product-card').first().click();
-    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await cheapJeansInCart(page);
     await page.goto('/checkout');
     await fillGuestCheckout(page, email, ['Radu Transfer', 'Strada Mare 2', '400001', 'Cluj-Napoca', '+40 722 222 222']);
     await page.getByLabel('Bank transfer').check();
@@ -142,4 +137,50 @@ test.describe('bank transfer without JavaScript', () => {
     await expect(page.getByTestId('payment-status')).toContainText('Paid');
     await expect(page.getByTestId('bank-transfer')).toHaveCount(0);
   });
+});
+
+// Paying by card on localstripe (Stripe's stand-in, with its own Stripe.js):
+// the order waits for its payment, the provider's card field is on the order
+// page, 3-D Secure is asked and passed, and the page shows the order paid.
+// localstripe's Stripe.js ignores the card typed into its field and only runs
+// the 3-D Secure step of an intent that already has a card: the test attaches
+// the 3-D Secure test card and confirms at localstripe first, as Stripe.js
+// would have done with the typed card.
+test('a guest pays by card with 3-D Secure and the order page shows it paid', async ({ page, request }) => {
+  const stripe = process.env.STRIPE_URL;
+  test.skip(!stripe, 'no localstripe (STRIPE_URL) in this run');
+  const email = `card-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  await cheapJeansInCart(page);
+  await page.goto('/checkout');
+  await fillGuestCheckout(page, email, ['Maria Card', 'Strada Florilor 3', '300001', 'Timișoara', '+40 733 333 333']);
+  await page.getByRole('radio', { name: /^Card/ }).check();
+  await page.getByRole('button', { name: 'Place order' }).click();
+
+  await expect(page.getByTestId('order-status')).toHaveText('Awaiting payment');
+  const panel = page.getByTestId('card-payment');
+  await expect(panel).toContainText('Pay by card');
+  const pay = panel.getByRole('button', { name: /^Pay / });
+  await expect(pay).toBeEnabled(); // the provider's script loaded and its card field is mounted
+  await expect(panel.locator('.card-element input').first()).toBeVisible();
+
+  // a payment the provider will not take: a clear message, nothing charged, the form stays
+  await pay.click();
+  await page.getByRole('button', { name: 'Fail authentication' }).click();
+  await expect(panel.locator('.field-error')).toContainText('nothing was charged');
+  await expect(pay).toBeEnabled();
+
+  // the card, as Stripe.js would attach it, then 3-D Secure in the browser
+  const secret = (await page.locator('#card-form').getAttribute('data-secret'))!;
+  const intent = secret.split('_secret_')[0];
+  const auth = { Authorization: 'Bearer sk_test_e2e' };
+  const pm = await (await request.post(`${stripe}/v1/payment_methods`, { headers: auth, form: { type: 'card', 'card[number]': '4000002500003155', 'card[exp_month]': '12', 'card[exp_year]': '2030', 'card[cvc]': '123' } })).json();
+  expect((await request.post(`${stripe}/v1/payment_intents/${intent}`, { headers: auth, form: { payment_method: pm.id } })).ok()).toBeTruthy();
+  const confirmed = await (await request.post(`${stripe}/v1/payment_intents/${intent}/confirm`, { headers: auth })).json();
+  expect(confirmed.status).toBe('requires_action');
+
+  await pay.click();
+  await page.getByRole('button', { name: 'Complete authentication' }).click();
+  await expect(page.getByTestId('order-status')).toHaveText('Placed');
+  await expect(page.getByTestId('payment-status')).toContainText('Paid');
+  await expect(page.getByTestId('card-payment')).toHaveCount(0);
 });

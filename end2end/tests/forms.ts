@@ -1,4 +1,12 @@
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
+
+// The cheapest pair of jeans in stock, in the cart.
+export async function cheapJeansInCart(page: Page) {
+  await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
+  await page.locator('ul.product-grid a.product-card').first().click();
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await expect(page.getByText('Added to your cart')).toBeVisible();
+}
 
 // A guest's contact and address on the checkout form: name, street, postal code, city, phone.
 export async function fillGuestCheckout(page: Page, email: string, [name, street, postal, city, phone]: string[]) {

@@ -678,6 +678,10 @@ impl OrderService {
                 }
                 self.refresh_snapshot(&order);
             }
+            if to == OrderStatus::Cancelled && from == OrderStatus::AwaitingPayment {
+                // a card payment still open can no longer be made (one made meanwhile is refunded)
+                self.cancel_card_quietly(&order).await;
+            }
             return Ok(order);
         }
         Err(StoreError::Unavailable("the order is changing too fast; try again".into()).into())

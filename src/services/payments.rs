@@ -241,6 +241,17 @@ impl OrderService {
         }
     }
 
+    /// Cancels the open card payment of an order cancelled while it waited
+    /// for it. Best effort: a payment that still goes through is refunded
+    /// when its webhook arrives (`return_late_payment`).
+    pub(super) async fn cancel_card_quietly(&self, order: &Order) {
+        if let (Some(gateway), PaymentMethod::Card, Some(id)) = (&self.card, order.payment.method, order.payment.provider_reference.as_deref()) {
+            if let Err(e) = gateway.cancel_intent(id).await {
+                tracing::warn!(order = %order.id, error = %e, "could not cancel the card payment of a cancelled order");
+            }
+        }
+    }
+
     /// Sends a refund already recorded on `order` to the provider (cards only).
     pub(super) async fn refund_card(&self, order: &Order, amount_cents: i64, refunded_before: i64, reason: &str) -> Result<(), OrderError> {
         let (Some(gateway), PaymentMethod::Card, Some(id)) = (&self.card, order.payment.method, order.payment.provider_reference.as_deref()) else {

@@ -479,7 +479,8 @@ fn CardPanel(order: Order, card: crate::ui::fns::CardPayment, pay_by: Option<chr
                 <p class="field-error" role="alert" hidden></p>
                 <button type="submit" class="button primary" disabled>{loc.tf("card-pay", &[("amount", &amount)])}</button>
             </form>
-            <noscript><p class="alert">{loc.t("card-needs-js")}</p></noscript>
+            // shown until /pay.js runs (a <noscript> would not hydrate)
+            <p class="alert card-needs-js">{loc.t("card-needs-js")}</p>
             <script src="/pay.js" defer></script>
         </section>
     }
