@@ -371,7 +371,7 @@ async fn one_signed_event_three_times_at_once_settles_once_and_a_bad_signature_c
     let Some((app, stripe)) = card_shop(false).await else { return };
     let (buyer, admin) = (token(&app, "w@example.com", Role::Customer).await, token(&app, "wa@example.com", Role::Admin).await);
     let (_, sku, _) = stocked(&app).await;
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
     let hook = format!("{}/api/v1/payments/stripe/webhook", app.base);
     let post = |body: String, signature: String| {
         let (client, hook) = (app.client.clone(), hook.clone());
@@ -416,7 +416,7 @@ async fn the_return_page_and_the_webhook_racing_settle_once() {
     let Some((app, stripe)) = card_shop(false).await else { return };
     let (buyer, admin) = (token(&app, "r@example.com", Role::Customer).await, token(&app, "ra@example.com", Role::Admin).await);
     let (_, sku, _) = stocked(&app).await;
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
     let (status, _) = stripe.pay(&intent, "4242424242424242").await;
     assert_eq!(status, 200);
     let (body, signature) = stripe.signed_event("evt_race", "payment_intent.succeeded", &intent, &stripe.webhook_secret).await;
@@ -439,7 +439,7 @@ async fn a_declined_card_leaves_the_order_waiting_and_a_3d_secure_card_pays_once
     let Some((app, stripe)) = card_shop(true).await else { return };
     let buyer = token(&app, "d@example.com", Role::Customer).await;
     let (_, sku, _) = stocked(&app).await;
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
     // Stripe declines 4000000000000002 when charged; localstripe declines it only when it is
     // attached to a customer, and declines the charge of 4000000000000341 (Stripe's "attaches,
     // then the charge is declined" card) instead: that one stands in for the declined card here
@@ -453,7 +453,7 @@ async fn a_declined_card_leaves_the_order_waiting_and_a_3d_secure_card_pays_once
 
     // a card that needs 3-D Secure: waits for the shopper's bank, then pays (on a second order:
     // localstripe, unlike Stripe, cannot confirm an intent again after a declined charge)
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
     let (status, pending) = stripe.pay(&intent, "4000002500003155").await;
     assert_eq!((status, pending["status"].as_str()), (200, Some("requires_action")), "{pending}");
     let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
@@ -470,7 +470,7 @@ async fn an_unpaid_card_order_expires_once_on_several_instances_and_its_payment_
     let Some((app, stripe)) = card_shop(false).await else { return };
     let buyer = token(&app, "e@example.com", Role::Customer).await;
     let (slug, sku, before) = stocked(&app).await;
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 3).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 3).await;
     assert_eq!(available(&app, &slug, &sku).await, before - 3);
     let now = chrono::Utc::now();
     assert_eq!(app.state.orders.expire_unpaid(now + chrono::Duration::minutes(29)).await.unwrap(), 0, "within its 30 minutes nothing expires");
@@ -530,9 +530,9 @@ async fn a_card_payment_that_lands_after_the_order_was_cancelled_is_given_back()
     let Some((app, stripe)) = card_shop(false).await else { return };
     let buyer = token(&app, "late@example.com", Role::Customer).await;
     let (slug, sku, before) = stocked(&app).await;
-    let (id, intent, placed) = card_order(&app, &buyer, &sku, 1).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
     // a shopper who cancels before paying: the payment can no longer be made
-    let (second_id, second_intent, second) = card_order(&app, &buyer, &sku, 1).await;
+    let (second_id, second_intent, _) = card_order(&app, &buyer, &sku, 1).await;
     let (status, cancelled) = call(&app, reqwest::Method::POST, &format!("/api/v1/orders/{second_id}/cancel"), &buyer, None).await;
     assert_eq!((status, cancelled["payment"]["status"].as_str()), (200, Some("voided")), "{cancelled}");
     assert_eq!(stripe.intent(&second_intent).await["status"], "canceled");
