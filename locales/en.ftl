@@ -629,6 +629,7 @@ card-unavailable = The card form could not be loaded. Check your connection and 
 card-needs-js = Paying by card needs JavaScript. Turn it on, or place a new order with cash on delivery or bank transfer.
 card-confirming = We are confirming your payment with the bank; this page refreshes by itself.
 order-expired-text = This order expired because it was not paid in time. Nothing was charged and the items went back to stock.
+err-cards-off = This shop does not take card payments.
 err-provider-refused = The payment provider refused the request: { $detail }
 err-provider-unavailable = The payment provider cannot be reached right now. Nothing was changed; try again in a few minutes.
 field-signature = the signature does not match this request (or is more than 5 minutes old)

@@ -635,6 +635,7 @@ card-unavailable = Formularul cardului nu s-a putut încărca. Verifică conexiu
 card-needs-js = Plata cu cardul are nevoie de JavaScript. Activează-l sau plasează o comandă nouă cu ramburs ori transfer bancar.
 card-confirming = Confirmăm plata cu banca; pagina se reîmprospătează singură.
 order-expired-text = Comanda a expirat pentru că nu a fost plătită la timp. Nu s-a încasat nimic, iar produsele au revenit în stoc.
+err-cards-off = Acest magazin nu acceptă plăți cu cardul.
 err-provider-refused = Procesatorul de plăți a refuzat cererea: { $detail }
 err-provider-unavailable = Procesatorul de plăți nu poate fi contactat acum. Nu s-a schimbat nimic; încearcă din nou în câteva minute.
 field-signature = semnătura nu corespunde acestei cereri (sau e mai veche de 5 minute)

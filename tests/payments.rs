@@ -113,6 +113,10 @@ async fn only_offered_methods_are_accepted() {
     let (_, sku, _) = stocked(&plain).await;
     let (status, problem) = order(&plain, &buyer, &sku, 1, Some("bank_transfer")).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("payment_method")), "{problem}");
+    // nor cards: their webhook is not there
+    let res = plain.client.post(format!("{}/api/v1/payments/stripe/webhook", plain.base)).header("Stripe-Signature", "t=1,v1=00").body("{}").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -183,6 +183,7 @@ impl From<OrderError> for Failure {
                 Failure::new(Kind::Conflict, "err-transition").arg("from", from.as_str()).arg("to", to.as_str())
             }
             OrderError::Store(s) => s.into(),
+            OrderError::CardsOff => Failure::new(Kind::NotFound, "err-cards-off"),
             OrderError::Provider(GatewayError::BadSignature(why)) => {
                 tracing::warn!(%why, "a payment webhook refused");
                 // a request the sender must not repeat as it is: 400

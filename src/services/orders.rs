@@ -52,6 +52,8 @@ pub enum OrderError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Provider(#[from] crate::ports::GatewayError),
+    #[error("card payments are not configured")]
+    CardsOff,
 }
 
 impl From<FieldError> for OrderError {

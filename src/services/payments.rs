@@ -97,9 +97,12 @@ impl OrderService {
                 None => return self.orders.order_by_id(&id).await?.ok_or(OrderError::NotFound),
             },
         };
-        if let Some(changed) = self.apply_intent(&intent, "return").await? {
-            order = changed;
-        }
+        order = match self.apply_intent(&intent, "return").await? {
+            Some(changed) => changed,
+            // settled (or changed) by another path meanwhile: as it is now
+            None if intent.status == IntentStatus::Succeeded => self.orders.order_by_id(&id).await?.ok_or(OrderError::NotFound)?,
+            None => order,
+        };
         if reveal && order.status == OrderStatus::AwaitingPayment && order.payment.is_open() {
             order.payment.client_secret = intent.client_secret;
         }
@@ -195,7 +198,7 @@ impl OrderService {
     /// event handled once (a replay, even a concurrent one, is acknowledged
     /// and ignored), then its payment applied to its order.
     pub async fn card_webhook(&self, body: &[u8], signature: &str) -> Result<WebhookOutcome, OrderError> {
-        let (Some(gateway), Some(seen)) = (&self.card, &self.seen_events) else { return Err(OrderError::NotFound) };
+        let (Some(gateway), Some(seen)) = (&self.card, &self.seen_events) else { return Err(OrderError::CardsOff) };
         let event = gateway.verify_event(body, signature, Utc::now().timestamp())?;
         let mine = uuid::Uuid::new_v4().to_string();
         if seen.kv_put_if_absent(SEEN_EVENTS, &event.id, mine.as_bytes()).await? != mine.as_bytes() {
