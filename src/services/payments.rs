@@ -180,8 +180,11 @@ impl OrderService {
         if !self.orders.update_order_unchanged(&refunded, &order).await? {
             return Ok(None);
         }
-        if let Err(e) = gateway.refund(&intent.id, intent.amount_cents, "the order had expired", &format!("vitrina-late-{}", order.id)).await {
-            let _ = self.orders.update_order_unchanged(&order, &refunded).await;
+        if let Err(e) = gateway.refund(&intent.id, intent.amount_cents, "the order no longer waited for its payment", &format!("vitrina-late-{}", order.id)).await {
+            // not given back yet: recorded as it was, so the provider's retry of the event tries again
+            let mut undone = order.clone();
+            undone.updated_at = Utc::now();
+            let _ = self.orders.update_order_unchanged(&undone, &refunded).await;
             return Err(e.into());
         }
         self.record(via, "order.refund", &order, &refunded, format!("{} paid by card after it was {}: refunded in full", order.number, order.status.as_str())).await;
@@ -271,6 +274,7 @@ impl OrderService {
             let Ok(Some(seen)) = self.orders.order_by_id(id).await else { break };
             let mut order = seen.clone();
             order.payment.undo_refund(amount_cents);
+            order.updated_at = Utc::now();
             if let Ok(true) = self.orders.update_order_unchanged(&order, &seen).await {
                 return;
             }
