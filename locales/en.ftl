@@ -190,6 +190,7 @@ claim-button = Create my account
 history = History
 delivery-to = Delivery to
 cancel-confirm = Cancel this order?
+cancel-confirm-card = Cancel this order? What you paid goes back to your card.
 cancel-order = Cancel order
 all-orders = All orders
 status-pending = Pending

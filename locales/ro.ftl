@@ -194,6 +194,7 @@ claim-button = Creează-mi contul
 history = Istoric
 delivery-to = Livrare la
 cancel-confirm = Anulezi această comandă?
+cancel-confirm-card = Anulezi această comandă? Ce ai plătit revine pe card.
 cancel-order = Anulează comanda
 all-orders = Toate comenzile
 status-pending = În așteptare

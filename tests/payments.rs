@@ -556,3 +556,24 @@ async fn a_card_payment_that_lands_after_the_order_was_cancelled_is_given_back()
     let at_provider: i64 = listed["data"].as_array().unwrap().iter().filter(|r| r["payment_intent"] == intent.as_str()).map(|r| r["amount"].as_i64().unwrap()).sum();
     assert_eq!(at_provider, stored.payment.amount_cents, "the money went back: {listed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_who_cancels_an_order_paid_by_card_gets_the_money_back() {
+    let Some((app, stripe)) = card_shop(false).await else { return };
+    let (buyer, admin) = (token(&app, "back@example.com", Role::Customer).await, token(&app, "backa@example.com", Role::Admin).await);
+    let (slug, sku, before) = stocked(&app).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 2).await;
+    assert_eq!(stripe.pay(&intent, "4242424242424242").await.0, 200);
+    let (_, paid) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!((paid["status"].as_str(), paid["payment"]["status"].as_str()), (Some("placed"), Some("paid")), "{paid}");
+    let amount = paid["payment"]["amount_cents"].as_i64().unwrap();
+    let (status, cancelled) = call(&app, reqwest::Method::POST, &format!("/api/v1/orders/{id}/cancel"), &buyer, None).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!((cancelled["status"].as_str(), cancelled["payment"]["status"].as_str(), cancelled["payment"]["refunded_cents"].as_i64()), (Some("cancelled"), Some("refunded"), Some(amount)), "{cancelled}");
+    assert_eq!(available(&app, &slug, &sku).await, before, "the stock is back");
+    let listed: Value = stripe.http.get(format!("{}/v1/refunds?payment_intent={intent}", stripe.url)).bearer_auth(STRIPE_SECRET_KEY).send().await.unwrap().json().await.unwrap();
+    let at_provider: i64 = listed["data"].as_array().unwrap().iter().filter(|r| r["payment_intent"] == intent.as_str()).map(|r| r["amount"].as_i64().unwrap()).sum();
+    assert_eq!(at_provider, amount, "refunded to the card: {listed}");
+    let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.refund&target={id}"), &admin, None).await;
+    assert_eq!(audit["total"], 1, "{audit}");
+}

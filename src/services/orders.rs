@@ -749,8 +749,10 @@ impl OrderService {
     }
 
     /// A customer may cancel their own order while it is placed or confirmed.
+    /// What they paid by card goes back to their card at once.
     pub async fn cancel_own(&self, user: &User, id: &str) -> Result<Order, OrderError> {
         self.get(user, id).await?;
-        self.transition(id, OrderStatus::Cancelled).await
+        let cancelled = self.transition(id, OrderStatus::Cancelled).await?;
+        Ok(self.refund_cancelled_card(cancelled).await)
     }
 }

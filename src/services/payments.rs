@@ -258,6 +258,27 @@ impl OrderService {
         }
     }
 
+    /// A customer cancelled an order they had paid by card: all that is left
+    /// of the payment is refunded through the provider and audited. When the
+    /// provider refuses or is down, the order stays cancelled and the panel
+    /// shows the refund as due.
+    pub(super) async fn refund_cancelled_card(&self, order: Order) -> Order {
+        let left = order.payment.amount_cents - order.payment.refunded_cents;
+        if order.payment.method != PaymentMethod::Card || !matches!(order.payment.status, PaymentStatus::Paid | PaymentStatus::PartiallyRefunded) || left <= 0 || self.card.is_none() {
+            return order;
+        }
+        match self.refund(&order.id, left, "cancelled by the customer").await {
+            Ok(refunded) => {
+                self.record("cancel", "order.refund", &order, &refunded, format!("{} cancelled by the customer: {} {} refunded to the card", order.number, left, order.payment.currency)).await;
+                refunded
+            }
+            Err(e) => {
+                tracing::error!(order = %order.id, error = %e, "a cancelled card order was not refunded; the panel shows it as due");
+                order
+            }
+        }
+    }
+
     /// Sends a refund already recorded on `order` to the provider (cards only).
     pub(super) async fn refund_card(&self, order: &Order, amount_cents: i64, refunded_before: i64, reason: &str) -> Result<(), OrderError> {
         let (Some(gateway), PaymentMethod::Card, Some(id)) = (&self.card, order.payment.method, order.payment.provider_reference.as_deref()) else {

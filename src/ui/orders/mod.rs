@@ -380,6 +380,7 @@ fn OrderDetail(
     let error = message(loc, &q("error"));
     let guest = guest_token.is_some();
     let cancellable = !guest && order.status.can_become(crate::domain::order::OrderStatus::Cancelled);
+    let paid_by_card = order.payment.method == crate::domain::payment::PaymentMethod::Card && order.payment.status == crate::domain::payment::PaymentStatus::Paid;
     let claim = guest_token.filter(|_| placed).map(|token| view! { <ClaimOrder order=order.clone() token/> });
     let a = order.shipping_address.clone();
     view! {
@@ -447,7 +448,7 @@ fn OrderDetail(
                 <h3>{loc.t("delivery-to")}</h3>
                 <address>{a.name}<br/>{a.street}<br/>{a.postal_code}" "{a.city}<br/>{a.country}<br/>{a.phone}</address>
                 {cancellable.then(|| view! {
-                    <form method="post" action=loc.href("/orders/cancel") onsubmit=crate::ui::confirm_script(loc.t("cancel-confirm"))>
+                    <form method="post" action=loc.href("/orders/cancel") onsubmit=crate::ui::confirm_script(loc.t(if paid_by_card { "cancel-confirm-card" } else { "cancel-confirm" }))>
                         <input type="hidden" name="order_id" value=order.id.clone()/>
                         <button type="submit" class="button">{loc.t("cancel-order")}</button>
                     </form>
