@@ -123,7 +123,9 @@ impl OrderService {
     /// changed it, `None` when there was nothing to do (settled before, an
     /// intent of no order of ours).
     pub async fn apply_intent(&self, intent: &CardIntent, via: &str) -> Result<Option<Order>, OrderError> {
-        let Some(order_id) = intent.order_id.as_deref() else { return Ok(None) };
+        let decided = intent.status == IntentStatus::Succeeded || (intent.status == IntentStatus::RequiresPaymentMethod && intent.failure.is_some());
+        // nothing to apply yet (a fresh intent, 3-D Secure pending): no store read
+        let (true, Some(order_id)) = (decided, intent.order_id.as_deref()) else { return Ok(None) };
         let Some(order) = self.orders.order_by_id(order_id).await? else { return Ok(None) };
         if order.payment.method != PaymentMethod::Card || order.payment.provider_reference.as_deref() != Some(intent.id.as_str()) {
             return Ok(None);
@@ -144,7 +146,8 @@ impl OrderService {
                         Err(OrderError::InvalidTransition { .. } | OrderError::NotFound) => Ok(None),
                         Err(e) => Err(e),
                     },
-                    OrderStatus::Expired | OrderStatus::Cancelled if order.payment.is_open() || order.payment.status == PaymentStatus::Voided || order.payment.status == PaymentStatus::Expired => {
+                    // closed unpaid (voided, expired) or still open: the money is not the shop's to keep
+                    OrderStatus::Expired | OrderStatus::Cancelled if order.payment.is_open() || matches!(order.payment.status, PaymentStatus::Voided | PaymentStatus::Expired) => {
                         self.return_late_payment(order, intent, via).await
                     }
                     _ => Ok(None),
