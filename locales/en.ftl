@@ -662,3 +662,6 @@ admin-last-failure = Last attempt failed:
 admin-confirm-refund = Refund this amount to the customer?
 msg-order-paid = Order { $number } is paid and goes ahead.
 msg-order-refunded = Refunded { $amount } bani on order { $number }.
+err-webhook-not-found = No such webhook endpoint or message.
+field-reset-token = This link is invalid, already used or expired; ask for a new one.
+msg-reset-sent = If an account uses this address, a link to choose a new password is on its way. It works once, for 30 minutes.

@@ -668,3 +668,6 @@ admin-last-failure = Ultima încercare a eșuat:
 admin-confirm-refund = Rambursezi această sumă clientului?
 msg-order-paid = Comanda { $number } este plătită și merge mai departe.
 msg-order-refunded = S-au rambursat { $amount } bani pentru comanda { $number }.
+err-webhook-not-found = Nu există acest endpoint sau mesaj.
+field-reset-token = Linkul nu e valid, a fost folosit deja sau a expirat; cere unul nou.
+msg-reset-sent = Dacă un cont folosește această adresă, îți trimitem un link ca să alegi o parolă nouă. Merge o singură dată, timp de 30 de minute.

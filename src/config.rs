@@ -71,6 +71,32 @@ pub struct Config {
     /// `STRIPE_PUBLISHABLE_KEY` and `STRIPE_WEBHOOK_SECRET` are all set
     /// (`STRIPE_API_BASE` and `STRIPE_JS_URL` point elsewhere, e.g. a stand-in).
     pub stripe: Option<crate::infra::stripe::StripeSettings>,
+    /// Mails and partner webhooks.
+    pub notify: NotifyConfig,
+}
+
+/// `SMTP_URL` (`smtp://user:pass@host:587`, STARTTLS; unset: `.eml` files
+/// under `VITRINA_DATA_DIR/mail/`), `MAIL_FROM`, `VITRINA_ALERT_EMAILS`
+/// (low-stock alerts; the admin's address by default),
+/// `VITRINA_LOW_STOCK_THRESHOLD` (5), `VITRINA_OUTBOX_RETRY_SECONDS`
+/// (delays between tries, `2,10,60,…`), `VITRINA_RELAY` (`off`: this
+/// instance sends nothing; another one does).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub smtp_url: Option<String>,
+    pub from: String,
+    pub alert_emails: Vec<String>,
+    pub low_stock: i64,
+    pub retry: crate::domain::outbox::RetrySchedule,
+    pub relay: bool,
+    /// Production (`LEPTOS_ENV=PROD`): webhook URLs https only, never private addresses.
+    pub strict_hooks: bool,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self { smtp_url: None, from: "Vitrina <shop@vitrina.localhost>".into(), alert_emails: vec![], low_stock: 5, retry: Default::default(), relay: true, strict_hooks: false }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -149,6 +175,21 @@ impl Config {
                 (None, None, None) => None,
                 _ => return Err("card payments need STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET together".into()),
             },
+            notify: NotifyConfig {
+                smtp_url: var("SMTP_URL"),
+                from: var("MAIL_FROM").unwrap_or_else(|| NotifyConfig::default().from),
+                alert_emails: var("VITRINA_ALERT_EMAILS")
+                    .or_else(|| var("VITRINA_ADMIN_EMAIL"))
+                    .map(|v| v.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect())
+                    .unwrap_or_default(),
+                low_stock: num("VITRINA_LOW_STOCK_THRESHOLD", 5)?.min(1_000_000) as i64,
+                retry: match var("VITRINA_OUTBOX_RETRY_SECONDS") {
+                    Some(v) => crate::domain::outbox::RetrySchedule::parse(&v).ok_or("VITRINA_OUTBOX_RETRY_SECONDS: seconds separated by commas, e.g. 2,10,60")?,
+                    None => Default::default(),
+                },
+                relay: !matches!(var("VITRINA_RELAY").as_deref(), Some("off" | "false" | "0")),
+                strict_hooks: prod,
+            },
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
@@ -205,6 +246,7 @@ impl Config {
             payments: Default::default(),
             currency: crate::domain::money::DEFAULT_CURRENCY.into(),
             stripe: None,
+            notify: Default::default(),
         }
     }
 }

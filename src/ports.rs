@@ -321,12 +321,14 @@ pub trait OrderStore: Send + Sync {
     async fn insert_order(&self, order: &Order) -> Result<(), StoreError>;
     async fn order_by_id(&self, id: &str) -> Result<Option<Order>, StoreError>;
     async fn order_by_idempotency_key(&self, user_id: &str, key: &str) -> Result<Option<Order>, StoreError>;
-    /// Replaces the order only if its stored status is still `expected`.
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError>;
+    /// Replaces the order only if its stored status is still `expected`;
+    /// `events` (outbox entries announcing the change) are stored with it,
+    /// atomically: both or neither.
+    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[crate::domain::outbox::OutboxEntry]) -> Result<bool, StoreError>;
     /// Replaces the order only if the stored one is unchanged since `seen`
     /// was read (same status, same `updated_at`): for changes that keep the
     /// status, such as a refund, so two concurrent ones cannot both pass.
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError>;
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[crate::domain::outbox::OutboxEntry]) -> Result<bool, StoreError>;
     /// Deletes the order only if its stored status is still `expected`.
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
     /// Orders (never `pending` ones) matching the filter, newest first, and their count.
@@ -391,4 +393,101 @@ pub trait CardGateway: Send + Sync {
     async fn refund(&self, intent_id: &str, amount_cents: i64, reason: &str, key: &str) -> Result<(), GatewayError>;
     /// Checks a webhook's signature over its raw body (`now` in Unix seconds) and reads the event.
     fn verify_event(&self, body: &[u8], signature: &str, now: i64) -> Result<CardEvent, GatewayError>;
+}
+
+// ------------------------------------------------------------------ outbox
+
+use crate::domain::outbox::{Endpoint, EntryKind, EntryStatus, OutboxEntry};
+
+/// Which outbox entries a list shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFilter {
+    pub status: Option<EntryStatus>,
+    pub kind: Option<EntryKind>,
+    /// Deliveries to this target (an endpoint's id, an address).
+    pub target: Option<String>,
+}
+
+/// Messages waiting to go out, written with the change they announce.
+/// Order writes carry their entries themselves (`OrderStore::update_order_if`):
+/// the embedded store inserts them in the order's transaction; MongoDB keeps
+/// them on the order's document and moves them here by id (see `settle_outbox`).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Adds entries; an id already present is left as it is (so a repeated
+    /// enqueue of the same change adds nothing).
+    async fn enqueue(&self, entries: &[OutboxEntry]) -> Result<(), StoreError>;
+    /// Claims up to `limit` pending entries due at `now` for `worker`, for
+    /// `lease`: no other worker gets them until the lease ends. Atomic per entry.
+    async fn claim(&self, worker: &str, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Stores the outcome of a claimed entry; `false` when the claim was lost
+    /// (the lease ended and another worker took it).
+    async fn finish(&self, worker: &str, entry: &OutboxEntry) -> Result<bool, StoreError>;
+    /// Replaces an entry whatever its claim (an admin's retry).
+    async fn put_entry(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    async fn entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError>;
+    /// Newest first, and the count.
+    async fn list_entries(&self, filter: &OutboxFilter, offset: u64, limit: u64) -> Result<(Vec<OutboxEntry>, u64), StoreError>;
+    /// Moves entries a crash left on order documents into the outbox (MongoDB;
+    /// nothing to do for a store that writes both in one transaction). Returns how many.
+    async fn settle_outbox(&self) -> Result<usize, StoreError>;
+    async fn save_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
+    async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// A message ready to send: rendered, addressed, with a stable id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mail {
+    /// Becomes the `Message-ID` (the same on every retry, so a receiver can drop duplicates).
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A mail as the embedded mode's mailbox shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredMail {
+    pub file: String,
+    pub to: String,
+    pub subject: String,
+    pub date: String,
+    pub text: String,
+}
+
+/// Sends mail: SMTP in production, `.eml` files in the embedded mode.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<(), String>;
+    fn kind(&self) -> &'static str;
+    /// What was sent, newest first, when the mailer keeps it (the embedded mode's files).
+    async fn mailbox(&self, _limit: usize) -> Option<Vec<StoredMail>> {
+        None
+    }
+}
+
+/// Renders a mail template (`subject`, text and HTML) in a language.
+pub trait MailTemplates: Send + Sync {
+    fn render(&self, template: &str, lang: &str, context: &serde_json::Value) -> Result<(String, String, String), String>;
+}
+
+/// What a webhook endpoint answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookAnswer {
+    /// `None`: no answer (timeout, refused connection, blocked address).
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The start of the body, or what went wrong.
+    pub note: String,
+}
+
+/// POSTs webhook bodies to partner URLs, refusing private addresses where
+/// the configuration says so (checked after resolving the name).
+#[async_trait]
+pub trait HookClient: Send + Sync {
+    async fn post(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> HookAnswer;
+    /// Whether the URL may be registered (scheme, host) — the address check happens per call.
+    fn check_url(&self, url: &str) -> Result<(), String>;
 }

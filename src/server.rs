@@ -549,6 +549,9 @@ pub fn init_tracing(json: bool) {
 pub async fn serve(app: AppState) -> std::io::Result<()> {
     spawn_order_repair(app.clone());
     spawn_cache_warmer(app.clone());
+    if app.config.notify.relay {
+        spawn_relay(&app, Duration::from_millis(500));
+    }
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     if let Some(metrics_addr) = app.config.metrics_addr {
@@ -599,6 +602,39 @@ pub fn spawn_index_sync(app: &AppState) {
                 Ok(r) if r.changed > 0 => tracing::debug!(changed = r.changed, "search index updated"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),
+            }
+        }
+    });
+}
+
+/// Delivers the outbox (mails, webhooks) from this instance until the app
+/// stops: passes back to back while there is work, `idle` between passes
+/// when there is none. Every instance may run one; claims keep them apart.
+/// Entries a crash left on order documents are moved every half minute.
+pub fn spawn_relay(app: &AppState, idle: Duration) {
+    let app = app.downgrade();
+    tokio::spawn(async move {
+        let mut last_settle: Option<std::time::Instant> = None;
+        loop {
+            let Some(app) = app.upgrade() else { return };
+            if last_settle.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                last_settle = Some(std::time::Instant::now());
+                match app.notify.settle().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(entries = n, "moved outbox entries a crash left on orders"),
+                    Err(e) => tracing::warn!(error = %e, "could not settle order outboxes; will retry"),
+                }
+            }
+            let busy = match app.notify.run_once().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay pass failed; will retry");
+                    false
+                }
+            };
+            drop(app);
+            if !busy {
+                tokio::time::sleep(idle).await;
             }
         }
     });

@@ -40,6 +40,8 @@ pub struct App {
     pub desk: crate::services::admin::AdminDesk,
     pub audit: crate::services::audit::AuditLog,
     pub limits: crate::services::limits::RateLimits,
+    /// Mails and partner webhooks (the outbox relay).
+    pub notify: crate::services::notify::Notifier,
     /// Browser sessions (tower-sessions over the key-value port), configured once.
     pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
@@ -66,11 +68,12 @@ struct StorePorts {
     carts: Arc<dyn CartStore>,
     orders: Arc<dyn OrderStore>,
     audit: Arc<dyn crate::ports::AuditStore>,
+    outbox: Arc<dyn crate::ports::OutboxStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s }
 }
 
 impl AppState {
@@ -133,6 +136,35 @@ impl AppState {
         if let Some(stripe) = &config.stripe {
             orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?), store.kv.clone());
         }
+        let notify = {
+            let links = orders.clone();
+            let mailer: Arc<dyn crate::ports::Mailer> = match &config.notify.smtp_url {
+                Some(url) => Arc::new(crate::infra::mail::SmtpMailer::new(url, &config.notify.from)?),
+                None => Arc::new(crate::infra::mail::FileMailer::new(config.data_dir.join("mail"), &config.notify.from)?),
+            };
+            let settings = crate::services::notify::NotifySettings {
+                shop: "Vitrina".into(),
+                public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
+                admin_emails: config.notify.alert_emails.clone(),
+                low_stock: config.notify.low_stock,
+                schedule: config.notify.retry.clone(),
+                bank: config.payments.bank_account.clone(),
+                transfer_days: config.payments.transfer_days,
+            };
+            crate::services::notify::Notifier::new(
+                store.outbox.clone(),
+                store.users.clone(),
+                store.inventory.clone(),
+                store.catalog.clone(),
+                mailer,
+                Arc::new(crate::infra::mail_templates::JinjaTemplates::new()?),
+                Arc::new(crate::infra::webhooks::HttpHooks::new(config.notify.strict_hooks)),
+                settings,
+                &crate::services::digest::hmac_sha256(b"vitrina password reset", &secret),
+                Arc::new(move |id: &str| links.guest_token(id)),
+            )
+        };
+        let accounts = accounts.with_notifier(store.kv.clone(), notify.clone(), &crate::services::digest::hmac_sha256(b"vitrina password reset", &secret));
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
         let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
@@ -146,6 +178,7 @@ impl AppState {
             carts,
             orders,
             limits: crate::services::limits::RateLimits::new(limiter),
+            notify,
             session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,

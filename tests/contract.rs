@@ -348,6 +348,10 @@ contract!(
     operations_contract::orders => orders,
     operations_contract::order_numbers => order_numbers_are_unique,
     operations_contract::ordered_markers => ordered_products_are_remembered,
+    operations_contract::outbox => outbox_claims_and_finishes,
+    operations_contract::outbox_claims_never_overlap => outbox_claims_never_overlap,
+    operations_contract::order_writes_carry_entries => outbox_order_writes_carry_entries,
+    operations_contract::webhook_endpoints => outbox_webhook_endpoints,
 );
 
 // ---------------------------------------------------------------- accounts contract
@@ -367,6 +371,7 @@ mod accounts_contract {
             disabled: false,
             created_at: Utc::now(),
             sessions_valid_from: None,
+            lang: None,
         }
     }
 
@@ -567,7 +572,8 @@ mod operations_contract {
         Address, Cart, Order, OrderLine, OrderStatus, ShippingMethod, StatusChange,
     };
     use vitrina::domain::product::Product;
-    use vitrina::ports::{OrderFilter, Reservation, StockLevel, StoreError};
+    use vitrina::domain::outbox::{order_events, Attempt, Endpoint, EntryKind, EntryStatus, Event, OutboxEntry, RetrySchedule};
+    use vitrina::ports::{OrderFilter, OutboxFilter, Reservation, StockLevel, StoreError};
     use vitrina::services::demo::demo_product;
 
     const T0: i64 = 1_800_000_000_123;
@@ -1290,9 +1296,9 @@ mod operations_contract {
             at: at(T0 + 9_000),
         });
         confirmed.updated_at = at(T0 + 9_000);
-        assert!(s.update_order_if(&confirmed, Placed).await.unwrap());
+        assert!(s.update_order_if(&confirmed, Placed, &[]).await.unwrap());
         assert!(
-            !s.update_order_if(&confirmed, Placed).await.unwrap(),
+            !s.update_order_if(&confirmed, Placed, &[]).await.unwrap(),
             "the status moved: refused"
         );
         assert_eq!(
@@ -1307,10 +1313,10 @@ mod operations_contract {
         first.updated_at = at(T0 + 10_000);
         second.payment.refunded_cents = 200;
         second.updated_at = at(T0 + 10_001);
-        assert!(s.update_order_unchanged(&first, &seen).await.unwrap());
-        assert!(!s.update_order_unchanged(&second, &seen).await.unwrap(), "the order changed since it was read");
+        assert!(s.update_order_unchanged(&first, &seen, &[]).await.unwrap());
+        assert!(!s.update_order_unchanged(&second, &seen, &[]).await.unwrap(), "the order changed since it was read");
         assert_eq!(s.order_by_id("o2").await.unwrap().unwrap().payment.refunded_cents, 100);
-        assert!(s.update_order_unchanged(&second, &first).await.unwrap(), "read again, it goes through");
+        assert!(s.update_order_unchanged(&second, &first, &[]).await.unwrap(), "read again, it goes through");
 
         // placements that died half-way
         assert_eq!(
@@ -1337,6 +1343,148 @@ mod operations_contract {
     }
 
     /// Order numbers from many instances at once: all different, counting up.
+    fn outbox_entry(id: &str, kind: EntryKind, ms: i64) -> OutboxEntry {
+        OutboxEntry::new(id.into(), kind, "order.created", if kind == EntryKind::Mail { "ana@example.ro" } else { "" }, format!("{{\"n\":\"{id}\"}}"), at(ms))
+    }
+
+    pub async fn outbox(s: crate::Stores) {
+        let lease = std::time::Duration::from_secs(60);
+        let now = at(T0 + 60_000);
+        s.enqueue(&[outbox_entry("e1", EntryKind::Event, T0), outbox_entry("e2", EntryKind::Mail, T0 + 1), outbox_entry("e3", EntryKind::Event, T0 + 2)]).await.unwrap();
+        // the same change announced twice is one entry, left as it was
+        let mut again = outbox_entry("e1", EntryKind::Event, T0);
+        again.payload = "{\"changed\":true}".into();
+        s.enqueue(&[again]).await.unwrap();
+        assert_eq!(s.entry("e1").await.unwrap().unwrap().payload, "{\"n\":\"e1\"}");
+        // not due yet: nothing to claim
+        assert!(s.claim("w1", at(T0 - 1), lease, 10).await.unwrap().is_empty());
+        let first = s.claim("w1", now, lease, 2).await.unwrap();
+        assert_eq!(first.len(), 2, "the limit holds");
+        let second = s.claim("w2", now, lease, 10).await.unwrap();
+        assert_eq!(second.len(), 1, "what w1 holds is not claimed again");
+        assert!(first.iter().all(|e| e.id != second[0].id));
+        assert!(s.claim("w3", now, lease, 10).await.unwrap().is_empty());
+        // an outcome is stored under its claim only
+        let mut done = first[0].clone();
+        done.record(Attempt { at: now, ok: true, status: Some(200), latency_ms: 12, note: "ok".into() }, true, &RetrySchedule::default());
+        assert!(!s.finish("w2", &done).await.unwrap(), "not w2's claim");
+        assert!(s.finish("w1", &done).await.unwrap());
+        let stored = s.entry(&done.id).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.attempts, stored.log.len()), (EntryStatus::Sent, 1, 1));
+        // a failed try waits for its retry time
+        let mut failed = second[0].clone();
+        failed.record(Attempt { at: now, ok: false, status: Some(500), latency_ms: 30, note: "boom".into() }, true, &RetrySchedule::parse("10").unwrap());
+        assert!(s.finish("w2", &failed).await.unwrap());
+        assert!(s.claim("w3", now, lease, 10).await.unwrap().is_empty(), "w1 still holds one; the failed one waits 10 s");
+        let retried = s.claim("w3", at(T0 + 70_001), lease, 10).await.unwrap();
+        assert_eq!(retried.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [failed.id.as_str()]);
+        // a claim that ran out (its relay died) goes to another relay; the old claim's outcome is refused
+        let expired = s.claim("w4", at(T0 + 60_000 + 61_000), lease, 10).await.unwrap();
+        assert!(expired.iter().any(|e| e.id == first[1].id), "the lease ended");
+        assert!(!s.finish("w1", &first[1]).await.unwrap());
+        // lists: newest first, filtered, counted
+        let (all, total) = s.list_entries(&OutboxFilter::default(), 0, 10).await.unwrap();
+        assert_eq!((all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), total), (vec!["e3", "e2", "e1"], 3));
+        let sent = OutboxFilter { status: Some(EntryStatus::Sent), ..Default::default() };
+        assert_eq!(s.list_entries(&sent, 0, 0).await.unwrap().1, 1);
+        let mails = OutboxFilter { kind: Some(EntryKind::Mail), target: Some("ana@example.ro".into()), ..Default::default() };
+        assert_eq!(s.list_entries(&mails, 0, 10).await.unwrap().0.len(), 1);
+        // an admin's retry: pending again now, whatever the claim
+        let mut dead = s.entry("e1").await.unwrap().unwrap();
+        dead.status = EntryStatus::Dead;
+        s.put_entry(&dead).await.unwrap();
+        dead.requeue(at(T0 + 200_000));
+        s.put_entry(&dead).await.unwrap();
+        let back = s.claim("w5", at(T0 + 200_000), lease, 10).await.unwrap();
+        assert!(back.iter().any(|e| e.id == "e1"));
+        assert_eq!(s.settle_outbox().await.unwrap(), 0, "nothing left on orders");
+    }
+
+    pub async fn outbox_claims_never_overlap(s: crate::Stores) {
+        let entries: Vec<OutboxEntry> = (0..60).map(|i| outbox_entry(&format!("c{i:02}"), EntryKind::Event, T0 + i)).collect();
+        s.enqueue(&entries).await.unwrap();
+        let now = at(T0 + 60_000);
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.claim(&format!("w{w}"), now, std::time::Duration::from_secs(60), 7).await.unwrap();
+                    if got.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(got.into_iter().map(|e| e.id));
+                }
+            }));
+        }
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.extend(t.await.unwrap());
+        }
+        let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+        assert_eq!((seen.len(), unique.len()), (60, 60), "every entry claimed once, by one relay");
+    }
+
+    pub async fn order_writes_carry_entries(s: crate::Stores) {
+        let pending = order("ow1", "u1", OrderStatus::Pending, T0, Some("k-ow1"));
+        s.insert_order(&pending).await.unwrap();
+        let mut placed = pending.clone();
+        placed.status = OrderStatus::Placed;
+        placed.updated_at = at(T0 + 1_000);
+        let events = order_events(&pending, &placed);
+        assert_eq!(events.len(), 1);
+        // a write whose guard fails stores no announcement
+        assert!(!s.update_order_if(&placed, OrderStatus::Confirmed, &events).await.unwrap());
+        assert!(s.entry(&events[0].id).await.unwrap().is_none(), "no change, no announcement");
+        assert!(s.update_order_if(&placed, OrderStatus::Pending, &events).await.unwrap());
+        let stored = s.entry(&events[0].id).await.unwrap().expect("the announcement is stored with the change");
+        assert_eq!((stored.topic.as_str(), stored.status), ("order.created", EntryStatus::Pending));
+        let event = Event::parse(&stored).unwrap();
+        assert_eq!(event.data["id"], "ow1");
+        // a refund keeps the status: guarded by what was read, announced with it
+        let mut refunded = placed.clone();
+        refunded.payment.refunded_cents = 500;
+        refunded.updated_at = at(T0 + 2_000);
+        let refund_events = order_events(&placed, &refunded);
+        assert_eq!(refund_events[0].topic, "order.refunded");
+        assert!(!s.update_order_unchanged(&refunded, &pending, &refund_events).await.unwrap());
+        assert!(s.entry(&refund_events[0].id).await.unwrap().is_none());
+        assert!(s.update_order_unchanged(&refunded, &placed, &refund_events).await.unwrap());
+        assert!(s.entry(&refund_events[0].id).await.unwrap().is_some());
+        assert_eq!(s.order_by_id("ow1").await.unwrap().unwrap(), refunded, "the order reads back as written");
+        assert_eq!(s.settle_outbox().await.unwrap(), 0);
+    }
+
+    pub async fn webhook_endpoints(s: crate::Stores) {
+        assert!(s.endpoints().await.unwrap().is_empty());
+        let ep = |id: &str, ms: i64| Endpoint {
+            id: id.into(),
+            url: "https://partner.example.com/hooks".into(),
+            events: vec!["order.*".into()],
+            description: "ERP".into(),
+            secret: "whsec_AAAA".into(),
+            previous_secret: None,
+            previous_until: None,
+            enabled: true,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: at(ms),
+        };
+        s.save_endpoint(&ep("we2", T0 + 5)).await.unwrap();
+        s.save_endpoint(&ep("we1", T0)).await.unwrap();
+        let mut changed = ep("we2", T0 + 5);
+        changed.enabled = false;
+        changed.disabled_reason = Some("answered 410 Gone".into());
+        s.save_endpoint(&changed).await.unwrap();
+        let all = s.endpoints().await.unwrap();
+        assert_eq!(all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["we1", "we2"], "oldest first");
+        assert_eq!(all[1], changed, "replaced in place, secret kept");
+        assert!(s.delete_endpoint("we1").await.unwrap());
+        assert!(!s.delete_endpoint("we1").await.unwrap());
+        assert_eq!(s.endpoints().await.unwrap().len(), 1);
+    }
+
     pub async fn order_numbers(s: crate::Stores) {
         let first = s.next_order_number().await.unwrap();
         let tasks: Vec<_> = (0..20)

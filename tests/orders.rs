@@ -20,7 +20,7 @@ fn address() -> Address {
 }
 
 fn user(i: usize) -> User {
-    User { id: format!("u{i}"), email: format!("u{i}@example.com"), name: "U".into(), password_hash: String::new(), role: Role::Partner, disabled: false, created_at: Utc::now(), sessions_valid_from: None }
+    User { id: format!("u{i}"), email: format!("u{i}@example.com"), name: "U".into(), password_hash: String::new(), role: Role::Partner, disabled: false, created_at: Utc::now(), sessions_valid_from: None, lang: None }
 }
 
 /// One product with one SKU and `stock` units.

@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::{admin, auth, catalog, orders};
+use super::{admin, auth, catalog, notify, orders};
 use super::problem::{FieldError, Problem};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::Money;
@@ -18,12 +18,12 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
     paths(catalog::list_products, catalog::get_product, catalog::list_categories, catalog::suggest,
         auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users,
         orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
-        orders::cancel_order, orders::set_status, orders::mark_paid, orders::refund, orders::admin_list_orders, orders::stripe_webhook,
+        orders::cancel_order, notify::password_reset, notify::password_reset_confirm, notify::list_webhooks, notify::create_webhook, notify::get_webhook, notify::update_webhook, notify::delete_webhook, notify::rotate_webhook_secret, notify::webhook_deliveries, notify::list_outbox, notify::retry_outbox, orders::set_status, orders::mark_paid, orders::refund, orders::admin_list_orders, orders::stripe_webhook,
         admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product, admin::upload_image,
         admin::set_images, admin::list_audit, admin::export_products, admin::export_orders, admin::import_products, admin::dashboard),
     components(schemas(SearchResult, crate::domain::query::Suggestions, crate::domain::query::ProductSuggestion, crate::domain::query::CategorySuggestion, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
         crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
-        admin::AdminUser, admin::UserPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,
+        admin::AdminUser, admin::UserPage, notify::ResetBody, notify::ResetConfirmBody, notify::Accepted, notify::EndpointBody, notify::EndpointPatch, notify::EndpointList, crate::domain::outbox::Endpoint, crate::domain::outbox::OutboxEntry, crate::domain::outbox::Attempt, crate::domain::outbox::EntryKind, crate::domain::outbox::EntryStatus, crate::services::notify::EntryPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,
         crate::domain::order::CartView, crate::domain::order::CartLineView, crate::domain::order::CartLine, crate::domain::order::Order,
         crate::domain::order::OrderLine, crate::domain::order::OrderStatus, crate::domain::order::Address, crate::domain::order::ShippingMethod,
         crate::domain::order::StatusChange, crate::services::orders::ShortLine, orders::RefundBody, orders::WebhookAnswer,

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod docs;
+pub mod notify;
 pub mod orders;
 pub use crate::edge::problem;
 
@@ -46,6 +47,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/auth/token", Public, post(auth::token)),
         route(Method::POST, "/api/v1/auth/refresh", Public, post(auth::refresh)),
         route(Method::POST, "/api/v1/auth/logout", Public, post(auth::logout)),
+        route(Method::POST, "/api/v1/auth/password-reset", Public, post(notify::password_reset)),
+        route(Method::POST, "/api/v1/auth/password-reset/confirm", Public, post(notify::password_reset_confirm)),
         route(Method::GET, "/api/v1/me", Authenticated, get(auth::me)),
         route(Method::GET, "/api/v1/cart", Authenticated, get(orders::get_cart)),
         route(Method::POST, "/api/v1/cart/items", Authenticated, post(orders::add_item)),
@@ -76,6 +79,15 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/admin/orders/{id}/refunds", Access::ADMIN, post(orders::refund)),
         route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
         route(Method::GET, "/api/v1/admin/audit", Access::ADMIN, get(admin::list_audit)),
+        route(Method::GET, "/api/v1/admin/webhooks", Access::ADMIN, get(notify::list_webhooks)),
+        route(Method::POST, "/api/v1/admin/webhooks", Access::ADMIN, post(notify::create_webhook)),
+        route(Method::GET, "/api/v1/admin/webhooks/{id}", Access::ADMIN, get(notify::get_webhook)),
+        route(Method::PATCH, "/api/v1/admin/webhooks/{id}", Access::ADMIN, patch(notify::update_webhook)),
+        route(Method::DELETE, "/api/v1/admin/webhooks/{id}", Access::ADMIN, delete(notify::delete_webhook)),
+        route(Method::POST, "/api/v1/admin/webhooks/{id}/rotate-secret", Access::ADMIN, post(notify::rotate_webhook_secret)),
+        route(Method::GET, "/api/v1/admin/webhooks/{id}/deliveries", Access::ADMIN, get(notify::webhook_deliveries)),
+        route(Method::GET, "/api/v1/admin/outbox", Access::ADMIN, get(notify::list_outbox)),
+        route(Method::POST, "/api/v1/admin/outbox/{id}/retry", Access::ADMIN, post(notify::retry_outbox)),
         route(Method::GET, "/api/v1/admin/dashboard", Access::ADMIN, get(admin::dashboard)),
         route(Method::GET, "/api/v1/admin/export/products.csv", Access::ADMIN, get(admin::export_products)),
         route(Method::GET, "/api/v1/admin/export/orders.csv", Access::ADMIN, get(admin::export_orders)),

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod import;
 pub mod money;
 pub mod order;
+pub mod outbox;
 pub mod payment;
 pub mod product;
 pub mod query;

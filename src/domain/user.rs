@@ -205,6 +205,9 @@ pub struct User {
     /// password changes, so a stolen session dies with the old password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_valid_from: Option<DateTime<Utc>>,
+    /// The language the shop writes to them in (`ro`, `en`): the one they registered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl User {

@@ -127,6 +127,18 @@ pub async fn rate_limit(app: &AppState, keys: &[String], limit: u64) -> Result<(
     Ok(())
 }
 
+/// Like `rate_limit`, with a window of one's own and a limit per key.
+pub async fn rate_limit_window(app: &AppState, keys: &[(String, u64)], window: Duration) -> Result<(), Response> {
+    for (key, limit) in keys {
+        match app.limits.hit(key, *limit, window).await {
+            Ok(d) if !d.allowed => return Err(too_many(d.retry_after, "Too many attempts")),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable"),
+        }
+    }
+    Ok(())
+}
+
 /// Requests that cost next to nothing (static files, probes) are not counted
 /// against a client's anonymous allowance.
 fn counted(path: &str) -> bool {

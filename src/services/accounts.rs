@@ -68,7 +68,28 @@ pub struct AccountService {
     refresh_ttl: Duration,
     /// Verified against when the e-mail is unknown, so both cases take as long.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+    /// Password resets: records by token hash in the key-value store, the
+    /// mail through the outbox, tokens derived with `reset_key`.
+    resets: Option<Resets>,
 }
+
+#[derive(Clone)]
+struct Resets {
+    kv: Arc<dyn crate::ports::KeyValueStore>,
+    notify: crate::services::notify::Notifier,
+    key: Vec<u8>,
+}
+
+/// A password reset as stored (under the SHA-256 of its token).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResetRecord {
+    user_id: String,
+    issued_at: chrono::DateTime<Utc>,
+}
+
+/// Key-value namespaces of password resets: live records, used tokens.
+const RESETS: &str = "password_resets";
+const RESETS_USED: &str = "password_resets_used";
 
 pub fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -83,7 +104,73 @@ pub fn random_token() -> String {
 
 impl AccountService {
     pub fn new(users: Arc<dyn UserStore>, tokens: Arc<dyn TokenStore>, hasher: Arc<dyn PasswordHasher>, signer: Arc<dyn TokenSigner>, access_ttl: Duration) -> Self {
-        Self { users, tokens, hasher, signer, access_ttl, refresh_ttl: Duration::from_secs(30 * 24 * 3600), dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
+        Self { users, tokens, hasher, signer, access_ttl, refresh_ttl: Duration::from_secs(30 * 24 * 3600), dummy_hash: Arc::new(tokio::sync::OnceCell::new()), resets: None }
+    }
+
+    /// Turns on password resets and the welcome mail: `key` derives the mailed tokens.
+    pub fn with_notifier(mut self, kv: Arc<dyn crate::ports::KeyValueStore>, notify: crate::services::notify::Notifier, key: &[u8]) -> Self {
+        self.resets = Some(Resets { kv, notify, key: key.to_vec() });
+        self
+    }
+
+    /// Starts a password reset for the account with this address, if there is
+    /// an enabled one: a single-use token valid for 30 minutes, of which only
+    /// the hash is stored, goes out by mail. Says nothing about whether the
+    /// address exists (the caller answers the same either way).
+    pub async fn request_password_reset(&self, email: &str) -> Result<(), AccountError> {
+        let Some(r) = &self.resets else { return Ok(()) };
+        let key = email.trim().to_lowercase();
+        if key.is_empty() || key.len() > 254 {
+            return Ok(());
+        }
+        let Some(user) = self.users.user_by_email(&key).await?.filter(|u| !u.disabled) else { return Ok(()) };
+        let now = Utc::now();
+        let reset_id = format!("r_{}", uuid::Uuid::new_v4().simple());
+        let token = crate::services::notify::reset_token(&r.key, &reset_id);
+        let record = serde_json::to_vec(&ResetRecord { user_id: user.id.clone(), issued_at: now }).map_err(|e| AccountError::Store(StoreError::Other(e.to_string())))?;
+        let minutes = crate::services::notify::RESET_MINUTES;
+        r.kv.kv_put(RESETS, &sha256_hex(&token), &record, Some(now + chrono::Duration::minutes(minutes))).await?;
+        // the record first, then its mail: a crash between loses only the mail, and asking again sends one
+        let event = crate::domain::outbox::Event::new(format!("evt_{reset_id}.password.reset"), "password.reset", now, serde_json::json!({"user_id": user.id, "reset_id": reset_id}));
+        r.notify.announce(event).await;
+        Ok(())
+    }
+
+    /// Sets a new password with a mailed token: once, within its 30 minutes,
+    /// and not after the password changed since it was asked for. Every
+    /// browser session and API token family of the user ends.
+    pub async fn confirm_password_reset(&self, token: &str, password: &str) -> Result<User, AccountError> {
+        let Some(r) = &self.resets else { return Err(AccountError::InvalidToken) };
+        let token = token.trim();
+        if token.is_empty() || token.len() > 200 {
+            return Err(AccountError::InvalidToken);
+        }
+        let hash = sha256_hex(token);
+        let record: ResetRecord = match r.kv.kv_get(RESETS, &hash).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| AccountError::InvalidToken)?,
+            None => return Err(AccountError::InvalidToken),
+        };
+        let now = Utc::now();
+        if now - record.issued_at > chrono::Duration::minutes(crate::services::notify::RESET_MINUTES) {
+            return Err(AccountError::InvalidToken);
+        }
+        let mut user = self.users.user_by_id(&record.user_id).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+        if user.sessions_valid_from.is_some_and(|t| t > record.issued_at) {
+            // the password changed after this link was sent
+            return Err(AccountError::InvalidToken);
+        }
+        validate_password(password, &user.email).map_err(|e| e.on("password"))?;
+        // single use: of two concurrent confirmations, one claims the token
+        let mine = random_token();
+        if r.kv.kv_put_if_absent(RESETS_USED, &hash, mine.as_bytes()).await? != mine.as_bytes() {
+            return Err(AccountError::InvalidToken);
+        }
+        r.kv.kv_delete(RESETS, &hash).await?;
+        user.password_hash = self.hasher.hash(password).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
+        user.sessions_valid_from = Some(Utc::now());
+        self.users.update_user(&user).await?;
+        self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
+        Ok(user)
     }
 
     /// The account with this e-mail address (any case), if there is one.
@@ -92,6 +179,11 @@ impl AccountService {
     }
 
     pub async fn register(&self, email: &str, password: &str, name: &str, role: Role) -> Result<User, AccountError> {
+        self.register_in(email, password, name, role, None).await
+    }
+
+    /// Registers a user who reads the shop in `lang` (their mails come in it) and welcomes them by mail.
+    pub async fn register_in(&self, email: &str, password: &str, name: &str, role: Role, lang: Option<&str>) -> Result<User, AccountError> {
         let email = Email::parse(email)?;
         let name = validate_name(name)?;
         validate_password(password, email.as_str())?;
@@ -108,8 +200,12 @@ impl AccountService {
             disabled: false,
             created_at: Utc::now(),
             sessions_valid_from: None,
+            lang: lang.filter(|l| matches!(*l, "ro" | "en")).map(str::to_string),
         };
         self.users.create_user(&user).await?;
+        if let Some(r) = &self.resets {
+            r.notify.user_registered(&user).await;
+        }
         Ok(user)
     }
 

@@ -201,6 +201,16 @@ impl From<OrderError> for Failure {
     }
 }
 
+impl From<super::notify::NotifyError> for Failure {
+    fn from(e: super::notify::NotifyError) -> Self {
+        match e {
+            super::notify::NotifyError::NotFound => Failure::new(Kind::NotFound, "err-webhook-not-found"),
+            super::notify::NotifyError::Invalid(f) => f.into(),
+            super::notify::NotifyError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<AdminError> for Failure {
     fn from(e: AdminError) -> Self {
         match e {

@@ -8,5 +8,6 @@ pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod limits;
+pub mod notify;
 pub mod orders;
 pub mod payments;

@@ -11,6 +11,7 @@ use crate::domain::order::{
     merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
     ShippingMethod,
 };
+use crate::domain::outbox::order_events;
 use crate::domain::payment::{Payment, PaymentMethod};
 use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
@@ -429,7 +430,7 @@ impl OrderService {
             let status = order.status;
             order.user_id = user.id.clone();
             order.updated_at = Utc::now();
-            if self.orders.update_order_if(&order, status).await? {
+            if self.orders.update_order_if(&order, status, &[]).await? {
                 return Ok(order);
             }
             // its status changed meanwhile: read it again
@@ -567,8 +568,10 @@ impl OrderService {
         }
         // paid upfront: the stock is held while the order waits for its money
         let placed = if order.payment.method.paid_upfront() { OrderStatus::AwaitingPayment } else { OrderStatus::Placed };
+        let pending = order.clone();
         order.transition(placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
-        if !self.orders.update_order_if(&order, OrderStatus::Pending).await? {
+        // the confirmation mail and `order.created` are stored with the order
+        if !self.save_if(&order, &pending).await? {
             // repaired meanwhile (this placement took too long): undo
             self.abandon(&order).await;
             return Err(StoreError::Unavailable("the order took too long; please try again".into()).into());
@@ -595,6 +598,17 @@ impl OrderService {
             }
         }
         Ok((order, true))
+    }
+
+    /// Writes `after` if the stored order still has `before`'s status, with
+    /// what the change announces (mails, webhooks) in the same write.
+    pub(super) async fn save_if(&self, after: &Order, before: &Order) -> Result<bool, StoreError> {
+        self.orders.update_order_if(after, before.status, &order_events(before, after)).await
+    }
+
+    /// Writes `after` if the stored order is still `seen`, with what the change announces.
+    pub(super) async fn save_unchanged(&self, after: &Order, seen: &Order) -> Result<bool, StoreError> {
+        self.orders.update_order_unchanged(after, seen, &order_events(seen, after)).await
     }
 
     async fn replay(&self, user_id: &str, key: &str, request_hash: &str) -> Result<Option<Order>, OrderError> {
@@ -668,10 +682,11 @@ impl OrderService {
     /// Moves an order along the state machine; cancelling returns the stock.
     pub async fn transition(&self, id: &str, to: OrderStatus) -> Result<Order, OrderError> {
         for _ in 0..5 {
-            let mut order = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
-            let from = order.status;
+            let seen = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
+            let from = seen.status;
+            let mut order = seen.clone();
             order.transition(to, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
-            if !self.orders.update_order_if(&order, from).await? {
+            if !self.save_if(&order, &seen).await? {
                 continue;
             }
             if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
@@ -736,7 +751,7 @@ impl OrderService {
             order.payment.refund(amount_cents)?;
             order.updated_at = Utc::now();
             // guarded by what was read: two concurrent refunds never both count against the same balance
-            if self.orders.update_order_unchanged(&order, &seen).await? {
+            if self.save_unchanged(&order, &seen).await? {
                 // recorded first, then sent: a refund the provider refuses is taken back
                 if let Err(e) = self.refund_card(&order, amount_cents, seen.payment.refunded_cents, reason).await {
                     self.undo_refund(id, amount_cents).await;

@@ -114,7 +114,7 @@ impl OrderService {
         let mut order = seen.clone();
         order.payment.provider_reference = Some(intent.id.clone());
         order.updated_at = Utc::now();
-        Ok(self.orders.update_order_unchanged(&order, &seen).await?.then_some(order))
+        Ok(self.save_unchanged(&order, &seen).await?.then_some(order))
     }
 
     /// The one way a card payment's outcome reaches its order. A succeeded
@@ -162,7 +162,7 @@ impl OrderService {
                         return Ok(None);
                     }
                     failed.updated_at = Utc::now();
-                    if self.orders.update_order_unchanged(&failed, &seen).await? {
+                    if self.save_unchanged(&failed, &seen).await? {
                         return Ok(Some(failed));
                     }
                 }
@@ -180,14 +180,14 @@ impl OrderService {
         refunded.payment.status = PaymentStatus::Refunded;
         refunded.payment.refunded_cents = intent.amount_cents;
         refunded.updated_at = Utc::now();
-        if !self.orders.update_order_unchanged(&refunded, &order).await? {
+        if !self.save_unchanged(&refunded, &order).await? {
             return Ok(None);
         }
         if let Err(e) = gateway.refund(&intent.id, intent.amount_cents, "the order no longer waited for its payment", &format!("vitrina-late-{}", order.id)).await {
             // not given back yet: recorded as it was, so the provider's retry of the event tries again
             let mut undone = order.clone();
             undone.updated_at = Utc::now();
-            let _ = self.orders.update_order_unchanged(&undone, &refunded).await;
+            let _ = self.save_unchanged(&undone, &refunded).await;
             return Err(e.into());
         }
         self.record(via, "order.refund", &order, &refunded, format!("{} paid by card after it was {}: refunded in full", order.number, order.status.as_str())).await;
@@ -299,7 +299,7 @@ impl OrderService {
             let mut order = seen.clone();
             order.payment.undo_refund(amount_cents);
             order.updated_at = Utc::now();
-            if let Ok(true) = self.orders.update_order_unchanged(&order, &seen).await {
+            if let Ok(true) = self.save_unchanged(&order, &seen).await {
                 return;
             }
         }

@@ -7,7 +7,7 @@ use vitrina::domain::product::Product;
 use vitrina::domain::query::CatalogQuery;
 use vitrina::infra::mongo::MongoStore;
 use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
-use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, TokenStore, UserStore};
+use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, TokenStore, UserStore};
 use vitrina::state::AppState;
 
 /// A service address the test script provides (it starts nx-27017, Redis and
@@ -58,6 +58,7 @@ pub trait AllStores:
     + CartStore
     + OrderStore
     + AuditStore
+    + OutboxStore
 {
 }
 impl<T> AllStores for T where
@@ -69,6 +70,7 @@ impl<T> AllStores for T where
         + CartStore
         + OrderStore
         + AuditStore
+        + OutboxStore
         + ?Sized
 {
 }

@@ -435,6 +435,7 @@ mod tests {
             disabled: false,
             created_at: Utc.timestamp_nanos(1_700_000_000_123_456_789),
             sessions_valid_from: Some(Utc.timestamp_nanos(1_700_000_100_000_000_000)),
+            lang: Some("en".into()),
         }
     }
 

@@ -77,6 +77,9 @@ impl MongoStore {
             (&self.orders, "status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": 1 }).build()),
             (&self.inventory, "stock", IndexModel::builder().keys(doc! { "stock": 1 }).build()),
             (&self.audit, "newest", IndexModel::builder().keys(doc! { "at_ts": -1 }).build()),
+            (&self.outbox, "due", IndexModel::builder().keys(doc! { "status": 1, "next_ms": 1 }).build()),
+            (&self.outbox, "newest", IndexModel::builder().keys(doc! { "created_ms": -1 }).build()),
+            (&self.orders, "unsent entries", IndexModel::builder().keys(doc! { "outbox_key": 1 }).options(IndexOptions::builder().sparse(true).build()).build()),
         ]);
         for (collection, what, model) in indexes {
             if let Err(e) = collection.create_index(model).await {

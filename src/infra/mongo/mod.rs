@@ -60,6 +60,7 @@ mod codec;
 mod indexes;
 mod inventory;
 mod orders;
+mod outbox;
 mod paging;
 
 use std::time::Duration;
@@ -110,6 +111,8 @@ pub struct MongoStore {
     /// `_id`: a product id that was ordered at least once (such products are archived, not deleted).
     ordered: Collection<Document>,
     audit: Collection<Document>,
+    outbox: Collection<Document>,
+    webhooks: Collection<Document>,
 }
 
 impl MongoStore {
@@ -148,6 +151,8 @@ impl MongoStore {
             counters: db.collection::<Document>(COUNTERS),
             ordered: db.collection::<Document>("ordered_products"),
             audit: db.collection::<Document>(AUDIT),
+            outbox: db.collection::<Document>("outbox"),
+            webhooks: db.collection::<Document>("webhook_endpoints"),
             db,
         };
         store.ensure_indexes().await?;

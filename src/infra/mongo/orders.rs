@@ -17,7 +17,9 @@ use mongodb::options::ReturnDocument;
 use super::codec::{as_count, decode_order, find_body, order_document};
 use super::paging::{page, read_all};
 use super::{is_duplicate_key, map_error, MongoStore};
+use super::outbox::order_outbox_fields;
 use crate::domain::order::{Order, OrderStatus};
+use crate::domain::outbox::OutboxEntry;
 use crate::ports::{OrderFilter, OrderStore, StoreError};
 
 /// `_id` of the order-number counter in `counters`.
@@ -71,32 +73,15 @@ impl OrderStore for MongoStore {
         self.find_order(doc! { "user_id": user_id, "idem": key }).await
     }
 
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError> {
-        let document = order_document(order)?;
-        let result = self
-            .orders
-            .replace_one(doc! { "_id": order.id.as_str(), "status": expected.as_str() }, document)
-            .await
-            .map_err(|e| {
-                if is_duplicate_key(&e) {
-                    StoreError::Conflict(format!(
-                        "order {:?}: user {:?} already has another order with this idempotency key",
-                        order.id, order.user_id
-                    ))
-                } else {
-                    map_error("update order", e)
-                }
-            })?;
-        Ok(result.matched_count > 0)
+    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        self.replace_order(order, doc! { "_id": order.id.as_str(), "status": expected.as_str() }, events).await
     }
 
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError> {
-        let document = order_document(order)?;
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[OutboxEntry]) -> Result<bool, StoreError> {
         // the stored body keeps `updated_at` as its RFC 3339 string: the same value, the same string
         let seen_at = serde_json::to_value(seen.updated_at).map_err(|e| StoreError::Other(e.to_string()))?;
         let filter = doc! { "_id": order.id.as_str(), "status": seen.status.as_str(), "doc.updated_at": seen_at.as_str().unwrap_or_default() };
-        let result = self.orders.replace_one(filter, document).await.map_err(|e| map_error("update order", e))?;
-        Ok(result.matched_count > 0)
+        self.replace_order(order, filter, events).await
     }
 
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError> {
@@ -175,6 +160,44 @@ impl OrderStore for MongoStore {
 }
 
 impl MongoStore {
+    /// Replaces the order where `guard` matches, with `events` on the same
+    /// document (one atomic write), then moves them to the outbox. A document
+    /// still carrying an earlier writer's entries is settled first, so they
+    /// are never overwritten.
+    async fn replace_order(&self, order: &Order, guard: Document, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        let mut document = order_document(order)?;
+        let carried = order_outbox_fields(events)?;
+        if let Some((key, json)) = &carried {
+            document.insert("outbox", json.as_str());
+            document.insert("outbox_key", key.as_str());
+        }
+        let mut filter = guard;
+        filter.insert("outbox_key", doc! { "$exists": false });
+        for attempt in 0..2 {
+            let result = self.orders.replace_one(filter.clone(), document.clone()).await.map_err(|e| {
+                if is_duplicate_key(&e) {
+                    StoreError::Conflict(format!("order {:?}: user {:?} already has another order with this idempotency key", order.id, order.user_id))
+                } else {
+                    map_error("update order", e)
+                }
+            })?;
+            if result.matched_count > 0 {
+                if let Some((key, _)) = &carried {
+                    // the follow-up; if this fails, the entries wait on the order for `settle_outbox`
+                    if let Err(e) = self.move_order_outbox(&order.id, key, events).await {
+                        tracing::warn!(order = %order.id, error = %e, "order entries left on the order for the relay to move");
+                    }
+                }
+                return Ok(true);
+            }
+            // a guard that failed only because of leftovers: settle them, try once more
+            if attempt > 0 || !self.settle_order_by_id(&order.id).await? {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
     async fn find_order(&self, filter: Document) -> Result<Option<Order>, StoreError> {
         find_body(&self.orders, filter, "order").await
     }

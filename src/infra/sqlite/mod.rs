@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod catalog;
 mod orders;
+mod outbox;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,6 +146,27 @@ CREATE TABLE IF NOT EXISTS audit (
     "after" TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms DESC, id DESC);
+-- messages to send (mails, webhooks) and the events they come from; `doc`
+-- is the entry as JSON, the columns are what the relay and lists filter on;
+-- `worker` + `lease_ms` are a relay's claim
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    target TEXT NOT NULL,
+    next_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    worker TEXT,
+    lease_ms INTEGER NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_ms);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created_ms DESC, id);
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
 "#;
 
 pub struct SqliteDb {

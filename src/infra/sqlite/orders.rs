@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
+use super::outbox::insert_entries;
 use super::{other, unavailable, write_error, SqliteStore};
+use crate::domain::outbox::OutboxEntry;
 use crate::domain::order::{Cart, Order, OrderStatus};
 use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StockLevel, StoreError};
 
@@ -231,31 +233,42 @@ impl OrderStore for SqliteStore {
             .await
     }
 
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus) -> Result<bool, StoreError> {
-        let o = order.clone();
+    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        let (o, events) = (order.clone(), events.to_vec());
         self.0
             .write(move |c| {
                 let doc = serde_json::to_string(&o).map_err(other)?;
-                let n = c
+                let tx = c.transaction().map_err(other)?;
+                let n = tx
                     .execute("UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), o.user_id, doc, o.id, expected.as_str()])
                     .map_err(other)?;
+                // the announcements commit with the change, or neither does
+                if n == 1 {
+                    insert_entries(&tx, &events)?;
+                }
+                tx.commit().map_err(other)?;
                 Ok(n == 1)
             })
             .await
     }
 
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order) -> Result<bool, StoreError> {
-        let (o, seen_at) = (order.clone(), serde_json::to_value(seen.updated_at).map_err(other)?);
+    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        let (o, seen_at, events) = (order.clone(), serde_json::to_value(seen.updated_at).map_err(other)?, events.to_vec());
         let (seen_status, seen_at) = (seen.status.as_str(), seen_at.as_str().unwrap_or_default().to_string());
         self.0
             .write(move |c| {
                 let doc = serde_json::to_string(&o).map_err(other)?;
-                let n = c
+                let tx = c.transaction().map_err(other)?;
+                let n = tx
                     .execute(
                         "UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ? AND json_extract(doc, '$.updated_at') = ?",
                         params![o.status.as_str(), o.user_id, doc, o.id, seen_status, seen_at],
                     )
                     .map_err(other)?;
+                if n == 1 {
+                    insert_entries(&tx, &events)?;
+                }
+                tx.commit().map_err(other)?;
                 Ok(n == 1)
             })
             .await

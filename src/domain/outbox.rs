@@ -1,0 +1,330 @@
+//! The outbox: what must be announced (mails, partner webhooks) is written
+//! as an entry together with the change it announces, then delivered in the
+//! background, at least once, under a stable id.
+//!
+//! An *event* entry (`kind = event`) records a business change (an order
+//! placed, a payment settled…). The relay fans it out into *delivery*
+//! entries (`mail`, `webhook`) whose ids derive from the event's, so doing
+//! it twice after a crash adds nothing. Each delivery has its own attempts,
+//! back-off and dead state.
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::order::{Order, OrderStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum EntryKind {
+    Event,
+    Mail,
+    Webhook,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Event => "event",
+            EntryKind::Mail => "mail",
+            EntryKind::Webhook => "webhook",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [EntryKind::Event, EntryKind::Mail, EntryKind::Webhook].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum EntryStatus {
+    Pending,
+    Sent,
+    Dead,
+}
+
+impl EntryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Pending => "pending",
+            EntryStatus::Sent => "sent",
+            EntryStatus::Dead => "dead",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [EntryStatus::Pending, EntryStatus::Sent, EntryStatus::Dead].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One try at delivering an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// The HTTP status a webhook endpoint answered (none for mail or a timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The start of the answer, or what went wrong.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OutboxEntry {
+    /// Stable across retries: the `webhook-id` of a webhook, the `Message-ID` of a mail.
+    pub id: String,
+    pub kind: EntryKind,
+    /// `order.created`, `order.paid`… for events; the template name for mails; the event type for webhooks.
+    pub topic: String,
+    /// The recipient's address (mail) or the endpoint's id (webhook); empty for events.
+    #[serde(default)]
+    pub target: String,
+    /// JSON: the event as announced (see `Event`).
+    pub payload: String,
+    pub status: EntryStatus,
+    pub attempts: u32,
+    /// Not tried again before this.
+    pub next_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub log: Vec<Attempt>,
+}
+
+/// Attempts kept in an entry's log (the oldest go first).
+pub const LOG_KEEP: usize = 20;
+
+impl OutboxEntry {
+    pub fn new(id: String, kind: EntryKind, topic: &str, target: &str, payload: String, now: DateTime<Utc>) -> Self {
+        Self { id, kind, topic: topic.into(), target: target.into(), payload, status: EntryStatus::Pending, attempts: 0, next_at: now, created_at: now, updated_at: now, log: vec![] }
+    }
+
+    /// An event entry announcing `event`.
+    pub fn event(event: &Event) -> Self {
+        let payload = serde_json::to_string(event).unwrap_or_default();
+        Self::new(event.id.clone(), EntryKind::Event, &event.kind, "", payload, event.timestamp)
+    }
+
+    /// Records a try: sent, retried later by the schedule, or dead (after the
+    /// last try or when `retry` is false).
+    pub fn record(&mut self, attempt: Attempt, retry: bool, schedule: &RetrySchedule) {
+        let now = attempt.at;
+        let ok = attempt.ok;
+        self.attempts += 1;
+        self.log.push(attempt);
+        if self.log.len() > LOG_KEEP {
+            self.log.remove(0);
+        }
+        self.updated_at = now;
+        self.status = if ok {
+            EntryStatus::Sent
+        } else {
+            match schedule.delay(self.attempts).filter(|_| retry) {
+                Some(d) => {
+                    self.next_at = now + d;
+                    EntryStatus::Pending
+                }
+                None => EntryStatus::Dead,
+            }
+        };
+    }
+
+    /// Sends again (an admin's retry or replay): pending now, the log kept.
+    pub fn requeue(&mut self, now: DateTime<Utc>) {
+        self.status = EntryStatus::Pending;
+        self.next_at = now;
+        self.updated_at = now;
+    }
+
+    pub fn last_error(&self) -> Option<&str> {
+        self.log.last().filter(|a| !a.ok).map(|a| a.note.as_str())
+    }
+}
+
+/// Growing delays between tries: after try `n` (1-based), wait `delays[n-1]`;
+/// after the last, the entry is dead. The default reaches a little over a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrySchedule {
+    pub delays: Vec<Duration>,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        let s = |n: i64| Duration::seconds(n);
+        Self { delays: vec![s(2), s(10), s(60), s(300), s(1800), s(7200), s(18000), s(36000), s(36000)] }
+    }
+}
+
+impl RetrySchedule {
+    /// `"2,10,60"` seconds.
+    pub fn parse(s: &str) -> Option<Self> {
+        let delays = s.split(',').map(|p| p.trim().parse::<i64>().ok().filter(|n| *n >= 0).map(Duration::seconds)).collect::<Option<Vec<_>>>()?;
+        Some(Self { delays })
+    }
+    pub fn delay(&self, attempts: u32) -> Option<Duration> {
+        self.delays.get(attempts.saturating_sub(1) as usize).copied()
+    }
+}
+
+/// Event types partners may subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 6] = ["order.created", "order.status_changed", "order.paid", "order.refunded", "product.updated", "stock.low"];
+
+/// A business change as announced: the body of a webhook (Standard Webhooks'
+/// `{type, timestamp, data}`) and what a mail is rendered from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(skip_serializing, default)]
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// `id` must identify the change, so that announcing it twice is one event.
+    pub fn new(id: String, kind: &str, at: DateTime<Utc>, data: serde_json::Value) -> Self {
+        Self { id, kind: kind.into(), timestamp: at, data }
+    }
+
+    pub fn parse(entry: &OutboxEntry) -> Option<Self> {
+        let mut e: Event = serde_json::from_str(&entry.payload).ok()?;
+        e.id = entry.id.clone();
+        Some(e)
+    }
+}
+
+/// Whether an endpoint subscribed to `patterns` wants `kind`: an exact type,
+/// `order.*` for a family, or `*` for everything.
+pub fn wants(patterns: &[String], kind: &str) -> bool {
+    patterns.iter().any(|p| p == "*" || p == kind || p.strip_suffix(".*").is_some_and(|family| kind.strip_prefix(family).is_some_and(|rest| rest.starts_with('.'))))
+}
+
+/// A subscription pattern is a known type or a family of them.
+pub fn valid_pattern(p: &str) -> bool {
+    p == "*" || WEBHOOK_EVENTS.contains(&p) || p.strip_suffix(".*").is_some_and(|f| WEBHOOK_EVENTS.iter().any(|e| e.starts_with(&format!("{f}."))))
+}
+
+/// A partner's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Endpoint {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// `whsec_…`: shown once, when created or rotated.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub secret: String,
+    /// The secret before the last rotation, still signed with until `previous_until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<DateTime<Utc>>,
+    pub enabled: bool,
+    /// Why the shop stopped calling it (a 410, days of failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery to it has failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Endpoint {
+    /// The secrets to sign with now: the current one, and the previous one while it is valid.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut out = vec![self.secret.as_str()];
+        if let (Some(p), Some(until)) = (&self.previous_secret, self.previous_until) {
+            if now < until {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// The endpoint as shown after creation: without secrets.
+    pub fn public(&self) -> Self {
+        Self { secret: String::new(), previous_secret: None, ..self.clone() }
+    }
+}
+
+/// What a change of an order announces: `before` as stored, `after` as it is
+/// being written. Event ids are natural keys of the change (an order is
+/// created once, reaches each status once, and each refund raises its
+/// refunded total), so announcing the same change twice is one event.
+pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
+    let data = || serde_json::to_value(after).unwrap_or_default();
+    let event = |kind: &str, key: String, data: serde_json::Value| OutboxEntry::event(&Event::new(format!("evt_{}.{kind}{key}", after.id), kind, after.updated_at, data));
+    let mut out = Vec::new();
+    if before.status == OrderStatus::Pending && after.status != OrderStatus::Pending {
+        out.push(event("order.created", String::new(), data()));
+    } else if before.status != after.status {
+        let mut d = data();
+        if let Some(m) = d.as_object_mut() {
+            m.insert("previous_status".into(), before.status.as_str().into());
+        }
+        out.push(event("order.status_changed", format!(".{}", after.status.as_str()), d));
+        if before.status == OrderStatus::AwaitingPayment && after.status == OrderStatus::Placed {
+            out.push(event("order.paid", String::new(), data()));
+        }
+    }
+    if after.payment.refunded_cents > before.payment.refunded_cents {
+        let mut d = data();
+        if let Some(m) = d.as_object_mut() {
+            m.insert("refund_cents".into(), (after.payment.refunded_cents - before.payment.refunded_cents).into());
+        }
+        out.push(event("order.refunded", format!(".{}", after.payment.refunded_cents), d));
+    }
+    out
+}
+
+/// Days of failures after which an endpoint is disabled.
+pub const FAILING_DAYS: i64 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_families_and_exact_types() {
+        let p = vec!["order.*".to_string()];
+        assert!(wants(&p, "order.paid"));
+        assert!(!wants(&p, "orders.paid"));
+        assert!(!wants(&p, "stock.low"));
+        assert!(wants(&["stock.low".to_string()], "stock.low"));
+        assert!(valid_pattern("order.*") && valid_pattern("product.updated") && !valid_pattern("orders.*") && !valid_pattern("order.shipped"));
+    }
+
+    #[test]
+    fn record_retries_then_dies() {
+        let now = Utc::now();
+        let schedule = RetrySchedule::parse("1,5").unwrap();
+        let mut e = OutboxEntry::new("x".into(), EntryKind::Mail, "t", "a@b.ro", "{}".into(), now);
+        let fail = |at| Attempt { at, ok: false, status: Some(500), latency_ms: 3, note: "boom".into() };
+        e.record(fail(now), true, &schedule);
+        assert_eq!((e.status, e.next_at), (EntryStatus::Pending, now + Duration::seconds(1)));
+        e.record(fail(now), true, &schedule);
+        assert_eq!((e.status, e.next_at), (EntryStatus::Pending, now + Duration::seconds(5)));
+        e.record(fail(now), true, &schedule);
+        assert_eq!(e.status, EntryStatus::Dead);
+        assert_eq!((e.attempts, e.log.len(), e.last_error()), (3, 3, Some("boom")));
+        let mut g = OutboxEntry::new("y".into(), EntryKind::Webhook, "t", "we", "{}".into(), now);
+        g.record(fail(now), false, &schedule);
+        assert_eq!(g.status, EntryStatus::Dead, "no retry when the answer says retrying will not help");
+    }
+
+    #[test]
+    fn previous_secret_signs_until_it_expires() {
+        let now = Utc::now();
+        let mut e = Endpoint { id: "we".into(), url: "https://x".into(), events: vec![], description: String::new(), secret: "a".into(), previous_secret: Some("b".into()), previous_until: Some(now + Duration::hours(1)), enabled: true, disabled_reason: None, failing_since: None, created_at: now };
+        assert_eq!(e.signing_secrets(now), vec!["a", "b"]);
+        e.previous_until = Some(now - Duration::seconds(1));
+        assert_eq!(e.signing_secrets(now), vec!["a"]);
+        assert!(e.public().secret.is_empty());
+    }
+}
