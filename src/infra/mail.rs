@@ -6,12 +6,38 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::ports::{Mail, Mailer, StoredMail};
+
+fn text_body(text: &str) -> Body {
+    Body::new_with_encoding(text.to_string(), ContentTransferEncoding::EightBit)
+        .or_else(|_| Body::new_with_encoding(text.to_string(), ContentTransferEncoding::QuotedPrintable))
+        .unwrap_or_else(|_| Body::new(text.to_string()))
+}
+
+/// Decodes a quoted-printable body (soft line breaks, `=XX` bytes).
+fn decode_qp(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 fn message(from: &Mailbox, mail: &Mail) -> Result<Message, String> {
     let to: Mailbox = mail.to.parse().map_err(|e| format!("bad recipient {:?}: {e}", mail.to))?;
@@ -22,9 +48,9 @@ fn message(from: &Mailbox, mail: &Mail) -> Result<Message, String> {
         .message_id(Some(format!("<{}@vitrina>", mail.id)))
         .multipart(
             MultiPart::alternative()
-                // 8-bit text stays readable in the file and in the panel
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::EightBit).body(mail.text.clone()))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).header(ContentTransferEncoding::Base64).body(mail.html.clone())),
+                // 8-bit text where the lines allow it (readable in the file), else quoted-printable
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&mail.text)))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(Body::new_with_encoding(mail.html.clone(), ContentTransferEncoding::Base64).unwrap_or_else(|_| Body::new(mail.html.clone())))),
         )
         .map_err(|e| format!("cannot build the mail: {e}"))
 }
@@ -122,7 +148,11 @@ pub fn read_eml(file: &str, raw: &str) -> StoredMail {
         .split("Content-Type: text/plain")
         .nth(1)
         .and_then(|p| p.split_once("\r\n\r\n"))
-        .map(|(_, rest)| rest.split("\r\n--").next().unwrap_or_default().replace("\r\n", "\n"))
+        .map(|(headers, rest)| {
+            let part = rest.split("\r\n--").next().unwrap_or_default();
+            let part = if headers.contains("quoted-printable") { decode_qp(part) } else { part.to_string() };
+            part.replace("\r\n", "\n")
+        })
         .unwrap_or_default();
     StoredMail { file: file.into(), to: header("To"), subject: header("Subject"), date: header("Date"), text }
 }
@@ -177,5 +207,9 @@ mod tests {
         assert_eq!(read.subject, mail.subject);
         assert_eq!(read.to, "ana@example.ro");
         assert_eq!(read.text.trim_end(), mail.text);
+        // a long line (a link with its token) goes quoted-printable and reads back the same
+        let long = Mail { text: format!("Linkul: https://shop.example.ro/reset-password?token={}\nGata, ăîșț.", "a".repeat(120)), ..mail };
+        let raw = String::from_utf8(message(&from, &long).unwrap().formatted()).unwrap();
+        assert_eq!(read_eml("x.eml", &raw).text.trim_end(), long.text);
     }
 }

@@ -228,3 +228,31 @@ pub fn png_declaring(w: u32, h: u32) -> Vec<u8> {
     chunk(b"IEND", &[]);
     out
 }
+
+/// A real SMTP server (maildev): `smtp://…` for the shop, its REST API for the tests.
+pub fn smtp() -> Option<(String, String)> {
+    Some((service("VITRINA_TEST_SMTP_URL", "SMTP (maildev)")?, service("VITRINA_TEST_MAILDEV_URL", "SMTP (maildev)")?))
+}
+
+/// The webhook receiver (`tests/support/hook_receiver.py`).
+pub fn hooks_url() -> Option<String> {
+    service("VITRINA_TEST_HOOKS_URL", "webhook receiver")
+}
+
+/// Waits (up to `secs`) for `check` to give something; polls, never sleeps blindly.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
