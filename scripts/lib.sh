@@ -124,8 +124,12 @@ ensure_test_services() {
     python3 -m venv "$STRIPE_VENV"
     "$STRIPE_VENV/bin/pip" install -q 'localstripe==1.15.10'
   fi
-  # Playwright and axe-core; no browser download: Debian's Chromium is used
-  npm_ci_if_changed "$ROOT/end2end" "Playwright and axe-core"
+  if ! "$STRIPE_VENV/bin/python" -c 'import standardwebhooks' 2>/dev/null; then
+    log "installing standardwebhooks (an independent webhook signature check) into $STRIPE_VENV"
+    "$STRIPE_VENV/bin/pip" install -q 'standardwebhooks==1.1.0'
+  fi
+  # Playwright, axe-core and maildev (an SMTP server with a REST API); no browser download: Debian's Chromium is used
+  npm_ci_if_changed "$ROOT/end2end" "Playwright, axe-core and maildev"
 }
 
 free_port() {
@@ -218,6 +222,22 @@ start_mongo() { # sets MONGO_PORT (nx-27017, a MongoDB wire-protocol server)
   wait_for_port "$MONGO_PORT" 30 || die "nx-27017 did not start"
 }
 
+start_maildev() { # sets SMTP_PORT and MAILDEV_PORT (maildev keeps every mail, lists them under /api/email)
+  SMTP_PORT=$(free_port)
+  MAILDEV_PORT=$(free_port)
+  local dir; dir=$(mktemp -d)
+  "$ROOT/end2end/node_modules/.bin/maildev" --smtp "$SMTP_PORT" --web "$MAILDEV_PORT" --ip 127.0.0.1 >"$dir/maildev.log" 2>&1 &
+  track $! "$SMTP_PORT" maildev
+  wait_for_port "$SMTP_PORT" 30 || die "maildev did not start"
+  wait_for_port "$MAILDEV_PORT" 30 || die "maildev's API did not start"
+}
+start_hooks() { # sets HOOKS_PORT (tests/support/hook_receiver.py: checks signatures, answers 500 or hangs on demand)
+  HOOKS_PORT=$(free_port)
+  local dir; dir=$(mktemp -d)
+  "$STRIPE_VENV/bin/python" "$ROOT/tests/support/hook_receiver.py" "$HOOKS_PORT" >"$dir/hooks.log" 2>&1 &
+  track $! "$HOOKS_PORT" hook-receiver
+  wait_for_port "$HOOKS_PORT" 30 || die "the webhook receiver did not start"
+}
 start_stripe() { # sets STRIPE_PORT (localstripe: Stripe's API, webhooks and a Stripe.js stand-in)
   STRIPE_PORT=$(free_port)
   local dir; dir=$(mktemp -d)

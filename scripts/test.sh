@@ -18,12 +18,16 @@ start_redis
 start_mongo
 start_s3
 start_stripe
-log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT, localstripe on $STRIPE_PORT"
+start_maildev
+start_hooks
+log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT, localstripe on $STRIPE_PORT, maildev (SMTP) on $SMTP_PORT, webhook receiver on $HOOKS_PORT"
 
 export VITRINA_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 export VITRINA_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export VITRINA_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export VITRINA_TEST_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT"
+export VITRINA_TEST_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" VITRINA_TEST_MAILDEV_URL="http://127.0.0.1:$MAILDEV_PORT"
+export VITRINA_TEST_HOOKS_URL="http://127.0.0.1:$HOOKS_PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 unset VITRINA_SKIP_MISSING_SERVICES   # every store and cache run is required here
 
@@ -45,12 +49,13 @@ VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VI
   VITRINA_BANK_IBAN="RO49 AAAA 1B31 0075 9384 0000" VITRINA_BANK_BENEFICIARY="Vitrina Demo SRL" VITRINA_BANK_NAME="Banca Transilvania" \
   STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PUBLISHABLE_KEY=pk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
   STRIPE_API_BASE="$VITRINA_TEST_STRIPE_URL" STRIPE_JS_URL="$VITRINA_TEST_STRIPE_URL/js.stripe.com/v3/" \
+  SMTP_URL="$VITRINA_TEST_SMTP_URL" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }
 # localstripe signs its webhooks with the shop's secret and posts them to the shop
 curl -fsS -X POST "$VITRINA_TEST_STRIPE_URL/_config/webhooks/e2e" -d url="http://127.0.0.1:$E2E_PORT/api/v1/payments/stripe/webhook" -d secret=whsec_e2e >/dev/null
-(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" STRIPE_URL="$VITRINA_TEST_STRIPE_URL" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
+(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" STRIPE_URL="$VITRINA_TEST_STRIPE_URL" MAILDEV_URL="$VITRINA_TEST_MAILDEV_URL" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
 log "Lighthouse (mobile) on the release build: home, a listing, a product page"
 bash scripts/lighthouse.sh 2>&1 | tee "$LOGDIR/lighthouse.log"

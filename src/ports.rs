@@ -447,15 +447,7 @@ pub struct Mail {
     pub html: String,
 }
 
-/// A mail as the embedded mode's mailbox shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoredMail {
-    pub file: String,
-    pub to: String,
-    pub subject: String,
-    pub date: String,
-    pub text: String,
-}
+pub use crate::domain::outbox::StoredMail;
 
 /// Sends mail: SMTP in production, `.eml` files in the embedded mode.
 #[async_trait]

@@ -33,7 +33,7 @@ async function aProduct(page: Page, query: string): Promise<string> {
 // One test per page: axe on a debug build under a loaded 2-core machine takes
 // seconds a page, and a page's own timeout keeps a slow one from starving the rest.
 test.describe('accessibility (axe-core): storefront', () => {
-  for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', '/login', '/register', '/no-such-page']) {
+  for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', '/login', '/register', '/forgot-password', '/reset-password?token=x', '/no-such-page']) {
     test(path, async ({ page }) => {
       await audit(page, path);
     });
@@ -94,7 +94,7 @@ test.describe('accessibility (axe-core): account and panel', () => {
   });
   test.use({ storageState: ADMIN_STATE });
 
-  for (const path of ['/account', '/account/orders', '/admin', '/admin/products', '/admin/products/new', '/admin/orders', '/admin/users', '/admin/import', '/admin/audit']) {
+  for (const path of ['/account', '/account/orders', '/admin', '/admin/products', '/admin/products/new', '/admin/orders', '/admin/users', '/admin/import', '/admin/audit', '/admin/outbox', '/admin/webhooks', '/admin/outbox?tab=mailbox']) {
     test(path, async ({ page }) => {
       await audit(page, path);
     });

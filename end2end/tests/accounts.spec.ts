@@ -36,3 +36,55 @@ test('a shopper registers, signs out, signs in and sees the account page', async
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Hello, Ioana Test');
 });
+
+// "Forgot password?" end to end: the mail arrives over real SMTP (maildev), its
+// link sets a new password once, and the old password stops working.
+test('a shopper who forgot the password resets it with the mailed link', async ({ page, request }) => {
+  const maildev = process.env.MAILDEV_URL;
+  test.skip(!maildev, 'MAILDEV_URL is not set (scripts/test.sh starts maildev)');
+  const email = `forgot-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  await page.goto('/register');
+  await page.getByLabel('Name').fill('Radu Uituc');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill('the first long passphrase');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await expect(page.locator('.auth-card .notice')).toContainText('If an account uses this address');
+
+  let link = '';
+  await expect
+    .poll(async () => {
+      const mails = await (await request.get(`${maildev}/api/email`)).json();
+      const mail = mails.find((m: any) => m.to.some((t: any) => t.address === email) && /password/i.test(m.subject));
+      link = mail ? (mail.text.match(/https?:\/\/\S+reset-password\?token=\S+/) || [''])[0] : '';
+      return link;
+    }, { timeout: 15_000 })
+    .not.toBe('');
+
+  await page.goto(link);
+  await page.getByLabel('New password').fill('short');
+  await page.getByRole('button', { name: 'Save the new password' }).click();
+  await expect(page.locator('#f-password-error')).toContainText('at least 10 characters');
+  await page.getByLabel('New password').fill('the second long passphrase');
+  await page.getByRole('button', { name: 'Save the new password' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.locator('.auth-card .notice')).toContainText('Your password is changed');
+
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill('the first long passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#f-password-error')).toContainText('incorrect');
+  await page.getByLabel('Password').fill('the second long passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+
+  // the link worked once
+  await page.goto(link);
+  await expect(page.locator('.auth-card .alert')).toContainText('invalid, already used or expired');
+});

@@ -42,7 +42,7 @@ pub struct RefreshBody {
 pub async fn register(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<UserView>), Response> {
     let ip = client_ip(&app, &headers, peer);
     rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await?;
-    let user = app.accounts.register(&body.email, &body.password, &body.name, Role::Customer).await.map_err(|e| Problem::from(e).into_response())?;
+    let user = app.accounts.register_in(&body.email, &body.password, &body.name, Role::Customer, Some(crate::i18n::request_locale().code())).await.map_err(|e| Problem::from(e).into_response())?;
     Ok((StatusCode::CREATED, Json(user.view())))
 }
 

@@ -283,6 +283,16 @@ pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
     out
 }
 
+/// A mail as the embedded mode's mailbox shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMail {
+    pub file: String,
+    pub to: String,
+    pub subject: String,
+    pub date: String,
+    pub text: String,
+}
+
 /// Days of failures after which an endpoint is disabled.
 pub const FAILING_DAYS: i64 = 3;
 

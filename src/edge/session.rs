@@ -10,6 +10,8 @@ use crate::services::orders::{guest_cart, user_cart};
 use crate::state::AppState;
 
 pub const SESSION_CART_KEY: &str = "cart_id";
+/// A webhook secret the panel shows once, right after it was made: `(endpoint id, secret)`.
+pub const NEW_WEBHOOK_SECRET: &str = "new_webhook_secret";
 
 /// The cart of this browser: the user's when signed in, else the session's guest cart.
 pub async fn browser_cart(caller: &Caller, session: &Session, create: bool) -> Result<Option<String>, Response> {

@@ -415,10 +415,10 @@ impl Notifier {
     fn check_events(events: &[String]) -> Result<Vec<String>, FieldError> {
         let events: Vec<String> = events.iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect();
         if events.is_empty() {
-            return Err(FieldError::new("events", &format!("choose at least one event: {}", WEBHOOK_EVENTS.join(", "))));
+            return Err(FieldError::coded("field-webhook-events", "events", &[("events", &WEBHOOK_EVENTS.join(", "))]));
         }
         if let Some(bad) = events.iter().find(|e| !valid_pattern(e)) {
-            return Err(FieldError::new("events", &format!("unknown event {bad:?}: use {} or a family such as order.*", WEBHOOK_EVENTS.join(", "))));
+            return Err(FieldError::coded("field-webhook-event-unknown", "events", &[("event", bad), ("events", &WEBHOOK_EVENTS.join(", "))]));
         }
         Ok(events)
     }
@@ -426,10 +426,10 @@ impl Notifier {
     /// Registers an endpoint; the answer holds its secret, shown this once.
     pub async fn create_endpoint(&self, url: &str, events: &[String], description: &str) -> Result<Endpoint, NotifyError> {
         let url = url.trim();
-        self.0.hooks.check_url(url).map_err(|e| FieldError::new("url", &e))?;
+        self.0.hooks.check_url(url).map_err(|e| FieldError::coded("field-webhook-url", "url", &[("detail", &e)]))?;
         let events = Self::check_events(events)?;
         if description.chars().count() > 200 {
-            return Err(FieldError::new("description", "at most 200 characters").into());
+            return Err(FieldError::coded("field-webhook-description", "description", &[]).into());
         }
         let ep = Endpoint {
             id: format!("we_{}", uuid::Uuid::new_v4().simple()),
@@ -452,7 +452,7 @@ impl Notifier {
     pub async fn update_endpoint(&self, id: &str, url: Option<&str>, events: Option<&[String]>, enabled: Option<bool>) -> Result<Endpoint, NotifyError> {
         let mut ep = self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)?;
         if let Some(u) = url {
-            self.0.hooks.check_url(u.trim()).map_err(|e| FieldError::new("url", &e))?;
+            self.0.hooks.check_url(u.trim()).map_err(|e| FieldError::coded("field-webhook-url", "url", &[("detail", &e)]))?;
             ep.url = u.trim().into();
         }
         if let Some(ev) = events {

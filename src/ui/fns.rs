@@ -64,7 +64,8 @@ page_error_through_failure!(
     crate::services::catalog::CatalogError,
     crate::services::accounts::AccountError,
     crate::services::orders::OrderError,
-    crate::services::admin::AdminError
+    crate::services::admin::AdminError,
+    crate::services::notify::NotifyError
 );
 
 #[cfg(feature = "ssr")]

@@ -123,6 +123,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/p/:slug") view=ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=account::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=account::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view=account::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/products") view=admin::products::ProductListPage ssr=SsrMode::Async/>
@@ -133,6 +135,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=admin::users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/import") view=admin::import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/outbox") view=admin::outbox::OutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/webhooks") view=admin::outbox::WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=orders::CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
@@ -165,6 +169,13 @@ mod tests {
         use crate::domain::payment::PaymentStatus as P;
         let statuses = [P::Pending, P::Authorized, P::Paid, P::Failed, P::Expired, P::Refunded, P::PartiallyRefunded, P::Voided];
         keys.extend(statuses.iter().map(|s| format!("payment-status-{}", s.as_str())));
+        for k in ["event", "mail", "webhook"] {
+            keys.push(format!("admin-outbox-kind-{k}"));
+        }
+        for s in ["pending", "sent", "dead"] {
+            keys.push(format!("admin-outbox-status-{s}"));
+            keys.push(format!("admin-outbox-none-{s}"));
+        }
         keys.extend(crate::ui::admin::audit::ACTIONS.iter().map(|(a, _)| format!("audit-{}", a.replace('.', "-"))));
         for l in crate::i18n::Locale::ALL {
             for k in &keys {

@@ -22,6 +22,8 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/login", Public, post(login)),
         ("/register", Public, post(register)),
         ("/logout", Public, post(logout)),
+        ("/forgot-password", Public, post(forgot_password)),
+        ("/reset-password", Public, post(reset_password)),
         ("/account/password", Authenticated, post(change_password)),
         ("/account/profile", Authenticated, post(update_profile)),
     ]
@@ -77,7 +79,7 @@ async fn register(State(app): State<AppState>, headers: axum::http::HeaderMap, P
     if rate_limit(&app, &[format!("register:{ip}")], app.config.register_rate_per_min).await.is_err() {
         return keep("email", "msg-register-throttled".into());
     }
-    match app.accounts.register(&f.email, &f.password, &f.name, Role::Customer).await {
+    match app.accounts.register_in(&f.email, &f.password, &f.name, Role::Customer, Some(crate::i18n::request_locale().code())).await {
         Ok(user) => match sign_in(&session, &user).await {
             Ok(()) => {
                 merge_guest_cart(&app, &session, &user).await;
@@ -131,3 +133,49 @@ async fn update_profile(State(app): State<AppState>, axum::Extension(caller): ax
     }
 }
 
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// The same page after, whether or not the address has an account.
+async fn forgot_password(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, Form(f): Form<ForgotForm>) -> Response {
+    let ip = client_ip(&app, &headers, peer);
+    let email = f.email.trim().to_string();
+    if email.is_empty() || !email.contains('@') {
+        return back("/forgot-password", &[("error", "reset-email-needed"), ("email", &email)]);
+    }
+    let keys = [(format!("reset:ip:{ip}"), 20), (format!("reset:acct:{}", email.to_lowercase()), 3)];
+    if crate::edge::caller::rate_limit_window(&app, &keys, std::time::Duration::from_secs(15 * 60)).await.is_err() {
+        return back("/forgot-password", &[("error", "reset-throttled"), ("email", &email)]);
+    }
+    let accounts = app.accounts.clone();
+    tokio::spawn(async move {
+        if let Err(e) = accounts.request_password_reset(&email).await {
+            tracing::error!(error = %e, "a password reset could not be started");
+        }
+    });
+    back("/forgot-password", &[("sent", "1")])
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn reset_password(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, Form(f): Form<ResetForm>) -> Response {
+    let ip = client_ip(&app, &headers, peer);
+    if rate_limit(&app, &[format!("reset-confirm:ip:{ip}")], app.config.login_rate_per_min).await.is_err() {
+        return back("/reset-password", &[("token", &f.token), ("err.password", "login-throttled")]);
+    }
+    match app.accounts.confirm_password_reset(&f.token, &f.password).await {
+        Ok(_) => back("/login", &[("notice", "password-reset-done")]),
+        Err(AccountError::InvalidToken) => back("/reset-password", &[("token", &f.token), ("err.token", "reset-link-invalid")]),
+        Err(e) => super::refused_fields(e, "/reset-password", &[("token", &f.token)]),
+    }
+}

@@ -20,6 +20,9 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/admin/orders/refund", Access::ADMIN, post(admin_order_refund)),
         ("/admin/users/update", Access::ADMIN, post(admin_user_update)),
         ("/admin/users/create", Access::ADMIN, post(admin_user_create)),
+        ("/admin/outbox/retry", Access::ADMIN, post(admin_outbox_retry)),
+        ("/admin/webhooks/create", Access::ADMIN, post(admin_webhook_create)),
+        ("/admin/webhooks/change", Access::ADMIN, post(admin_webhook_change)),
     ]
 }
 
@@ -187,5 +190,81 @@ fn notice(key: &str, args: &[(&str, &str)]) -> String {
     match crate::i18n::link_message(key, &args) {
         code if code == "err-try-again" => "msg-saved".to_string(),
         code => code,
+    }
+}
+
+// ------------------------------------------------------------------ outbox and webhooks
+
+/// A form body with repeated keys (`events=…&events=…`).
+fn pairs(body: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+}
+
+fn one(p: &[(String, String)], key: &str) -> String {
+    p.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+async fn admin_outbox_retry(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, body: String) -> Response {
+    let p = pairs(&body);
+    let to = crate::domain::text::local_path(&one(&p, "back")).filter(|b| b.starts_with("/admin/")).unwrap_or_else(|| "/admin/outbox".into());
+    if let Err(r) = admin_actor(&caller, &to) {
+        return r;
+    }
+    match app.notify.retry(&one(&p, "id")).await {
+        Ok(_) => back(&to, &[("notice", "outbox-requeued")]),
+        Err(e) => super::refused(e, &to),
+    }
+}
+
+async fn admin_webhook_create(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: tower_sessions::Session, body: String) -> Response {
+    let to = "/admin/webhooks";
+    if let Err(r) = admin_actor(&caller, to) {
+        return r;
+    }
+    let p = pairs(&body);
+    let events: Vec<String> = p.iter().filter(|(k, _)| k == "events").map(|(_, v)| v.clone()).collect();
+    let (url, description) = (one(&p, "url"), one(&p, "description"));
+    match app.notify.create_endpoint(&url, &events, &description).await {
+        Ok(ep) => {
+            let _ = session.insert(crate::edge::session::NEW_WEBHOOK_SECRET, (ep.id.clone(), ep.secret.clone())).await;
+            back(to, &[("id", &ep.id), ("notice", "webhook-created")])
+        }
+        Err(e) => super::refused_fields(e, to, &[("url", &url), ("description", &description)]),
+    }
+}
+
+/// `action`: enable, disable, rotate or delete.
+async fn admin_webhook_change(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: tower_sessions::Session, body: String) -> Response {
+    let p = pairs(&body);
+    let id = one(&p, "id");
+    let to = format!("/admin/webhooks?id={}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+    if let Err(r) = admin_actor(&caller, &to) {
+        return r;
+    }
+    let done = match one(&p, "action").as_str() {
+        "enable" => app.notify.update_endpoint(&id, None, None, Some(true)).await.map(|_| "webhook-enabled"),
+        "disable" => app.notify.update_endpoint(&id, None, None, Some(false)).await.map(|_| "webhook-disabled"),
+        "rotate" => match app.notify.rotate_secret(&id).await {
+            Ok(ep) => {
+                let _ = session.insert(crate::edge::session::NEW_WEBHOOK_SECRET, (ep.id.clone(), ep.secret.clone())).await;
+                Ok("webhook-rotated")
+            }
+            Err(e) => Err(e),
+        },
+        "delete" => match app.notify.delete_endpoint(&id).await {
+            Ok(()) => return back("/admin/webhooks", &[("notice", "webhook-deleted")]),
+            Err(e) => Err(e),
+        },
+        _ => return back(&to, &[("error", "err-try-again")]),
+    };
+    match done {
+        Ok(msg) => {
+            let (path, query) = to.split_once('?').unwrap_or((&to, ""));
+            let mut kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            kept.push(("notice".into(), msg.into()));
+            let kept: Vec<(&str, &str)> = kept.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            back(path, &kept)
+        }
+        Err(e) => super::refused(e, &to),
     }
 }

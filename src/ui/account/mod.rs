@@ -48,13 +48,77 @@ pub fn LoginPage() -> impl IntoView {
         <Title text=loc.t("sign-in")/>
         <section class="auth-card">
             <h1>{loc.t("sign-in")}</h1>
+            {(!qm("notice").is_empty()).then(|| view! { <p class="notice" role="status">{qm("notice")}</p> })}
             <form method="post" action=loc.href("/login") class="stack">
                 <input type="hidden" name="next" value=next/>
                 <Field name="email" label=loc.t("email") kind="email" value=q("email") autocomplete="email"/>
                 <Field name="password" label=loc.t("password") kind="password" error=qm("error") autocomplete="current-password"/>
                 <button type="submit" class="button primary">{loc.t("sign-in")}</button>
             </form>
+            <p><a href=loc.href("/forgot-password")>{loc.t("forgot-password")}</a></p>
             <p class="muted">{loc.t("new-here")}" "<a href=register_href>{loc.t("create-account")}</a></p>
+        </section>
+    }
+}
+
+/// "Forgot password?": an address in, the same answer whether or not it has an account.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let sent = !q("sent").is_empty();
+    view! {
+        <Title text=loc.t("forgot-password")/>
+        <section class="auth-card">
+            <h1>{loc.t("forgot-password")}</h1>
+            {if sent {
+                view! {
+                    <p class="notice" role="status">{loc.t("msg-reset-sent")}</p>
+                    <p class="muted">{loc.t("reset-check-spam")}</p>
+                    <p><a href=loc.href("/login")>{loc.t("back-to-sign-in")}</a></p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p class="muted">{loc.t("forgot-password-intro")}</p>
+                    <form method="post" action=loc.href("/forgot-password") class="stack">
+                        <Field name="email" label=loc.t("email") kind="email" value=q("email") error=qm("error") autocomplete="email"/>
+                        <button type="submit" class="button primary">{loc.t("send-reset-link")}</button>
+                    </form>
+                    <p class="muted"><a href=loc.href("/login")>{loc.t("back-to-sign-in")}</a></p>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// The mailed link's page: a new password for the token in the address.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let token = q("token");
+    let token_error = qm("err.token");
+    view! {
+        <Title text=loc.t("choose-new-password")/>
+        <section class="auth-card">
+            <h1>{loc.t("choose-new-password")}</h1>
+            {if token.is_empty() || !token_error.is_empty() {
+                view! {
+                    <p class="alert" role="alert">{if token_error.is_empty() { loc.t("field-reset-token").to_string() } else { token_error }}</p>
+                    <p><a class="button" href=loc.href("/forgot-password")>{loc.t("send-reset-link")}</a></p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <form method="post" action=loc.href("/reset-password") class="stack">
+                        <input type="hidden" name="token" value=token/>
+                        <Field name="password" label=loc.t("password-new-label") kind="password" error=qm("err.password") autocomplete="new-password" hint=loc.t("password-hint")/>
+                        <button type="submit" class="button primary">{loc.t("save-new-password")}</button>
+                    </form>
+                    <p class="muted small-text">{loc.t("reset-signs-out-everywhere")}</p>
+                }
+                .into_any()
+            }}
         </section>
     }
 }

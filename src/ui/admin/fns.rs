@@ -221,3 +221,80 @@ pub async fn admin_audit(query: String) -> Result<PageResult<AuditList>, ServerF
     let per_page = 30;
     Ok(app.audit.list(&filter, page, per_page).await.map(|(items, total)| AuditList { items, total, page, per_page }).map_err(PageError::from))
 }
+
+// ------------------------------------------------------------------ outbox and webhooks
+
+use crate::domain::outbox::{Endpoint, OutboxEntry, StoredMail};
+
+/// The Outbox page: one tab of entries, or the embedded mode's mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxView {
+    /// `pending`, `sent`, `dead` or `mailbox`.
+    pub tab: String,
+    pub counts: std::collections::BTreeMap<String, u64>,
+    pub items: Vec<OutboxEntry>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    /// `None` when mail goes out over SMTP (no mailbox to show).
+    pub mailbox: Option<Vec<StoredMail>>,
+}
+
+/// `tab` (pending, sent, dead, mailbox), `kind`, `page`.
+#[server]
+pub async fn admin_outbox(query: String) -> Result<PageResult<OutboxView>, ServerFnError> {
+    let (app, _) = guard!();
+    let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let tab = q.get("tab").cloned().filter(|t| ["pending", "sent", "dead", "mailbox"].contains(&t.as_str())).unwrap_or_else(|| "pending".into());
+    let page = q.get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).clamp(1, 10_000);
+    let kind = q.get("kind").and_then(|k| crate::domain::outbox::EntryKind::parse(k));
+    let counts = match app.notify.counts().await {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(PageError::from(e))),
+    };
+    let mailbox = app.notify.mailbox(100).await;
+    if tab == "mailbox" {
+        return Ok(Ok(OutboxView { tab, counts, items: vec![], total: 0, page: 1, per_page: 50, mailbox }));
+    }
+    let filter = crate::ports::OutboxFilter { status: crate::domain::outbox::EntryStatus::parse(&tab), kind, target: None };
+    Ok(app.notify.entries(&filter, page, 50).await.map(|p| OutboxView { tab, counts, items: p.items, total: p.total, page: p.page, per_page: p.per_page, mailbox }).map_err(PageError::from))
+}
+
+/// The Webhooks page: every endpoint; the chosen one's deliveries; a secret just made (shown once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhooksView {
+    pub endpoints: Vec<Endpoint>,
+    pub selected: Option<Endpoint>,
+    pub deliveries: Vec<OutboxEntry>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    /// `(endpoint id, secret)` right after creation or rotation, once.
+    pub new_secret: Option<(String, String)>,
+}
+
+#[server]
+pub async fn admin_webhooks(query: String) -> Result<PageResult<WebhooksView>, ServerFnError> {
+    let (app, _) = guard!();
+    let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let endpoints = match app.notify.endpoints().await {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(PageError::from(e))),
+    };
+    // the secret a form post just made: read once, then gone from the session
+    let session = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let new_secret: Option<(String, String)> = session.remove(crate::edge::session::NEW_WEBHOOK_SECRET).await.ok().flatten();
+    let selected = q.get("id").and_then(|id| endpoints.iter().find(|e| &e.id == id).cloned());
+    let page = q.get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).clamp(1, 10_000);
+    let (deliveries, total, per_page) = match &selected {
+        Some(ep) => {
+            let f = crate::ports::OutboxFilter { kind: Some(crate::domain::outbox::EntryKind::Webhook), target: Some(ep.id.clone()), status: None };
+            match app.notify.entries(&f, page, 25).await {
+                Ok(p) => (p.items, p.total, p.per_page),
+                Err(e) => return Ok(Err(PageError::from(e))),
+            }
+        }
+        None => (vec![], 0, 25),
+    };
+    Ok(Ok(WebhooksView { endpoints, selected, deliveries, total, page, per_page, new_secret }))
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod import;
 pub mod fns;
 pub mod orders;
+pub mod outbox;
 pub mod products;
 pub mod users;
 mod pager;
@@ -104,6 +105,8 @@ pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
                 {link("/admin/users", "admin-users-and-partners")}
                 {link("/admin/import", "admin-import-and-export")}
                 {link("/admin/audit", "admin-audit-log")}
+                {link("/admin/outbox", "admin-outbox")}
+                {link("/admin/webhooks", "admin-webhooks")}
                 <a href="/api/docs" class="admin-nav-link muted">{crate::ui::use_locale().t("admin-api-docs")}</a>
             </nav>
             <section class="admin-main admin">{children()}</section>
