@@ -740,3 +740,4 @@ msg-reset-email-needed = Enter the e-mail address of your account.
 msg-reset-throttled = Too many requests for this address; try again in a quarter of an hour.
 msg-password-reset-done = Your password is changed. Sign in with the new one.
 msg-reset-link-invalid = This link is invalid, already used or expired; ask for a new one.
+admin-webhook-failing-since = failing since { $time } (UTC)

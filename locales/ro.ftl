@@ -747,3 +747,4 @@ msg-reset-email-needed = Scrie adresa de e-mail a contului tău.
 msg-reset-throttled = Prea multe cereri pentru această adresă; încearcă din nou peste un sfert de oră.
 msg-password-reset-done = Parola e schimbată. Autentifică-te cu cea nouă.
 msg-reset-link-invalid = Linkul nu e valid, a fost folosit deja sau a expirat; cere unul nou.
+admin-webhook-failing-since = eșuează din { $time } (UTC)

@@ -166,6 +166,7 @@ impl AppState {
         };
         let accounts = accounts.with_notifier(store.kv.clone(), notify.clone(), &crate::services::digest::hmac_sha256(b"vitrina password reset", &secret));
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
+            .with_notifier(notify.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
         let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
         let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images };

@@ -37,6 +37,7 @@ pub struct Accepted {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = ResetBody,
     responses(
         (status = 202, description = "If the address has an account, a link is on its way", body = Accepted),
+        (status = 422, description = "A body that is not `{\"email\": …}`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or from this client (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn password_reset(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<ResetBody>) -> Response {

@@ -84,6 +84,8 @@ pub struct AdminCatalog {
     inventory: Arc<dyn InventoryStore>,
     orders: Arc<dyn OrderStore>,
     audit: AuditLog,
+    /// Announces product changes to partners (`product.updated`).
+    notify: Option<crate::services::notify::Notifier>,
 }
 
 /// The longest side of a listing thumbnail, in pixels.
@@ -92,7 +94,18 @@ pub const THUMB_SIDE: u32 = 480;
 impl AdminCatalog {
     pub fn new(catalog: CatalogService, inventory: Arc<dyn InventoryStore>, orders: Arc<dyn OrderStore>, audit: AuditLog) -> Self {
         let store = catalog.store().clone();
-        Self { images: None, thumbnailer: None, catalog, store, inventory, orders, audit }
+        Self { images: None, thumbnailer: None, catalog, store, inventory, orders, audit, notify: None }
+    }
+
+    pub fn with_notifier(mut self, notify: crate::services::notify::Notifier) -> Self {
+        self.notify = Some(notify);
+        self
+    }
+
+    async fn announce(&self, product: &Product) {
+        if let Some(n) = &self.notify {
+            n.product_changed(product).await;
+        }
     }
 
     pub fn with_images(mut self, images: Arc<dyn crate::ports::ImageStore>, thumbnailer: Arc<dyn Thumbnailer>) -> Self {
@@ -231,6 +244,7 @@ impl AdminCatalog {
         let product = from_input(input, format!("p_{}", uuid::Uuid::new_v4().simple()), slug, vec![], 0, now);
         let saved = self.save(product).await?;
         self.audit.record(actor, "product.create", &saved.id, format!("created {}", saved.name), None, Some(&saved)).await;
+        self.announce(&saved).await;
         Ok(saved)
     }
 
@@ -280,6 +294,7 @@ impl AdminCatalog {
             saved = self.get(id).await?;
         }
         self.audit.record(actor, "product.update", id, describe_product_change(&existing, &saved), Some(&existing), Some(&saved)).await;
+        self.announce(&saved).await;
         if !raced.is_empty() {
             return Err(AdminError::StockMoved(raced));
         }

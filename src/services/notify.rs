@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::domain::order::{Order, OrderStatus};
-use crate::domain::outbox::{order_events, valid_pattern, wants, Attempt, Endpoint, EntryKind, EntryStatus, Event, OutboxEntry, RetrySchedule, FAILING_DAYS, WEBHOOK_EVENTS};
+use crate::domain::outbox::{valid_pattern, wants, Attempt, Endpoint, EntryKind, EntryStatus, Event, OutboxEntry, RetrySchedule, FAILING_DAYS, WEBHOOK_EVENTS};
 use crate::domain::payment::{BankAccount, PaymentMethod};
 use crate::domain::product::{AttrValue, Product};
 use crate::domain::user::{FieldError, Role, User};
@@ -78,6 +78,8 @@ struct Inner {
     secret: Vec<u8>,
     guest_link: Arc<dyn Fn(&str) -> String + Send + Sync>,
     worker: String,
+    /// Deliveries in flight on this instance (at most `IN_FLIGHT`).
+    inflight: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone)]
@@ -85,6 +87,8 @@ pub struct Notifier(Arc<Inner>);
 
 /// Entries one relay pass claims.
 const BATCH: u32 = 32;
+/// Deliveries one instance runs at once.
+const IN_FLIGHT: usize = 64;
 /// How long a claim holds: longer than the slowest delivery (a webhook's 10 s timeout, an SMTP exchange).
 const LEASE: Duration = Duration::from_secs(60);
 /// How long the `password_reset` link works.
@@ -138,23 +142,37 @@ impl Notifier {
         guest_link: Arc<dyn Fn(&str) -> String + Send + Sync>,
     ) -> Self {
         let worker = format!("w_{}", uuid::Uuid::new_v4().simple());
-        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker }))
+        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker, inflight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)) }))
     }
 
     pub fn mailer_kind(&self) -> &'static str {
         self.0.mailer.kind()
     }
 
-    /// One relay pass: claims what is due and delivers it. Returns how many entries it handled.
+    /// One relay pass: claims what is due (as much as there is room for)
+    /// and starts delivering it; each delivery records its own outcome when
+    /// done, so a slow endpoint never holds up the mails claimed with it.
+    /// Returns how many entries it started.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let me = &self.0;
-        let batch = me.outbox.claim(&me.worker, Utc::now(), LEASE, BATCH).await?;
+        let room = me.inflight.available_permits().min(BATCH as usize);
+        if room == 0 {
+            return Ok(0);
+        }
+        let batch = me.outbox.claim(&me.worker, Utc::now(), LEASE, room as u32).await?;
         let n = batch.len();
-        let handled = futures::future::join_all(batch.into_iter().map(|e| self.handle(e))).await;
-        for entry in handled {
-            if !me.outbox.finish(&me.worker, &entry).await? {
-                tracing::warn!(id = %entry.id, "an outbox entry's claim ran out before it was recorded; another relay has it");
-            }
+        for entry in batch {
+            let Ok(permit) = me.inflight.clone().acquire_owned().await else { break };
+            let this = self.clone();
+            tokio::spawn(async move {
+                let done = this.handle(entry).await;
+                match this.0.outbox.finish(&this.0.worker, &done).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(id = %done.id, "an outbox entry's claim ran out before it was recorded; another relay has it"),
+                    Err(e) => tracing::warn!(id = %done.id, error = %e, "could not record a delivery; it is tried again when its claim ends"),
+                }
+                drop(permit);
+            });
         }
         Ok(n)
     }
@@ -168,11 +186,11 @@ impl Notifier {
         let started = std::time::Instant::now();
         let (ok, status, note, retry) = match entry.kind {
             EntryKind::Event => match self.fan_out(&entry).await {
-                Ok(n) => (true, None, format!("{n} deliveries"), true),
+                Ok(n) => (true, None, format!("fan-out: {n}"), true),
                 Err(e) => (false, None, e, true),
             },
             EntryKind::Mail => match self.send_mail(&entry).await {
-                Ok(to) => (true, None, format!("sent to {to} ({})", self.0.mailer.kind()), true),
+                Ok(to) => (true, None, format!("{} → {to}", self.0.mailer.kind()), true),
                 Err((e, retry)) => (false, None, e, retry),
             },
             EntryKind::Webhook => self.call_hook(&entry).await,
@@ -314,7 +332,7 @@ impl Notifier {
         let address_lines: Vec<String> = [a.name.clone(), a.street.clone(), format!("{} {}", a.postal_code, a.city), a.country.clone(), a.phone.clone()].into_iter().filter(|s| !s.trim().is_empty()).collect();
         let link = match &o.guest_email {
             Some(_) => format!("{}?token={}", self.link(locale, &format!("/orders/{}", o.id)), (self.0.guest_link)(&o.id)),
-            None => self.link(locale, &format!("/orders/{}", o.id)),
+            None => self.link(locale, &format!("/account/orders/{}", o.id)),
         };
         let bank = match (&self.0.settings.bank, o.payment.method) {
             (Some(b), PaymentMethod::BankTransfer) => json!({"beneficiary": b.beneficiary, "iban": b.iban, "bank": b.bank, "days": self.0.settings.transfer_days}),
@@ -532,11 +550,6 @@ impl Notifier {
         if u.role == Role::Customer {
             self.announce(Event::new(format!("evt_{}.user.registered", u.id), "user.registered", u.created_at, json!({"user_id": u.id}))).await;
         }
-    }
-
-    /// Re-announces what an order write carries (tests, tools).
-    pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
-        order_events(before, after)
     }
 }
 

@@ -238,6 +238,8 @@ pub struct OutboxView {
     pub per_page: u64,
     /// `None` when mail goes out over SMTP (no mailbox to show).
     pub mailbox: Option<Vec<StoredMail>>,
+    /// Webhook endpoints' URLs by id (what a delivery's "to" shows).
+    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 
 /// `tab` (pending, sent, dead, mailbox), `kind`, `page`.
@@ -253,11 +255,15 @@ pub async fn admin_outbox(query: String) -> Result<PageResult<OutboxView>, Serve
         Err(e) => return Ok(Err(PageError::from(e))),
     };
     let mailbox = app.notify.mailbox(100).await;
+    let endpoints = match app.notify.endpoints().await {
+        Ok(all) => all.into_iter().map(|e| (e.id, e.url)).collect(),
+        Err(e) => return Ok(Err(PageError::from(e))),
+    };
     if tab == "mailbox" {
-        return Ok(Ok(OutboxView { tab, counts, items: vec![], total: 0, page: 1, per_page: 50, mailbox }));
+        return Ok(Ok(OutboxView { tab, counts, items: vec![], total: 0, page: 1, per_page: 50, mailbox, endpoints }));
     }
     let filter = crate::ports::OutboxFilter { status: crate::domain::outbox::EntryStatus::parse(&tab), kind, target: None };
-    Ok(app.notify.entries(&filter, page, 50).await.map(|p| OutboxView { tab, counts, items: p.items, total: p.total, page: p.page, per_page: p.per_page, mailbox }).map_err(PageError::from))
+    Ok(app.notify.entries(&filter, page, 50).await.map(|p| OutboxView { tab, counts, items: p.items, total: p.total, page: p.page, per_page: p.per_page, mailbox, endpoints }).map_err(PageError::from))
 }
 
 /// The Webhooks page: every endpoint; the chosen one's deliveries; a secret just made (shown once).

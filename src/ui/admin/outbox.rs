@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::fns::{admin_outbox, admin_webhooks, OutboxView, WebhooksView};
 use super::{admin_page, q, query_string, Flash, Pager};
 use crate::domain::outbox::{EntryKind, EntryStatus, OutboxEntry, WEBHOOK_EVENTS};
+use crate::ui::account::Field;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
@@ -104,17 +105,25 @@ fn OutboxBody(v: OutboxView) -> impl IntoView {
         view! { <section class="empty-state"><h2>{loc.t(&format!("admin-outbox-none-{}", v.tab))}</h2><p class="muted">{loc.t("admin-outbox-intro")}</p></section> }.into_any()
     } else {
         view! {
+            <div class="table-scroll">
             <table class="data outbox-table">
-                <thead><tr><th>{loc.t("admin-when-utc")}</th><th>{loc.t("admin-outbox-kind")}</th><th>{loc.t("admin-outbox-what")}</th><th>{loc.t("admin-outbox-to")}</th><th>{loc.t("admin-outbox-tries")}</th><th></th></tr></thead>
+                <thead><tr><th>{loc.t("admin-when-utc")}</th><th>{loc.t("admin-outbox-what")}</th><th>{loc.t("admin-outbox-to")}</th><th>{loc.t("admin-outbox-tries")}</th><th></th></tr></thead>
                 <tbody>
                     {v.items.iter().map(|e| {
                         let next = (e.status == EntryStatus::Pending && e.attempts > 0).then(|| e.next_at.format("%H:%M:%S").to_string());
+                        let to = match e.kind {
+                            EntryKind::Webhook => v.endpoints.get(&e.target).cloned().unwrap_or_else(|| e.target.clone()),
+                            _ => e.target.clone(),
+                        };
                         view! {
                             <tr>
                                 <td class="nowrap">{when(e)}</td>
-                                <td>{loc.t(&format!("admin-outbox-kind-{}", e.kind.as_str()))}</td>
-                                <td><code>{e.topic.clone()}</code><br/><span class="small-text muted">{e.id.clone()}</span></td>
-                                <td class="wrap">{e.target.clone()}</td>
+                                <td>
+                                    <span class="small-text muted">{loc.t(&format!("admin-outbox-kind-{}", e.kind.as_str()))}</span><br/>
+                                    <code>{e.topic.clone()}</code><br/>
+                                    <span class="small-text muted ellipsis" title=e.id.clone()>{e.id.clone()}</span>
+                                </td>
+                                <td class="ellipsis" title=to.clone()>{to.clone()}</td>
                                 <td>
                                     <Attempts entry=e.clone()/>
                                     {next.map(|t| view! { <span class="small-text muted">{loc.tf("admin-outbox-next", &[("time", &t)])}</span> })}
@@ -125,6 +134,7 @@ fn OutboxBody(v: OutboxView) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
             <Pager page=v.page per_page=v.per_page total=v.total base=query_string() path="/admin/outbox"/>
         }
         .into_any()
@@ -165,11 +175,15 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
         view! { <section class="empty-state"><h2>{loc.t("admin-webhooks-none")}</h2><p class="muted">{loc.t("admin-webhooks-intro")}</p></section> }.into_any()
     } else {
         view! {
+            <div class="table-scroll">
             <table class="data">
                 <thead><tr><th>"URL"</th><th>{loc.t("admin-webhook-events")}</th><th>{loc.t("status")}</th><th></th></tr></thead>
                 <tbody>
                     {v.endpoints.iter().map(|e| {
-                        let state = if e.enabled { loc.t("admin-webhook-enabled").to_string() } else { format!("{} — {}", loc.t("admin-webhook-disabled"), e.disabled_reason.clone().unwrap_or_default()) };
+                        let mut state = if e.enabled { loc.t("admin-webhook-enabled").to_string() } else { format!("{} — {}", loc.t("admin-webhook-disabled"), e.disabled_reason.clone().unwrap_or_default()) };
+                        if let (true, Some(since)) = (e.enabled, e.failing_since) {
+                            state = format!("{state} · {}", loc.tf("admin-webhook-failing-since", &[("time", &since.format("%Y-%m-%d %H:%M").to_string())]));
+                        }
                         view! {
                             <tr>
                                 <td class="wrap"><code>{e.url.clone()}</code>{(!e.description.is_empty()).then(|| view! { <br/><span class="small-text muted">{e.description.clone()}</span> })}</td>
@@ -181,6 +195,7 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
         }
         .into_any()
     };
@@ -212,13 +227,14 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
                     view! { <p class="muted">{loc.t("admin-webhook-no-deliveries")}</p> }.into_any()
                 } else {
                     view! {
-                        <table class="data">
+                        <div class="table-scroll">
+                        <table class="data outbox-table">
                             <thead><tr><th>{loc.t("admin-when-utc")}</th><th>{loc.t("admin-outbox-what")}</th><th>{loc.t("status")}</th><th>{loc.t("admin-outbox-tries")}</th><th></th></tr></thead>
                             <tbody>
                                 {v.deliveries.iter().map(|e| view! {
                                     <tr>
                                         <td class="nowrap">{when(e)}</td>
-                                        <td><code>{e.topic.clone()}</code><br/><span class="small-text muted">{e.id.clone()}</span></td>
+                                        <td><code>{e.topic.clone()}</code><br/><span class="small-text muted ellipsis" title=e.id.clone()>{e.id.clone()}</span></td>
                                         <td>{loc.t(&format!("admin-outbox-status-{}", e.status.as_str()))}</td>
                                         <td><Attempts entry=e.clone()/></td>
                                         <td>{retry_button(e, back.clone())}</td>
@@ -226,6 +242,7 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                         <Pager page=v.page per_page=v.per_page total=v.total base=query_string() path="/admin/webhooks"/>
                     }
                     .into_any()
@@ -245,17 +262,14 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
             <h2>{loc.t("admin-webhook-new")}</h2>
             <p class="muted">{loc.t("admin-webhooks-intro")}</p>
             <form method="post" action="/admin/webhooks/create" class="stack">
-                <label for="wh-url">"URL"</label>
-                <input id="wh-url" type="url" name="url" required value=q("url") placeholder="https://erp.example.ro/vitrina-hooks" aria-invalid=(!url_error.is_empty()).then_some("true") aria-describedby="wh-url-error"/>
-                {(!url_error.is_empty()).then(|| view! { <p id="wh-url-error" class="field-error">{url_error.clone()}</p> })}
+                <Field name="url" label="URL (https://…)" kind="url" value=q("url") error=url_error autocomplete="off"/>
                 <fieldset>
                     <legend>{loc.t("admin-webhook-events")}</legend>
                     <label class="inline"><input type="checkbox" name="events" value="order.*"/>" order.* "<span class="muted small-text">{loc.t("admin-webhook-all-orders")}</span></label>
                     {WEBHOOK_EVENTS.iter().map(|e| view! { <label class="inline"><input type="checkbox" name="events" value=*e/>" "{*e}</label> }).collect_view()}
                     {(!events_error.is_empty()).then(|| view! { <p class="field-error">{events_error.clone()}</p> })}
                 </fieldset>
-                <label for="wh-desc">{loc.t("admin-webhook-description")}</label>
-                <input id="wh-desc" type="text" name="description" maxlength="200" value=q("description")/>
+                <Field name="description" label=loc.t("admin-webhook-description") value=q("description") error=crate::ui::message(loc, &q("err.description")) autocomplete="off"/>
                 <button type="submit" class="button">{loc.t("admin-webhook-create")}</button>
             </form>
         </section>
