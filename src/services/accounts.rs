@@ -136,6 +136,18 @@ impl AccountService {
         Ok(())
     }
 
+    /// Whether a mailed token can still set a password (the page says so before the form is filled).
+    pub async fn reset_token_usable(&self, token: &str) -> Result<bool, AccountError> {
+        let Some(r) = &self.resets else { return Ok(false) };
+        let token = token.trim();
+        if token.is_empty() || token.len() > 200 {
+            return Ok(false);
+        }
+        let Some(bytes) = r.kv.kv_get(RESETS, &sha256_hex(token)).await? else { return Ok(false) };
+        let Ok(record) = serde_json::from_slice::<ResetRecord>(&bytes) else { return Ok(false) };
+        Ok(Utc::now() - record.issued_at <= chrono::Duration::minutes(crate::services::notify::RESET_MINUTES))
+    }
+
     /// Sets a new password with a mailed token: once, within its 30 minutes,
     /// and not after the password changed since it was asked for. Every
     /// browser session and API token family of the user ends.

@@ -74,6 +74,13 @@ fn app() -> Result<crate::state::AppState, ServerFnError> {
 }
 
 /// One listing page for a query string (the same parameters as `GET /api/v1/products`).
+/// Whether a password-reset link's token can still be used.
+#[server]
+pub async fn reset_token_usable(token: String) -> Result<bool, ServerFnError> {
+    let app = app()?;
+    app.accounts.reset_token_usable(&token).await.map_err(|e| ServerFnError::new(e.to_string()))
+}
+
 #[server]
 pub async fn search_catalog(query: String) -> Result<PageResult<SearchResult>, ServerFnError> {
     use crate::domain::query::CatalogQuery;

@@ -92,33 +92,44 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     }
 }
 
-/// The mailed link's page: a new password for the token in the address.
+/// The mailed link's page: a new password for the token in the address
+/// (a used or expired link says so at once, with a way to ask for another).
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let loc = crate::ui::use_locale();
     let token = q("token");
-    let token_error = qm("err.token");
+    let checked = token.clone();
+    let usable = Resource::new(move || checked.clone(), crate::ui::fns::reset_token_usable);
     view! {
         <Title text=loc.t("choose-new-password")/>
         <section class="auth-card">
             <h1>{loc.t("choose-new-password")}</h1>
-            {if token.is_empty() || !token_error.is_empty() {
-                view! {
-                    <p class="alert" role="alert">{if token_error.is_empty() { loc.t("field-reset-token").to_string() } else { token_error }}</p>
-                    <p><a class="button" href=loc.href("/forgot-password")>{loc.t("send-reset-link")}</a></p>
-                }
-                .into_any()
-            } else {
-                view! {
-                    <form method="post" action=loc.href("/reset-password") class="stack">
-                        <input type="hidden" name="token" value=token/>
-                        <Field name="password" label=loc.t("password-new-label") kind="password" error=qm("err.password") autocomplete="new-password" hint=loc.t("password-hint")/>
-                        <button type="submit" class="button primary">{loc.t("save-new-password")}</button>
-                    </form>
-                    <p class="muted small-text">{loc.t("reset-signs-out-everywhere")}</p>
-                }
-                .into_any()
-            }}
+            <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        let token_error = qm("err.token");
+                        let ok = usable.await.unwrap_or(false) && token_error.is_empty();
+                        if !ok {
+                            view! {
+                                <p class="alert" role="alert">{if token_error.is_empty() { loc.t("field-reset-token").to_string() } else { token_error }}</p>
+                                <p><a class="button" href=loc.href("/forgot-password")>{loc.t("send-reset-link")}</a></p>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <form method="post" action=loc.href("/reset-password") class="stack">
+                                    <input type="hidden" name="token" value=token/>
+                                    <Field name="password" label=loc.t("password-new-label") kind="password" error=qm("err.password") autocomplete="new-password" hint=loc.t("password-hint")/>
+                                    <button type="submit" class="button primary">{loc.t("save-new-password")}</button>
+                                </form>
+                                <p class="muted small-text">{loc.t("reset-signs-out-everywhere")}</p>
+                            }
+                            .into_any()
+                        }
+                    })
+                }}
+            </Suspense>
         </section>
     }
 }
