@@ -3,6 +3,7 @@
 //!
 //!   cargo run --release --features ssr --example order_bench
 //!   BENCH_ORDERS=2000 BENCH_CONCURRENCY=64 BENCH_BUYERS=500 BENCH_UNITS=50 ...
+//!   BENCH_RELAY=1 also runs the outbox relay (order mails written as .eml files) during the run.
 //!
 //! Uses the embedded store in a temp dir, or MONGODB_URI / REDIS_URL when set.
 //! Server and load generator share this machine (and its cores).
@@ -93,6 +94,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let served = app.clone();
+    if std::env::var("BENCH_RELAY").is_ok_and(|v| v == "1") {
+        // mails and webhooks go out while orders come in, as on a real instance
+        vitrina::server::spawn_relay(&app, std::time::Duration::from_millis(500));
+    }
     tokio::spawn(async move { vitrina::server::serve_on(listener, served, std::future::pending()).await.unwrap() });
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     let base = format!("http://{addr}");

@@ -343,6 +343,8 @@ fn start_server(dir: &std::path::Path, port: u16, smtp_url: &str, mongo: &Option
         .env("SMTP_URL", smtp_url)
         .env("VITRINA_RELAY", if relay { "on" } else { "off" })
         .env("VITRINA_JWT_SECRET", "k".repeat(48))
+        .env("VITRINA_ADMIN_EMAIL", "crash-admin@example.ro")
+        .env("VITRINA_ADMIN_PASSWORD", PASSWORD)
         .env("RUST_LOG", "warn")
         .env_remove("MONGODB_URI")
         .env_remove("REDIS_URL")
@@ -378,6 +380,16 @@ async fn a_server_killed_between_an_order_and_its_mail_sends_it_after_restart() 
         let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["sku"].as_str().unwrap().to_string();
         post(&client, &base, "/api/v1/cart/items", json!({"sku": sku, "quantity": 1}), Some(&buyer)).await;
         let body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"}});
+        // a partner's endpoint wants the order too
+        let hooks = hooks_url();
+        let hook_name = common::unique_name("crash");
+        if let Some(hooks) = &hooks {
+            let (_, t) = post(&client, &base, "/api/v1/auth/token", json!({"email": "crash-admin@example.ro", "password": PASSWORD}), None).await;
+            let admin = t["access_token"].as_str().unwrap().to_string();
+            let (s, ep) = post(&client, &base, "/api/v1/admin/webhooks", json!({"url": format!("{hooks}/hook/{hook_name}"), "events": ["order.created"]}), Some(&admin)).await;
+            assert_eq!(s, 201, "{ep}");
+            reqwest::Client::new().post(format!("{hooks}/_config/{hook_name}")).json(&json!({"secret": ep["secret"]})).send().await.unwrap();
+        }
         let (s, order) = post(&client, &base, "/api/v1/orders", body, Some(&buyer)).await;
         assert_eq!(s, 201, "{order}");
         let number = order["number"].as_str().unwrap().to_string();
@@ -389,10 +401,23 @@ async fn a_server_killed_between_an_order_and_its_mail_sends_it_after_restart() 
         let mut server = start_server(dir.path(), port, &smtp_url, &mongo, true);
         let mail = eventually(60, || async { mails_to(&maildev, &email).await.into_iter().find(|m| m["subject"].as_str().unwrap_or_default().contains(&number)) }).await;
         let confirmations = mails_to(&maildev, &email).await.into_iter().filter(|m| m["subject"].as_str().unwrap_or_default().contains(&number)).count();
+        let hooked = match &hooks {
+            Some(h) => eventually(30, || async {
+                let r = received(h, &hook_name).await;
+                (!r["deliveries"].as_array().unwrap().is_empty()).then_some(r)
+            })
+            .await,
+            None => None,
+        };
         server.kill().unwrap();
         server.wait().unwrap();
         assert!(mail.is_some(), "the confirmation is sent after the restart ({mongo:?})");
         assert_eq!(confirmations, 1);
+        if hooks.is_some() {
+            let r = hooked.expect("the webhook is delivered after the restart");
+            assert_eq!(r["unique"].as_array().unwrap().len(), 1, "exactly once in the receiver's de-duplicated view: {r}");
+            assert!(r["deliveries"].as_array().unwrap().iter().all(|d| d["signature_ok"] == true && d["type"] == "order.created"), "{r}");
+        }
     }
 }
 
