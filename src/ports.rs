@@ -480,6 +480,8 @@ pub struct HookAnswer {
 #[async_trait]
 pub trait HookClient: Send + Sync {
     async fn post(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> HookAnswer;
-    /// Whether the URL may be registered (scheme, host) — the address check happens per call.
+    /// Whether the URL may be registered (scheme, host) — the address check
+    /// happens per call. The refusal is a reason code: `not-a-url`,
+    /// `credentials`, `https-only`, `http-loopback-only`, `private`.
     fn check_url(&self, url: &str) -> Result<(), String>;
 }

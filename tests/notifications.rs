@@ -150,6 +150,35 @@ async fn with_no_smtp_the_mail_is_an_eml_file_the_panel_lists() {
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains(&number), "the panel's mailbox lists the mail");
+    // the panel's form: a refused URL comes back next to its field, with what was typed
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = no_redirects
+        .post(format!("{}/admin/webhooks/create", app.base))
+        .bearer_auth(&admin)
+        .header("Origin", &app.base)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("url=http%3A%2F%2Fpartner.example.com%2Fx&events=order.*&description=ERP")
+        .send()
+        .await
+        .unwrap();
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/admin/webhooks?") && to.contains("err.url=") && to.contains("description=ERP"), "{to}");
+    let page = app.client.get(format!("{}{to}", app.base)).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("this machine (127.0.0.1, localhost)") || page.contains("această mașină (127.0.0.1, localhost)"), "the message is worded next to the field");
+    let res = no_redirects
+        .post(format!("{}/admin/webhooks/create", app.base))
+        .bearer_auth(&admin)
+        .header("Origin", &app.base)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("url=http%3A%2F%2F127.0.0.1%3A9%2Fhook&events=order.created&events=stock.low")
+        .send()
+        .await
+        .unwrap();
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.contains("notice=webhook-created"), "{to}");
+    let listed = app.state.notify.endpoints().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].events, ["order.created", "stock.low"], "repeated checkboxes are all kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

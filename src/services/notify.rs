@@ -444,7 +444,7 @@ impl Notifier {
     /// Registers an endpoint; the answer holds its secret, shown this once.
     pub async fn create_endpoint(&self, url: &str, events: &[String], description: &str) -> Result<Endpoint, NotifyError> {
         let url = url.trim();
-        self.0.hooks.check_url(url).map_err(|e| FieldError::coded("field-webhook-url", "url", &[("detail", &e)]))?;
+        self.0.hooks.check_url(url).map_err(|why| url_refused(&why))?;
         let events = Self::check_events(events)?;
         if description.chars().count() > 200 {
             return Err(FieldError::coded("field-webhook-description", "description", &[]).into());
@@ -470,7 +470,7 @@ impl Notifier {
     pub async fn update_endpoint(&self, id: &str, url: Option<&str>, events: Option<&[String]>, enabled: Option<bool>) -> Result<Endpoint, NotifyError> {
         let mut ep = self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)?;
         if let Some(u) = url {
-            self.0.hooks.check_url(u.trim()).map_err(|e| FieldError::coded("field-webhook-url", "url", &[("detail", &e)]))?;
+            self.0.hooks.check_url(u.trim()).map_err(|why| url_refused(&why))?;
             ep.url = u.trim().into();
         }
         if let Some(ev) = events {
@@ -551,6 +551,18 @@ impl Notifier {
             self.announce(Event::new(format!("evt_{}.user.registered", u.id), "user.registered", u.created_at, json!({"user_id": u.id}))).await;
         }
     }
+}
+
+/// A refused webhook URL, worded from the adapter's reason code.
+fn url_refused(why: &str) -> FieldError {
+    let code = match why {
+        "credentials" => "field-webhook-url-credentials",
+        "https-only" => "field-webhook-url-https",
+        "http-loopback-only" => "field-webhook-url-loopback",
+        "private" => "field-webhook-url-private",
+        _ => "field-webhook-url",
+    };
+    FieldError::coded(code, "url", &[])
 }
 
 /// Mail payloads may hold what only the recipient should read; the panel sees the envelope.

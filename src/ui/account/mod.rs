@@ -25,14 +25,14 @@ fn qm(key: &str) -> String {
 
 /// A labelled input with its error underneath.
 #[component]
-pub(crate) fn Field(name: &'static str, label: &'static str, #[prop(default = "text")] kind: &'static str, #[prop(optional)] value: String, #[prop(optional)] error: String, #[prop(optional)] autocomplete: &'static str, #[prop(optional)] hint: &'static str) -> impl IntoView {
+pub(crate) fn Field(name: &'static str, label: &'static str, #[prop(default = "text")] kind: &'static str, #[prop(optional)] value: String, #[prop(optional)] error: String, #[prop(optional)] autocomplete: &'static str, #[prop(optional)] hint: &'static str, #[prop(optional)] optional: bool) -> impl IntoView {
     let id = format!("f-{name}");
     let err_id = format!("{id}-error");
     let has_error = !error.is_empty();
     view! {
         <div class="field" class:invalid=has_error>
             <label for=id.clone()>{label}</label>
-            <input id=id type=kind name=name value=value autocomplete=autocomplete aria-invalid=has_error.to_string() aria-describedby=err_id.clone() required/>
+            <input id=id type=kind name=name value=value autocomplete=autocomplete aria-invalid=has_error.to_string() aria-describedby=err_id.clone() required=!optional/>
             {(!hint.is_empty() && !has_error).then(|| view! { <p class="hint">{hint}</p> })}
             {has_error.then(|| view! { <p class="field-error" id=err_id role="alert">{error}</p> })}
         </div>

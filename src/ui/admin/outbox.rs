@@ -269,7 +269,7 @@ fn WebhooksBody(v: WebhooksView) -> impl IntoView {
                     {WEBHOOK_EVENTS.iter().map(|e| view! { <label class="inline"><input type="checkbox" name="events" value=*e/>" "{*e}</label> }).collect_view()}
                     {(!events_error.is_empty()).then(|| view! { <p class="field-error">{events_error.clone()}</p> })}
                 </fieldset>
-                <Field name="description" label=loc.t("admin-webhook-description") value=q("description") error=crate::ui::message(loc, &q("err.description")) autocomplete="off"/>
+                <Field name="description" label=loc.t("admin-webhook-description") value=q("description") error=crate::ui::message(loc, &q("err.description")) autocomplete="off" optional=true/>
                 <button type="submit" class="button">{loc.t("admin-webhook-create")}</button>
             </form>
         </section>
