@@ -58,6 +58,9 @@ test.describe('with JavaScript (hydrated)', () => {
     await expect(box).toHaveAttribute('aria-activedescendant', 'suggestion-0');
     await box.press('Enter');
     await page.waitForURL((url) => bare(url) === '/c/electronics/laptops');
+    // a new page: it hydrates on the first interaction, before the next search
+    await page.locator('body').dispatchEvent('pointermove');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     // a typo still finds products; Escape closes the list
     await box.fill('');
     await box.pressSequentially('laptpo');
