@@ -42,18 +42,9 @@ pub struct Accepted {
     ))]
 pub async fn password_reset(State(app): State<AppState>, headers: HeaderMap, PeerAddr(peer): PeerAddr, JsonBody(body): JsonBody<ResetBody>) -> Response {
     let ip = client_ip(&app, &headers, peer);
-    let keys = [(format!("reset:ip:{ip}"), 20), (format!("reset:acct:{}", body.email.trim().to_lowercase()), 3)];
-    if let Err(res) = crate::edge::caller::rate_limit_window(&app, &keys, std::time::Duration::from_secs(15 * 60)).await {
+    if let Err(res) = crate::edge::caller::ask_password_reset(&app, &ip, &body.email).await {
         return res;
     }
-    // the work happens after the answer: known and unknown addresses answer alike, and as fast
-    let accounts = app.accounts.clone();
-    let email = body.email;
-    tokio::spawn(async move {
-        if let Err(e) = accounts.request_password_reset(&email).await {
-            tracing::error!(error = %e, "a password reset could not be started");
-        }
-    });
     let loc = crate::i18n::request_locale();
     (StatusCode::ACCEPTED, Json(Accepted { status: "accepted".into(), detail: loc.t("msg-reset-sent").into() })).into_response()
 }

@@ -258,27 +258,35 @@ impl Endpoint {
 /// created once, reaches each status once, and each refund raises its
 /// refunded total), so announcing the same change twice is one event.
 pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
-    let data = || serde_json::to_value(after).unwrap_or_default();
+    let created = before.status == OrderStatus::Pending && after.status != OrderStatus::Pending;
+    let moved = !created && before.status != after.status;
+    let refunded = after.payment.refunded_cents > before.payment.refunded_cents;
+    if !(created || moved || refunded) {
+        // most order writes (a payment reference, a failed attempt) announce nothing: no serializing
+        return Vec::new();
+    }
+    // the order as the API shows it, serialized once for every event of this change
+    let data = serde_json::to_value(after).unwrap_or_default();
+    let with = |key: &str, value: serde_json::Value| {
+        let mut d = data.clone();
+        if let Some(m) = d.as_object_mut() {
+            m.insert(key.into(), value);
+        }
+        d
+    };
     let event = |kind: &str, key: String, data: serde_json::Value| OutboxEntry::event(&Event::new(format!("evt_{}.{kind}{key}", after.id), kind, after.updated_at, data));
     let mut out = Vec::new();
-    if before.status == OrderStatus::Pending && after.status != OrderStatus::Pending {
-        out.push(event("order.created", String::new(), data()));
-    } else if before.status != after.status {
-        let mut d = data();
-        if let Some(m) = d.as_object_mut() {
-            m.insert("previous_status".into(), before.status.as_str().into());
-        }
-        out.push(event("order.status_changed", format!(".{}", after.status.as_str()), d));
+    if created {
+        out.push(event("order.created", String::new(), data.clone()));
+    }
+    if moved {
+        out.push(event("order.status_changed", format!(".{}", after.status.as_str()), with("previous_status", before.status.as_str().into())));
         if before.status == OrderStatus::AwaitingPayment && after.status == OrderStatus::Placed {
-            out.push(event("order.paid", String::new(), data()));
+            out.push(event("order.paid", String::new(), data.clone()));
         }
     }
-    if after.payment.refunded_cents > before.payment.refunded_cents {
-        let mut d = data();
-        if let Some(m) = d.as_object_mut() {
-            m.insert("refund_cents".into(), (after.payment.refunded_cents - before.payment.refunded_cents).into());
-        }
-        out.push(event("order.refunded", format!(".{}", after.payment.refunded_cents), d));
+    if refunded {
+        out.push(event("order.refunded", format!(".{}", after.payment.refunded_cents), with("refund_cents", (after.payment.refunded_cents - before.payment.refunded_cents).into())));
     }
     out
 }

@@ -426,8 +426,13 @@ impl Notifier {
         Ok(self.0.outbox.endpoints().await?.iter().map(Endpoint::public).collect())
     }
 
+    /// One endpoint with its secrets (for the changes below).
+    async fn stored_endpoint(&self, id: &str) -> Result<Endpoint, NotifyError> {
+        self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)
+    }
+
     pub async fn endpoint(&self, id: &str) -> Result<Endpoint, NotifyError> {
-        Ok(self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)?.public())
+        Ok(self.stored_endpoint(id).await?.public())
     }
 
     fn check_events(events: &[String]) -> Result<Vec<String>, FieldError> {
@@ -468,7 +473,7 @@ impl Notifier {
 
     /// Changes what an endpoint receives, or turns it on or off (turning on clears its failures).
     pub async fn update_endpoint(&self, id: &str, url: Option<&str>, events: Option<&[String]>, enabled: Option<bool>) -> Result<Endpoint, NotifyError> {
-        let mut ep = self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)?;
+        let mut ep = self.stored_endpoint(id).await?;
         if let Some(u) = url {
             self.0.hooks.check_url(u.trim()).map_err(|why| url_refused(&why))?;
             ep.url = u.trim().into();
@@ -491,7 +496,7 @@ impl Notifier {
 
     /// A new secret (shown once); the old one keeps signing for a day, so the partner can switch without losing messages.
     pub async fn rotate_secret(&self, id: &str) -> Result<Endpoint, NotifyError> {
-        let mut ep = self.0.outbox.endpoints().await?.into_iter().find(|e| e.id == id).ok_or(NotifyError::NotFound)?;
+        let mut ep = self.stored_endpoint(id).await?;
         ep.previous_secret = Some(std::mem::replace(&mut ep.secret, new_secret()));
         ep.previous_until = Some(Utc::now() + chrono::Duration::hours(24));
         self.0.outbox.save_endpoint(&ep).await?;

@@ -147,16 +147,9 @@ async fn forgot_password(State(app): State<AppState>, headers: HeaderMap, PeerAd
     if email.is_empty() || !email.contains('@') {
         return back("/forgot-password", &[("error", "reset-email-needed"), ("email", &email)]);
     }
-    let keys = [(format!("reset:ip:{ip}"), 20), (format!("reset:acct:{}", email.to_lowercase()), 3)];
-    if crate::edge::caller::rate_limit_window(&app, &keys, std::time::Duration::from_secs(15 * 60)).await.is_err() {
+    if crate::edge::caller::ask_password_reset(&app, &ip, &email).await.is_err() {
         return back("/forgot-password", &[("error", "reset-throttled"), ("email", &email)]);
     }
-    let accounts = app.accounts.clone();
-    tokio::spawn(async move {
-        if let Err(e) = accounts.request_password_reset(&email).await {
-            tracing::error!(error = %e, "a password reset could not be started");
-        }
-    });
     back("/forgot-password", &[("sent", "1")])
 }
 
