@@ -73,6 +73,8 @@ pub struct Config {
     pub stripe: Option<crate::infra::stripe::StripeSettings>,
     /// Mails and partner webhooks.
     pub notify: NotifyConfig,
+    /// How often the recommendation table is rebuilt (`VITRINA_RECOMMEND_EVERY_SECS`, 0: never by itself).
+    pub recommend_every: Duration,
 }
 
 /// `SMTP_URL` (`smtp://user:pass@host:587`, STARTTLS; unset: `.eml` files
@@ -190,6 +192,7 @@ impl Config {
                 relay: !matches!(var("VITRINA_RELAY").as_deref(), Some("off" | "false" | "0")),
                 strict_hooks: prod,
             },
+            recommend_every: Duration::from_secs(num("VITRINA_RECOMMEND_EVERY_SECS", 900)?),
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
@@ -247,6 +250,7 @@ impl Config {
             currency: crate::domain::money::DEFAULT_CURRENCY.into(),
             stripe: None,
             notify: Default::default(),
+            recommend_every: Duration::ZERO,
         }
     }
 }

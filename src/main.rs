@@ -27,14 +27,44 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Fill the store with a deterministic demo catalog.
+    /// Fill the store with a deterministic demo catalog and order history.
     Seed {
         /// Number of products.
         #[arg(long, default_value_t = 2000)]
         products: u64,
-        /// Delete every product, category and image first.
+        /// Number of past orders (with co-purchase structure, for recommendations).
+        #[arg(long, default_value_t = 5000)]
+        orders: u64,
+        /// Delete every product, category, image and order first.
         #[arg(long)]
         reset: bool,
+    },
+    /// Recommendations: rebuild the "bought together" table, or measure the strategies.
+    Recommend {
+        #[command(subcommand)]
+        command: RecommendCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecommendCommand {
+    /// Rebuild the product-to-product table from the orders now.
+    Rebuild,
+    /// Hold out each customer's last order, recommend from the rest, and
+    /// print hit-rate@k and precision@k per strategy and for best sellers.
+    Evaluate {
+        /// Evaluate on a generated history over the current catalog (this
+        /// seed; not stored) instead of the store's orders.
+        #[arg(long)]
+        synthetic: Option<u64>,
+        /// Orders of the generated history.
+        #[arg(long, default_value_t = 5000)]
+        orders: usize,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -73,7 +103,9 @@ async fn main() {
         }
     };
     let result = match cli.command {
-        Command::Seed { products, reset } => seed(&state, &backends, products, reset).await,
+        Command::Seed { products, orders, reset } => seed(&state, &backends, products, orders, reset).await,
+        Command::Recommend { command: RecommendCommand::Rebuild } => rebuild(&state).await,
+        Command::Recommend { command: RecommendCommand::Evaluate { synthetic, orders, k, json } } => evaluate(&state, &backends, synthetic, orders, k, json).await,
         Command::User { command: UserCommand::Create { email, role, name, password } } => create_user(&state, &email, &role, name, password).await,
         Command::Serve { seed_if_empty } => {
             if let Err(e) = bootstrap_admin(&state).await {
@@ -83,7 +115,7 @@ async fn main() {
             if seed_if_empty {
                 match backends.catalog.count_products().await {
                     Ok(0) => {
-                        if let Err(e) = seed(&state, &backends, 2000, false).await {
+                        if let Err(e) = seed(&state, &backends, 2000, 5000, false).await {
                             eprintln!("{e}");
                             std::process::exit(1);
                         }
@@ -108,11 +140,73 @@ async fn main() {
     }
 }
 
-async fn seed(state: &AppState, backends: &vitrina::state::Backends, products: u64, reset: bool) -> Result<(), String> {
+async fn seed(state: &AppState, backends: &vitrina::state::Backends, products: u64, orders: u64, reset: bool) -> Result<(), String> {
     let started = std::time::Instant::now();
     let n = demo::seed(&backends.catalog, &backends.images, products, reset).await.map_err(|e| e.to_string())?;
     state.catalog.invalidate().await;
     println!("Seeded {n} demo products into the {} store in {:.1?}.", state.store_kind, started.elapsed());
+    if orders > 0 {
+        let started = std::time::Instant::now();
+        let catalog: Vec<_> = (0..products).map(demo::demo_product).collect();
+        let history = demo::demo_history(&catalog, 1, orders as usize, chrono::Utc::now());
+        let stored = demo::seed_history(&backends.orders, &catalog, &history, &state.config.rules.pricing).await.map_err(|e| e.to_string())?;
+        let report = state.recommend.rebuild().await.map_err(|e| e.to_string())?;
+        println!(
+            "Seeded {stored} past orders in {:.1?}; {} products have \"bought together\" suggestions.",
+            started.elapsed(),
+            report.stats.with_complements
+        );
+    }
+    Ok(())
+}
+
+async fn rebuild(state: &AppState) -> Result<(), String> {
+    let r = state.recommend.rebuild().await.map_err(|e| e.to_string())?;
+    println!(
+        "Rebuilt recommendations from {} orders in {} ms: {} products bought together ({} pairs), {} stale lists removed; counts peaked at {:.1} MiB.",
+        r.stats.orders,
+        r.elapsed_ms,
+        r.stats.with_complements,
+        r.stats.pairs,
+        r.dropped,
+        r.peak_bytes as f64 / 1048576.0
+    );
+    Ok(())
+}
+
+async fn evaluate(state: &AppState, backends: &vitrina::state::Backends, synthetic: Option<u64>, orders: usize, k: usize, json: bool) -> Result<(), String> {
+    if !(1..=100).contains(&k) {
+        return Err("--k must be from 1 to 100".into());
+    }
+    let (source, baskets) = match synthetic {
+        Some(seed) => {
+            let mut products = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = backends.catalog.products_after(after.as_deref(), 2000).await.map_err(|e| e.to_string())?;
+                let full = page.len() == 2000;
+                after = page.last().map(|p| p.id.clone());
+                products.extend(page);
+                if !full {
+                    break;
+                }
+            }
+            let history = demo::demo_history(&products, seed, orders, chrono::Utc::now());
+            (format!("a generated history (seed {seed}, {orders} orders, not stored)"), demo::history_baskets(&products, &history))
+        }
+        None => (format!("the {} store's orders", state.store_kind), state.recommend.baskets().await.map_err(|e| e.to_string())?),
+    };
+    let e = state.recommend.evaluate(&baskets, k).await.map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "source": source, "evaluation": e })).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!("Evaluated on {source}: {} orders of {} customers; {} held-out last orders scored, k = {}.", e.orders, e.customers, e.cases, e.k);
+    println!("{:<16} {:>14} {:>16}", "strategy", format!("hit-rate@{k}"), format!("precision@{k}"));
+    for (strategy, score) in &e.scores {
+        let name = if strategy.as_str() == "popular" { "popular (baseline)" } else { strategy.as_str() };
+        println!("{:<18} {:>12.3} {:>16.4}", name, score.hit_rate, score.precision);
+    }
     Ok(())
 }
 

@@ -81,6 +81,12 @@ pub trait SearchIndex: Send + Sync {
     /// The variants with these SKUs (any status), as last synchronised:
     /// carts read prices and names from memory, not from the store.
     fn skus(&self, skus: &[String]) -> Vec<crate::domain::product::SkuView>;
+    /// What listings show of these products (any status; unknown ids are left out).
+    fn summaries(&self, ids: &[String]) -> Vec<crate::domain::product::ProductSummary>;
+    /// What `related` compares of a product (any status).
+    fn profile(&self, id: &str) -> Option<crate::domain::recommend::Profile>;
+    /// Active products of a category (its subcategories too), most popular first, at most `limit`.
+    fn profiles_in(&self, category: &str, limit: usize) -> Vec<crate::domain::recommend::Profile>;
 }
 
 /// A full rebuild in progress: products are added page by page.
@@ -105,6 +111,8 @@ pub trait Cache: Send + Sync {
     async fn incr_score(&self, set: &str, member: &str, by: f64) -> Result<(), CacheError>;
     /// The `n` highest-scored members, highest first.
     async fn top_scores(&self, set: &str, n: usize) -> Result<Vec<(String, f64)>, CacheError>;
+    /// Removes a sorted set (an old week of trending counts).
+    async fn drop_set(&self, set: &str) -> Result<(), CacheError>;
     fn kind(&self) -> &'static str;
 }
 
@@ -484,4 +492,27 @@ pub trait HookClient: Send + Sync {
     /// happens per call. The refusal is a reason code: `not-a-url`,
     /// `credentials`, `https-only`, `http-loopback-only`, `private`.
     fn check_url(&self, url: &str) -> Result<(), String>;
+}
+
+// ------------------------------------------------------------------ recommendations
+
+use crate::domain::recommend::{Basket, RecommendSettings, Scored};
+
+/// The product-to-product table the recommendation job builds, the orders
+/// it reads, and what admins pinned or excluded.
+#[async_trait]
+pub trait RecommendStore: Send + Sync {
+    /// Orders that count (placed and later, never pending, cancelled or
+    /// expired) as baskets, in id order after `after`, at most `limit`.
+    async fn baskets_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<Basket>, StoreError>;
+    /// Writes products' complements (replacing each product's list), stamped `built_ms`.
+    async fn put_complements(&self, built_ms: i64, rows: &[(String, Vec<Scored>)]) -> Result<(), StoreError>;
+    /// Removes lists stamped before `built_ms` (products that have none any more). Returns how many.
+    async fn drop_complements_before(&self, built_ms: i64) -> Result<u64, StoreError>;
+    /// A product's complements, best first (empty when it has none).
+    async fn complements(&self, product_id: &str) -> Result<Vec<Scored>, StoreError>;
+    /// Every product's settings that differ from the default (a small set).
+    async fn recommend_settings(&self) -> Result<Vec<RecommendSettings>, StoreError>;
+    /// Saves a product's settings (the default removes them).
+    async fn save_recommend_settings(&self, settings: &RecommendSettings) -> Result<(), StoreError>;
 }

@@ -552,6 +552,9 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
     if app.config.notify.relay {
         spawn_relay(&app, Duration::from_millis(500));
     }
+    if !app.config.recommend_every.is_zero() {
+        spawn_recommend_rebuild(&app, app.config.recommend_every);
+    }
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     if let Some(metrics_addr) = app.config.metrics_addr {
@@ -635,6 +638,27 @@ pub fn spawn_relay(app: &AppState, idle: Duration) {
             drop(app);
             if !busy {
                 tokio::time::sleep(idle).await;
+            }
+        }
+    });
+}
+
+/// Rebuilds the recommendation table: soon after start (a fresh demo shop
+/// shows its suggestions at once), then every `every`; across instances at
+/// most once per period (see `Recommender::rebuild_if_due`).
+pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) {
+    let app = app.downgrade();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut tick = tokio::time::interval(Duration::from_secs(60).min(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(app) = app.upgrade() else { return };
+            match app.recommend.rebuild_if_due(every).await {
+                Some(Ok(r)) => tracing::info!(orders = r.stats.orders, products = r.stats.with_complements, pairs = r.stats.pairs, took_ms = r.elapsed_ms, "recommendations rebuilt"),
+                Some(Err(e)) => tracing::warn!(error = %e, "recommendation rebuild failed; will retry"),
+                None => {}
             }
         }
     });

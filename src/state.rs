@@ -42,6 +42,8 @@ pub struct App {
     pub limits: crate::services::limits::RateLimits,
     /// Mails and partner webhooks (the outbox relay).
     pub notify: crate::services::notify::Notifier,
+    /// "Bought together", "similar", "trending".
+    pub recommend: crate::services::recommend::Recommender,
     /// Browser sessions (tower-sessions over the key-value port), configured once.
     pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
@@ -69,11 +71,12 @@ struct StorePorts {
     orders: Arc<dyn OrderStore>,
     audit: Arc<dyn crate::ports::AuditStore>,
     outbox: Arc<dyn crate::ports::OutboxStore>,
+    recommend: Arc<dyn crate::ports::RecommendStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + crate::ports::RecommendStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s.clone(), recommend: s }
 }
 
 impl AppState {
@@ -126,8 +129,9 @@ impl AppState {
         let cache_kind = cache.kind();
         let index: Arc<dyn crate::ports::SearchIndex> = Arc::new(crate::infra::search::RoaringIndex::new());
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone());
-        let catalog = CatalogService::new(store.catalog.clone(), cache, config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index).with_images(images.clone());
+        let catalog = CatalogService::new(store.catalog.clone(), cache.clone(), config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index).with_images(images.clone());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
+        let recommend = crate::services::recommend::Recommender::new(catalog.clone(), store.recommend.clone(), cache, if config.cache_ttl.is_zero() { config.cache_ttl } else { config.cache_ttl.max(std::time::Duration::from_secs(30)) }).with_limiter(limiter.clone()).with_audit(audit.clone());
         let mut orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone())
             .with_popularity(catalog.clone())
             .with_guest_key(&secret)
@@ -180,6 +184,7 @@ impl AppState {
             orders,
             limits: crate::services::limits::RateLimits::new(limiter),
             notify,
+            recommend,
             session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,

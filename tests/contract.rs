@@ -352,6 +352,7 @@ contract!(
     operations_contract::outbox_claims_never_overlap => outbox_claims_never_overlap,
     operations_contract::order_writes_carry_entries => outbox_order_writes_carry_entries,
     operations_contract::webhook_endpoints => outbox_webhook_endpoints,
+    operations_contract::recommendations => recommendations_baskets_table_and_settings,
 );
 
 // ---------------------------------------------------------------- accounts contract
@@ -1398,6 +1399,56 @@ mod operations_contract {
         let back = s.claim("w5", at(T0 + 200_000), lease, 10).await.unwrap();
         assert!(back.iter().any(|e| e.id == "e1"));
         assert_eq!(s.settle_outbox().await.unwrap(), 0, "nothing left on orders");
+    }
+
+    pub async fn recommendations(s: crate::Stores) {
+        use vitrina::domain::recommend::{RecommendSettings, Scored};
+        // baskets: orders that count, in id order, paged, variants folded by product id
+        let mut two_lines = order("o-b", "u-1", OrderStatus::Delivered, T0 + 2, None);
+        let mut second = two_lines.lines[0].clone();
+        second.product_id = "p-other".into();
+        second.sku = "SKU-other".into();
+        two_lines.lines.push(second);
+        let mut guest = order("o-d", "guest_abc", OrderStatus::Placed, T0 + 4, None);
+        guest.guest_email = Some("Ana@Example.ro".into());
+        for o in [
+            order("o-a", "u-1", OrderStatus::Shipped, T0 + 1, None),
+            two_lines,
+            order("o-c", "u-2", OrderStatus::Cancelled, T0 + 3, None),
+            guest,
+            order("o-e", "u-3", OrderStatus::Expired, T0 + 5, None),
+            order("o-f", "u-3", OrderStatus::Pending, T0 + 6, None),
+            order("o-g", "u-3", OrderStatus::AwaitingPayment, T0 + 7, None),
+        ] {
+            s.insert_order(&o).await.unwrap();
+        }
+        let all = s.baskets_after(None, 100).await.unwrap();
+        assert_eq!(all.iter().map(|b| b.order_id.as_str()).collect::<Vec<_>>(), ["o-a", "o-b", "o-d", "o-g"], "cancelled, expired and pending orders do not count");
+        assert_eq!(all[1].products, ["p-o-b", "p-other"]);
+        assert_eq!(all[1].customer, "u-1");
+        assert_eq!(all[2].customer, "ana@example.ro", "a guest is known by the e-mail");
+        assert_eq!(all[0].at, at(T0 + 1));
+        let page = s.baskets_after(Some("o-a"), 2).await.unwrap();
+        assert_eq!(page.iter().map(|b| b.order_id.as_str()).collect::<Vec<_>>(), ["o-b", "o-d"]);
+        // the table: one list per product, replaced whole, stale ones dropped by build time
+        assert!(s.complements("p-1").await.unwrap().is_empty());
+        let list = |ids: &[(&str, f32)]| ids.iter().map(|(id, score)| Scored { id: id.to_string(), score: *score }).collect::<Vec<_>>();
+        s.put_complements(100, &[("p-1".into(), list(&[("p-2", 0.9), ("p-3", 0.5)])), ("p-9".into(), list(&[("p-1", 0.2)]))]).await.unwrap();
+        assert_eq!(s.complements("p-1").await.unwrap(), list(&[("p-2", 0.9), ("p-3", 0.5)]));
+        s.put_complements(200, &[("p-1".into(), list(&[("p-3", 0.7)]))]).await.unwrap();
+        assert_eq!(s.complements("p-1").await.unwrap(), list(&[("p-3", 0.7)]), "a list is replaced whole");
+        assert_eq!(s.drop_complements_before(200).await.unwrap(), 1, "p-9 was not in the newer build");
+        assert!(s.complements("p-9").await.unwrap().is_empty());
+        assert_eq!(s.complements("p-1").await.unwrap().len(), 1);
+        // settings: saved, replaced, and the default removes them
+        assert!(s.recommend_settings().await.unwrap().is_empty());
+        let pinned = RecommendSettings { product_id: "p-1".into(), pinned: vec!["p-7".into(), "p-5".into()], excluded: false };
+        let excluded = RecommendSettings { product_id: "p-2".into(), pinned: vec![], excluded: true };
+        s.save_recommend_settings(&pinned).await.unwrap();
+        s.save_recommend_settings(&excluded).await.unwrap();
+        assert_eq!(s.recommend_settings().await.unwrap(), vec![pinned.clone(), excluded.clone()]);
+        s.save_recommend_settings(&RecommendSettings { product_id: "p-2".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(s.recommend_settings().await.unwrap(), vec![pinned], "nothing set is nothing stored");
     }
 
     pub async fn outbox_claims_never_overlap(s: crate::Stores) {

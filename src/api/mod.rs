@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod docs;
 pub mod notify;
 pub mod orders;
+pub mod recommend;
 pub use crate::edge::problem;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         route(Method::GET, "/api/v1/products", Public, get(catalog::list_products)),
         route(Method::GET, "/api/v1/products/{slug}", Public, get(catalog::get_product)),
+        route(Method::GET, "/api/v1/products/{slug}/recommendations", Public, get(recommend::for_product)),
+        route(Method::GET, "/api/v1/recommendations/trending", Public, get(recommend::trending)),
         route(Method::GET, "/api/v1/categories", Public, get(catalog::list_categories)),
         route(Method::GET, "/api/v1/search/suggest", Public, get(catalog::suggest)),
         route(Method::GET, "/api/v1/openapi.json", Public, get(docs::openapi_json)),
@@ -78,6 +81,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/admin/orders/{id}/paid", Access::ADMIN, post(orders::mark_paid)),
         route(Method::POST, "/api/v1/admin/orders/{id}/refunds", Access::ADMIN, post(orders::refund)),
         route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
+        route(Method::GET, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, get(recommend::get_settings)),
+        route(Method::PUT, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, put(recommend::put_settings)),
         route(Method::GET, "/api/v1/admin/audit", Access::ADMIN, get(admin::list_audit)),
         route(Method::GET, "/api/v1/admin/webhooks", Access::ADMIN, get(notify::list_webhooks)),
         route(Method::POST, "/api/v1/admin/webhooks", Access::ADMIN, post(notify::create_webhook)),

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod payment;
 pub mod product;
 pub mod query;
+pub mod recommend;
 pub mod seo;
 pub mod text;
 pub mod user;

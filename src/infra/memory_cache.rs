@@ -84,6 +84,11 @@ impl Cache for MemoryCache {
         Ok(all)
     }
 
+    async fn drop_set(&self, set: &str) -> Result<(), CacheError> {
+        self.scores.lock().map_err(|_| CacheError("poisoned".into()))?.remove(set);
+        Ok(())
+    }
+
     fn kind(&self) -> &'static str {
         "memory"
     }

@@ -139,6 +139,12 @@ impl Cache for RedisCache {
         self.bounded(async move { c.zrevrange_withscores::<_, Vec<(String, f64)>>(k, 0, stop).await }).await
     }
 
+    async fn drop_set(&self, set: &str) -> Result<(), CacheError> {
+        let mut c = self.conn()?;
+        let k = self.key(&format!("z:{set}"));
+        self.bounded(async move { c.del::<_, ()>(k).await }).await
+    }
+
     fn kind(&self) -> &'static str {
         "redis"
     }

@@ -76,6 +76,10 @@ impl Cache for TieredCache {
         self.shared.top_scores(set, n).await
     }
 
+    async fn drop_set(&self, set: &str) -> Result<(), CacheError> {
+        self.shared.drop_set(set).await
+    }
+
     fn kind(&self) -> &'static str {
         self.shared.kind()
     }
@@ -112,6 +116,9 @@ mod tests {
         }
         async fn top_scores(&self, s: &str, n: usize) -> Result<Vec<(String, f64)>, CacheError> {
             self.inner.top_scores(s, n).await
+        }
+        async fn drop_set(&self, s: &str) -> Result<(), CacheError> {
+            self.inner.drop_set(s).await
         }
         fn kind(&self) -> &'static str {
             "flaky"

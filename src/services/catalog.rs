@@ -148,7 +148,7 @@ impl CatalogService {
     }
 
     /// The loaded index, loading it first if this is the first use.
-    async fn ready_index(&self) -> Option<&Arc<dyn SearchIndex>> {
+    pub(crate) async fn ready_index(&self) -> Option<&Arc<dyn SearchIndex>> {
         let index = self.index.as_ref()?;
         if !index.is_loaded() {
             // a first build under way (a large catalog takes seconds): the store answers meanwhile
@@ -163,6 +163,19 @@ impl CatalogService {
         Some(index)
     }
 
+    /// The loaded index, waiting (up to `wait`) for a first build under way;
+    /// for reads that need the index itself (recommendations), not a listing.
+    pub(crate) async fn loaded_index(&self, wait: Duration) -> Option<&Arc<dyn SearchIndex>> {
+        let index = self.index.as_ref()?;
+        if !index.is_loaded() {
+            let _ = tokio::time::timeout(wait, async {
+                let _turn = self.sync.lock().await;
+            })
+            .await;
+        }
+        self.ready_index().await
+    }
+
     /// Product pages then show fresh availability from the inventory
     /// (listings keep the cached, eventually consistent snapshot).
     pub fn with_inventory(mut self, inventory: Arc<dyn InventoryStore>) -> Self {
@@ -172,6 +185,10 @@ impl CatalogService {
 
     pub(crate) fn store(&self) -> &Arc<dyn CatalogStore> {
         &self.store
+    }
+
+    pub(crate) async fn cache_version(&self) -> u64 {
+        self.version().await
     }
 
     async fn version(&self) -> u64 {
@@ -186,7 +203,7 @@ impl CatalogService {
 
     /// Cache-aside: a hit returns the cached value; a miss loads and stores.
     /// Cache failures are logged and bypassed: the store stays the truth.
-    async fn cached<T, F, Fut>(&self, key: String, ttl: Duration, load: F) -> Result<T, CatalogError>
+    pub(crate) async fn cached<T, F, Fut>(&self, key: String, ttl: Duration, load: F) -> Result<T, CatalogError>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
@@ -322,6 +339,7 @@ impl CatalogService {
         let view = self.cached_view(slug).await?;
         let mut view = view.ok_or(CatalogError::NotFound)?;
         self.track(POPULAR, slug, 1.0);
+        self.track_trending(&view.id, 1.0);
         if let Some(inventory) = &self.inventory {
             let skus: Vec<String> = view.variants.iter().map(|v| v.sku.clone()).collect();
             match inventory.stock_levels(&skus).await {
@@ -413,6 +431,11 @@ impl CatalogService {
         });
     }
 
+    /// Counts a view (1) or a sale (10 per unit) towards trending, off the request path.
+    pub fn track_trending(&self, product_id: &str, by: f64) {
+        crate::services::recommend::track_trending(&self.cache, product_id, by, chrono::Utc::now());
+    }
+
     /// Keeps the most popular product pages cached: loads any that expired.
     /// Returns how many are cached now.
     pub async fn warm_popular(&self, n: usize) -> usize {
@@ -427,6 +450,15 @@ impl CatalogService {
             }
         }
         warmed
+    }
+
+    /// The active product's view from the cache, or the store on a miss
+    /// (no view counted, stock as the snapshot has it).
+    pub(crate) async fn active_view(&self, slug: &str) -> Result<Option<ProductView>, CatalogError> {
+        if slug.is_empty() || slug.len() > 200 {
+            return Ok(None);
+        }
+        self.cached_view(slug).await
     }
 
     /// The active product's view from the cache, or the store on a miss.

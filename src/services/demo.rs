@@ -392,6 +392,194 @@ pub async fn seed(store: &Arc<dyn CatalogStore>, images: &Arc<dyn ImageStore>, c
     Ok(count)
 }
 
+// ------------------------------------------------------------------ order history
+
+/// Categories whose products go together: accessories with laptops and
+/// phones, matching clothes, a lamp with a desk, books by the same shelf.
+const AFFINITY: &[(&str, &[&str])] = &[
+    ("electronics/laptops", &["electronics/headphones", "home/lighting", "books/non-fiction"]),
+    ("electronics/phones", &["electronics/headphones", "electronics/phones"]),
+    ("electronics/headphones", &["electronics/phones", "electronics/laptops"]),
+    ("clothing/t-shirts", &["clothing/jeans", "clothing/hoodies", "shoes/sneakers"]),
+    ("clothing/jeans", &["clothing/t-shirts", "shoes/sneakers", "shoes/boots"]),
+    ("clothing/jackets", &["shoes/boots", "clothing/hoodies", "clothing/jeans"]),
+    ("clothing/hoodies", &["clothing/t-shirts", "clothing/jeans"]),
+    ("shoes/sneakers", &["clothing/t-shirts", "clothing/jeans"]),
+    ("shoes/boots", &["clothing/jackets", "clothing/jeans"]),
+    ("home/kitchen", &["home/kitchen", "home/lighting"]),
+    ("home/lighting", &["home/lighting", "home/kitchen"]),
+    ("books/fiction", &["books/fiction", "books/non-fiction"]),
+    ("books/non-fiction", &["books/non-fiction", "books/fiction"]),
+];
+
+/// One generated order: who, when, which products (indices into the catalog), in what state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryOrder {
+    pub customer: u64,
+    pub at: chrono::DateTime<Utc>,
+    pub items: Vec<usize>,
+    pub status: crate::domain::order::OrderStatus,
+}
+
+/// A plausible order history with real co-purchase structure: each
+/// product has a few partners in the categories that go with it, drawn
+/// from `seed`; an order starts from a product (popular ones more often),
+/// adds some of its partners, and now and then something unrelated. A
+/// different `seed` gives a different history (other partners, other shoppers).
+pub fn demo_history(products: &[Product], seed: u64, orders: usize, now: chrono::DateTime<Utc>) -> Vec<HistoryOrder> {
+    use crate::domain::order::OrderStatus;
+    let mut rng = Rng::new(seed ^ 0x0bad_cafe);
+    let mut by_category: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in products.iter().enumerate().filter(|(_, p)| p.status == ProductStatus::Active) {
+        by_category.entry(p.category.as_str()).or_default().push(i);
+    }
+    let partners: Vec<Vec<usize>> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let cats = AFFINITY.iter().find(|(c, _)| *c == p.category).map(|(_, with)| *with).unwrap_or(&[]);
+            let mut out = Vec::new();
+            for (j, cat) in cats.iter().cycle().take(3).enumerate() {
+                let Some(pool) = by_category.get(cat) else { continue };
+                let mut h = Rng::new(seed.wrapping_mul(31).wrapping_add((i * 7 + j) as u64));
+                let pick = pool[h.below(pool.len() as u64) as usize];
+                if pick != i && !out.contains(&pick) {
+                    out.push(pick);
+                }
+            }
+            out
+        })
+        .collect();
+    let active: Vec<usize> = by_category.values().flatten().copied().collect();
+    if active.is_empty() {
+        return Vec::new();
+    }
+    // anchors: a seeded shuffle, the first ones chosen more often (a mild long tail)
+    let anchors = rng.subset(&active, active.len());
+    let mut order_of: Vec<usize> = (0..anchors.len()).collect();
+    for k in (1..order_of.len()).rev() {
+        let j = rng.below(k as u64 + 1) as usize;
+        order_of.swap(k, j);
+    }
+    let customers = (orders as u64 / 3).max(1);
+    let mut out = Vec::with_capacity(orders);
+    for n in 0..orders {
+        // the first half of the anchors take about two thirds of the orders
+        let slot = if rng.chance(66) { rng.below((anchors.len() as u64).div_ceil(2)) } else { rng.below(anchors.len() as u64) } as usize;
+        let anchor = anchors[order_of[slot]];
+        let mut items = vec![anchor];
+        for &p in &partners[anchor] {
+            if rng.chance(55) {
+                items.push(p);
+            }
+        }
+        if rng.chance(25) {
+            let extra = *rng.pick(&active);
+            if !items.contains(&extra) {
+                items.push(extra);
+            }
+        }
+        let status = match rng.below(100) {
+            0..=5 => OrderStatus::Cancelled,
+            6..=9 => OrderStatus::Placed,
+            10..=24 => OrderStatus::Shipped,
+            _ => OrderStatus::Delivered,
+        };
+        // a customer's orders spread over 120 days; later order numbers are newer
+        let minutes = ((orders - n) as i64 * 120 * 24 * 60) / orders.max(1) as i64;
+        let at = now - ChronoDuration::minutes(minutes + rng.range(0, 59));
+        out.push(HistoryOrder { customer: rng.below(customers), at, items, status });
+    }
+    out
+}
+
+/// The history as the recommendation job sees it (cancelled orders left out).
+pub fn history_baskets(products: &[Product], history: &[HistoryOrder]) -> Vec<crate::domain::recommend::Basket> {
+    use crate::domain::order::OrderStatus;
+    history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !matches!(h.status, OrderStatus::Cancelled | OrderStatus::Expired))
+        .map(|(n, h)| crate::domain::recommend::Basket {
+            order_id: format!("h{n:07}"),
+            customer: format!("c{}", h.customer),
+            at: h.at,
+            products: h.items.iter().map(|&i| products[i].id.clone()).collect(),
+        })
+        .collect()
+}
+
+/// Stores a demo history as orders (of demo customers with guest e-mails
+/// at `example.com`), priced with `pricing`; their stock is history, so the
+/// inventory is left as it is. Returns how many were stored.
+pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: &[Product], history: &[HistoryOrder], pricing: &crate::domain::order::PricingRules) -> Result<usize, StoreError> {
+    use crate::domain::order::{order_number, Address, Order, OrderLine, ShippingMethod, StatusChange};
+    use crate::domain::payment::{Payment, PaymentMethod, PaymentStatus};
+    let mut stored = 0;
+    for (n, h) in history.iter().enumerate() {
+        let lines: Vec<OrderLine> = h
+            .items
+            .iter()
+            .filter_map(|&i| {
+                let p = &products[i];
+                let v = p.variants.iter().find(|v| v.stock > 0).or(p.variants.first())?;
+                Some(OrderLine {
+                    sku: v.sku.clone(),
+                    product_id: p.id.clone(),
+                    slug: p.slug.clone(),
+                    name: p.name.clone(),
+                    options: v.options.clone(),
+                    unit_price: v.price.clone(),
+                    quantity: 1,
+                    line_total: v.price.clone(),
+                })
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let totals = pricing.totals(&lines.iter().map(|l| l.line_total.amount).collect::<Vec<_>>(), ShippingMethod::Standard);
+        let number = orders.next_order_number().await?;
+        let mut payment = Payment::new(PaymentMethod::Cod, &Money::shop(totals.total));
+        if h.status == crate::domain::order::OrderStatus::Delivered {
+            payment.status = PaymentStatus::Paid;
+        }
+        let email = format!("client{}@example.com", h.customer);
+        let order = Order {
+            id: format!("o_demo{n:06}"),
+            number: order_number(number),
+            user_id: format!("guest_{}", &crate::services::accounts::sha256_hex(&format!("vitrina guest {email}"))[..32]),
+            lines,
+            currency: crate::domain::money::shop_currency().into(),
+            subtotal: Money::shop(totals.subtotal),
+            shipping: Money::shop(totals.shipping),
+            shipping_method: ShippingMethod::Standard,
+            vat: Money::shop(totals.vat),
+            total: Money::shop(totals.total),
+            shipping_address: Address {
+                name: format!("Client {}", h.customer),
+                street: format!("Strada Exemplu {}", 1 + h.customer % 90),
+                city: (*["București", "Cluj-Napoca", "Iași", "Timișoara", "Brașov", "Constanța"].get((h.customer % 6) as usize).unwrap_or(&"București")).into(),
+                postal_code: format!("{:06}", 10_000 + h.customer * 7 % 900_000),
+                country: "RO".into(),
+                phone: format!("07{:08}", h.customer * 7919 % 100_000_000),
+            },
+            payment_method: PaymentMethod::Cod.as_str().into(),
+            payment,
+            status: h.status,
+            history: vec![StatusChange { status: h.status, at: h.at }],
+            idempotency_key: None,
+            request_hash: String::new(),
+            guest_email: Some(email),
+            created_at: h.at,
+            updated_at: h.at,
+        };
+        orders.insert_order(&order).await?;
+        stored += 1;
+    }
+    Ok(stored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +602,32 @@ mod tests {
         assert!(products.iter().any(|p| p.in_stock() && p.variants.iter().any(|v| v.stock == 0)));
         assert!(products.iter().all(|p| !p.variants.is_empty() && p.min_price().amount > 0));
         assert!(products.iter().all(|p| crate::domain::category::CategoryPath::is_valid(&p.category)));
+    }
+
+    #[test]
+    fn the_demo_history_has_co_purchase_structure_that_beats_best_sellers() {
+        let products: Vec<Product> = (0..2000).map(demo_product).collect();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).single().unwrap();
+        let history = demo_history(&products, 1, 5000, now);
+        assert_eq!(history, demo_history(&products, 1, 5000, now), "deterministic");
+        assert_ne!(history, demo_history(&products, 2, 5000, now), "another seed, another history");
+        let baskets = history_baskets(&products, &history);
+        assert!(baskets.len() < history.len(), "cancelled orders do not count");
+        let (table, stats) = crate::domain::recommend::complements(&baskets);
+        assert!(stats.with_complements > 1000, "most products get complements: {stats:?}");
+        // a laptop's complements are accessories, not random products
+        let laptop = products.iter().find(|p| p.category == "electronics/laptops" && table.contains_key(&p.id)).unwrap();
+        let first = products.iter().find(|p| p.id == table[&laptop.id][0].id).unwrap();
+        assert!(["electronics/headphones", "home/lighting", "books/non-fiction"].contains(&first.category.as_str()), "{}", first.category);
+        let (train, cases) = crate::domain::recommend::hold_out_last(&baskets);
+        let (trained, _) = crate::domain::recommend::complements(&train);
+        let popular = crate::domain::recommend::most_popular(&train);
+        let co = crate::domain::recommend::evaluate(&cases, 10, |c| {
+            let lists: Vec<_> = c.context.iter().filter_map(|p| trained.get(p).cloned()).collect();
+            crate::domain::recommend::merge(&lists).into_iter().map(|s| s.id).filter(|p| !c.context.contains(p)).take(10).collect()
+        });
+        let base = crate::domain::recommend::evaluate(&cases, 10, |c| popular.iter().filter(|p| !c.context.contains(p)).take(10).cloned().collect());
+        assert!(co.hit_rate > base.hit_rate * 2.0, "co-purchase {co:?} vs best sellers {base:?}");
     }
 
     #[test]

@@ -211,6 +211,16 @@ impl From<super::notify::NotifyError> for Failure {
     }
 }
 
+impl From<super::recommend::RecommendError> for Failure {
+    fn from(e: super::recommend::RecommendError) -> Self {
+        match e {
+            super::recommend::RecommendError::NotFound => Failure::new(Kind::NotFound, "err-product-not-found"),
+            super::recommend::RecommendError::Invalid(f) => f.into(),
+            super::recommend::RecommendError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<AdminError> for Failure {
     fn from(e: AdminError) -> Self {
         match e {

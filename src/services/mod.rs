@@ -11,3 +11,4 @@ pub mod limits;
 pub mod notify;
 pub mod orders;
 pub mod payments;
+pub mod recommend;

@@ -176,6 +176,20 @@ impl CartService {
         Ok(self.carts.cart(owner).await?.unwrap_or_else(|| Cart::empty(owner)))
     }
 
+    /// The products in a cart (variants folded into their product), for
+    /// recommendations to leave out; empty when the cart cannot be read.
+    pub async fn product_ids(&self, owner: &str) -> Vec<String> {
+        let Ok(Some(cart)) = self.carts.cart(owner).await else { return Vec::new() };
+        let skus: Vec<String> = cart.lines.iter().map(|l| l.sku.clone()).collect();
+        let mut ids: Vec<String> = match self.variants(&skus).await {
+            Ok(found) => found.into_values().map(|v| v.product_id).collect(),
+            Err(_) => Vec::new(),
+        };
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// The cart priced from the catalog with fresh availability. Lines whose
     /// product is gone are left out.
     pub async fn view(&self, owner: &str) -> Result<CartView, OrderError> {
@@ -595,6 +609,7 @@ impl OrderService {
         if let Some(c) = &self.popularity {
             for l in &order.lines {
                 c.track(crate::services::catalog::POPULAR, &l.slug, 10.0 * l.quantity as f64);
+                c.track_trending(&l.product_id, 10.0 * l.quantity as f64);
             }
         }
         Ok((order, true))

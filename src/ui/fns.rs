@@ -65,7 +65,8 @@ page_error_through_failure!(
     crate::services::accounts::AccountError,
     crate::services::orders::OrderError,
     crate::services::admin::AdminError,
-    crate::services::notify::NotifyError
+    crate::services::notify::NotifyError,
+    crate::services::recommend::RecommendError
 );
 
 #[cfg(feature = "ssr")]
@@ -111,22 +112,70 @@ pub async fn get_categories() -> Result<PageResult<Vec<CategoryNode>>, ServerFnE
     Ok(app.catalog.categories().await.map_err(PageError::from))
 }
 
-/// What the home page shows: popular and newest products.
+/// What the home page shows: trending and newest products.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HomeData {
-    pub popular: SearchResult,
+    pub trending: crate::domain::recommend::Recommendations,
     pub newest: SearchResult,
 }
 
 #[server]
 pub async fn get_home() -> Result<PageResult<HomeData>, ServerFnError> {
     let app = app()?;
-    let popular = app.catalog.popular(8).await;
+    let trending = app.recommend.trending(8, &[]).await;
     let newest = app.catalog.newest(8).await;
-    Ok(match (popular, newest) {
-        (Ok(popular), Ok(newest)) => Ok(HomeData { popular, newest }),
-        (Err(e), _) | (_, Err(e)) => Err(e.into()),
+    Ok(match (trending, newest) {
+        (Ok(trending), Ok(newest)) => Ok(HomeData { trending, newest }),
+        (Err(e), _) => Err(e.into()),
+        (_, Err(e)) => Err(e.into()),
     })
+}
+
+/// "Frequently bought together" (only when shoppers did buy something with
+/// it) and "similar products" beside a product, leaving out this browser's cart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ProductRecs {
+    pub together: Vec<crate::domain::recommend::BundleItem>,
+    pub similar: Vec<crate::domain::product::ProductSummary>,
+}
+
+/// How long a product page waits for its recommendations: the product is
+/// never held up longer; a slow list is left out (and finished in the
+/// background, so the next visitor gets it from the cache).
+#[cfg(feature = "ssr")]
+const RECS_BUDGET: std::time::Duration = std::time::Duration::from_millis(150);
+
+#[server]
+pub async fn get_product_recs(slug: String) -> Result<ProductRecs, ServerFnError> {
+    use crate::domain::recommend::Strategy;
+    let app = app()?;
+    let in_cart = match browser_cart_owner(false).await? {
+        Some(owner) => app.carts.product_ids(&owner).await,
+        None => Vec::new(),
+    };
+    let work = tokio::spawn(async move {
+        let together = match app.recommend.for_product(&slug, Strategy::Complementary, 3, &in_cart).await {
+            Ok(r) if r.strategy == Strategy::Complementary => app.recommend.bundle(&r.items).await,
+            _ => Vec::new(),
+        };
+        let mut leave_out = in_cart.clone();
+        leave_out.extend(together.iter().map(|b| b.product.id.clone()));
+        let similar = app.recommend.for_product(&slug, Strategy::Related, 8, &leave_out).await.map(|r| r.items).unwrap_or_default();
+        ProductRecs { together, similar }
+    });
+    Ok(tokio::time::timeout(RECS_BUDGET, work).await.ok().and_then(Result::ok).unwrap_or_default())
+}
+
+/// "You may also like" on the cart page: what goes with the cart (trending when it is empty).
+#[server]
+pub async fn get_cart_recs() -> Result<Vec<crate::domain::product::ProductSummary>, ServerFnError> {
+    let app = app()?;
+    let in_cart = match browser_cart_owner(false).await? {
+        Some(owner) => app.carts.product_ids(&owner).await,
+        None => Vec::new(),
+    };
+    let recs = if in_cart.is_empty() { app.recommend.trending(8, &[]).await } else { app.recommend.for_cart(&in_cart, 8).await };
+    Ok(recs.map(|r| r.items).unwrap_or_default())
 }
 
 /// Sets the HTTP status of the page being rendered on the server.

@@ -23,6 +23,7 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/admin/outbox/retry", Access::ADMIN, post(admin_outbox_retry)),
         ("/admin/webhooks/create", Access::ADMIN, post(admin_webhook_create)),
         ("/admin/webhooks/change", Access::ADMIN, post(admin_webhook_change)),
+        ("/admin/products/recommendations", Access::ADMIN, post(admin_product_recs)),
     ]
 }
 
@@ -213,6 +214,23 @@ async fn admin_outbox_retry(State(app): State<AppState>, axum::Extension(caller)
     match app.notify.retry(&one(&p, "id")).await {
         Ok(_) => back(&to, &[("notice", "outbox-requeued")]),
         Err(e) => super::refused(e, &to),
+    }
+}
+
+/// A product's pinned complements (slugs separated by commas) and exclusion.
+async fn admin_product_recs(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, body: String) -> Response {
+    let p = pairs(&body);
+    let id = one(&p, "id");
+    let to = format!("/admin/products/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let pinned_text = one(&p, "pinned");
+    let pinned: Vec<String> = pinned_text.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    match app.recommend.save_settings(&actor, &id, &pinned, one(&p, "excluded") == "1").await {
+        Ok(_) => back(&to, &[("rec_notice", "rec-saved")]),
+        Err(e) => super::refused_fields(e, &to, &[("pinned", &pinned_text)]),
     }
 }
 

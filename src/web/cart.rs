@@ -22,6 +22,7 @@ use super::{back, local_back, with_param};
 pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)> {
     vec![
         ("/cart/add", Access::Public, post(cart_add)),
+        ("/cart/add-all", Access::Public, post(cart_add_all)),
         ("/cart/update", Access::Public, post(cart_update)),
         ("/cart/remove", Access::Public, post(cart_remove)),
         ("/checkout", Access::Public, post(checkout)),
@@ -68,6 +69,39 @@ async fn cart_add(State(app): State<AppState>, axum::Extension(caller): axum::Ex
         Ok(_) => Redirect::to(&with_param(&back, "added", f.sku.trim())).into_response(),
         Err(OrderError::Store(e)) => super::refused(e, &back),
         Err(e) => Redirect::to(&with_param(&back, "cart_error", &cart_message(e))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AddAllForm {
+    /// SKUs separated by commas (one of each goes in the cart).
+    #[serde(default)]
+    skus: String,
+}
+
+/// "Add all to the cart" of a "frequently bought together" bundle: one of
+/// each; what cannot be added (sold out meanwhile) is said on the cart page.
+async fn cart_add_all(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<AddAllForm>) -> Response {
+    let skus: Vec<&str> = f.skus.split(',').map(str::trim).filter(|s| !s.is_empty()).take(20).collect();
+    if skus.is_empty() {
+        return Redirect::to("/cart").into_response();
+    }
+    let owner = match browser_cart(&caller, &session, true).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    let mut refused = None;
+    for sku in skus {
+        match app.carts.add(&owner, sku, 1).await {
+            Ok(_) => {}
+            Err(OrderError::Store(e)) => return super::refused(e, "/cart"),
+            Err(e) => refused = refused.or(Some((sku.to_string(), cart_message(e)))),
+        }
+    }
+    match refused {
+        Some((sku, message)) => back("/cart", &[("error", &message), ("sku", &sku)]),
+        None => Redirect::to("/cart").into_response(),
     }
 }
 

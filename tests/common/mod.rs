@@ -7,7 +7,7 @@ use vitrina::domain::product::Product;
 use vitrina::domain::query::CatalogQuery;
 use vitrina::infra::mongo::MongoStore;
 use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
-use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, TokenStore, UserStore};
+use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, RecommendStore, TokenStore, UserStore};
 use vitrina::state::AppState;
 
 /// A service address the test script provides (it starts nx-27017, Redis and
@@ -59,6 +59,7 @@ pub trait AllStores:
     + OrderStore
     + AuditStore
     + OutboxStore
+    + RecommendStore
 {
 }
 impl<T> AllStores for T where
@@ -71,6 +72,7 @@ impl<T> AllStores for T where
         + OrderStore
         + AuditStore
         + OutboxStore
+        + RecommendStore
         + ?Sized
 {
 }

@@ -82,6 +82,8 @@ pub(super) fn order_document(order: &Order) -> Result<Document, StoreError> {
         "status": order.status.as_str(),
         "created_ts": order.created_at.timestamp_millis(),
         "created_at": bson::DateTime::from_chrono(order.created_at),
+        // what the recommendation job reads, at the top level (a projection reads only these)
+        "basket": crate::infra::baskets::basket_fields(order),
     };
     if let Some(key) = &order.idempotency_key {
         d.insert("idem", key.as_str());

@@ -62,6 +62,7 @@ mod inventory;
 mod orders;
 mod outbox;
 mod paging;
+mod recommend;
 
 use std::time::Duration;
 

@@ -180,6 +180,16 @@ impl Inner {
         self.docs[d as usize].as_ref().expect("a live document")
     }
 
+    fn profile(&self, d: u32) -> crate::domain::recommend::Profile {
+        let doc = self.doc(d);
+        crate::domain::recommend::Profile {
+            id: doc.summary.id.clone(),
+            category: doc.summary.category.clone(),
+            tokens: self.doc_facets[d as usize].iter().map(|t| self.facets.names[*t as usize].clone()).collect(),
+            price: doc.price,
+        }
+    }
+
     fn upsert(&mut self, p: &Product) -> bool {
         let fp = fingerprint(p);
         if let Some(&d) = self.by_id.get(&p.id) {
@@ -586,6 +596,29 @@ impl SearchIndex for RoaringIndex {
 
     fn memory_bytes(&self) -> usize {
         self.read().memory_bytes()
+    }
+
+    fn summaries(&self, ids: &[String]) -> Vec<ProductSummary> {
+        let inner = self.read();
+        ids.iter().filter_map(|id| inner.by_id.get(id).map(|d| inner.doc(*d).summary.clone())).collect()
+    }
+
+    fn profile(&self, id: &str) -> Option<crate::domain::recommend::Profile> {
+        let inner = self.read();
+        inner.by_id.get(id).map(|d| inner.profile(*d))
+    }
+
+    fn profiles_in(&self, category: &str, limit: usize) -> Vec<crate::domain::recommend::Profile> {
+        let inner = self.read();
+        let Some(members) = inner.categories.get(category) else { return Vec::new() };
+        let active = &inner.status[status_slot(ProductStatus::Active)];
+        let mut docs: Vec<u32> = (members & active).iter().collect();
+        docs.sort_unstable_by(|a, b| {
+            let (a, b) = (inner.doc(*a), inner.doc(*b));
+            b.popularity.cmp(&a.popularity).then_with(|| a.summary.id.cmp(&b.summary.id))
+        });
+        docs.truncate(limit);
+        docs.into_iter().map(|d| inner.profile(d)).collect()
     }
 
     fn skus(&self, skus: &[String]) -> Vec<SkuView> {

@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod orders;
 mod outbox;
+mod recommend;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,6 +168,18 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
     created_ms INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
+-- each product's complements (the recommendation job's output, a JSON list)
+CREATE TABLE IF NOT EXISTS complements (
+    product_id TEXT PRIMARY KEY,
+    built_ms INTEGER NOT NULL,
+    items TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS complements_built ON complements(built_ms);
+-- what admins pinned or excluded, per product
+CREATE TABLE IF NOT EXISTS recommend_settings (
+    product_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 pub struct SqliteDb {

@@ -69,6 +69,27 @@ pub async fn admin_product(id: String) -> Result<PageResult<Product>, ServerFnEr
     Ok(app.admin.get(&id).await.map_err(PageError::from))
 }
 
+/// A product's recommendation settings as the panel edits them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminRecs {
+    /// Pinned complements as slugs, separated by commas.
+    pub pinned: String,
+    pub excluded: bool,
+    /// What the recommendation job computed from orders (before pins and rules).
+    pub computed: Vec<crate::domain::product::ProductSummary>,
+}
+
+#[server]
+pub async fn admin_product_recs(id: String) -> Result<PageResult<AdminRecs>, ServerFnError> {
+    let (app, _) = guard!();
+    let settings = match app.recommend.settings(&id).await {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let computed = app.recommend.computed(&id).await.unwrap_or_default();
+    Ok(Ok(AdminRecs { pinned: app.recommend.slugs_of(&settings.pinned).join(", "), excluded: settings.excluded, computed }))
+}
+
 /// What saving a product did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SaveOutcome {

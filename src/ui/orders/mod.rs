@@ -34,13 +34,18 @@ fn price_or_free(loc: Locale, minor: i64) -> String {
 #[component]
 pub fn CartPage() -> impl IntoView {
     let cart = Resource::new(|| (), |_| get_cart());
+    let recs = Resource::new(|| (), |_| crate::ui::fns::get_cart_recs());
     let loc = use_locale();
     view! {
         <Title text=loc.t("your-cart")/>
         <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(cart.await) {
-                    Ok(c) => view! { <CartDetail cart=c/> }.into_any(),
+                    Ok(c) => {
+                        let title = loc.t(if c.lines.is_empty() { "rec-trending" } else { "rec-you-may-like" }).to_string();
+                        let items = recs.await.unwrap_or_default();
+                        view! { <CartDetail cart=c/><crate::ui::shop::components::Shelf title items class="cart-recs"/> }.into_any()
+                    }
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                 }
             })}

@@ -43,6 +43,20 @@ pub fn ProductGrid(items: Vec<ProductSummary>) -> impl IntoView {
     }
 }
 
+/// A titled row of product cards (recommendations); nothing when empty.
+#[component]
+pub fn Shelf(title: String, items: Vec<ProductSummary>, #[prop(optional)] class: &'static str, #[prop(optional, into)] see_all: Option<String>) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    (!items.is_empty()).then(|| {
+        view! {
+            <section class=format!("shelf {class}")>
+                <div class="shelf-head"><h2>{title}</h2>{see_all.map(|href| view! { <a href=href>{loc.t("see-all")}</a> })}</div>
+                <ProductGrid items/>
+            </section>
+        }
+    })
+}
+
 /// A friendly explanation of why a page cannot be shown; sets the HTTP status.
 #[component]
 pub fn ErrorPanel(error: PageError, #[prop(optional, into)] back_href: Option<String>) -> impl IntoView {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::components::{flatten, ErrorPanel, ProductGrid};
+use super::components::{flatten, ErrorPanel, ProductGrid, Shelf};
 use super::layout::use_categories;
 use super::seo::PageMeta;
 use crate::ui::fns::get_home;
@@ -39,10 +39,7 @@ pub fn HomePage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         </section>
-                        <section class="shelf">
-                            <div class="shelf-head"><h2>{loc.t("home-popular")}</h2><a href=loc.href("/products?sort=popular")>{loc.t("see-all")}</a></div>
-                            <ProductGrid items=home.popular.items/>
-                        </section>
+                        <Shelf title=loc.t("rec-trending").to_string() items=home.trending.items class="trending" see_all=loc.href("/products?sort=popular")/>
                         <section class="shelf">
                             <div class="shelf-head"><h2>{loc.t("home-new")}</h2><a href=loc.href("/products?sort=newest")>{loc.t("see-all")}</a></div>
                             <ProductGrid items=home.newest.items/>

@@ -7,13 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::components::{flatten, ErrorPanel};
+use super::components::{flatten, ErrorPanel, ProductGrid, Shelf};
 use super::layout::use_categories;
 use super::listing::{attr_label, breadcrumb_trail, Breadcrumbs};
 use super::seo::{site_origin, PageMeta};
 use crate::domain::seo::{breadcrumbs_json_ld, product_json_ld};
 use crate::domain::product::ProductView;
-use crate::ui::fns::get_product;
+use crate::ui::fns::{get_product, get_product_recs, ProductRecs};
 
 /// The selection: options from the URL that exist on the product; when the
 /// URL chooses nothing, the first variant in stock (or the first variant).
@@ -50,6 +50,8 @@ pub fn ProductPage() -> impl IntoView {
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let product = Resource::new(slug, get_product);
+    // fetched beside the product, never before it (see `get_product_recs`)
+    let recs = Resource::new(slug, get_product_recs);
     let loc = crate::ui::use_locale();
     view! {
         <Transition fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
@@ -57,12 +59,45 @@ pub fn ProductPage() -> impl IntoView {
                 match flatten(product.await) {
                     Ok(p) => {
                         let requested: BTreeMap<String, String> = query.get().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-                        view! { <ProductDetail product=p requested/> }.into_any()
+                        let recs = recs.await.unwrap_or_default();
+                        view! { <ProductDetail product=p requested/><Recommended recs/> }.into_any()
                     }
                     Err(e) => view! { <Title text=loc.t("product-not-found")/><ErrorPanel error=e/> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// "Frequently bought together" (with one button adding them all) and
+/// "Similar products", below the product.
+#[component]
+fn Recommended(recs: ProductRecs) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let together = (!recs.together.is_empty()).then(|| {
+        let n = recs.together.len() as i64;
+        let total = crate::domain::money::Money::shop(recs.together.iter().map(|b| b.price.amount).sum());
+        let skus = recs.together.iter().map(|b| b.sku.clone()).collect::<Vec<_>>().join(",");
+        let chosen: Vec<(String, String)> = recs.together.iter().filter(|b| !b.options.is_empty()).map(|b| (b.product.name.clone(), b.options.clone())).collect();
+        let items = recs.together.into_iter().map(|b| b.product).collect::<Vec<_>>();
+        view! {
+            <section class="shelf bought-together" aria-labelledby="bought-together">
+                <div class="shelf-head"><h2 id="bought-together">{loc.t("rec-bought-together")}</h2></div>
+                <ProductGrid items/>
+                <form method="post" action=loc.href("/cart/add-all") class="bundle panel">
+                    <input type="hidden" name="skus" value=skus/>
+                    <p class="bundle-total">{loc.tn("rec-bundle-total", n, &[("price", &loc.price(&total))])}</p>
+                    {(!chosen.is_empty()).then(|| view! {
+                        <p class="muted bundle-variants">{chosen.into_iter().map(|(name, options)| format!("{name}: {options}")).collect::<Vec<_>>().join("; ")}</p>
+                    })}
+                    <button type="submit" class="button primary">{loc.tn("rec-add-all", n, &[])}</button>
+                </form>
+            </section>
+        }
+    });
+    view! {
+        {together}
+        <Shelf title=loc.t("rec-similar").to_string() items=recs.similar class="similar"/>
     }
 }
 

@@ -81,7 +81,55 @@ pub fn ProductNewPage() -> impl IntoView {
 pub fn ProductEditPage() -> impl IntoView {
     let params = use_params_map();
     let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), admin_product);
-    admin_page("admin-edit-product", "loading", data, |p| view! { <ProductEditor product=Some(p) categories=category_paths() notice=q("notice")/> }.into_any())
+    admin_page("admin-edit-product", "loading", data, |p| {
+        let id = p.id.clone();
+        view! { <ProductEditor product=Some(p) categories=category_paths() notice=q("notice")/><RecommendationSettings id/> }.into_any()
+    })
+}
+
+/// Pinned complements and the exclusion switch: a plain form (works without
+/// JavaScript), below the editor; what the job computed is listed beside it.
+#[component]
+fn RecommendationSettings(id: String) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let data = Resource::new({
+        let id = id.clone();
+        move || id.clone()
+    }, crate::ui::admin::fns::admin_product_recs);
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
+            {move || {
+                let id = id.clone();
+                Suspend::new(async move {
+                    let Ok(Ok(r)) = data.await else { return ().into_any() };
+                    let notice = crate::ui::message(loc, &q("rec_notice"));
+                    let pinned = if q("err.pinned").is_empty() { r.pinned.clone() } else { q("pinned") };
+                    view! {
+                        <section class="panel rec-settings" id="recommendations">
+                            <h2>{loc.t("admin-recommendations")}</h2>
+                            {(!notice.is_empty()).then(|| view! { <p class="notice" role="status">{notice}</p> })}
+                            <form method="post" action="/admin/products/recommendations" class="stack">
+                                <input type="hidden" name="id" value=id/>
+                                <crate::ui::account::Field name="pinned" label=loc.t("admin-rec-pinned") value=pinned error=crate::ui::message(loc, &q("err.pinned")) hint=loc.t("admin-rec-pinned-hint") autocomplete="off" optional=true/>
+                                <label class="inline"><input type="checkbox" name="excluded" value="1" checked=r.excluded/>" "{loc.t("admin-rec-excluded")}</label>
+                                <button type="submit" class="button">{loc.t("admin-rec-save")}</button>
+                            </form>
+                            <h3>{loc.t("admin-rec-computed")}</h3>
+                            {if r.computed.is_empty() {
+                                view! { <p class="muted">{loc.t("admin-rec-none")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ol class="rec-computed">
+                                        {r.computed.into_iter().take(10).map(|p| view! { <li><a href=format!("/admin/products/{}", p.id)>{p.name}</a>" "<span class="muted">{p.slug}</span></li> }).collect_view()}
+                                    </ol>
+                                }.into_any()
+                            }}
+                        </section>
+                    }.into_any()
+                })
+            }}
+        </Suspense>
+    }
 }
 
 fn category_paths() -> Vec<String> {
