@@ -33,7 +33,7 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         products: u64,
         /// Number of past orders (with co-purchase structure, for recommendations).
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 7000)]
         orders: u64,
         /// Delete every product, category, image and order first.
         #[arg(long)]
@@ -58,7 +58,7 @@ enum RecommendCommand {
         #[arg(long)]
         synthetic: Option<u64>,
         /// Orders of the generated history.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 7000)]
         orders: usize,
         #[arg(long, default_value_t = 10)]
         k: usize,
@@ -115,7 +115,7 @@ async fn main() {
             if seed_if_empty {
                 match backends.catalog.count_products().await {
                     Ok(0) => {
-                        if let Err(e) = seed(&state, &backends, 2000, 5000, false).await {
+                        if let Err(e) = seed(&state, &backends, 2000, 7000, false).await {
                             eprintln!("{e}");
                             std::process::exit(1);
                         }
@@ -150,6 +150,13 @@ async fn seed(state: &AppState, backends: &vitrina::state::Backends, products: u
         let catalog: Vec<_> = (0..products).map(demo::demo_product).collect();
         let history = demo::demo_history(&catalog, 1, orders as usize, chrono::Utc::now());
         let stored = demo::seed_history(&backends.orders, &catalog, &history, &state.config.rules.pricing).await.map_err(|e| e.to_string())?;
+        // the last two weeks' sales make the demo's "trending now"
+        let recent = chrono::Utc::now() - chrono::Duration::days(14);
+        for h in history.iter().filter(|h| h.at > recent && h.status != vitrina::domain::order::OrderStatus::Cancelled) {
+            for &i in &h.items {
+                state.catalog.track_trending_at(&catalog[i].id, 10.0, h.at);
+            }
+        }
         let report = state.recommend.rebuild().await.map_err(|e| e.to_string())?;
         println!(
             "Seeded {stored} past orders in {:.1?}; {} products have \"bought together\" suggestions.",
@@ -202,10 +209,10 @@ async fn evaluate(state: &AppState, backends: &vitrina::state::Backends, synthet
         return Ok(());
     }
     println!("Evaluated on {source}: {} orders of {} customers; {} held-out last orders scored, k = {}.", e.orders, e.customers, e.cases, e.k);
-    println!("{:<16} {:>14} {:>16}", "strategy", format!("hit-rate@{k}"), format!("precision@{k}"));
+    println!("{:<20} {:>12} {:>16}", "strategy", format!("hit-rate@{k}"), format!("precision@{k}"));
     for (strategy, score) in &e.scores {
         let name = if strategy.as_str() == "popular" { "popular (baseline)" } else { strategy.as_str() };
-        println!("{:<18} {:>12.3} {:>16.4}", name, score.hit_rate, score.precision);
+        println!("{:<20} {:>12.3} {:>16.4}", name, score.hit_rate, score.precision);
     }
     Ok(())
 }

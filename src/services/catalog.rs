@@ -433,7 +433,12 @@ impl CatalogService {
 
     /// Counts a view (1) or a sale (10 per unit) towards trending, off the request path.
     pub fn track_trending(&self, product_id: &str, by: f64) {
-        crate::services::recommend::track_trending(&self.cache, product_id, by, chrono::Utc::now());
+        self.track_trending_at(product_id, by, chrono::Utc::now());
+    }
+
+    /// Counts a sale made at `at` towards trending (the demo's order history).
+    pub fn track_trending_at(&self, product_id: &str, by: f64, at: chrono::DateTime<chrono::Utc>) {
+        crate::services::recommend::track_trending(&self.cache, product_id, by, at);
     }
 
     /// Keeps the most popular product pages cached: loads any that expired.

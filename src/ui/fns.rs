@@ -160,7 +160,7 @@ pub async fn get_product_recs(slug: String) -> Result<ProductRecs, ServerFnError
         };
         let mut leave_out = in_cart.clone();
         leave_out.extend(together.iter().map(|b| b.product.id.clone()));
-        let similar = app.recommend.for_product(&slug, Strategy::Related, 8, &leave_out).await.map(|r| r.items).unwrap_or_default();
+        let similar = app.recommend.for_product(&slug, Strategy::Related, 5, &leave_out).await.map(|r| r.items).unwrap_or_default();
         ProductRecs { together, similar }
     });
     Ok(tokio::time::timeout(RECS_BUDGET, work).await.ok().and_then(Result::ok).unwrap_or_default())
@@ -174,7 +174,7 @@ pub async fn get_cart_recs() -> Result<Vec<crate::domain::product::ProductSummar
         Some(owner) => app.carts.product_ids(&owner).await,
         None => Vec::new(),
     };
-    let recs = if in_cart.is_empty() { app.recommend.trending(8, &[]).await } else { app.recommend.for_cart(&in_cart, 8).await };
+    let recs = if in_cart.is_empty() { app.recommend.trending(5, &[]).await } else { app.recommend.for_cart(&in_cart, 5).await };
     Ok(recs.map(|r| r.items).unwrap_or_default())
 }
 
