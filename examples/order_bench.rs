@@ -17,16 +17,9 @@ use vitrina::domain::product::Product;
 use vitrina::domain::user::Role;
 use vitrina::state::AppState;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
+#[path = "support/bench.rs"]
+mod bench;
+use bench::{env, percentile};
 
 fn product(i: u64, stock: i64) -> Product {
     let mut p = vitrina::services::demo::demo_product(900_000 + i);

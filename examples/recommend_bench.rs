@@ -19,16 +19,9 @@ use tokio::sync::Semaphore;
 use vitrina::config::Config;
 use vitrina::state::AppState;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
+#[path = "support/bench.rs"]
+mod bench;
+use bench::{env, percentile};
 
 /// Peak resident memory of this process so far (Linux), in MiB.
 fn peak_mib() -> f64 {
@@ -82,6 +75,8 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
     config.cache_ttl = Duration::from_secs(60);
+    // one client makes every request: the per-client limit would measure itself
+    config.anon_rate_per_min = 0;
     let (state, backends) = AppState::build_with_backends(&config).await.expect("state");
 
     let t = Instant::now();
@@ -93,6 +88,10 @@ async fn main() {
     drop(history);
 
     let before = peak_mib();
+    let t = Instant::now();
+    let baskets = state.recommend.baskets().await.expect("baskets");
+    println!("reading {} baskets alone: {:.1?}, process peak {:.0} MiB", baskets.len(), t.elapsed(), peak_mib());
+    drop(baskets);
     let report = state.recommend.rebuild().await.expect("rebuild");
     println!(
         "rebuild: {} orders read, {} pairs counted, {} products with complements, {} ms; counts peaked at {:.1} MiB; process peak {:.0} MiB (before: {:.0} MiB)",

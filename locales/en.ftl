@@ -31,7 +31,6 @@ home-hero = Everything you need, delivered fast.
 home-hero-text = Thousands of products from brands you love.
 home-best-sellers = Shop best sellers
 home-by-category = Shop by category
-home-popular = Popular right now
 home-new = New arrivals
 
 ## Listing

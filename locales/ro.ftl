@@ -31,7 +31,6 @@ home-hero = Tot ce îți trebuie, livrat rapid.
 home-hero-text = Mii de produse de la mărcile preferate.
 home-best-sellers = Cele mai vândute
 home-by-category = Cumpără pe categorii
-home-popular = Populare acum
 home-new = Noutăți
 
 ## Liste de produse

@@ -180,7 +180,7 @@ async fn storefront_pages_render_complete_on_the_server() {
         assert!(html.contains(needle), "product page lacks {needle}");
     }
     let home = app.get("/").await.text().await.unwrap();
-    assert!(home.contains("Populare acum") && home.contains("class=\"product-card\""));
+    assert!(home.contains("În tendințe acum") && home.contains("class=\"product-card\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

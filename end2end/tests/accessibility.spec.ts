@@ -48,7 +48,7 @@ test.describe('accessibility (axe-core): storefront', () => {
     await page.goto(await aProduct(page, 'category=clothing/t-shirts&in_stock=true'));
     await page.locator('body').dispatchEvent('pointermove'); // the storefront hydrates on the first interaction
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
     await expect(page.getByText('Added to your cart')).toBeVisible();
     await audit(page, '/cart');
     await audit(page, '/checkout');
@@ -65,7 +65,7 @@ test.describe('accessibility (axe-core): storefront', () => {
     await page.goto(await aProduct(page, 'category=clothing/t-shirts&in_stock=true'));
     await page.locator('body').dispatchEvent('pointermove');
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
     await expect(page.getByText('Added to your cart')).toBeVisible();
     await page.goto('/checkout');
     await fillGuestCheckout(page, `axe-card-${Date.now()}@example.com`, ['Ana Axe', 'Strada Mică 3', '400001', 'Cluj-Napoca', '+40 733 333 333']);

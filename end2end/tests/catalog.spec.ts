@@ -183,6 +183,41 @@ test.describe('without JavaScript', () => {
     await expect(page.getByText(/not found/i).first()).toBeVisible();
   });
 
+  test('recommendations render and add to the cart without JavaScript', async ({ page, request }) => {
+    // a laptop that shoppers bought something with (the demo seed's order history)
+    const laptops = await (await request.get('/api/v1/products?category=electronics/laptops&per_page=20')).json();
+    let slug = '';
+    for (const item of laptops.items) {
+      const recs = await (await request.get(`/api/v1/products/${item.slug}/recommendations?intent=complementary`)).json();
+      if (recs.strategy === 'complementary' && recs.items.some((i: { in_stock: boolean }) => i.in_stock)) {
+        slug = item.slug;
+        break;
+      }
+    }
+    expect(slug, 'a laptop with "bought together" suggestions').not.toBe('');
+    await page.goto(`/p/${slug}`);
+    const together = page.locator('section.bought-together');
+    await expect(together.getByRole('heading', { name: 'Frequently bought together' })).toBeVisible();
+    const bundle = await together.locator('a.product-card').evaluateAll((cards) => cards.map((a) => a.getAttribute('href') ?? ''));
+    expect(bundle.length).toBeGreaterThan(0);
+    const similar = page.locator('section.similar');
+    await expect(similar.getByRole('heading', { name: 'Similar products' })).toBeVisible();
+    expect(await similar.locator('a.product-card').count()).toBeGreaterThan(0);
+    for (const href of [...bundle, ...(await similar.locator('a.product-card').evaluateAll((cards) => cards.map((a) => a.getAttribute('href') ?? '')))]) {
+      expect(bare(new URL(href, page.url())), 'never the product itself').not.toBe(`/p/${slug}`);
+    }
+    // one button puts every shown item in the cart; the cart then suggests other things
+    await together.getByRole('button', { name: /^Add/ }).click();
+    await expect(page).toHaveURL((url) => bare(url) === '/cart');
+    const lines = await page.locator('li.cart-line a.cart-name').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+    expect(lines.map((h) => bare(new URL(h, page.url()))).sort()).toEqual(bundle.map((h) => bare(new URL(h, page.url()))).sort());
+    const suggestions = page.locator('section.cart-recs');
+    await expect(suggestions.getByRole('heading', { name: 'You may also like' })).toBeVisible();
+    for (const href of await suggestions.locator('a.product-card').evaluateAll((cards) => cards.map((a) => a.getAttribute('href') ?? ''))) {
+      expect(lines, 'nothing already in the cart').not.toContain(href);
+    }
+  });
+
   test('facet form applies filters without JavaScript', async ({ page }) => {
     await page.goto('/products?category=clothing&sort=price_asc');
     const before = await resultTotal(page);

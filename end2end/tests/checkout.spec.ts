@@ -15,7 +15,7 @@ test('guest cart survives sign-in and becomes an order', async ({ page, request 
   const picker = page.locator('nav.variant-picker');
 
   // first variant: whatever is preselected (an in-stock one)
-  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
   await expect(page.getByText('Added to your cart')).toBeVisible();
   const firstSku = await page.getByTestId('selected-sku').textContent();
 
@@ -23,7 +23,7 @@ test('guest cart survives sign-in and becomes an order', async ({ page, request 
   const other = picker.locator('a.option[data-axis="size"]:not(.unavailable):not(.selected)').first();
   await other.click();
   await expect(page.getByTestId('selected-sku')).not.toHaveText(firstSku ?? '');
-  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
   await expect(page.getByText('Added to your cart')).toBeVisible();
   await expect(page.getByTestId('cart-count')).toHaveText('2');
 

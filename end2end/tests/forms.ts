@@ -4,7 +4,7 @@ import { expect, type Page } from '@playwright/test';
 export async function cheapJeansInCart(page: Page) {
   await page.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
   await page.locator('ul.product-grid a.product-card').first().click();
-  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
   await expect(page.getByText('Added to your cart')).toBeVisible();
 }
 

@@ -25,7 +25,7 @@ test.describe('small screens', () => {
     }
     // with a line in the cart: the cart and the checkout (its country list has long names)
     await page.goto(product);
-    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
     await expect(page.getByText('Added to your cart')).toBeVisible();
     await fits('/cart');
     await fits('/checkout');

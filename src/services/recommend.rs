@@ -124,8 +124,7 @@ impl Recommender {
         self.cache.version(RECOMMEND_VERSION).await.unwrap_or(0)
     }
 
-    async fn pins(&self) -> Result<Arc<Pins>, StoreError> {
-        let version = self.version().await;
+    async fn pins(&self, version: u64) -> Result<Arc<Pins>, StoreError> {
         if let Some((v, pins)) = self.pins.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if *v == version {
                 return Ok(pins.clone());
@@ -151,14 +150,23 @@ impl Recommender {
     /// leaving out what is in the shopper's cart. Falls back complementary →
     /// related → trending → popular when a strategy has too little.
     pub async fn for_product(&self, slug: &str, intent: Strategy, limit: u32, in_cart: &[String]) -> Result<Recommendations, RecommendError> {
-        let product = self.catalog.active_view(slug).await?.ok_or(RecommendError::NotFound)?;
+        let id = self.active_id(slug).await?.ok_or(RecommendError::NotFound)?;
         let mut leave_out: BTreeSet<String> = in_cart.iter().cloned().collect();
-        leave_out.insert(product.id.clone());
+        leave_out.insert(id.clone());
         let chain: &[Strategy] = match intent {
             Strategy::Complementary => &[Strategy::Complementary, Strategy::Related],
             _ => &[Strategy::Related],
         };
-        self.answer(chain, &[product.id], &leave_out, limit as usize).await
+        self.answer(chain, &[id], &leave_out, limit as usize).await
+    }
+
+    /// The id of the active product with this slug, from the cache (a few
+    /// bytes, not the product: a hot read decodes no product).
+    async fn active_id(&self, slug: &str) -> Result<Option<String>, RecommendError> {
+        let key = format!("cat:v{}:id:{slug}", self.catalog.cache_version().await);
+        let catalog = self.catalog.clone();
+        let slug = slug.to_string();
+        Ok(self.catalog.cached(key, self.ttl, || async move { Ok(catalog.active_view(&slug).await?.map(|v| v.id)) }).await?)
     }
 
     /// "You may also like" for a cart: the complements of everything in it,
@@ -177,7 +185,8 @@ impl Recommender {
     /// Tries each strategy of `chain` for the `seeds` (a product, a cart),
     /// then trending, then popular; the first with enough items answers.
     async fn answer(&self, chain: &[Strategy], seeds: &[String], leave_out: &BTreeSet<String>, limit: usize) -> Result<Recommendations, RecommendError> {
-        let pins = self.pins().await?;
+        let versions = (self.version().await, self.catalog.cache_version().await);
+        let pins = self.pins(versions.0).await?;
         let Some(index) = self.catalog.loaded_index(INDEX_WAIT).await else {
             // a first index build is under way: best sellers from the store
             let items = self.popular_items(limit + leave_out.len()).await?.into_iter().filter(|p| !leave_out.contains(&p.id)).take(limit).collect();
@@ -193,7 +202,7 @@ impl Recommender {
                 Strategy::Trending => lists.push(self.trending_candidates().await),
                 _ => {
                     for seed in seeds.iter().take(20) {
-                        lists.push(self.candidates(strategy, seed).await?);
+                        lists.push(self.candidates(versions, strategy, seed).await?);
                     }
                 }
             }
@@ -216,8 +225,8 @@ impl Recommender {
     }
 
     /// A strategy's candidates for one product, from the cache.
-    async fn candidates(&self, strategy: Strategy, product_id: &str) -> Result<Vec<Scored>, RecommendError> {
-        let key = format!("rec:v{}:c{}:{}:{product_id}", self.version().await, self.catalog.cache_version().await, strategy.as_str());
+    async fn candidates(&self, (rec_version, catalog_version): (u64, u64), strategy: Strategy, product_id: &str) -> Result<Vec<Scored>, RecommendError> {
+        let key = format!("rec:v{rec_version}:c{catalog_version}:{}:{product_id}", strategy.as_str());
         let (store, catalog, id) = (self.store.clone(), self.catalog.clone(), product_id.to_string());
         let list = self
             .catalog

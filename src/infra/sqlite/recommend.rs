@@ -14,9 +14,11 @@ impl RecommendStore for SqliteStore {
         let after = after.unwrap_or("").to_string();
         self.0
             .read(move |c| {
+                // `+status`: the primary key walks the orders in id order, page by page;
+                // the status index would sort every counted order (bodies too) for each page
                 let mut stmt = c
                     .prepare_cached(&format!(
-                        "SELECT id, user_id, created_ts, doc FROM orders WHERE id > ? AND status IN ({}) ORDER BY id LIMIT ?",
+                        "SELECT id, user_id, created_ts, doc FROM orders WHERE id > ? AND +status IN ({}) ORDER BY id LIMIT ?",
                         COUNTED_STATUSES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
                     ))
                     .map_err(unavailable)?;

@@ -27,7 +27,7 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
                     <input type="hidden" name="sku" value=sku/>
                     <input type="hidden" name="quantity" value="1"/>
                     <input type="hidden" name="back" value=loc.href("/cart")/>
-                    <button type="submit" class="button small">{loc.t("add-to-cart")}</button>
+                    <button type="submit" class="button small">{loc.t("add-to-cart")}<span class="visually-hidden">": "{product.name.clone()}</span></button>
                 </form>
             })}
         </li>
