@@ -123,6 +123,7 @@ async fn main() {
                             eprintln!("{e}");
                             std::process::exit(1);
                         }
+                        demo_coupon(&state).await;
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -266,6 +267,28 @@ async fn demo_users(state: &AppState) -> Result<(), String> {
         println!("\n{text}(shown once)\n");
     }
     Ok(())
+}
+
+/// A welcome code in the demo shop, so a newcomer can try discounts at once.
+async fn demo_coupon(state: &AppState) {
+    use vitrina::domain::promotion::{AppliesTo, PromoKind, PromotionInput};
+    let input = PromotionInput {
+        name: "Bun venit / Welcome".into(),
+        code: Some("BUNVENIT10".into()),
+        kind: PromoKind::Percent,
+        value: 10,
+        applies_to: AppliesTo::default(),
+        min_subtotal_cents: 20_000,
+        starts_at: None,
+        ends_at: None,
+        usage_limit: None,
+        per_customer_limit: Some(1),
+        active: true,
+    };
+    match state.promotions.create(input, &vitrina::services::audit::Actor::system()).await {
+        Ok(_) => println!("Demo coupon: BUNVENIT10 (10 % off orders from 200 lei, once per customer).\n"),
+        Err(e) => eprintln!("demo coupon not created: {e}"),
+    }
 }
 
 /// Writes a file readable and writable by its owner only.

@@ -516,3 +516,60 @@ pub trait RecommendStore: Send + Sync {
     /// Saves a product's settings (the default removes them).
     async fn save_recommend_settings(&self, settings: &RecommendSettings) -> Result<(), StoreError>;
 }
+
+use crate::domain::promotion::Promotion;
+
+/// One order's use of one promotion, as counted against its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub promotion_id: String,
+    pub order_id: String,
+    /// Who placed the order (a user id, or a guest's id from the e-mail).
+    pub customer: String,
+    /// The order's total (for the revenue the panel shows).
+    pub total_cents: i64,
+    pub discount_cents: i64,
+}
+
+/// What counting a use came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeemed {
+    /// Counted (or already counted for this order: a replay).
+    Counted,
+    /// The promotion's global limit is reached.
+    UsedUp,
+    /// This customer's limit is reached.
+    UsedUpByCustomer,
+}
+
+/// A promotion's counted uses (orders not cancelled or expired) and their revenue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromotionUsage {
+    pub redemptions: i64,
+    pub revenue_cents: i64,
+}
+
+/// Promotions and their uses. Counting a use is a guarded write that fails
+/// past the limit (per promotion and per customer), like reserving stock.
+#[async_trait]
+pub trait PromotionStore: Send + Sync {
+    /// `Conflict` when another promotion has the same code.
+    async fn insert_promotion(&self, p: &Promotion) -> Result<(), StoreError>;
+    /// Replaces a promotion by id; `false` when there is none. `Conflict` on a taken code.
+    async fn update_promotion(&self, p: &Promotion) -> Result<bool, StoreError>;
+    /// Every promotion, newest first.
+    async fn promotions(&self) -> Result<Vec<Promotion>, StoreError>;
+    async fn promotion_by_id(&self, id: &str) -> Result<Option<Promotion>, StoreError>;
+    /// By its code, as stored (normalized: upper-case).
+    async fn promotion_by_code(&self, code: &str) -> Result<Option<Promotion>, StoreError>;
+    /// Counts one use by `r.order_id` if under `usage_limit` (all customers)
+    /// and `per_customer_limit` (this customer); `None` is no limit. Counting
+    /// the same order and promotion twice counts once.
+    async fn redeem(&self, r: &Redemption, usage_limit: Option<i64>, per_customer_limit: Option<i64>) -> Result<Redeemed, StoreError>;
+    /// Gives back every use `order_id` holds (once). Returns how many.
+    async fn release_redemptions(&self, order_id: &str) -> Result<u64, StoreError>;
+    /// Uses counted now: by everyone, and by `customer`.
+    async fn promotion_uses(&self, promotion_id: &str, customer: Option<&str>) -> Result<(i64, i64), StoreError>;
+    /// Counted uses and revenue of every promotion that has any, by id.
+    async fn promotion_usage(&self) -> Result<std::collections::HashMap<String, PromotionUsage>, StoreError>;
+}

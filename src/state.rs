@@ -44,6 +44,8 @@ pub struct App {
     pub notify: crate::services::notify::Notifier,
     /// "Bought together", "similar", "trending".
     pub recommend: crate::services::recommend::Recommender,
+    /// Coupon codes and automatic promotions.
+    pub promotions: crate::services::promotions::Promotions,
     /// Browser sessions (tower-sessions over the key-value port), configured once.
     pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
@@ -72,11 +74,12 @@ struct StorePorts {
     audit: Arc<dyn crate::ports::AuditStore>,
     outbox: Arc<dyn crate::ports::OutboxStore>,
     recommend: Arc<dyn crate::ports::RecommendStore>,
+    promotions: Arc<dyn crate::ports::PromotionStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + crate::ports::RecommendStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + crate::ports::RecommendStore + crate::ports::PromotionStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s.clone(), recommend: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s.clone(), recommend: s.clone(), promotions: s }
 }
 
 impl AppState {
@@ -128,9 +131,14 @@ impl AppState {
         };
         let cache_kind = cache.kind();
         let index: Arc<dyn crate::ports::SearchIndex> = Arc::new(crate::infra::search::RoaringIndex::new());
-        let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone());
-        let catalog = CatalogService::new(store.catalog.clone(), cache.clone(), config.cache_ttl).with_inventory(store.inventory.clone()).with_index(index).with_images(images.clone());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
+        let promotions = crate::services::promotions::Promotions::new(store.promotions.clone(), config.rules.pricing).with_audit(audit.clone());
+        let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone()).with_promotions(promotions.clone());
+        let catalog = CatalogService::new(store.catalog.clone(), cache.clone(), config.cache_ttl)
+            .with_inventory(store.inventory.clone())
+            .with_index(index)
+            .with_images(images.clone())
+            .with_promotions(promotions.clone());
         let recommend = crate::services::recommend::Recommender::new(catalog.clone(), store.recommend.clone(), cache, if config.cache_ttl.is_zero() { config.cache_ttl } else { config.cache_ttl.max(std::time::Duration::from_secs(30)) }).with_limiter(limiter.clone()).with_audit(audit.clone());
         let mut orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone())
             .with_popularity(catalog.clone())
@@ -185,6 +193,7 @@ impl AppState {
             limits: crate::services::limits::RateLimits::new(limiter),
             notify,
             recommend,
+            promotions,
             session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,

@@ -353,7 +353,116 @@ contract!(
     operations_contract::order_writes_carry_entries => outbox_order_writes_carry_entries,
     operations_contract::webhook_endpoints => outbox_webhook_endpoints,
     operations_contract::recommendations => recommendations_baskets_table_and_settings,
+    promotions_contract::promotions => promotions_round_trip_and_unique_codes,
+    promotions_contract::limits => promotions_count_uses_against_limits_and_give_them_back,
+    promotions_contract::race => promotions_300_racing_for_100_uses,
 );
+
+// ---------------------------------------------------------------- promotions contract
+
+mod promotions_contract {
+    use chrono::Utc;
+    use vitrina::domain::promotion::{AppliesTo, PromoKind, Promotion, PromotionInput, Scope};
+    use vitrina::ports::{Redeemed, Redemption, StoreError};
+
+    fn promo(id: &str, code: Option<&str>) -> Promotion {
+        let now = Utc::now();
+        PromotionInput {
+            name: format!("Promo {id}"),
+            code: code.map(String::from),
+            kind: PromoKind::Percent,
+            value: 10,
+            applies_to: AppliesTo { scope: Scope::Categories, ids: vec!["clothing".into()] },
+            min_subtotal_cents: 5000,
+            starts_at: Some(now),
+            ends_at: None,
+            usage_limit: Some(100),
+            per_customer_limit: Some(1),
+            active: true,
+        }
+        .into_promotion(id.into(), now, now)
+    }
+
+    fn use_of(promotion: &str, order: &str, customer: &str, total: i64) -> Redemption {
+        Redemption { promotion_id: promotion.into(), order_id: order.into(), customer: customer.into(), total_cents: total, discount_cents: total / 10 }
+    }
+
+    pub async fn promotions(s: crate::Stores) {
+        let a = promo("pr-a", Some("BF26"));
+        let mut b = promo("pr-b", None);
+        b.created_at = a.created_at + chrono::Duration::seconds(1);
+        s.insert_promotion(&a).await.unwrap();
+        s.insert_promotion(&b).await.unwrap();
+        s.insert_promotion(&promo("pr-c", None)).await.unwrap();
+        assert!(matches!(s.insert_promotion(&promo("pr-d", Some("BF26"))).await, Err(StoreError::Conflict(_))), "one promotion per code");
+        assert_eq!(s.promotion_by_id("pr-a").await.unwrap(), Some(a.clone()));
+        assert_eq!(s.promotion_by_code("BF26").await.unwrap(), Some(a.clone()));
+        assert_eq!(s.promotion_by_code("auto:pr-b").await.unwrap(), None, "an automatic promotion has no code to find it by");
+        assert_eq!(s.promotion_by_code("NOPE").await.unwrap(), None);
+        let ids: Vec<String> = s.promotions().await.unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(ids[0], "pr-b", "newest first");
+        assert_eq!(ids.len(), 3);
+        let mut changed = a.clone();
+        changed.code = Some("CYBER".into());
+        changed.active = false;
+        assert!(s.update_promotion(&changed).await.unwrap());
+        assert_eq!(s.promotion_by_code("BF26").await.unwrap(), None, "the old code is free again");
+        assert_eq!(s.promotion_by_code("CYBER").await.unwrap(), Some(changed));
+        let mut clash = b.clone();
+        clash.code = Some("CYBER".into());
+        assert!(matches!(s.update_promotion(&clash).await, Err(StoreError::Conflict(_))));
+        assert!(!s.update_promotion(&promo("pr-none", Some("X1"))).await.unwrap());
+    }
+
+    pub async fn limits(s: crate::Stores) {
+        // per customer: one use; a replay of the same order counts once
+        assert_eq!(s.redeem(&use_of("p1", "o1", "ana", 10_000), Some(3), Some(1)).await.unwrap(), Redeemed::Counted);
+        assert_eq!(s.redeem(&use_of("p1", "o1", "ana", 10_000), Some(3), Some(1)).await.unwrap(), Redeemed::Counted);
+        assert_eq!(s.promotion_uses("p1", Some("ana")).await.unwrap(), (1, 1));
+        assert_eq!(s.redeem(&use_of("p1", "o2", "ana", 10_000), Some(3), Some(1)).await.unwrap(), Redeemed::UsedUpByCustomer);
+        // globally: three uses
+        assert_eq!(s.redeem(&use_of("p1", "o3", "bob", 20_000), Some(3), Some(1)).await.unwrap(), Redeemed::Counted);
+        assert_eq!(s.redeem(&use_of("p1", "o4", "cid", 30_000), Some(3), Some(1)).await.unwrap(), Redeemed::Counted);
+        assert_eq!(s.redeem(&use_of("p1", "o5", "dan", 5_000), Some(3), Some(1)).await.unwrap(), Redeemed::UsedUp);
+        assert_eq!(s.promotion_uses("p1", Some("dan")).await.unwrap(), (3, 0), "a refused use leaves nothing counted");
+        let usage = s.promotion_usage().await.unwrap();
+        assert_eq!((usage["p1"].redemptions, usage["p1"].revenue_cents), (3, 60_000));
+        // a cancelled order gives its use back, once
+        assert_eq!(s.release_redemptions("o3").await.unwrap(), 1);
+        assert_eq!(s.release_redemptions("o3").await.unwrap(), 0);
+        assert_eq!(s.promotion_uses("p1", Some("bob")).await.unwrap(), (2, 0));
+        assert_eq!(s.promotion_usage().await.unwrap()["p1"].revenue_cents, 40_000);
+        assert_eq!(s.redeem(&use_of("p1", "o5", "dan", 5_000), Some(3), Some(1)).await.unwrap(), Redeemed::Counted, "the use given back is taken again");
+        assert_eq!(s.redeem(&use_of("p1", "o6", "bob", 5_000), Some(3), Some(1)).await.unwrap(), Redeemed::UsedUp);
+        // no limits: counted all the same
+        assert_eq!(s.redeem(&use_of("p2", "o1", "ana", 1_000), None, None).await.unwrap(), Redeemed::Counted);
+        assert_eq!(s.promotion_uses("p2", None).await.unwrap(), (1, 0));
+        assert_eq!(s.release_redemptions("o1").await.unwrap(), 2, "an order gives back every promotion it used");
+        assert_eq!(s.promotion_uses("p1", Some("ana")).await.unwrap(), (2, 0));
+    }
+
+    pub async fn race(s: crate::Stores) {
+        // 300 customers, 100 uses; and one customer trying five orders at once with a one-use code
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.redeem(&use_of("hot", &format!("o{i}"), &format!("c{i}"), 1_000), Some(100), None).await }));
+        }
+        for i in 0..5 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.redeem(&use_of("once", &format!("m{i}"), "me", 1_000), None, Some(1)).await }));
+        }
+        let mut counted = std::collections::BTreeMap::new();
+        for t in tasks {
+            *counted.entry(format!("{:?}", t.await.unwrap().unwrap())).or_insert(0) += 1;
+        }
+        assert_eq!(counted.get("Counted"), Some(&101), "{counted:?}");
+        assert_eq!(counted.get("UsedUp"), Some(&200), "{counted:?}");
+        assert_eq!(counted.get("UsedUpByCustomer"), Some(&4), "{counted:?}");
+        assert_eq!(s.promotion_uses("hot", None).await.unwrap().0, 100);
+        assert_eq!(s.promotion_usage().await.unwrap()["hot"].redemptions, 100);
+    }
+}
 
 // ---------------------------------------------------------------- accounts contract
 
@@ -1092,7 +1201,7 @@ mod operations_contract {
     }
 
     fn order(id: &str, user: &str, status: OrderStatus, ms: i64, key: Option<&str>) -> Order {
-        let line = OrderLine {
+        let line = OrderLine { discount_cents: 0,
             sku: format!("SKU-{id}"),
             product_id: format!("p-{id}"),
             slug: format!("product-{id}"),
@@ -1102,7 +1211,7 @@ mod operations_contract {
             quantity: 2,
             line_total: money(3998),
         };
-        Order {
+        Order { discount_cents: 0, coupon: None, discounts: vec![],
             id: id.into(),
             number: format!("VT-{id}"),
             user_id: user.into(),

@@ -42,7 +42,7 @@ fn shop<T: CatalogStore + InventoryStore + OrderStore + CartStore + 'static>(sto
 }
 
 fn place(sku: &str, qty: i64, key: &str) -> PlaceOrder {
-    PlaceOrder { shipping_address: address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default() }
+    PlaceOrder { shipping_address: address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default(), coupon: None }
 }
 
 async fn two_hundred_buyers_fifty_units(catalog: Arc<dyn CatalogStore>, s: Shop) {

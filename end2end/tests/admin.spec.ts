@@ -183,3 +183,63 @@ test('an admin creates a product with a new attribute, variants and an image; th
   await expect(page.locator('table.audit-table')).toContainText('19,00 lei');
   await shot(page, 'admin-audit');
 });
+
+// Discounts, JavaScript off: an admin creates a coupon in the panel (a
+// mistake is said next to its field); a guest enters it in the cart (an
+// unknown code is refused next to the field), sees it line by line and in
+// the totals, and orders with it; the panel counts the use.
+test.describe('a coupon without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('an admin creates a code, a guest orders with it, the panel counts it', async ({ page, browser }) => {
+    const code = `E2E${Date.now() % 1_000_000}`;
+    await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin/promotions');
+    await expect(page.getByRole('heading', { name: 'Promotions', exact: true })).toBeVisible();
+    const form = page.locator('#promotion-form');
+    await form.getByLabel('Name').fill('End-to-end week');
+    await form.getByLabel('Coupon code').fill(code.toLowerCase());
+    await form.getByLabel('Discount').selectOption('percent');
+    await form.getByLabel('Value').fill('150');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await expect(page.locator('#promo-value-error')).toBeVisible();
+    await expect(page.locator('#promotion-form').getByLabel('Coupon code')).toHaveValue(code.toLowerCase());
+    await page.locator('#promotion-form').getByLabel('Value').fill('10');
+    await page.locator('#promotion-form').getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByText('The promotion is saved.')).toBeVisible();
+    const row = page.getByTestId('promotion-row').filter({ hasText: code });
+    await expect(row).toContainText('−10 %');
+    await expect(row.getByTestId('promotion-uses')).toHaveText('0');
+    await shot(page, 'promotions');
+
+    const guest = await browser.newContext({ javaScriptEnabled: false });
+    const shopper = await guest.newPage();
+    await shopper.goto('/products?category=clothing/jeans&in_stock=true&sort=price_asc');
+    await shopper.locator('ul.product-grid a.product-card').first().click();
+    await shopper.getByRole('button', { name: 'Add to cart', exact: true }).click();
+    await shopper.goto('/cart');
+    await shopper.getByLabel('Coupon code').fill('NO-SUCH-CODE');
+    await shopper.getByRole('button', { name: 'Apply' }).click();
+    await expect(shopper.locator('#f-coupon-error')).toHaveText('there is no such coupon code');
+    await expect(shopper.getByLabel('Coupon code')).toHaveValue('NO-SUCH-CODE');
+    await shopper.getByLabel('Coupon code').fill(code.toLowerCase());
+    await shopper.getByRole('button', { name: 'Apply' }).click();
+    await expect(shopper.getByTestId('coupon-applied')).toContainText(code);
+    await expect(shopper.getByTestId('discount-row')).toContainText(`End-to-end week (${code})`);
+    await expect(shopper.getByTestId('cart-total')).toBeVisible();
+    await shopper.getByRole('link', { name: 'Checkout' }).click();
+    await expect(shopper.getByTestId('checkout-discount')).toBeVisible();
+    await shopper.getByLabel('E-mail').fill(`coupon-${Date.now()}@example.com`);
+    await shopper.getByLabel('Full name').fill('Ioana Reducere');
+    await shopper.getByLabel('Street and number').fill('Strada Mare 3');
+    await shopper.getByLabel('Postal code').fill('400001');
+    await shopper.getByLabel('City').fill('Cluj-Napoca');
+    await shopper.getByLabel('Phone (for the courier)').fill('+40 711 222 333');
+    await shopper.getByRole('button', { name: 'Place order' }).click();
+    await expect(shopper.getByText('Thank you! Your order is placed.')).toBeVisible();
+    await expect(shopper.getByTestId('order-discount')).toContainText(code);
+    await guest.close();
+
+    await page.goto('/admin/promotions');
+    await expect(page.getByTestId('promotion-row').filter({ hasText: code }).getByTestId('promotion-uses')).toHaveText('1');
+  });
+});

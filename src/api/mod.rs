@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod docs;
 pub mod notify;
 pub mod orders;
+pub mod promotions;
 pub mod recommend;
 pub use crate::edge::problem;
 
@@ -57,6 +58,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/cart/items", Authenticated, post(orders::add_item)),
         route(Method::PATCH, "/api/v1/cart/items/{sku}", Authenticated, patch(orders::set_item)),
         route(Method::DELETE, "/api/v1/cart/items/{sku}", Authenticated, delete(orders::remove_item)),
+        route(Method::POST, "/api/v1/cart/coupon", Authenticated, post(promotions::apply_coupon)),
+        route(Method::DELETE, "/api/v1/cart/coupon", Authenticated, delete(promotions::remove_coupon)),
         route(Method::POST, "/api/v1/orders", Authenticated, post(orders::place_order)),
         route(Method::GET, "/api/v1/orders", Authenticated, get(orders::list_orders)),
         route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
@@ -83,6 +86,10 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
         route(Method::GET, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, get(recommend::get_settings)),
         route(Method::PUT, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, put(recommend::put_settings)),
+        route(Method::GET, "/api/v1/admin/promotions", Access::ADMIN, get(promotions::list)),
+        route(Method::POST, "/api/v1/admin/promotions", Access::ADMIN, post(promotions::create)),
+        route(Method::GET, "/api/v1/admin/promotions/{id}", Access::ADMIN, get(promotions::get_one)),
+        route(Method::PUT, "/api/v1/admin/promotions/{id}", Access::ADMIN, put(promotions::update)),
         route(Method::GET, "/api/v1/admin/audit", Access::ADMIN, get(admin::list_audit)),
         route(Method::GET, "/api/v1/admin/webhooks", Access::ADMIN, get(notify::list_webhooks)),
         route(Method::POST, "/api/v1/admin/webhooks", Access::ADMIN, post(notify::create_webhook)),

@@ -69,6 +69,9 @@ pub struct PlaceOrderBody {
     pub items: Option<Vec<CartLine>>,
     /// `cod` (cash on delivery, the default), `bank_transfer` or `card`: one the shop offers.
     pub payment_method: Option<String>,
+    /// A coupon code (case-insensitive). Without it, the cart's code (if one was entered) applies.
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 /// Places an order. Requires an `Idempotency-Key` header: the same key and body return the same order.
@@ -78,8 +81,8 @@ pub struct PlaceOrderBody {
         (status = 201, description = "Placed", body = Order),
         (status = 200, description = "A replay of an order already placed with this key", body = Order),
         (status = 404, description = "Unknown SKU", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not enough stock (`short` lists each SKU with what is available); nothing was ordered", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field, or the key reused for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock (`short` lists each SKU with what is available), or the coupon is used up (`coupon`); nothing was ordered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field (an unknown, expired or inapplicable `coupon` too), or the key reused for a different request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUser, headers: HeaderMap, JsonBody(body): JsonBody<PlaceOrderBody>) -> Response {
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
@@ -96,7 +99,7 @@ pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUse
         Ok(m) => m,
         Err(e) => return Problem::fields(vec![e]).into_response(),
     };
-    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key, payment_method };
+    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key, payment_method, coupon: body.coupon };
     match app.orders.place(&p.user, req).await {
         Ok((order, true)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok((order, false)) => (StatusCode::OK, Json(order)).into_response(),

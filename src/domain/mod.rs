@@ -9,6 +9,7 @@ pub mod order;
 pub mod outbox;
 pub mod payment;
 pub mod product;
+pub mod promotion;
 pub mod query;
 pub mod recommend;
 pub mod seo;

@@ -36,6 +36,13 @@ pub fn shop_currency() -> &'static str {
     SHOP_CURRENCY.get().map(String::as_str).unwrap_or(DEFAULT_CURRENCY)
 }
 
+impl Default for Money {
+    /// Nothing, in the shop's currency.
+    fn default() -> Self {
+        Money::shop(0)
+    }
+}
+
 impl Money {
     pub fn new(amount: i64, currency: &str) -> Self {
         Self { amount, currency: currency.to_string() }

@@ -24,12 +24,15 @@ pub struct Cart {
     pub lines: Vec<CartLine>,
     /// Optimistic concurrency: each save increments it.
     pub version: i64,
+    /// The coupon code entered (normalized), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Cart {
     pub fn empty(owner: &str) -> Self {
-        Cart { owner: owner.to_string(), lines: vec![], version: 0, updated_at: Utc::now() }
+        Cart { owner: owner.to_string(), lines: vec![], version: 0, coupon: None, updated_at: Utc::now() }
     }
     pub fn quantity_of(&self, sku: &str) -> i64 {
         self.lines.iter().find(|l| l.sku == sku).map(|l| l.quantity).unwrap_or(0)
@@ -78,6 +81,9 @@ pub struct CartLineView {
     pub unit_price: Money,
     pub quantity: i64,
     pub line_total: Money,
+    /// Taken off this line by promotions (minor units).
+    #[serde(default)]
+    pub discount_cents: i64,
     /// Available now (fresh from inventory).
     pub available: i64,
 }
@@ -88,6 +94,27 @@ pub struct CartView {
     pub lines: Vec<CartLineView>,
     pub subtotal: Money,
     pub item_count: i64,
+    /// The promotions that apply now (the best automatic one, the code).
+    #[serde(default)]
+    pub discounts: Vec<crate::domain::promotion::AppliedDiscount>,
+    /// Off the lines (shipping discounts show at checkout).
+    #[serde(default)]
+    pub discount: Money,
+    /// Subtotal minus the discount, before shipping.
+    #[serde(default)]
+    pub total: Money,
+    /// The code entered, if any.
+    #[serde(default)]
+    pub coupon: Option<String>,
+    /// Why the code entered does not apply now (below its minimum, expired…).
+    #[serde(default)]
+    pub coupon_error: Option<FieldError>,
+}
+
+impl CartView {
+    pub fn empty() -> Self {
+        CartView { lines: vec![], subtotal: Money::shop(0), item_count: 0, discounts: vec![], discount: Money::shop(0), total: Money::shop(0), coupon: None, coupon_error: None }
+    }
 }
 
 // ------------------------------------------------------------------ checkout
@@ -141,6 +168,9 @@ impl Default for PricingRules {
 pub struct Totals {
     pub subtotal: i64,
     pub shipping: i64,
+    /// Taken off by promotions (lines and shipping): `total = subtotal + shipping - discount`.
+    #[serde(default)]
+    pub discount: i64,
     /// The VAT contained in `total` (prices include VAT).
     pub vat: i64,
     pub total: i64,
@@ -160,7 +190,7 @@ impl PricingRules {
         let shipping = self.shipping(method, subtotal);
         let total = subtotal + shipping;
         let vat = (total * self.vat_percent * 2 + (100 + self.vat_percent)) / (2 * (100 + self.vat_percent));
-        Totals { subtotal, shipping, vat, total }
+        Totals { subtotal, shipping, discount: 0, vat, total }
     }
 }
 
@@ -323,6 +353,9 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: i64,
     pub line_total: Money,
+    /// Taken off this line by promotions (minor units).
+    #[serde(default)]
+    pub discount_cents: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +377,15 @@ pub struct Order {
     pub subtotal: Money,
     pub shipping: Money,
     pub shipping_method: ShippingMethod,
+    /// Taken off by promotions (lines and shipping): `total = subtotal + shipping - discount_cents`.
+    #[serde(default)]
+    pub discount_cents: i64,
+    /// The coupon code used, if any.
+    #[serde(default)]
+    pub coupon: Option<String>,
+    /// The promotions it received, as they were when it was placed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<crate::domain::promotion::AppliedDiscount>,
     pub vat: Money,
     pub total: Money,
     pub shipping_address: Address,

@@ -137,6 +137,9 @@ pub struct ProductSummary {
     /// Always `active` on the public listing; any status in the admin list.
     #[serde(default)]
     pub status: ProductStatus,
+    /// `price` after the best automatic promotion, when one lowers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<Money>,
 }
 
 /// One purchasable variant with what a cart line shows of its product.
@@ -145,6 +148,9 @@ pub struct SkuView {
     pub product_id: String,
     pub slug: String,
     pub name: String,
+    /// The product's category path (promotions may apply by category).
+    #[serde(default)]
+    pub category: String,
     pub image_url: Option<String>,
     pub status: ProductStatus,
     pub variant: Variant,
@@ -158,6 +164,9 @@ pub struct VariantView {
     pub options: BTreeMap<String, String>,
     pub price: Money,
     pub available: i64,
+    /// `price` after the best automatic promotion, when one lowers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<Money>,
 }
 
 /// The full product as the storefront and the public API show it.
@@ -175,6 +184,9 @@ pub struct ProductView {
     pub images: Vec<Image>,
     pub variants: Vec<VariantView>,
     pub price: Money,
+    /// `price` after the best automatic promotion, when one lowers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<Money>,
     pub in_stock: bool,
     pub status: ProductStatus,
     pub created_at: DateTime<Utc>,
@@ -260,6 +272,7 @@ impl Product {
                 product_id: self.id.clone(),
                 slug: self.slug.clone(),
                 name: self.name.clone(),
+                category: self.category.clone(),
                 image_url: self.images.first().map(Image::card_url),
                 status: self.status,
                 variant: v.clone(),
@@ -280,6 +293,7 @@ impl Product {
             variant_count: self.variants.len(),
             single_sku: (self.variants.len() == 1).then(|| self.variants[0].sku.clone()),
             status: self.status,
+            sale_price: None,
         }
     }
 
@@ -301,9 +315,11 @@ impl Product {
                     options: v.options.clone(),
                     price: v.price.clone(),
                     available: v.stock.max(0),
+                    sale_price: None,
                 })
                 .collect(),
             price: self.min_price(),
+            sale_price: None,
             in_stock: self.in_stock(),
             status: self.status,
             created_at: self.created_at,

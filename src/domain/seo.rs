@@ -126,7 +126,7 @@ pub fn product_json_ld(origin: &str, product: &ProductView) -> Value {
             json!({
                 "@type": "Offer",
                 "sku": v.sku,
-                "price": super::money::to_decimal(v.price.amount),
+                "price": super::money::to_decimal(v.sale_price.as_ref().unwrap_or(&v.price).amount),
                 "priceCurrency": v.price.currency,
                 "availability": availability(v.available),
                 "itemCondition": "https://schema.org/NewCondition",

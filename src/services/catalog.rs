@@ -40,6 +40,8 @@ pub struct CatalogService {
     /// The in-process search index listings come from, once loaded.
     index: Option<Arc<dyn SearchIndex>>,
     sync: Arc<tokio::sync::Mutex<IndexSync>>,
+    /// Automatic promotions: listings and product pages show their sale prices.
+    promotions: Option<crate::services::promotions::Promotions>,
 }
 
 /// Where the index is in the store's stream of changes.
@@ -72,7 +74,7 @@ pub struct IndexReport {
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default() }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default(), promotions: None }
     }
 
     /// Listings, search and facets then come from this index (loaded on
@@ -80,6 +82,21 @@ impl CatalogService {
     pub fn with_index(mut self, index: Arc<dyn SearchIndex>) -> Self {
         self.index = Some(index);
         self
+    }
+
+    /// Listings and product pages then carry the automatic promotions' sale prices.
+    pub fn with_promotions(mut self, promotions: crate::services::promotions::Promotions) -> Self {
+        self.promotions = Some(promotions);
+        self
+    }
+
+    /// The catalog version and the live automatic promotions: what cached
+    /// listings, product views and pages depend on.
+    async fn stamp(&self) -> String {
+        match &self.promotions {
+            Some(p) => format!("{}{}", self.version().await, p.stamp().await),
+            None => self.version().await.to_string(),
+        }
     }
 
     pub fn with_images(mut self, images: Arc<dyn ImageStore>) -> Self {
@@ -270,16 +287,20 @@ impl CatalogService {
     }
 
     pub async fn search(&self, query: &CatalogQuery) -> Result<SearchResult, CatalogError> {
-        let key = format!("cat:v{}:list:{}", self.version().await, query.to_query_string());
+        let key = format!("cat:v{}:list:{}", self.stamp().await, query.to_query_string());
         self.cached(key, self.listing_ttl, || self.search_uncached(query)).await
     }
 
     /// From the index when there is one (microseconds, no store round trip), else from the store.
     async fn search_uncached(&self, query: &CatalogQuery) -> Result<SearchResult, CatalogError> {
-        match self.ready_index().await {
-            Some(index) => Ok(index.search(query)),
-            None => Ok(self.store.search(query).await?),
+        let mut result = match self.ready_index().await {
+            Some(index) => index.search(query),
+            None => self.store.search(query).await?,
+        };
+        if let Some(p) = &self.promotions {
+            p.mark_summaries(&mut result.items).await;
         }
+        Ok(result)
     }
 
     /// Search-as-you-type: a few products and categories for what is typed so far.
@@ -317,7 +338,7 @@ impl CatalogService {
     /// The listing as JSON bytes (`SearchResult`), straight from the cache on a hit.
     pub async fn search_json(&self, query: &CatalogQuery) -> Result<Vec<u8>, CatalogError> {
         if !self.listing_ttl.is_zero() {
-            let key = format!("cat:v{}:list:{}", self.version().await, query.to_query_string());
+            let key = format!("cat:v{}:list:{}", self.stamp().await, query.to_query_string());
             match self.cache.get(&key).await {
                 Ok(Some(bytes)) => {
                     crate::metrics::get().cache_hits.inc();
@@ -468,11 +489,16 @@ impl CatalogService {
 
     /// The active product's view from the cache, or the store on a miss.
     async fn cached_view(&self, slug: &str) -> Result<Option<ProductView>, CatalogError> {
-        let key = format!("cat:v{}:p:{slug}", self.version().await);
+        let key = format!("cat:v{}:p:{slug}", self.stamp().await);
         let store = self.store.clone();
         let slug = slug.to_string();
+        let promotions = self.promotions.clone();
         self.cached(key, self.product_ttl, || async move {
-            Ok(store.product_by_slug(&slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view()))
+            let mut view = store.product_by_slug(&slug).await?.filter(|p| p.status == crate::domain::product::ProductStatus::Active).map(|p| p.view());
+            if let (Some(v), Some(p)) = (view.as_mut(), &promotions) {
+                p.mark_view(v).await;
+            }
+            Ok(view)
         })
         .await
     }
@@ -483,7 +509,7 @@ impl CatalogService {
         if self.listing_ttl.is_zero() {
             return None;
         }
-        let key = format!("cat:v{}:html:{uri}", self.version().await);
+        let key = format!("cat:v{}:html:{uri}", self.stamp().await);
         match self.cache.get(&key).await {
             Ok(Some(b)) => {
                 crate::metrics::get().cache_hits.inc();
@@ -499,7 +525,7 @@ impl CatalogService {
     /// Stores a rendered page: listings for the listing TTL, product pages
     /// (whose availability shoppers watch) for the shorter product TTL.
     pub async fn store_page(&self, uri: &str, html: &[u8], product_page: bool) {
-        let key = format!("cat:v{}:html:{uri}", self.version().await);
+        let key = format!("cat:v{}:html:{uri}", self.stamp().await);
         let ttl = if product_page { self.product_ttl } else { self.listing_ttl };
         if let Err(e) = self.cache.set(&key, html, ttl).await {
             tracing::debug!(error = %e, "page not cached");

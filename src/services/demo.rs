@@ -523,7 +523,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             .filter_map(|&i| {
                 let p = &products[i];
                 let v = p.variants.iter().find(|v| v.stock > 0).or(p.variants.first())?;
-                Some(OrderLine {
+                Some(OrderLine { discount_cents: 0,
                     sku: v.sku.clone(),
                     product_id: p.id.clone(),
                     slug: p.slug.clone(),
@@ -545,7 +545,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             payment.status = PaymentStatus::Paid;
         }
         let email = format!("client{}@example.com", h.customer);
-        let order = Order {
+        let order = Order { discount_cents: 0, coupon: None, discounts: vec![],
             id: format!("o_demo{n:06}"),
             number: order_number(number),
             user_id: format!("guest_{}", &crate::services::accounts::sha256_hex(&format!("vitrina guest {email}"))[..32]),

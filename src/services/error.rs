@@ -145,6 +145,18 @@ impl From<CatalogError> for Failure {
     }
 }
 
+impl From<super::promotions::PromoError> for Failure {
+    fn from(e: super::promotions::PromoError) -> Self {
+        use super::promotions::PromoError;
+        match e {
+            PromoError::Invalid(fields) => Failure::invalid(fields),
+            PromoError::NotFound => Failure::new(Kind::NotFound, "err-promotion-not-found"),
+            PromoError::CodeTaken => Failure::new(Kind::Conflict, "err-promotion-code-taken").field(FieldError::coded("field-promo-code-taken", "code", &[])),
+            PromoError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
         match e {
@@ -184,6 +196,9 @@ impl From<OrderError> for Failure {
             }
             OrderError::Store(s) => s.into(),
             OrderError::CardsOff => Failure::new(Kind::NotFound, "err-cards-off"),
+            // used up is the shop's state (409); the other refusals are about the code entered (422)
+            OrderError::Coupon { refusal, field } if refusal.is_used_up() => Failure::new(Kind::Conflict, "err-coupon-used-up").field(refusal.on(field)),
+            OrderError::Coupon { refusal, field } => Failure::invalid(vec![refusal.on(field)]),
             OrderError::Provider(GatewayError::BadSignature(why)) => {
                 tracing::warn!(%why, "a payment webhook refused");
                 // a request the sender must not repeat as it is: 400

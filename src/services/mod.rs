@@ -11,4 +11,5 @@ pub mod limits;
 pub mod notify;
 pub mod orders;
 pub mod payments;
+pub mod promotions;
 pub mod recommend;

@@ -12,6 +12,8 @@ use crate::domain::order::{
     ShippingMethod,
 };
 use crate::domain::outbox::order_events;
+use crate::domain::promotion::{normalize_code, PriceLine, Refusal};
+use crate::services::promotions::Promotions;
 use crate::domain::payment::{Payment, PaymentMethod};
 use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
@@ -55,6 +57,9 @@ pub enum OrderError {
     Provider(#[from] crate::ports::GatewayError),
     #[error("card payments are not configured")]
     CardsOff,
+    /// A coupon (or a promotion) that cannot be used; `field` names the input.
+    #[error("the coupon cannot be used: {refusal:?}")]
+    Coupon { refusal: Refusal, field: &'static str },
 }
 
 impl From<FieldError> for OrderError {
@@ -107,6 +112,10 @@ fn purchasable(views: impl Iterator<Item = SkuView>, skus: &[String]) -> HashMap
     views.filter(|v| v.status == ProductStatus::Active && skus.contains(&v.variant.sku)).map(|v| (v.variant.sku.clone(), v)).collect()
 }
 
+fn price_line(p: &SkuView, amount: i64) -> PriceLine {
+    PriceLine { product_id: p.product_id.clone(), category: p.category.clone(), amount }
+}
+
 fn line_view(p: &SkuView, quantity: i64, available: i64) -> CartLineView {
     let v = &p.variant;
     CartLineView {
@@ -119,6 +128,7 @@ fn line_view(p: &SkuView, quantity: i64, available: i64) -> CartLineView {
         unit_price: v.price.clone(),
         quantity,
         line_total: Money::new(v.price.amount * quantity, &v.price.currency),
+        discount_cents: 0,
         available,
     }
 }
@@ -132,16 +142,27 @@ pub struct CartService {
     /// Product facts for cart lines from memory once loaded (prices as of
     /// the last sync; an order is priced from the store).
     index: Option<Arc<dyn crate::ports::SearchIndex>>,
+    /// Discounts: the best automatic promotion and the code entered.
+    promotions: Option<Promotions>,
 }
 
 impl CartService {
     pub fn new(carts: Arc<dyn CartStore>, catalog: Arc<dyn CatalogStore>, inventory: Arc<dyn InventoryStore>, rules: ShopRules) -> Self {
-        Self { carts, catalog, inventory, rules, index: None }
+        Self { carts, catalog, inventory, rules, index: None, promotions: None }
     }
 
     pub fn with_index(mut self, index: Arc<dyn crate::ports::SearchIndex>) -> Self {
         self.index = Some(index);
         self
+    }
+
+    pub fn with_promotions(mut self, promotions: Promotions) -> Self {
+        self.promotions = Some(promotions);
+        self
+    }
+
+    pub fn promotions(&self) -> Option<&Promotions> {
+        self.promotions.as_ref()
     }
 
     /// Variants for cart lines: from the index when it is loaded, else the store.
@@ -194,19 +215,100 @@ impl CartService {
     /// product is gone are left out.
     pub async fn view(&self, owner: &str) -> Result<CartView, OrderError> {
         let cart = self.cart(owner).await?;
-        self.price(&cart.lines).await
+        Ok(self.price(&cart).await?.0)
     }
 
-    pub async fn price(&self, lines: &[CartLine]) -> Result<CartView, OrderError> {
-        let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
+    /// A cart priced with its promotions, and why its code does not apply (if it does not).
+    pub async fn price(&self, cart: &Cart) -> Result<(CartView, Option<Refusal>), OrderError> {
+        let (view, refused, _) = self.priced(cart, ShippingMethod::Standard).await?;
+        Ok((view, refused))
+    }
+
+    /// The cart and what it comes to with each way of shipping (checkout).
+    pub async fn quotes(&self, owner: &str) -> Result<(CartView, Vec<(ShippingMethod, crate::domain::order::Totals)>), OrderError> {
+        let cart = self.cart(owner).await?;
+        let mut quotes = Vec::new();
+        let mut shown = None;
+        for method in ShippingMethod::ALL {
+            let (view, _, totals) = self.priced(&cart, method).await?;
+            quotes.push((method, totals));
+            shown.get_or_insert(view);
+        }
+        Ok((shown.unwrap_or_else(CartView::empty), quotes))
+    }
+
+    async fn priced(&self, cart: &Cart, method: ShippingMethod) -> Result<(CartView, Option<Refusal>, crate::domain::order::Totals), OrderError> {
+        let skus: Vec<String> = cart.lines.iter().map(|l| l.sku.clone()).collect();
         let (found, stock) = self.variants_and_stock(&skus).await?;
-        let views: Vec<CartLineView> = lines
-            .iter()
-            .filter_map(|l| found.get(&l.sku).map(|p| line_view(p, l.quantity, stock.get(&l.sku).copied().unwrap_or(0))))
-            .collect();
-        let subtotal = views.iter().map(|l| l.line_total.amount).sum();
+        let mut views = Vec::new();
+        let mut basket = Vec::new();
+        for l in &cart.lines {
+            if let Some(p) = found.get(&l.sku) {
+                let view = line_view(p, l.quantity, stock.get(&l.sku).copied().unwrap_or(0));
+                basket.push(price_line(p, view.line_total.amount));
+                views.push(view);
+            }
+        }
+        let subtotal: i64 = views.iter().map(|l| l.line_total.amount).sum();
         let item_count = views.iter().map(|l| l.quantity).sum();
-        Ok(CartView { lines: views, subtotal: Money::shop(subtotal), item_count })
+        let (mut discounts, mut refused) = (Vec::new(), None);
+        let mut totals = self.rules.pricing.totals(&basket.iter().map(|l| l.amount).collect::<Vec<_>>(), method);
+        match &self.promotions {
+            Some(promotions) if !views.is_empty() => {
+                let customer = cart.owner.strip_prefix("u:");
+                let priced = promotions.price(&basket, method, cart.coupon.as_deref(), customer).await?;
+                totals = priced.totals;
+                for (v, d) in views.iter_mut().zip(&priced.line_discounts) {
+                    v.discount_cents = *d;
+                }
+                discounts = priced.applied;
+                refused = priced.code_refused;
+            }
+            _ if cart.coupon.is_some() && !views.is_empty() => refused = Some(Refusal::Unknown),
+            _ => {}
+        }
+        let discount: i64 = views.iter().map(|v| v.discount_cents).sum();
+        let view = CartView {
+            lines: views,
+            subtotal: Money::shop(subtotal),
+            item_count,
+            discounts,
+            discount: Money::shop(discount),
+            total: Money::shop(subtotal - discount),
+            coupon: cart.coupon.clone(),
+            coupon_error: refused.map(|r| r.on("code")),
+        };
+        Ok((view, refused, totals))
+    }
+
+    /// Enters a coupon code in the cart: kept only if it applies to the cart now.
+    pub async fn apply_coupon(&self, owner: &str, code: &str) -> Result<CartView, OrderError> {
+        let code = normalize_code(code);
+        if code.is_empty() || code.len() > 64 {
+            return Err(FieldError::coded("field-coupon-empty", "code", &[]).into());
+        }
+        let mut trial = self.cart(owner).await?;
+        if trial.lines.is_empty() {
+            return Err(OrderError::EmptyCart);
+        }
+        trial.coupon = Some(code.clone());
+        if let (_, Some(refusal)) = self.price(&trial).await? {
+            return Err(OrderError::Coupon { refusal, field: "code" });
+        }
+        self.update(owner, |cart| {
+            cart.coupon = Some(code.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Takes the coupon code out of the cart.
+    pub async fn remove_coupon(&self, owner: &str) -> Result<CartView, OrderError> {
+        self.update(owner, |cart| {
+            cart.coupon = None;
+            Ok(())
+        })
+        .await
     }
 
     /// Applies `change` to the stored cart, retrying when another request saved in between.
@@ -220,7 +322,7 @@ impl CartService {
             cart.version += 1;
             cart.updated_at = Utc::now();
             match self.carts.save_cart(&cart).await {
-                Ok(()) => return self.price(&cart.lines).await,
+                Ok(()) => return Ok(self.price(&cart).await?.0),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -322,6 +424,8 @@ pub struct PlaceOrder {
     pub idempotency_key: String,
     /// How the shopper pays (one of the methods the shop offers).
     pub payment_method: PaymentMethod,
+    /// A coupon code; `None` uses the cart's (when ordering the cart).
+    pub coupon: Option<String>,
 }
 
 /// Who places an order: a user, or a guest known by an e-mail address.
@@ -355,6 +459,21 @@ pub struct OrderService {
     pub(super) seen_events: Option<Arc<dyn crate::ports::KeyValueStore>>,
     /// Settlements the provider reports are recorded here.
     pub(super) audit: Option<crate::services::audit::AuditLog>,
+}
+
+impl OrderService {
+    /// The promotions the cart service prices with (orders use the same).
+    fn promotions(&self) -> Option<&Promotions> {
+        self.carts.promotions()
+    }
+
+    /// Gives back an order's promotion uses (cancelled, expired, abandoned).
+    async fn release_promotions(&self, order_id: &str) -> Result<(), StoreError> {
+        if let Some(p) = self.promotions() {
+            p.release(order_id).await?;
+        }
+        Ok(())
+    }
 }
 
 impl OrderService {
@@ -477,6 +596,11 @@ impl OrderService {
         if let Some(email) = &buyer.guest_email {
             basis.push_str(email);
         }
+        let cart = if from_cart { Some(self.carts.cart(&buyer.cart).await?) } else { None };
+        let coupon = req.coupon.as_deref().map(normalize_code).or_else(|| cart.as_ref().and_then(|c| c.coupon.clone())).filter(|c| !c.is_empty());
+        if let Some(c) = &coupon {
+            basis.push_str(&format!("coupon:{c}"));
+        }
         let request_hash = sha256_hex(&basis);
         if let Some(done) = self.replay(&buyer.id, &key, &request_hash).await? {
             return Ok((done, false));
@@ -490,9 +614,10 @@ impl OrderService {
             }
         }
         let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
-        let lines = match req.items {
-            Some(items) => items,
-            None => self.carts.cart(&buyer.cart).await?.lines,
+        let lines = match (req.items, cart) {
+            (Some(items), _) => items,
+            (None, Some(cart)) => cart.lines,
+            (None, None) => Vec::new(),
         };
         for l in &lines {
             validate_quantity(l.quantity, self.rules.max_line_quantity).map_err(|e| e.on(&format!("items.{}.quantity", l.sku)))?;
@@ -511,6 +636,7 @@ impl OrderService {
         let skus: Vec<String> = wanted.keys().cloned().collect();
         let found = lookup(&self.catalog, &skus).await?;
         let mut order_lines = Vec::new();
+        let mut basket = Vec::new();
         for (sku, qty) in &wanted {
             let p = found.get(sku).ok_or_else(|| OrderError::UnknownSku(sku.clone()))?;
             let v = &p.variant;
@@ -523,9 +649,25 @@ impl OrderService {
                 unit_price: v.price.clone(),
                 quantity: *qty,
                 line_total: Money::new(v.price.amount * qty, &v.price.currency),
+                discount_cents: 0,
             });
+            basket.push(price_line(p, v.price.amount * qty));
         }
-        let totals = self.rules.pricing.totals(&order_lines.iter().map(|l| l.line_total.amount).collect::<Vec<_>>(), req.shipping_method);
+        // the same engine as the cart: the best automatic promotion and the code
+        let (totals, discounts) = match self.promotions() {
+            Some(promotions) => {
+                let priced = promotions.price(&basket, req.shipping_method, coupon.as_deref(), Some(&buyer.id)).await?;
+                if let Some(refusal) = priced.code_refused {
+                    return Err(OrderError::Coupon { refusal, field: "coupon" });
+                }
+                for (l, d) in order_lines.iter_mut().zip(&priced.line_discounts) {
+                    l.discount_cents = *d;
+                }
+                (priced.totals, priced.applied)
+            }
+            None if coupon.is_some() => return Err(OrderError::Coupon { refusal: Refusal::Unknown, field: "coupon" }),
+            None => (self.rules.pricing.totals(&basket.iter().map(|l| l.amount).collect::<Vec<_>>(), req.shipping_method), Vec::new()),
+        };
         let now = Utc::now();
         let number = self.orders.next_order_number().await?;
         let mut order = Order {
@@ -537,6 +679,9 @@ impl OrderService {
             subtotal: Money::shop(totals.subtotal),
             shipping: Money::shop(totals.shipping),
             shipping_method: req.shipping_method,
+            discount_cents: totals.discount,
+            coupon: coupon.filter(|_| discounts.iter().any(|d| d.code.is_some())),
+            discounts,
             vat: Money::shop(totals.vat),
             total: Money::shop(totals.total),
             shipping_address: address,
@@ -579,6 +724,22 @@ impl OrderService {
             self.abandon(&order).await;
             crate::metrics::get().orders_refused.inc();
             return Err(OrderError::Short(short));
+        }
+        // the promotions' uses are counted like stock: a guarded write that fails past the limit
+        if !order.discounts.is_empty() {
+            if let Some(promotions) = self.promotions() {
+                match promotions.redeem(&order).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(refusal)) => {
+                        self.abandon(&order).await;
+                        return Err(OrderError::Coupon { refusal, field: "coupon" });
+                    }
+                    Err(e) => {
+                        self.abandon(&order).await;
+                        return Err(e.into());
+                    }
+                }
+            }
         }
         // paid upfront: the stock is held while the order waits for its money
         let placed = if order.payment.method.paid_upfront() { OrderStatus::AwaitingPayment } else { OrderStatus::Placed };
@@ -637,6 +798,10 @@ impl OrderService {
 
     /// Releases whatever the order holds and removes the pending order.
     async fn abandon(&self, order: &Order) {
+        if let Err(e) = self.release_promotions(&order.id).await {
+            tracing::error!(order = %order.id, error = %e, "could not give back promotion uses; the repair task will retry");
+            return;
+        }
         for line in &order.lines {
             if let Err(e) = self.inventory.release(&order.id, &line.sku).await {
                 tracing::error!(order = %order.id, sku = %line.sku, error = %e, "release failed; the repair task will retry");
@@ -665,6 +830,7 @@ impl OrderService {
         let stale = self.orders.stale_pending_orders(Utc::now() - age).await?;
         let mut n = 0;
         for order in stale {
+            self.release_promotions(&order.id).await?;
             for line in &order.lines {
                 self.inventory.release(&order.id, &line.sku).await?;
             }
@@ -708,6 +874,8 @@ impl OrderService {
                 for line in &order.lines {
                     self.inventory.restock(&order.id, &line.sku, line.quantity).await?;
                 }
+                // the promotions' uses go back too
+                self.release_promotions(&order.id).await?;
                 self.refresh_snapshot(&order);
             }
             if to == OrderStatus::Cancelled && from == OrderStatus::AwaitingPayment {

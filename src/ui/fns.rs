@@ -66,7 +66,8 @@ page_error_through_failure!(
     crate::services::orders::OrderError,
     crate::services::admin::AdminError,
     crate::services::notify::NotifyError,
-    crate::services::recommend::RecommendError
+    crate::services::recommend::RecommendError,
+    crate::services::promotions::PromoError
 );
 
 #[cfg(feature = "ssr")]
@@ -227,8 +228,7 @@ async fn browser_cart_owner(create: bool) -> Result<Option<String>, ServerFnErro
 #[server]
 pub async fn get_cart() -> Result<PageResult<CartView>, ServerFnError> {
     let app = app()?;
-    let empty = CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 };
-    let Some(owner) = browser_cart_owner(false).await? else { return Ok(Ok(empty)) };
+    let Some(owner) = browser_cart_owner(false).await? else { return Ok(Ok(CartView::empty())) };
     Ok(app.carts.view(&owner).await.map_err(PageError::from))
 }
 
@@ -260,19 +260,15 @@ pub struct CheckoutData {
 pub async fn get_checkout() -> Result<PageResult<CheckoutData>, ServerFnError> {
     let principal = caller().await;
     let app = app()?;
-    let cart = match browser_cart_owner(false).await? {
-        Some(owner) => match app.carts.view(&owner).await {
-            Ok(c) => c,
+    let (cart, quotes) = match browser_cart_owner(false).await? {
+        Some(owner) => match app.carts.quotes(&owner).await {
+            Ok(q) => q,
             Err(e) => return Ok(Err(e.into())),
         },
-        None => CartView { lines: vec![], subtotal: crate::domain::money::Money::shop(0), item_count: 0 },
+        None => (CartView::empty(), Vec::new()),
     };
     let rules = app.orders.rules().pricing;
-    let line_totals: Vec<i64> = cart.lines.iter().map(|l| l.line_total.amount).collect();
-    let choices = crate::domain::order::ShippingMethod::ALL
-        .into_iter()
-        .map(|m| ShippingChoice { method: m, label: m.label().to_string(), totals: rules.totals(&line_totals, m) })
-        .collect();
+    let choices = quotes.into_iter().map(|(m, totals)| ShippingChoice { method: m, label: m.label().to_string(), totals }).collect();
     Ok(Ok(CheckoutData {
         user: principal.map(|p| p.user.view()),
         cart,

@@ -137,6 +137,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/outbox") view=admin::outbox::OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/webhooks") view=admin::outbox::WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/promotions") view=admin::promotions::PromotionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=orders::CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>

@@ -24,6 +24,8 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/admin/webhooks/create", Access::ADMIN, post(admin_webhook_create)),
         ("/admin/webhooks/change", Access::ADMIN, post(admin_webhook_change)),
         ("/admin/products/recommendations", Access::ADMIN, post(admin_product_recs)),
+        ("/admin/promotions/save", Access::ADMIN, post(admin_promotion_save)),
+        ("/admin/promotions/active", Access::ADMIN, post(admin_promotion_active)),
     ]
 }
 
@@ -284,5 +286,119 @@ async fn admin_webhook_change(State(app): State<AppState>, axum::Extension(calle
             back(path, &kept)
         }
         Err(e) => super::refused(e, &to),
+    }
+}
+
+// ------------------------------------------------------------------ promotions
+
+/// The panel's promotion form as the API's input; what cannot be read is said by field.
+async fn promotion_input(app: &AppState, p: &[(String, String)]) -> Result<crate::domain::promotion::PromotionInput, Vec<crate::domain::user::FieldError>> {
+    use crate::domain::money::parse_decimal;
+    use crate::domain::promotion::{AppliesTo, PromoKind, PromotionInput, Scope};
+    use crate::domain::user::FieldError;
+    let mut errors = Vec::new();
+    let text = |k: &str| one(p, k).trim().to_string();
+    let kind = PromoKind::parse(&text("kind")).unwrap_or_else(|| {
+        errors.push(FieldError::coded("field-promo-kind", "kind", &[]));
+        PromoKind::Percent
+    });
+    let value = match kind {
+        PromoKind::Percent => text("value").parse::<i64>().unwrap_or(0),
+        PromoKind::Fixed => parse_decimal(&text("value")).unwrap_or(0),
+        PromoKind::FreeShipping => 0,
+    };
+    let scope = Scope::parse(&text("scope")).unwrap_or_else(|| {
+        errors.push(FieldError::coded("field-promo-scope", "scope", &[]));
+        Scope::Order
+    });
+    let mut ids = Vec::new();
+    for id in text("applies_to.ids").split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        // a product may be named by its slug: the promotion keeps its id
+        let id = match scope {
+            Scope::Products => match app.catalog.active_view(id).await {
+                Ok(Some(view)) => view.id,
+                _ => id.to_string(),
+            },
+            _ => id.to_string(),
+        };
+        ids.push(id);
+    }
+    let min = text("min_subtotal_cents");
+    let min_subtotal_cents = if min.is_empty() {
+        0
+    } else {
+        parse_decimal(&min).unwrap_or_else(|| {
+            errors.push(FieldError::coded("field-promo-min", "min_subtotal_cents", &[]));
+            0
+        })
+    };
+    let mut date = |k: &str| {
+        let t = text(k);
+        if t.is_empty() {
+            return None;
+        }
+        match chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M").or_else(|_| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S")) {
+            Ok(d) => Some(d.and_utc()),
+            Err(_) => {
+                errors.push(FieldError::coded("field-promo-date", k, &[]));
+                None
+            }
+        }
+    };
+    let (starts_at, ends_at) = (date("starts_at"), date("ends_at"));
+    let limit = |k: &str| {
+        let t = text(k);
+        if t.is_empty() {
+            return None;
+        }
+        Some(t.parse::<i64>().unwrap_or(0))
+    };
+    let (usage_limit, per_customer_limit) = (limit("usage_limit"), limit("per_customer_limit"));
+    let code = Some(text("code")).filter(|c| !c.is_empty());
+    let input = PromotionInput { name: text("name"), code, kind, value, applies_to: AppliesTo { scope, ids }, min_subtotal_cents, starts_at, ends_at, usage_limit, per_customer_limit, active: one(p, "active") == "1" };
+    if !errors.is_empty() {
+        // every problem at once: the ones of the form and the ones of the promotion
+        if let Err(more) = input.clone().validate() {
+            let seen: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            errors.extend(more.into_iter().filter(|m| !seen.contains(&m.field)));
+        }
+        return Err(errors);
+    }
+    Ok(input)
+}
+
+/// Creates a promotion, or changes the one `id` names.
+async fn admin_promotion_save(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, body: String) -> Response {
+    let p = pairs(&body);
+    let id = one(&p, "id");
+    let actor = match admin_actor(&caller, "/admin/promotions") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let keep_keys = ["name", "code", "kind", "value", "scope", "applies_to.ids", "min_subtotal_cents", "starts_at", "ends_at", "usage_limit", "per_customer_limit", "active", "id"];
+    let kept: Vec<(String, String)> = keep_keys.iter().map(|k| (k.to_string(), one(&p, k))).filter(|(_, v)| !v.is_empty()).chain([("refused".to_string(), "1".to_string())]).collect();
+    let keep: Vec<(&str, &str)> = kept.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let input = match promotion_input(&app, &p).await {
+        Ok(i) => i,
+        Err(errors) => return super::refused_fields(crate::services::error::Failure::invalid(errors), "/admin/promotions", &keep),
+    };
+    let saved = if id.is_empty() { app.promotions.create(input, &actor).await } else { app.promotions.update(&id, input, &actor).await };
+    match saved {
+        Ok(_) => back("/admin/promotions", &[("notice", "promotion-saved")]),
+        Err(e) => super::refused_fields(e, "/admin/promotions", &keep),
+    }
+}
+
+/// Pauses (`active=0`) or resumes (`active=1`) a promotion.
+async fn admin_promotion_active(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, body: String) -> Response {
+    let p = pairs(&body);
+    let actor = match admin_actor(&caller, "/admin/promotions") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let active = one(&p, "active") == "1";
+    match app.promotions.set_active(&one(&p, "id"), active, &actor).await {
+        Ok(_) => back("/admin/promotions", &[("notice", if active { "promotion-resumed" } else { "promotion-paused" })]),
+        Err(e) => super::refused(e, "/admin/promotions"),
     }
 }

@@ -25,6 +25,8 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/cart/add-all", Access::Public, post(cart_add_all)),
         ("/cart/update", Access::Public, post(cart_update)),
         ("/cart/remove", Access::Public, post(cart_remove)),
+        ("/cart/coupon", Access::Public, post(coupon_apply)),
+        ("/cart/coupon/remove", Access::Public, post(coupon_remove)),
         ("/checkout", Access::Public, post(checkout)),
     ]
 }
@@ -130,6 +132,35 @@ async fn cart_remove(State(app): State<AppState>, axum::Extension(caller): axum:
 }
 
 #[derive(Deserialize)]
+pub struct CouponForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Enters a coupon code; a refused one is said next to the field, the code kept.
+async fn coupon_apply(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<CouponForm>) -> Response {
+    let owner = match browser_cart(&caller, &session, false).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(r) => return r,
+    };
+    match app.carts.apply_coupon(&owner, &f.code).await {
+        Ok(_) => Redirect::to("/cart?coupon=applied").into_response(),
+        Err(OrderError::Store(e)) => super::refused(e, "/cart"),
+        Err(e) => back("/cart", &[("coupon_error", &cart_message(e)), ("code", f.code.trim())]),
+    }
+}
+
+async fn coupon_remove(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session) -> Response {
+    if let Ok(Some(owner)) = browser_cart(&caller, &session, false).await {
+        if let Err(OrderError::Store(e)) = app.carts.remove_coupon(&owner).await {
+            return server_error(e);
+        }
+    }
+    Redirect::to("/cart").into_response()
+}
+
+#[derive(Deserialize)]
 pub struct CheckoutForm {
     #[serde(default)]
     name: String,
@@ -170,7 +201,7 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
         Ok(m) => m,
         Err(e) => return super::refused_fields(e, "/checkout", &[]),
     };
-    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone(), payment_method };
+    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone(), payment_method, coupon: None };
     let keep: Vec<(&str, &str)> = vec![
         ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
         ("shipping_method", method.as_str()), ("email", &f.email), ("payment_method", &f.payment_method),

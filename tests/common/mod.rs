@@ -7,7 +7,7 @@ use vitrina::domain::product::Product;
 use vitrina::domain::query::CatalogQuery;
 use vitrina::infra::mongo::MongoStore;
 use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
-use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, RecommendStore, TokenStore, UserStore};
+use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, PromotionStore, RecommendStore, TokenStore, UserStore};
 use vitrina::state::AppState;
 
 /// A service address the test script provides (it starts nx-27017, Redis and
@@ -60,6 +60,7 @@ pub trait AllStores:
     + AuditStore
     + OutboxStore
     + RecommendStore
+    + PromotionStore
 {
 }
 impl<T> AllStores for T where
@@ -73,6 +74,7 @@ impl<T> AllStores for T where
         + AuditStore
         + OutboxStore
         + RecommendStore
+        + PromotionStore
         + ?Sized
 {
 }

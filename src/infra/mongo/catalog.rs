@@ -95,6 +95,8 @@ impl CatalogStore for MongoStore {
         self.orders.delete_many(doc! {}).await.map_err(|e| map_error("delete orders", e))?;
         self.counters.delete_many(doc! {}).await.map_err(|e| map_error("delete counters", e))?;
         self.ordered.delete_many(doc! {}).await.map_err(|e| map_error("delete ordered markers", e))?;
+        self.promotion_counts().delete_many(doc! {}).await.map_err(|e| map_error("delete promotion counts", e))?;
+        self.redemptions().delete_many(doc! {}).await.map_err(|e| map_error("delete redemptions", e))?;
         Ok(())
     }
 

@@ -140,11 +140,11 @@ mod tests {
 
     fn order(key: Option<&str>) -> Order {
         let at = Utc.timestamp_nanos(1_800_000_000_123_456_789);
-        Order {
+        Order { discount_cents: 0, coupon: None, discounts: vec![],
             id: "o_0123456789abcdef0123456789abcdef".into(),
             number: "VT-000042".into(),
             user_id: "u1".into(),
-            lines: vec![OrderLine {
+            lines: vec![OrderLine { discount_cents: 0,
                 sku: "AC-1".into(),
                 product_id: "p1".into(),
                 slug: "acme-tee".into(),
@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn cart_documents_round_trip() {
-        let cart = Cart {
+        let cart = Cart { coupon: None,
             owner: "g:abc".into(),
             lines: vec![CartLine { sku: "AC-1".into(), quantity: 2 }],
             version: 3,

@@ -43,6 +43,7 @@ impl MongoStore {
             ("status category", IndexModel::builder().keys(doc! { "status": 1, "category": 1 }).build()),
             ("changed", IndexModel::builder().keys(doc! { "changed_ms": 1 }).build()),
         ];
+        let (promotions, redemptions) = (self.promotions_coll(), self.redemptions());
         let mut indexes: Vec<(&Collection<Document>, &str, IndexModel)> =
             products.into_iter().map(|(what, model)| (&self.products, what, model)).collect();
         indexes.extend([
@@ -80,6 +81,10 @@ impl MongoStore {
             (&self.outbox, "due", IndexModel::builder().keys(doc! { "status": 1, "next_ms": 1 }).build()),
             (&self.outbox, "newest", IndexModel::builder().keys(doc! { "created_ms": -1 }).build()),
             (&self.orders, "unsent entries", IndexModel::builder().keys(doc! { "outbox_key": 1 }).options(IndexOptions::builder().sparse(true).build()).build()),
+            (&promotions, "code unique", IndexModel::builder().keys(doc! { "code_key": 1 }).options(unique()).build()),
+            (&promotions, "newest", IndexModel::builder().keys(doc! { "created_ms": -1 }).build()),
+            (&redemptions, "order", IndexModel::builder().keys(doc! { "order_id": 1 }).build()),
+            (&redemptions, "live", IndexModel::builder().keys(doc! { "released": 1, "promotion_id": 1 }).build()),
         ]);
         for (collection, what, model) in indexes {
             if let Err(e) = collection.create_index(model).await {

@@ -63,6 +63,7 @@ mod orders;
 mod outbox;
 mod paging;
 mod recommend;
+mod promotions;
 
 use std::time::Duration;
 

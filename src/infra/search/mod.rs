@@ -631,6 +631,7 @@ impl SearchIndex for RoaringIndex {
                     product_id: doc.summary.id.clone(),
                     slug: doc.summary.slug.clone(),
                     name: doc.summary.name.clone(),
+                    category: doc.summary.category.clone(),
                     image_url: doc.summary.image_url.clone(),
                     status: doc.status,
                     variant: serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).ok()?.into_iter().nth(*i as usize)?,

@@ -202,7 +202,7 @@ impl CatalogStore for SqliteStore {
     async fn reset(&self) -> Result<(), StoreError> {
         self.0
             .write(|c| {
-                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories; DELETE FROM inventory; DELETE FROM holds; DELETE FROM returns; DELETE FROM carts; DELETE FROM orders; DELETE FROM counters; DELETE FROM ordered_products;")
+                c.execute_batch("DELETE FROM products; DELETE FROM skus; DELETE FROM facet_tokens; DELETE FROM search_tokens; DELETE FROM categories; DELETE FROM inventory; DELETE FROM holds; DELETE FROM returns; DELETE FROM carts; DELETE FROM orders; DELETE FROM counters; DELETE FROM ordered_products; DELETE FROM promotion_counts; DELETE FROM promotion_redemptions;")
                     .map_err(other)
             })
             .await

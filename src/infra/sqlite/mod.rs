@@ -8,6 +8,7 @@ mod catalog;
 mod orders;
 mod outbox;
 mod recommend;
+mod promotions;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -180,6 +181,30 @@ CREATE TABLE IF NOT EXISTS recommend_settings (
     product_id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 ) WITHOUT ROWID;
+-- promotions (`code_key`: the code, or `auto:<id>` for an automatic one: unique)
+CREATE TABLE IF NOT EXISTS promotions (
+    id TEXT PRIMARY KEY,
+    code_key TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+-- uses counted against the limits: `<promotion id>` and `<promotion id> <customer>`
+CREATE TABLE IF NOT EXISTS promotion_counts (
+    key TEXT PRIMARY KEY,
+    used INTEGER NOT NULL
+) WITHOUT ROWID;
+-- each order's use of a promotion; `counted`: the count keys it took (one per line)
+CREATE TABLE IF NOT EXISTS promotion_redemptions (
+    order_id TEXT NOT NULL,
+    promotion_id TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    total_cents INTEGER NOT NULL,
+    discount_cents INTEGER NOT NULL,
+    counted TEXT NOT NULL,
+    released INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (order_id, promotion_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS promotion_redemptions_live ON promotion_redemptions(released, promotion_id);
 "#;
 
 pub struct SqliteDb {

@@ -325,3 +325,26 @@ pub async fn admin_webhooks(query: String) -> Result<PageResult<WebhooksView>, S
     };
     Ok(Ok(WebhooksView { endpoints, selected, deliveries, total, page, per_page, new_secret }))
 }
+
+// ------------------------------------------------------------------ promotions
+
+/// The Promotions page: every promotion with its uses and revenue; the one being edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromotionsView {
+    pub items: Vec<crate::domain::promotion::PromotionReport>,
+    /// `?id=…`: the promotion the form edits.
+    pub editing: Option<crate::domain::promotion::Promotion>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+#[server]
+pub async fn admin_promotions(query: String) -> Result<PageResult<PromotionsView>, ServerFnError> {
+    let (app, _) = guard!();
+    let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let items = match app.promotions.reports().await {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(PageError::from(e))),
+    };
+    let editing = q.get("id").and_then(|id| items.iter().find(|r| &r.promotion.id == id).map(|r| r.promotion.clone()));
+    Ok(Ok(PromotionsView { items, editing, now: chrono::Utc::now() }))
+}

@@ -7,6 +7,7 @@ pub mod fns;
 pub mod orders;
 pub mod outbox;
 pub mod products;
+pub mod promotions;
 pub mod users;
 mod pager;
 pub use pager::Pager;
@@ -102,6 +103,7 @@ pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
                 {link("/admin", "admin-dashboard")}
                 {link("/admin/products", "admin-products")}
                 {link("/admin/orders", "admin-orders")}
+                {link("/admin/promotions", "admin-promotions")}
                 {link("/admin/users", "admin-users-and-partners")}
                 {link("/admin/import", "admin-import-and-export")}
                 {link("/admin/audit", "admin-audit-log")}

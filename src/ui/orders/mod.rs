@@ -94,7 +94,7 @@ fn CartDetail(cart: CartView) -> impl IntoView {
                                 <input type="hidden" name="sku" value=l.sku.clone()/>
                                 <button type="submit" class="link-button" aria-label=loc.tf("remove-item", &[("name", &l.name)])>{loc.t("remove")}</button>
                             </form>
-                            <strong class="line-total">{loc.price(&l.line_total)}</strong>
+                            <LineAmount total=l.line_total.amount discount=l.discount_cents/>
                         </li>
                     }
                 }).collect_view()}
@@ -102,12 +102,88 @@ fn CartDetail(cart: CartView) -> impl IntoView {
             <aside class="summary panel">
                 <h2>{loc.t("summary")}</h2>
                 <p class="summary-row"><span>{loc.tf("items-count", &[("n", &count.to_string())])}</span><strong data-testid="cart-subtotal">{loc.price(&cart.subtotal)}</strong></p>
+                <DiscountRows discounts=cart.discounts.clone()/>
+                {(cart.discount.amount > 0).then(|| view! {
+                    <p class="summary-row total"><span>{loc.t("total")}</span><strong data-testid="cart-total">{loc.price(&cart.total)}</strong></p>
+                })}
+                <CouponBox coupon=cart.coupon.clone() error=cart.coupon_error.clone()/>
                 <p class="muted">{loc.t("cart-vat-note")}</p>
                 <a class="button primary wide" href=loc.href("/checkout")>{loc.t("checkout")}</a>
             </aside>
         </div>
     }
     .into_any()
+}
+
+/// A line's amount; struck through beside what is left when a promotion takes part of it.
+#[component]
+fn LineAmount(total: i64, discount: i64) -> impl IntoView {
+    let loc = use_locale();
+    let currency = crate::domain::money::shop_currency();
+    if discount <= 0 {
+        return view! { <strong class="line-total">{loc.money(total, currency)}</strong> }.into_any();
+    }
+    view! {
+        <span class="line-total discounted">
+            <s class="muted"><span class="visually-hidden">{loc.t("regular-price")}" "</span>{loc.money(total, currency)}</s>
+            <strong>{loc.money(total - discount, currency)}</strong>
+        </span>
+    }
+    .into_any()
+}
+
+/// The promotions applied, one row each ("Black Friday (BF26) −50,00 lei").
+#[component]
+fn DiscountRows(discounts: Vec<crate::domain::promotion::AppliedDiscount>) -> impl IntoView {
+    let loc = use_locale();
+    let currency = crate::domain::money::shop_currency();
+    discounts
+        .into_iter()
+        .map(|d| {
+            let name = match &d.code { Some(c) => format!("{} ({c})", d.name), None => d.name.clone() };
+            // the cart shows no shipping yet: free shipping is said, and counted at checkout
+            let off = d.amount_cents - d.shipping_cents;
+            let amount = if off > 0 { format!("−{}", loc.money(off, currency)) } else { loc.t("free-shipping").to_string() };
+            view! {
+                <p class="summary-row discount" data-testid="discount-row"><span>{name}</span><span>{amount}</span></p>
+            }
+        })
+        .collect_view()
+}
+
+/// The coupon code: a field to enter one, or the one entered with a way to remove it.
+#[component]
+fn CouponBox(coupon: Option<String>, error: Option<crate::domain::user::FieldError>) -> impl IntoView {
+    let loc = use_locale();
+    let refused = message(loc, &q("coupon_error"));
+    match coupon {
+        Some(code) => {
+            let stale = error.map(|e| e.in_locale(loc));
+            view! {
+                <form method="post" action=loc.href("/cart/coupon/remove") class="coupon applied" data-testid="coupon-applied">
+                    <p><span>{loc.t("coupon")}": "</span><strong>{code}</strong></p>
+                    {stale.map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                    <button type="submit" class="link-button">{loc.t("remove")}</button>
+                </form>
+            }
+            .into_any()
+        }
+        None => {
+            let has_error = !refused.is_empty();
+            view! {
+                <form method="post" action=loc.href("/cart/coupon") class="coupon field" class:invalid=has_error>
+                    <label for="f-coupon">{loc.t("coupon-code")}</label>
+                    <div class="coupon-row">
+                        <input id="f-coupon" name="code" value=q("code") autocomplete="off" autocapitalize="characters" maxlength="64"
+                            aria-invalid=has_error.to_string() aria-describedby=has_error.then_some("f-coupon-error")/>
+                        <button type="submit" class="button small">{loc.t("apply")}</button>
+                    </div>
+                    {has_error.then(|| view! { <p class="field-error" id="f-coupon-error" role="alert">{refused.clone()}</p> })}
+                </form>
+            }
+            .into_any()
+        }
+    }
 }
 
 #[component]
@@ -160,11 +236,15 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
     let country = { let c = q("country"); if c.is_empty() { "RO".to_string() } else { c } };
     let country_error = message(loc, &q("err.country"));
     let general = message(loc, &q("error"));
+    let coupon_error = message(loc, &q("err.coupon"));
     let choices = data.choices.clone();
     let standard = choices.iter().find(|c| c.method.as_str() == chosen).or(choices.first()).map(|c| c.totals);
     view! {
         <h1>{loc.t("checkout")}</h1>
         {(!general.is_empty()).then(|| view! { <p class="alert" role="alert">{general}</p> })}
+        {(!coupon_error.is_empty()).then(|| view! {
+            <p class="alert" role="alert" data-testid="checkout-coupon-error">{coupon_error}" "<a href=loc.href("/cart")>{loc.t("back-to-cart")}</a></p>
+        })}
         <form method="post" action=loc.href("/checkout") class="checkout-layout">
             <input type="hidden" name="idempotency_key" value=data.idempotency_key.clone()/>
             <div class="stack">
@@ -239,14 +319,20 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                 <h2>{loc.t("order-summary")}</h2>
                 <ul class="summary-lines">
                     {data.cart.lines.iter().map(|l| view! {
-                        <li><span>{format!("{} × {}", l.quantity, l.name)}<small class="muted">{options_text(loc, &l.options)}</small></span><span>{loc.price(&l.line_total)}</span></li>
+                        <li><span>{format!("{} × {}", l.quantity, l.name)}<small class="muted">{options_text(loc, &l.options)}</small></span><LineAmount total=l.line_total.amount discount=l.discount_cents/></li>
                     }).collect_view()}
                 </ul>
                 {standard.map(|t| view! {
                     <p class="summary-row"><span>{loc.t("subtotal")}</span><span>{price_or_free(loc, t.subtotal)}</span></p>
                     <p class="summary-row"><span>{loc.t("shipping")}</span><span>{price_or_free(loc, t.shipping)}</span></p>
+                    {(t.discount > 0).then(|| view! {
+                        <p class="summary-row discount"><span>{loc.t("discount")}</span><span data-testid="checkout-discount">"−"{loc.money(t.discount, crate::domain::money::shop_currency())}</span></p>
+                    })}
                     <p class="summary-row total"><span>{loc.t("total")}</span><strong data-testid="checkout-total">{loc.money(t.total, crate::domain::money::shop_currency())}</strong></p>
                     <p class="summary-row muted"><span>{loc.tf("incl-vat-percent", &[("percent", &data.vat_percent.to_string())])}</span><span>{loc.money(t.vat, crate::domain::money::shop_currency())}</span></p>
+                })}
+                {(!data.cart.discounts.is_empty()).then(|| view! {
+                    <p class="muted small">{data.cart.discounts.iter().map(|d| match &d.code { Some(c) => format!("{} ({c})", d.name), None => d.name.clone() }).collect::<Vec<_>>().join(" · ")}</p>
                 })}
                 <p class="muted small">{loc.t("totals-recomputed")}</p>
                 <button type="submit" class="button primary wide">{loc.t("place-order")}</button>
@@ -431,7 +517,7 @@ fn OrderDetail(
                     <tbody>
                         {order.lines.iter().map(|l| view! {
                             <tr><td><a href=loc.href(&format!("/p/{}", l.slug))>{l.name.clone()}</a><br/><small class="muted">{options_text(loc, &l.options)}" · "{l.sku.clone()}</small></td>
-                            <td>{l.quantity}</td><td>{loc.price(&l.unit_price)}</td><td>{loc.price(&l.line_total)}</td></tr>
+                            <td>{l.quantity}</td><td>{loc.price(&l.unit_price)}</td><td><LineAmount total=l.line_total.amount discount=l.discount_cents/></td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -443,6 +529,10 @@ fn OrderDetail(
             <aside class="summary panel">
                 <p class="summary-row"><span>{loc.t("subtotal")}</span><span>{loc.price(&order.subtotal)}</span></p>
                 <p class="summary-row"><span>{loc.t("shipping")}</span><span>{loc.price(&order.shipping)}</span></p>
+                {order.discounts.iter().filter(|d| d.amount_cents > 0).map(|d| {
+                    let name = match &d.code { Some(c) => format!("{} ({c})", d.name), None => d.name.clone() };
+                    view! { <p class="summary-row discount" data-testid="order-discount"><span>{name}</span><span>"−"{loc.money(d.amount_cents, &order.currency)}</span></p> }
+                }).collect_view()}
                 <p class="summary-row total"><span>{loc.t("total")}</span><strong>{loc.price(&order.total)}</strong></p>
                 <p class="summary-row muted"><span>{loc.t("incl-vat")}</span><span>{loc.price(&order.vat)}</span></p>
                 <p class="summary-row" data-testid="payment-status"><span>{loc.t(&format!("payment-method-{}", order.payment.method.as_str()))}</span>

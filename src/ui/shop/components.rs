@@ -7,8 +7,17 @@ use crate::ui::fns::PageError;
 pub fn ProductCard(product: ProductSummary) -> impl IntoView {
     let loc = crate::ui::use_locale();
     let href = loc.href(&format!("/p/{}", product.slug));
-    let price = loc.price(&product.price);
-    let price = if product.variant_count > 1 { loc.tf("price-from", &[("price", &price)]) } else { price };
+    let from = |p: &crate::domain::money::Money| {
+        let price = loc.price(p);
+        if product.variant_count > 1 { loc.tf("price-from", &[("price", &price)]) } else { price }
+    };
+    let price = match &product.sale_price {
+        Some(sale) => view! {
+            <s class="regular"><span class="visually-hidden">{loc.t("regular-price")}" "</span>{loc.price(&product.price)}</s>" "<strong class="sale-price">{from(sale)}</strong>
+        }
+        .into_any(),
+        None => from(&product.price).into_any(),
+    };
     view! {
         <li>
             <a href=href class="product-card">

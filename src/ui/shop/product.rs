@@ -107,7 +107,17 @@ fn ProductDetail(product: ProductView, requested: BTreeMap<String, String>) -> i
     let axes = product.option_axes();
     let variant = product.find_variant(&selection).cloned();
     let loc = crate::ui::use_locale();
-    let price = variant.as_ref().map(|v| loc.price(&v.price)).unwrap_or_else(|| loc.tf("price-from", &[("price", &loc.price(&product.price))]));
+    let (regular, sale) = match &variant {
+        Some(v) => (loc.price(&v.price), v.sale_price.as_ref().map(|s| loc.price(s))),
+        None => (loc.tf("price-from", &[("price", &loc.price(&product.price))]), product.sale_price.as_ref().map(|s| loc.tf("price-from", &[("price", &loc.price(s))]))),
+    };
+    let price = match sale {
+        Some(sale) => view! {
+            <s class="regular" data-testid="regular-price"><span class="visually-hidden">{loc.t("regular-price")}" "</span>{regular}</s>" "<strong class="sale-price" data-testid="sale-price">{sale}</strong>
+        }
+        .into_any(),
+        None => regular.into_any(),
+    };
     let (availability, avail_class) = match &variant {
         Some(v) if v.available > 10 => (loc.t("in-stock").to_string(), "in-stock"),
         Some(v) if v.available > 0 => (loc.tn("only-left", v.available, &[]), "low-stock"),
