@@ -8,6 +8,7 @@ pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod payment;
+pub mod pricing;
 pub mod product;
 pub mod promotion;
 pub mod query;

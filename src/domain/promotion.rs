@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::category::CategoryPath;
-use super::order::{PricingRules, ShippingMethod, Totals};
+use super::pricing::{PricingRules, ShippingMethod, Totals};
 use super::user::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
