@@ -99,6 +99,13 @@ impl CatalogService {
         }
     }
 
+    /// Sets the automatic promotions' sale prices on cards that did not come through a listing.
+    pub(crate) async fn mark_sale_prices(&self, items: &mut [crate::domain::product::ProductSummary]) {
+        if let Some(p) = &self.promotions {
+            p.mark_summaries(items).await;
+        }
+    }
+
     pub fn with_images(mut self, images: Arc<dyn ImageStore>) -> Self {
         self.images = Some(images);
         self

@@ -185,6 +185,13 @@ impl Recommender {
     /// Tries each strategy of `chain` for the `seeds` (a product, a cart),
     /// then trending, then popular; the first with enough items answers.
     async fn answer(&self, chain: &[Strategy], seeds: &[String], leave_out: &BTreeSet<String>, limit: usize) -> Result<Recommendations, RecommendError> {
+        let mut answer = self.answer_unpriced(chain, seeds, leave_out, limit).await?;
+        // sale prices as on the listings (automatic promotions)
+        self.catalog.mark_sale_prices(&mut answer.items).await;
+        Ok(answer)
+    }
+
+    async fn answer_unpriced(&self, chain: &[Strategy], seeds: &[String], leave_out: &BTreeSet<String>, limit: usize) -> Result<Recommendations, RecommendError> {
         let versions = (self.version().await, self.catalog.cache_version().await);
         let pins = self.pins(versions.0).await?;
         let Some(index) = self.catalog.loaded_index(INDEX_WAIT).await else {

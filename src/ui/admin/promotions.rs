@@ -105,17 +105,19 @@ fn row(loc: Locale, r: &PromotionReport, now: chrono::DateTime<chrono::Utc>) -> 
             <td>{match &p.code { Some(c) => view! { <code>{c.clone()}</code> }.into_any(), None => view! { <span class="muted">{loc.t("admin-promo-automatic")}</span> }.into_any() }}</td>
             <td>{discount_text(loc, p)}{(p.min_subtotal_cents > 0).then(|| view! { <br/><span class="small-text muted">{loc.tf("admin-promo-min-short", &[("amount", &loc.money(p.min_subtotal_cents, crate::domain::money::shop_currency()))])}</span> })}</td>
             <td class="wrap">{scope_text(loc, p)}</td>
-            <td class="nowrap small-text">{when(p)}</td>
+            <td class="small-text">{when(p)}</td>
             <td data-testid="promotion-uses">{format!("{}{limit}", r.redemptions)}{per.map(|t| view! { <br/><span class="small-text muted">{t}</span> })}</td>
             <td data-testid="promotion-revenue">{loc.money(r.revenue_cents, crate::domain::money::shop_currency())}</td>
             <td><span class=format!("status promo-{key}")>{label}</span></td>
-            <td class="nowrap">
-                <a href=loc.href(&format!("/admin/promotions?id={}#promotion-form", id)) class="button small">{loc.t("edit")}</a>" "
-                <form method="post" action="/admin/promotions/active" class="inline">
-                    <input type="hidden" name="id" value=id.clone()/>
-                    <input type="hidden" name="active" value=toggle.0/>
-                    <button type="submit" class="button small">{loc.t(toggle.1)}</button>
-                </form>
+            <td>
+                <div class="row-actions">
+                    <a href=loc.href(&format!("/admin/promotions?id={}#promotion-form", id)) class="button small">{loc.t("edit")}</a>
+                    <form method="post" action="/admin/promotions/active">
+                        <input type="hidden" name="id" value=id.clone()/>
+                        <input type="hidden" name="active" value=toggle.0/>
+                        <button type="submit" class="button small">{loc.t(toggle.1)}</button>
+                    </form>
+                </div>
             </td>
         </tr>
     }
