@@ -7,17 +7,12 @@ use std::sync::Arc;
 use chrono::Utc;
 use common::{spawn_app, TestApp};
 use serde_json::{json, Value};
-use vitrina::domain::order::{Address, CartLine, OrderStatus, ShippingMethod};
+use vitrina::domain::order::{CartLine, OrderStatus, ShippingMethod};
 use vitrina::domain::product::Product;
 use vitrina::domain::user::{Role, User};
-use vitrina::infra::mongo::MongoStore;
-use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
 use vitrina::ports::{CartStore, CatalogStore, InventoryStore, OrderStore};
 use vitrina::services::orders::{CartService, OrderError, OrderService, PlaceOrder, ShopRules};
 
-fn address() -> Address {
-    Address { name: "Ana Pop".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40 712 345 678".into() }
-}
 
 fn user(i: usize) -> User {
     User { id: format!("u{i}"), email: format!("u{i}@example.com"), name: "U".into(), password_hash: String::new(), role: Role::Partner, disabled: false, created_at: Utc::now(), sessions_valid_from: None, lang: None }
@@ -42,7 +37,7 @@ fn shop<T: CatalogStore + InventoryStore + OrderStore + CartStore + 'static>(sto
 }
 
 fn place(sku: &str, qty: i64, key: &str) -> PlaceOrder {
-    PlaceOrder { shipping_address: address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default(), coupon: None }
+    PlaceOrder { shipping_address: common::address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default(), coupon: None }
 }
 
 async fn two_hundred_buyers_fifty_units(catalog: Arc<dyn CatalogStore>, s: Shop) {
@@ -151,64 +146,51 @@ async fn crashed_order_is_repaired<T: OrderStore + InventoryStore>(catalog: Arc<
     assert_eq!(s.orders.repair_stale(chrono::Duration::seconds(60)).await.unwrap(), 0);
 }
 
-fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (Arc::new(SqliteStore(SqliteDb::open(&dir.path().join("t.db")).unwrap())), dir)
-}
 
-async fn mongo() -> Option<Arc<MongoStore>> {
-    let uri = common::mongo_uri()?;
-    Some(Arc::new(MongoStore::connect(&uri, &common::unique_name("vitrina_orders")).await.unwrap()))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_200_concurrent_orders_for_50_units() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     two_hundred_buyers_fifty_units(s.clone(), shop(s)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongodb_200_concurrent_orders_for_50_units() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_orders").await {
         two_hundred_buyers_fifty_units(s.clone(), shop(s)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_replay_short_cancel_and_release() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     replay_short_cancel_and_repair(s.clone(), shop(s)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_replay_short_cancel_and_release() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_orders").await {
         replay_short_cancel_and_repair(s.clone(), shop(s)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_crashed_placement_is_repaired() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     crashed_order_is_repaired(s.clone(), s.clone(), shop(s)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_crashed_placement_is_repaired() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_orders").await {
         crashed_order_is_repaired(s.clone(), s.clone(), shop(s)).await;
     }
 }
 
 // ---------------------------------------------------------------- over HTTP
 
-const PASSWORD: &str = "a sturdy passphrase";
+use common::PASSWORD;
 
-async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
-    app.state.accounts.register(email, PASSWORD, "Buyer", role).await.unwrap();
-    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
-    res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-}
 
 async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
     let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(token);
@@ -233,7 +215,7 @@ async fn in_stock_sku(app: &TestApp) -> (String, i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
     let app = spawn_app(60).await;
-    let a = token_for(&app, "a@example.com", Role::Customer).await;
+    let a = app.token_for("a@example.com", Role::Customer).await;
     let (sku, price, available) = in_stock_sku(&app).await;
     // a price sent by the client is ignored
     let (status, cart) = call(&app, reqwest::Method::POST, "/api/v1/cart/items", &a, Some(json!({"sku": sku, "quantity": 2, "price": {"amount": 1, "currency": "RON"}, "unit_price": 1})), None).await;
@@ -254,7 +236,7 @@ async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
     let (status, cart) = call(&app, reqwest::Method::PATCH, &format!("/api/v1/cart/items/{sku}"), &a, Some(json!({"quantity": 1})), None).await;
     assert_eq!((status, cart["item_count"].as_i64()), (200, Some(1)));
     // another user's cart is separate
-    let b = token_for(&app, "b@example.com", Role::Customer).await;
+    let b = app.token_for("b@example.com", Role::Customer).await;
     let (_, other) = call(&app, reqwest::Method::GET, "/api/v1/cart", &b, None, None).await;
     assert_eq!(other["item_count"], 0);
     let (status, _) = call(&app, reqwest::Method::DELETE, &format!("/api/v1/cart/items/{sku}"), &b, None, None).await;
@@ -266,8 +248,8 @@ async fn cart_api_prices_from_the_catalog_and_refuses_bad_quantities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_over_http_replay_access_and_totals() {
     let app = spawn_app(60).await;
-    let a = token_for(&app, "a@example.com", Role::Customer).await;
-    let b = token_for(&app, "b@example.com", Role::Customer).await;
+    let a = app.token_for("a@example.com", Role::Customer).await;
+    let b = app.token_for("b@example.com", Role::Customer).await;
     let (sku, price, available) = in_stock_sku(&app).await;
     call(&app, reqwest::Method::POST, "/api/v1/cart/items", &a, Some(json!({"sku": sku, "quantity": 2})), None).await;
     let body = json!({"shipping_address": {"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}, "total": 1});
@@ -319,7 +301,7 @@ async fn orders_over_http_replay_access_and_totals() {
     assert_eq!(list["total"], 1);
     let (_, none) = call(&app, reqwest::Method::GET, "/api/v1/orders", &b, None, None).await;
     assert_eq!(none["total"], 0);
-    let admin = token_for(&app, "admin@example.com", Role::Admin).await;
+    let admin = app.token_for("admin@example.com", Role::Admin).await;
     let (status, _) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &admin, None, None).await;
     assert_eq!(status, 200, "an admin may read any order");
     let (status, listed) = call(&app, reqwest::Method::GET, "/api/v1/admin/orders?email=A@example.com&status=placed", &admin, None, None).await;
@@ -337,7 +319,7 @@ async fn orders_over_http_replay_access_and_totals() {
     assert_eq!(cancelled["history"].as_array().unwrap().len(), 3);
 
     // partners send items; shoppers may not
-    let partner = token_for(&app, "p@example.com", Role::Partner).await;
+    let partner = app.token_for("p@example.com", Role::Partner).await;
     let mut with_items = body.clone();
     with_items["items"] = json!([{"sku": sku, "quantity": available + 1}]);
     let (status, short) = call(&app, reqwest::Method::POST, "/api/v1/orders", &partner, Some(with_items.clone()), Some("p-1")).await;

@@ -8,20 +8,15 @@ use std::sync::Arc;
 use chrono::Utc;
 use common::{spawn_app, TestApp};
 use serde_json::{json, Value};
-use vitrina::domain::order::{Address, CartLine, OrderStatus, PricingRules, ShippingMethod};
+use vitrina::domain::order::{CartLine, OrderStatus, PricingRules, ShippingMethod};
 use vitrina::domain::product::Product;
 use vitrina::domain::promotion::{AppliesTo, PromoKind, PromotionInput, Refusal};
 use vitrina::domain::user::{Role, User};
-use vitrina::infra::mongo::MongoStore;
-use vitrina::infra::sqlite::{SqliteDb, SqliteStore};
 use vitrina::ports::{CartStore, CatalogStore, InventoryStore, OrderStore, PromotionStore};
 use vitrina::services::audit::Actor;
 use vitrina::services::orders::{CartService, OrderError, OrderService, PlaceOrder, ShopRules};
 use vitrina::services::promotions::Promotions;
 
-fn address() -> Address {
-    Address { name: "Ana Pop".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40 712 345 678".into() }
-}
 
 fn buyer(i: usize) -> User {
     User { id: format!("u{i}"), email: format!("u{i}@example.com"), name: "U".into(), password_hash: String::new(), role: Role::Partner, disabled: false, created_at: Utc::now(), sessions_valid_from: None, lang: None }
@@ -36,7 +31,7 @@ fn product(stock: i64) -> Product {
 
 fn order(sku: &str, key: &str, coupon: Option<&str>) -> PlaceOrder {
     PlaceOrder {
-        shipping_address: address(),
+        shipping_address: common::address(),
         shipping_method: ShippingMethod::Standard,
         items: Some(vec![CartLine { sku: sku.into(), quantity: 1 }]),
         idempotency_key: key.into(),
@@ -154,64 +149,50 @@ async fn cancel_gives_the_use_back(s: Shop) {
     assert!(matches!(s.orders.place(&buyer(3), order(&s.sku, "e", Some("old"))).await, Err(OrderError::Coupon { refusal: Refusal::Expired, .. })));
 }
 
-fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (Arc::new(SqliteStore(SqliteDb::open(&dir.path().join("t.db")).unwrap())), dir)
-}
 
-async fn mongo() -> Option<Arc<MongoStore>> {
-    let uri = common::mongo_uri()?;
-    Some(Arc::new(MongoStore::connect(&uri, &common::unique_name("vitrina_promos")).await.unwrap()))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_300_orders_for_a_100_use_code() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     three_hundred_for_one_hundred(shop(s, 1000).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongodb_300_orders_for_a_100_use_code() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_promos").await {
         three_hundred_for_one_hundred(shop(s, 1000).await).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_one_customer_five_parallel_orders() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     five_at_once_for_one_use(shop(s, 100).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongodb_one_customer_five_parallel_orders() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_promos").await {
         five_at_once_for_one_use(shop(s, 100).await).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_cancelling_gives_the_use_back() {
-    let (s, _d) = sqlite();
+    let (s, _d) = common::sqlite_store();
     cancel_gives_the_use_back(shop(s, 100).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_cancelling_gives_the_use_back() {
-    if let Some(s) = mongo().await {
+    if let Some(s) = common::mongo_store("vitrina_promos").await {
         cancel_gives_the_use_back(shop(s, 100).await).await;
     }
 }
 
 // ---------------------------------------------------------------- over HTTP
 
-const PASSWORD: &str = "a sturdy passphrase";
 
-async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
-    app.state.accounts.register(email, PASSWORD, "Buyer", role).await.unwrap();
-    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
-    res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-}
 
 async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value, String) {
     let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(token);
@@ -231,8 +212,8 @@ async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, b
 async fn codes_in_the_cart_and_orders_over_http() {
     use reqwest::Method;
     let app = spawn_app(60).await;
-    let admin = token_for(&app, "boss@example.com", Role::Admin).await;
-    let ana = token_for(&app, "ana@example.com", Role::Customer).await;
+    let admin = app.token_for("boss@example.com", Role::Admin).await;
+    let ana = app.token_for("ana@example.com", Role::Customer).await;
     // the contract: created 201 with an id, listed with redemptions
     let body = json!({"name": "Black Friday", "code": "bf26", "kind": "percent", "value": 10, "applies_to": {"scope": "order", "ids": []},
         "min_subtotal_cents": 5000, "starts_at": null, "ends_at": null, "usage_limit": 100, "per_customer_limit": 1, "active": true});

@@ -11,13 +11,7 @@ use vitrina::domain::product::{Product, ProductStatus};
 use vitrina::domain::user::Role;
 use vitrina::services::demo::{seed_history, HistoryOrder};
 
-const PASSWORD: &str = "a sturdy passphrase";
 
-async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
-    app.state.accounts.register(email, PASSWORD, "Buyer", role).await.unwrap();
-    let res = app.client.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
-    res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-}
 
 async fn catalog(app: &TestApp) -> Vec<Product> {
     app.backends.catalog.products_after(None, 1000).await.unwrap()
@@ -146,7 +140,7 @@ async fn the_cart_is_left_out_and_admins_pin_and_exclude() {
     app.state.recommend.rebuild().await.unwrap();
 
     // a shopper with B in the cart is not offered B
-    let shopper = token_for(&app, "shopper@example.ro", Role::Customer).await;
+    let shopper = app.token_for("shopper@example.ro", Role::Customer).await;
     let sku = b.variants.iter().find(|v| v.stock > 0).unwrap().sku.clone();
     let res = app.client.post(format!("{}/api/v1/cart/items", app.base)).bearer_auth(&shopper).json(&json!({"sku": sku, "quantity": 1})).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
@@ -158,7 +152,7 @@ async fn the_cart_is_left_out_and_admins_pin_and_exclude() {
     assert!(ids(&theirs).contains(&c.id));
 
     // an admin pins D first and excludes C everywhere
-    let admin = token_for(&app, "admin@example.ro", Role::Admin).await;
+    let admin = app.token_for("admin@example.ro", Role::Admin).await;
     let settings = format!("{}/api/v1/admin/products/{}/recommendations", app.base, a.id);
     let res = app.client.put(&settings).bearer_auth(&shopper).json(&json!({"pinned": [d.slug]})).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 403, "admins only");

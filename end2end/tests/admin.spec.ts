@@ -1,5 +1,6 @@
 import { expect, test, Page } from '@playwright/test';
 import { deflateSync } from 'zlib';
+import { fillGuestCheckout } from './forms';
 
 // The admin journey: sign in → create a product with two attributes (one a
 // brand-new key), a 2 × 2 variant matrix and an image → the storefront lists
@@ -228,12 +229,7 @@ test.describe('a coupon without JavaScript', () => {
     await expect(shopper.getByTestId('cart-total')).toBeVisible();
     await shopper.getByRole('link', { name: 'Checkout' }).click();
     await expect(shopper.getByTestId('checkout-discount')).toBeVisible();
-    await shopper.getByLabel('E-mail').fill(`coupon-${Date.now()}@example.com`);
-    await shopper.getByLabel('Full name').fill('Ioana Reducere');
-    await shopper.getByLabel('Street and number').fill('Strada Mare 3');
-    await shopper.getByLabel('Postal code').fill('400001');
-    await shopper.getByLabel('City').fill('Cluj-Napoca');
-    await shopper.getByLabel('Phone (for the courier)').fill('+40 711 222 333');
+    await fillGuestCheckout(shopper, `coupon-${Date.now()}@example.com`, ['Ioana Reducere', 'Strada Mare 3', '400001', 'Cluj-Napoca', '+40 711 222 333']);
     await shopper.getByRole('button', { name: 'Place order' }).click();
     await expect(shopper.getByText('Thank you! Your order is placed.')).toBeVisible();
     await expect(shopper.getByTestId('order-discount')).toContainText(code);

@@ -172,7 +172,7 @@ impl PromotionInput {
         ids.dedup();
         match self.applies_to.scope {
             Scope::Order => ids.clear(),
-            _ if ids.is_empty() || ids.len() > MAX_IDS => errors.push(FieldError::coded("field-promo-ids", "applies_to.ids", &[("max", &MAX_IDS.to_string())])),
+            _ if ids.is_empty() || ids.len() > MAX_IDS || ids.iter().any(|i| i.len() > 200 || i.chars().any(char::is_control)) => errors.push(FieldError::coded("field-promo-ids", "applies_to.ids", &[("max", &MAX_IDS.to_string())])),
             Scope::Categories if !ids.iter().all(|c| CategoryPath::is_valid(c)) => errors.push(FieldError::coded("field-category-invalid", "applies_to.ids", &[])),
             _ => {}
         }

@@ -121,6 +121,23 @@ pub async fn store_fixture(adapter: Adapter) -> Option<StoreFixture> {
     }
 }
 
+/// A concrete embedded store in a fresh directory (for services built by hand).
+pub fn sqlite_store() -> (Arc<SqliteStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Arc::new(SqliteStore(SqliteDb::open(&dir.path().join("t.db")).unwrap())), dir)
+}
+
+/// A concrete MongoDB store on a fresh database; `None` when skipped.
+pub async fn mongo_store(prefix: &str) -> Option<Arc<MongoStore>> {
+    let uri = mongo_uri()?;
+    Some(Arc::new(MongoStore::connect(&uri, &unique_name(prefix)).await.unwrap()))
+}
+
+/// A valid Romanian shipping address.
+pub fn address() -> vitrina::domain::order::Address {
+    vitrina::domain::order::Address { name: "Ana Pop".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40 712 345 678".into() }
+}
+
 /// Every adapter, in the order the suites run them.
 pub async fn stores() -> Vec<StoreFixture> {
     let mut out = Vec::new();
@@ -140,7 +157,16 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
+/// The password of the accounts tests register.
+pub const PASSWORD: &str = "a sturdy passphrase";
+
 impl TestApp {
+    /// Registers `email` with `role` (password `PASSWORD`) and returns an access token.
+    pub async fn token_for(&self, email: &str, role: vitrina::domain::user::Role) -> String {
+        self.state.accounts.register(email, PASSWORD, "Buyer", role).await.unwrap();
+        let res = self.client.post(format!("{}/api/v1/auth/token", self.base)).json(&serde_json::json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+        res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+    }
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{}", self.base, path)).send().await.expect("request")
     }
