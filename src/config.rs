@@ -75,6 +75,11 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// How often the recommendation table is rebuilt (`VITRINA_RECOMMEND_EVERY_SECS`, 0: never by itself).
     pub recommend_every: Duration,
+    /// After SIGTERM: how long requests in flight, then background work, may take to finish (`VITRINA_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
+    /// After SIGTERM: how long to keep serving while readiness fails, so load
+    /// balancers stop sending first (`VITRINA_SHUTDOWN_DELAY_SECS`, default 0).
+    pub shutdown_delay: Duration,
 }
 
 /// `SMTP_URL` (`smtp://user:pass@host:587`, STARTTLS; unset: `.eml` files
@@ -193,6 +198,8 @@ impl Config {
                 strict_hooks: prod,
             },
             recommend_every: Duration::from_secs(num("VITRINA_RECOMMEND_EVERY_SECS", 900)?),
+            shutdown_grace: Duration::from_secs(num("VITRINA_SHUTDOWN_GRACE_SECS", 20)?),
+            shutdown_delay: Duration::from_secs(num("VITRINA_SHUTDOWN_DELAY_SECS", 0)?),
             admin_email: var("VITRINA_ADMIN_EMAIL"),
             admin_password: var("VITRINA_ADMIN_PASSWORD"),
             addr,
@@ -251,6 +258,8 @@ impl Config {
             stripe: None,
             notify: Default::default(),
             recommend_every: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(20),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }

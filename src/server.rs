@@ -467,6 +467,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
+    if app.lifecycle.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining: shutting down").into_response();
+    }
     match tokio::time::timeout(Duration::from_secs(2), app.catalog.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, format!("ready: store={} cache={}", app.store_kind, app.cache_kind)).into_response(),
         Ok(Err(e)) => {
@@ -545,15 +548,14 @@ pub fn init_tracing(json: bool) {
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+/// Serves until SIGINT or SIGTERM, then drains (see `serve_draining`).
 pub async fn serve(app: AppState) -> std::io::Result<()> {
-    spawn_order_repair(app.clone());
-    spawn_cache_warmer(app.clone());
+    let mut workers = vec![spawn_order_repair(app.clone()), spawn_cache_warmer(app.clone())];
     if app.config.notify.relay {
-        spawn_relay(&app, Duration::from_millis(500));
+        workers.push(spawn_relay(&app, Duration::from_millis(500)));
     }
     if !app.config.recommend_every.is_zero() {
-        spawn_recommend_rebuild(&app, app.config.recommend_every);
+        workers.push(spawn_recommend_rebuild(&app, app.config.recommend_every));
     }
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -564,7 +566,58 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
         tokio::spawn(async move { axum::serve(metrics_listener, only_metrics).await });
     }
     tracing::info!(%addr, store = app.store_kind, cache = app.cache_kind, "Vitrina listening on http://{addr}");
-    serve_on(listener, app, shutdown_signal()).await
+    serve_draining(listener, app, shutdown_signal(), workers).await
+}
+
+/// Serves until `signal`, then drains: readiness fails at once (the load
+/// balancer sends no more; `VITRINA_SHUTDOWN_DELAY_SECS` keeps serving while
+/// it catches up), no new connection is taken, requests in flight
+/// finish, then background `workers` end at their next pause (an order
+/// repair, an outbox pass or a rebuild under way completes). Each of the two
+/// waits is bounded by `VITRINA_SHUTDOWN_GRACE_SECS`; past it the instance exits anyway.
+pub async fn serve_draining(
+    listener: tokio::net::TcpListener,
+    app: AppState,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+) -> std::io::Result<()> {
+    let (grace, delay) = (app.config.shutdown_grace, app.config.shutdown_delay);
+    let lifecycle = app.lifecycle.clone();
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let drain = {
+        let lifecycle = lifecycle.clone();
+        async move {
+            signal.await;
+            lifecycle.begin_drain();
+            if !delay.is_zero() {
+                tracing::info!(delay_secs = delay.as_secs(), "shutting down: not ready any more, still serving while load balancers catch up");
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new connections, finishing requests in flight");
+            let _ = signalled.send(());
+        }
+    };
+    let server = serve_on(listener, app, drain);
+    tokio::pin!(server);
+    let served = tokio::select! {
+        r = &mut server => r,
+        _ = async {
+            if on_signal.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("grace period over: requests still in flight are cut");
+            Ok(())
+        }
+    };
+    lifecycle.stop_background();
+    if tokio::time::timeout(grace, futures::future::join_all(workers)).await.is_err() {
+        tracing::warn!("grace period over: background work still running is cut");
+    }
+    tracing::info!("stopped");
+    served
 }
 
 /// Serves the app on a bound listener until `shutdown` completes, with the
@@ -577,15 +630,20 @@ pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown
 /// Placements that died half-way (a crashed instance) are undone: at start
 /// and every 30 seconds, pending orders older than a minute release their stock.
 /// Keeps the 50 most viewed and sold product pages in the cache.
-pub fn spawn_cache_warmer(app: AppState) {
+pub fn spawn_cache_warmer(app: AppState) -> tokio::task::JoinHandle<()> {
+    let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {
+        tokio::pin!(stopping);
         let mut tick = tokio::time::interval(Duration::from_secs(20));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopping => return,
+            }
             let n = app.catalog.warm_popular(50).await;
             tracing::debug!(products = n, "popular products kept warm");
         }
-    });
+    })
 }
 
 /// Keeps this instance's search index current: builds it now, then applies
@@ -614,12 +672,17 @@ pub fn spawn_index_sync(app: &AppState) {
 /// stops: passes back to back while there is work, `idle` between passes
 /// when there is none. Every instance may run one; claims keep them apart.
 /// Entries a crash left on order documents are moved every half minute.
-pub fn spawn_relay(app: &AppState, idle: Duration) {
+pub fn spawn_relay(app: &AppState, idle: Duration) -> tokio::task::JoinHandle<()> {
+    let stopping = app.lifecycle.stopping();
     let app = app.downgrade();
     tokio::spawn(async move {
+        tokio::pin!(stopping);
         let mut last_settle: Option<std::time::Instant> = None;
         loop {
             let Some(app) = app.upgrade() else { return };
+            if app.lifecycle.is_draining() && futures::FutureExt::now_or_never(&mut stopping).is_some() {
+                return;
+            }
             if last_settle.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
                 last_settle = Some(std::time::Instant::now());
                 match app.notify.settle().await {
@@ -637,23 +700,34 @@ pub fn spawn_relay(app: &AppState, idle: Duration) {
             };
             drop(app);
             if !busy {
-                tokio::time::sleep(idle).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = &mut stopping => return,
+                }
             }
         }
-    });
+    })
 }
 
 /// Rebuilds the recommendation table: soon after start (a fresh demo shop
 /// shows its suggestions at once), then every `every`; across instances at
 /// most once per period (see `Recommender::rebuild_if_due`).
-pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) {
+pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    let stopping = app.lifecycle.stopping();
     let app = app.downgrade();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::pin!(stopping);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = &mut stopping => return,
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(60).min(every));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopping => return,
+            }
             let Some(app) = app.upgrade() else { return };
             match app.recommend.rebuild_if_due(every).await {
                 Some(Ok(r)) => tracing::info!(orders = r.stats.orders, products = r.stats.with_complements, pairs = r.stats.pairs, took_ms = r.elapsed_ms, "recommendations rebuilt"),
@@ -661,14 +735,19 @@ pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) {
                 None => {}
             }
         }
-    });
+    })
 }
 
-pub fn spawn_order_repair(app: AppState) {
+pub fn spawn_order_repair(app: AppState) -> tokio::task::JoinHandle<()> {
+    let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {
+        tokio::pin!(stopping);
         let mut tick = tokio::time::interval(Duration::from_secs(30));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopping => return,
+            }
             match app.orders.repair_stale(chrono::Duration::seconds(60)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(repaired = n, "released stock of orders that died half-way"),
@@ -680,7 +759,7 @@ pub fn spawn_order_repair(app: AppState) {
                 Err(e) => tracing::warn!(error = %e, "payment expiry failed; will retry"),
             }
         }
-    });
+    })
 }
 
 async fn shutdown_signal() {
@@ -699,7 +778,6 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 #[cfg(test)]

@@ -51,6 +51,42 @@ pub struct App {
     pub config: Arc<Config>,
     pub store_kind: &'static str,
     pub cache_kind: &'static str,
+    /// Serving, draining (SIGTERM: no longer ready, requests in flight
+    /// finish), stopping (background work ends at its next pause).
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+/// Where an instance is in its life: serving, or draining towards its exit.
+pub struct Lifecycle {
+    draining: std::sync::atomic::AtomicBool,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self { draining: Default::default(), stop: tokio::sync::watch::channel(false).0 }
+    }
+}
+
+impl Lifecycle {
+    /// The shutdown began: readiness fails so the load balancer sends no more.
+    pub fn begin_drain(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Background loops end at their next pause (work under way finishes first).
+    pub fn stop_background(&self) {
+        self.stop.send_replace(true);
+    }
+    /// Resolves once background work is asked to stop (at once if it was).
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
 }
 
 /// The stores behind the services, for the composition root's own jobs
@@ -198,6 +234,7 @@ impl AppState {
             config: Arc::new(config.clone()),
             store_kind,
             cache_kind,
+            lifecycle: Arc::default(),
         }));
         Ok((app, backends))
     }
