@@ -358,6 +358,9 @@ pub trait AuditStore: Send + Sync {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// Entries matching the filter (`AuditFilter::matches`), newest first (ties by id), and their count.
     async fn list_audit(&self, filter: &AuditFilter, offset: u64, limit: u64) -> Result<(Vec<AuditEntry>, u64), StoreError>;
+    /// Blanks what entries about any of `targets` recorded (summary, before,
+    /// after), keeping who did what and when. Returns how many.
+    async fn redact_audit(&self, targets: &[String]) -> Result<u64, StoreError>;
 }
 
 /// Makes the small pictures listing cards show.
@@ -442,6 +445,10 @@ pub trait OutboxStore: Send + Sync {
     async fn save_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
     async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
     async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
+    /// Removes the entries addressed to any of `targets` (e-mail addresses) or
+    /// whose payload mentions any of `mentions` (order ids): what an erased
+    /// customer's mails and their orders' events held. Returns how many.
+    async fn erase_entries(&self, targets: &[String], mentions: &[String]) -> Result<u64, StoreError>;
 }
 
 /// A message ready to send: rendered, addressed, with a stable id.
@@ -461,6 +468,12 @@ pub use crate::domain::outbox::StoredMail;
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &Mail) -> Result<(), String>;
+    /// Removes kept copies of mail sent to any of `addresses` (the embedded
+    /// mailbox); a relay that keeps none (SMTP) has nothing to do. Returns how many.
+    async fn forget(&self, addresses: &[String]) -> Result<u64, String> {
+        let _ = addresses;
+        Ok(0)
+    }
     fn kind(&self) -> &'static str;
     /// What was sent, newest first, when the mailer keeps it (the embedded mode's files).
     async fn mailbox(&self, _limit: usize) -> Option<Vec<StoredMail>> {

@@ -46,6 +46,8 @@ pub struct App {
     pub recommend: crate::services::recommend::Recommender,
     /// Coupon codes and automatic promotions.
     pub promotions: crate::services::promotions::Promotions,
+    /// A customer's data: export and erasure (GDPR).
+    pub privacy: crate::services::privacy::Privacy,
     /// Browser sessions (tower-sessions over the key-value port), configured once.
     pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
@@ -184,12 +186,13 @@ impl AppState {
         if let Some(stripe) = &config.stripe {
             orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?), store.kv.clone());
         }
+        let mailer: Arc<dyn crate::ports::Mailer> = match &config.notify.smtp_url {
+            Some(url) => Arc::new(crate::infra::mail::SmtpMailer::new(url, &config.notify.from)?),
+            None => Arc::new(crate::infra::mail::FileMailer::new(config.data_dir.join("mail"), &config.notify.from)?),
+        };
         let notify = {
             let links = orders.clone();
-            let mailer: Arc<dyn crate::ports::Mailer> = match &config.notify.smtp_url {
-                Some(url) => Arc::new(crate::infra::mail::SmtpMailer::new(url, &config.notify.from)?),
-                None => Arc::new(crate::infra::mail::FileMailer::new(config.data_dir.join("mail"), &config.notify.from)?),
-            };
+            let mailer = mailer.clone();
             let settings = crate::services::notify::NotifySettings {
                 shop: "Vitrina".into(),
                 public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
@@ -217,6 +220,18 @@ impl AppState {
             .with_notifier(notify.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
         let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
+        let privacy = crate::services::privacy::Privacy::new(
+            crate::services::privacy::PrivacyStores {
+                users: store.users.clone(),
+                tokens: store.tokens.clone(),
+                orders: store.orders.clone(),
+                carts: store.carts.clone(),
+                outbox: store.outbox.clone(),
+                audit: store.audit.clone(),
+            },
+            audit.clone(),
+            mailer,
+        );
         let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images };
         let app = Self(Arc::new(App {
             catalog,
@@ -230,6 +245,7 @@ impl AppState {
             notify,
             recommend,
             promotions,
+            privacy,
             session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,

@@ -183,6 +183,10 @@ async fn role_matrix_over_the_route_table() {
         }
     }
     assert!(protected >= 2, "the table has protected routes");
+    // the table's last route erased the customer who went through it: their token is dead, a new customer follows
+    assert_eq!(get_with(&app, "/api/v1/me", &bearer[0].1).await, 401);
+    user_with_role(&app, "customer2@example.com", Role::Customer).await;
+    bearer[0].1 = tokens(&app, "customer2@example.com").await["access_token"].as_str().unwrap().to_string();
     // customers never reach admin routes
     let customer = &bearer[0].1;
     assert_eq!(get_with(&app, "/api/v1/admin/users", customer).await, 403);

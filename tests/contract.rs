@@ -353,6 +353,7 @@ contract!(
     operations_contract::order_writes_carry_entries => outbox_order_writes_carry_entries,
     operations_contract::webhook_endpoints => outbox_webhook_endpoints,
     operations_contract::recommendations => recommendations_baskets_table_and_settings,
+    operations_contract::erasure => erasure_removes_messages_and_blanks_audit,
     promotions_contract::promotions => promotions_round_trip_and_unique_codes,
     promotions_contract::limits => promotions_count_uses_against_limits_and_give_them_back,
     promotions_contract::race => promotions_300_racing_for_100_uses,
@@ -1455,6 +1456,34 @@ mod operations_contract {
     /// Order numbers from many instances at once: all different, counting up.
     fn outbox_entry(id: &str, kind: EntryKind, ms: i64) -> OutboxEntry {
         OutboxEntry::new(id.into(), kind, "order.created", if kind == EntryKind::Mail { "ana@example.ro" } else { "" }, format!("{{\"n\":\"{id}\"}}"), at(ms))
+    }
+
+    /// What an erased customer leaves: mails to them and events about their
+    /// orders go; audit entries about them keep who and when, not what.
+    pub async fn erasure(s: crate::Stores) {
+        let mut mine = outbox_entry("m1", EntryKind::Mail, T0);
+        mine.target = "ioana@example.ro".into();
+        let mut event = outbox_entry("v1", EntryKind::Event, T0 + 1);
+        event.payload = r#"{"order":{"id":"o_abc123","shipping_address":{"street":"Strada Zambilelor 17"}}}"#.into();
+        let mut hook = outbox_entry("w1", EntryKind::Webhook, T0 + 2);
+        hook.payload = r#"{"data":{"id":"o_abc123"}}"#.into();
+        let others = outbox_entry("x1", EntryKind::Mail, T0 + 3);
+        s.enqueue(&[mine, event, hook, others]).await.unwrap();
+        assert_eq!(s.erase_entries(&["ioana@example.ro".into()], &["o_abc123".into()]).await.unwrap(), 3);
+        let (left, _) = s.list_entries(&OutboxFilter::default(), 0, 10).await.unwrap();
+        assert_eq!(left.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["x1"], "another customer's mail stays");
+        assert_eq!(s.erase_entries(&[], &["o_abc123".into()]).await.unwrap(), 0);
+
+        for e in entries() {
+            s.record_audit(&e).await.unwrap();
+        }
+        let n = s.redact_audit(&["p1".into()]).await.unwrap();
+        let (all, _) = s.list_audit(&AuditFilter::default(), 0, 100).await.unwrap();
+        let about: Vec<&AuditEntry> = all.iter().filter(|e| e.target == "p1").collect();
+        assert_eq!(n as usize, about.len());
+        assert!(n > 0);
+        assert!(about.iter().all(|e| e.before.is_none() && e.after.is_none() && e.summary == "(erased)" && !e.action.is_empty()), "who and when stay, what goes");
+        assert!(all.iter().filter(|e| e.target != "p1").all(|e| e.summary != "(erased)"), "other entries untouched");
     }
 
     pub async fn outbox(s: crate::Stores) {

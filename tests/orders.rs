@@ -1,6 +1,7 @@
 //! Carts and orders: the money path. Concurrency and crash repair run on
 //! both stores; the HTTP behaviour on a spawned server.
 mod common;
+use common::call;
 
 use std::sync::Arc;
 
@@ -192,18 +193,6 @@ async fn mongodb_crashed_placement_is_repaired() {
 use common::PASSWORD;
 
 
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
-    let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 async fn in_stock_sku(app: &TestApp) -> (String, i64, i64) {
     let (_, list) = app.json("/api/v1/products?category=clothing&in_stock=true&per_page=1&sort=price_asc").await;

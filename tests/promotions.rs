@@ -2,12 +2,13 @@
 //! stores through the order service; the cart, the API contract and the
 //! listing's sale price over HTTP.
 mod common;
+use common::call_full as call;
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::{spawn_app, TestApp};
-use serde_json::{json, Value};
+use common::spawn_app;
+use serde_json::json;
 use vitrina::domain::order::{CartLine, OrderStatus, PricingRules, ShippingMethod};
 use vitrina::domain::product::Product;
 use vitrina::domain::promotion::{AppliesTo, PromoKind, PromotionInput, Refusal};
@@ -194,19 +195,6 @@ async fn mongodb_cancelling_gives_the_use_back() {
 
 
 
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value, String) {
-    let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    (status, res.json().await.unwrap_or(Value::Null), kind)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_in_the_cart_and_orders_over_http() {

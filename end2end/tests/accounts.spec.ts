@@ -88,3 +88,44 @@ test('a shopper who forgot the password resets it with the mailed link', async (
   await page.goto(link);
   await expect(page.locator('.auth-card .alert')).toContainText('invalid, already used or expired');
 });
+
+// GDPR, JavaScript off: a shopper downloads their data, then deletes the
+// account (a wrong password is said next to the field); they are signed out,
+// cannot sign in again, and the address is free for a new account.
+test.describe('your data without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('a shopper downloads their data and deletes the account', async ({ page, request }) => {
+    const email = `gdpr-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+    const password = 'a long enough passphrase';
+    const reg = await request.post('/api/v1/auth/register', { data: { email, password, name: 'Maria Șterge' } });
+    expect(reg.status()).toBe(201);
+    await page.goto('/login?next=/account');
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+
+    const section = page.getByTestId('your-data');
+    const [download] = await Promise.all([page.waitForEvent('download'), section.getByRole('link', { name: 'Download my data' }).click()]);
+    const data = JSON.parse(require('fs').readFileSync(await download.path(), 'utf8'));
+    expect(data.profile.email).toBe(email);
+    expect(data.orders).toEqual([]);
+
+    await section.locator('summary', { hasText: 'Delete my account' }).click();
+    await page.getByLabel('Your password, to confirm').fill('not my password');
+    await page.getByRole('button', { name: 'Delete my account for good' }).click();
+    await expect(page.locator('#f-erase_password-error')).toHaveText('That is not your password.');
+    // the form stays open after a refusal
+    await page.getByLabel('Your password, to confirm').fill(password);
+    await page.getByRole('button', { name: 'Delete my account for good' }).click();
+    await expect(page.getByText('Your account is deleted. Your personal data is gone.')).toBeVisible();
+
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('#f-password-error')).toContainText('incorrect');
+    const again = await request.post('/api/v1/auth/register', { data: { email, password, name: 'Maria Again' } });
+    expect(again.status()).toBe(201);
+  });
+});

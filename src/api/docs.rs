@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::{admin, auth, catalog, notify, orders, promotions, recommend};
+use super::{admin, auth, catalog, notify, orders, privacy, promotions, recommend};
 use super::problem::{FieldError, Problem};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::Money;
@@ -16,7 +16,7 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
 #[openapi(
     info(title = "Vitrina API", version = "1.0.0", description = "The versioned JSON API of a Vitrina shop: catalog for partners. Errors are `application/problem+json` (RFC 9457) naming the offending parameter."),
     paths(catalog::list_products, catalog::get_product, catalog::list_categories, catalog::suggest, recommend::for_product, recommend::trending, recommend::get_settings, recommend::put_settings, promotions::list, promotions::create, promotions::get_one, promotions::update, promotions::apply_coupon, promotions::remove_coupon,
-        auth::register, auth::token, auth::refresh, auth::logout, auth::me, admin::list_users,
+        auth::register, auth::token, auth::refresh, auth::logout, auth::me, privacy::export_me, privacy::erase_me, privacy::export_user, privacy::erase_user, admin::list_users,
         orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
         orders::cancel_order, notify::password_reset, notify::password_reset_confirm, notify::list_webhooks, notify::create_webhook, notify::get_webhook, notify::update_webhook, notify::delete_webhook, notify::rotate_webhook_secret, notify::webhook_deliveries, notify::list_outbox, notify::retry_outbox, orders::set_status, orders::mark_paid, orders::refund, orders::admin_list_orders, orders::stripe_webhook,
         admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product, admin::upload_image,
@@ -29,7 +29,7 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
         crate::domain::order::StatusChange, crate::services::orders::ShortLine, orders::RefundBody, orders::WebhookAnswer,
         crate::domain::payment::Payment, crate::domain::payment::PaymentMethod, crate::domain::payment::PaymentStatus,
         crate::domain::product::Product, crate::domain::product::ProductInput, crate::domain::product::Variant, admin::RemovalResult, admin::UserChange, admin::NewUser,
-        crate::domain::recommend::Recommendations, crate::domain::recommend::Strategy, crate::domain::recommend::RecommendSettings, recommend::SettingsBody, promotions::CouponBody, crate::domain::promotion::PromotionReport, crate::domain::promotion::Promotion, crate::domain::promotion::PromotionInput, crate::domain::promotion::PromoKind, crate::domain::promotion::Scope, crate::domain::promotion::AppliesTo, crate::domain::promotion::AppliedDiscount,
+        crate::domain::recommend::Recommendations, crate::domain::recommend::Strategy, crate::domain::recommend::RecommendSettings, recommend::SettingsBody, promotions::CouponBody, crate::services::privacy::PersonalData, crate::services::privacy::Profile, crate::services::privacy::Erasure, crate::domain::promotion::PromotionReport, crate::domain::promotion::Promotion, crate::domain::promotion::PromotionInput, crate::domain::promotion::PromoKind, crate::domain::promotion::Scope, crate::domain::promotion::AppliesTo, crate::domain::promotion::AppliedDiscount,
         admin::AuditPage, crate::domain::audit::AuditEntry, crate::domain::import::ImportReport, crate::domain::import::LineError)),
     modifiers(&SecuritySchemes, &CommonResponses),
     tags((name = "catalog", description = "Products, search, facets and categories"),

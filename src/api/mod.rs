@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod docs;
 pub mod notify;
 pub mod orders;
+pub mod privacy;
 pub mod promotions;
 pub mod recommend;
 pub use crate::edge::problem;
@@ -54,6 +55,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/auth/password-reset", Public, post(notify::password_reset)),
         route(Method::POST, "/api/v1/auth/password-reset/confirm", Public, post(notify::password_reset_confirm)),
         route(Method::GET, "/api/v1/me", Authenticated, get(auth::me)),
+        route(Method::GET, "/api/v1/me/export", Authenticated, get(privacy::export_me)),
         route(Method::GET, "/api/v1/cart", Authenticated, get(orders::get_cart)),
         route(Method::POST, "/api/v1/cart/items", Authenticated, post(orders::add_item)),
         route(Method::PATCH, "/api/v1/cart/items/{sku}", Authenticated, patch(orders::set_item)),
@@ -68,6 +70,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
         route(Method::POST, "/api/v1/admin/users", Access::ADMIN, post(admin::create_user)),
         route(Method::PATCH, "/api/v1/admin/users/{id}", Access::ADMIN, patch(admin::change_user)),
+        route(Method::GET, "/api/v1/admin/users/{id}/export", Access::ADMIN, get(privacy::export_user)),
+        route(Method::POST, "/api/v1/admin/users/{id}/erase", Access::ADMIN, post(privacy::erase_user)),
         route(Method::GET, "/api/v1/admin/products", Access::ADMIN, get(admin::list_products)),
         route(Method::POST, "/api/v1/admin/products", Access::ADMIN, post(admin::create_product)),
         route(Method::GET, "/api/v1/admin/products/{id}", Access::ADMIN, get(admin::get_product)),
@@ -109,6 +113,8 @@ pub fn routes() -> Vec<ApiRoute> {
             Access::ADMIN,
             post(admin::import_products).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
         ),
+        // last: a caller going through the table erases their own account here
+        route(Method::DELETE, "/api/v1/me", Authenticated, delete(privacy::erase_me)),
     ]
 }
 

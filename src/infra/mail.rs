@@ -135,6 +135,24 @@ impl Mailer for FileMailer {
     async fn mailbox(&self, limit: usize) -> Option<Vec<StoredMail>> {
         Some(mailbox(&self.dir, limit).await)
     }
+    async fn forget(&self, addresses: &[String]) -> Result<u64, String> {
+        let Ok(mut dir) = tokio::fs::read_dir(&self.dir).await else { return Ok(0) };
+        let wanted: Vec<String> = addresses.iter().filter(|a| !a.is_empty()).map(|a| a.to_lowercase()).collect();
+        let mut n = 0;
+        while let Some(entry) = dir.next_entry().await.map_err(|e| format!("mail folder: {e}"))? {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != "eml") {
+                continue;
+            }
+            let Ok(raw) = tokio::fs::read_to_string(&path).await else { continue };
+            let to = read_eml("", &raw).to.to_lowercase();
+            if wanted.iter().any(|a| to.contains(a.as_str())) {
+                tokio::fs::remove_file(&path).await.map_err(|e| format!("mail file: {e}"))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Reads the headers and the plain-text part of a mail this module wrote.

@@ -157,6 +157,17 @@ impl From<super::promotions::PromoError> for Failure {
     }
 }
 
+impl From<super::privacy::PrivacyError> for Failure {
+    fn from(e: super::privacy::PrivacyError) -> Self {
+        use super::privacy::PrivacyError;
+        match e {
+            PrivacyError::NotFound => Failure::new(Kind::NotFound, "err-user-not-found"),
+            PrivacyError::Admin => Failure::new(Kind::Conflict, "err-erase-admin"),
+            PrivacyError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
         match e {

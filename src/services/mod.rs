@@ -11,5 +11,6 @@ pub mod limits;
 pub mod notify;
 pub mod orders;
 pub mod payments;
+pub mod privacy;
 pub mod promotions;
 pub mod recommend;

@@ -596,11 +596,13 @@ impl OrderService {
         if let Some(email) = &buyer.guest_email {
             basis.push_str(email);
         }
-        let cart = if from_cart { Some(self.carts.cart(&buyer.cart).await?) } else { None };
-        let coupon = req.coupon.as_deref().map(normalize_code).or_else(|| cart.as_ref().and_then(|c| c.coupon.clone())).filter(|c| !c.is_empty());
-        if let Some(c) = &coupon {
+        // a code sent with the request is part of it; the cart's own code is the cart's contents
+        let sent = req.coupon.as_deref().map(normalize_code).filter(|c| !c.is_empty());
+        if let Some(c) = &sent {
             basis.push_str(&format!("coupon:{c}"));
         }
+        let cart = if from_cart { Some(self.carts.cart(&buyer.cart).await?) } else { None };
+        let coupon = sent.or_else(|| cart.as_ref().and_then(|c| c.coupon.clone()));
         let request_hash = sha256_hex(&basis);
         if let Some(done) = self.replay(&buyer.id, &key, &request_hash).await? {
             return Ok((done, false));

@@ -67,7 +67,8 @@ page_error_through_failure!(
     crate::services::admin::AdminError,
     crate::services::notify::NotifyError,
     crate::services::recommend::RecommendError,
-    crate::services::promotions::PromoError
+    crate::services::promotions::PromoError,
+    crate::services::privacy::PrivacyError
 );
 
 #[cfg(feature = "ssr")]

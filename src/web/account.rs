@@ -26,6 +26,8 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/reset-password", Public, post(reset_password)),
         ("/account/password", Authenticated, post(change_password)),
         ("/account/profile", Authenticated, post(update_profile)),
+        ("/account/export", Authenticated, axum::routing::get(export_data).post(export_data)),
+        ("/account/erase", Authenticated, post(erase_account)),
     ]
 }
 
@@ -170,5 +172,38 @@ async fn reset_password(State(app): State<AppState>, headers: HeaderMap, PeerAdd
         Ok(_) => back("/login", &[("notice", "password-reset-done")]),
         Err(AccountError::InvalidToken) => back("/reset-password", &[("token", &f.token), ("err.token", "reset-link-invalid")]),
         Err(e) => super::refused_fields(e, "/reset-password", &[("token", &f.token)]),
+    }
+}
+
+/// Everything the shop holds about the signed-in customer, as a JSON download.
+async fn export_data(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
+    match app.privacy.export(&p.user.id).await {
+        Ok(data) => {
+            let name = format!("attachment; filename=\"vitrina-data-{}.json\"", data.exported_at.format("%Y-%m-%d"));
+            ([(axum::http::header::CONTENT_DISPOSITION, name)], axum::Json(data)).into_response()
+        }
+        Err(e) => super::refused(e, "/account"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    erase_password: String,
+}
+
+/// Erases the signed-in customer's account once they confirm with their password.
+async fn erase_account(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<EraseForm>) -> Response {
+    let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
+    if app.accounts.authenticate(&p.user.email, &f.erase_password).await.is_err() {
+        return back("/account", &[("err.erase_password", "erase-password-wrong")]);
+    }
+    match app.privacy.erase(&p.user.id, &(&p.user).into()).await {
+        Ok(_) => {
+            let _ = session.flush().await;
+            back("/login", &[("notice", "account-erased")])
+        }
+        Err(e) => super::refused_fields(e, "/account", &[]),
     }
 }

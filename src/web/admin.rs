@@ -20,6 +20,7 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/admin/orders/refund", Access::ADMIN, post(admin_order_refund)),
         ("/admin/users/update", Access::ADMIN, post(admin_user_update)),
         ("/admin/users/create", Access::ADMIN, post(admin_user_create)),
+        ("/admin/users/erase", Access::ADMIN, post(admin_user_erase)),
         ("/admin/outbox/retry", Access::ADMIN, post(admin_outbox_retry)),
         ("/admin/webhooks/create", Access::ADMIN, post(admin_webhook_create)),
         ("/admin/webhooks/change", Access::ADMIN, post(admin_webhook_change)),
@@ -126,6 +127,19 @@ pub struct UserUpdateForm {
     access: String,
     #[serde(default)]
     back: String,
+}
+
+/// Erases a customer on their request: their personal data goes, their orders stay anonymised.
+async fn admin_user_erase(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserUpdateForm>) -> Response {
+    let to = crate::domain::text::local_path(&f.back).filter(|p| p.starts_with("/admin/users")).unwrap_or_else(|| "/admin/users".to_string());
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.privacy.erase(&f.user_id, &actor).await {
+        Ok(done) => back(&to, &[("notice", &notice("msg-user-erased", &[("orders", &done.orders_anonymised.to_string())]))]),
+        Err(e) => super::refused(e, &to),
+    }
 }
 
 async fn admin_user_update(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<UserUpdateForm>) -> Response {

@@ -121,6 +121,27 @@ pub async fn store_fixture(adapter: Adapter) -> Option<StoreFixture> {
     }
 }
 
+/// An API call with a bearer token (and an `Idempotency-Key`): status, JSON body and content type.
+pub async fn call_full(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<serde_json::Value>, key: Option<&str>) -> (u16, serde_json::Value, String) {
+    let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null), kind)
+}
+
+/// An API call with a bearer token: status and JSON body.
+pub async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<serde_json::Value>, key: Option<&str>) -> (u16, serde_json::Value) {
+    let (status, body, _) = call_full(app, method, path, token, body, key).await;
+    (status, body)
+}
+
 /// A concrete embedded store in a fresh directory (for services built by hand).
 pub fn sqlite_store() -> (Arc<SqliteStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

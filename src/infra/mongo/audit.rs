@@ -42,6 +42,22 @@ impl AuditStore for MongoStore {
         let filter = audit_filter(filter);
         page(&self.audit, "audit entries", filter, doc! { "at_ts": -1, "_id": -1 }, offset, limit, decode_entry).await
     }
+
+    async fn redact_audit(&self, targets: &[String]) -> Result<u64, StoreError> {
+        use futures::TryStreamExt;
+        let cursor = self.audit.find(doc! { "target": { "$in": targets.to_vec() } }).await.map_err(|e| map_error("read audit entries", e))?;
+        let found: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("read audit entries", e))?;
+        let mut n = 0;
+        for d in found {
+            let mut entry = decode_entry(d).map_err(StoreError::Other)?;
+            entry.summary = "(erased)".into();
+            entry.before = None;
+            entry.after = None;
+            self.audit.replace_one(doc! { "_id": entry.id.as_str() }, audit_document(&entry)?).await.map_err(|e| map_error("redact audit entry", e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// The stored form of an entry: the domain value under `doc` plus the

@@ -220,4 +220,18 @@ impl OutboxStore for MongoStore {
         let r = self.webhooks.delete_one(doc! { "_id": id }).await.map_err(|e| map_error("delete webhook endpoint", e))?;
         Ok(r.deleted_count > 0)
     }
+
+    async fn erase_entries(&self, targets: &[String], mentions: &[String]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        let targets: Vec<&str> = targets.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
+        if !targets.is_empty() {
+            n += self.outbox.delete_many(doc! { "target": { "$in": targets } }).await.map_err(|e| map_error("erase outbox entries", e))?.deleted_count;
+        }
+        for m in mentions.iter().filter(|m| !m.is_empty()) {
+            // a literal substring of the entry's JSON body
+            let pattern: String = m.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '_' { ch.to_string() } else { format!("\\{ch}") }).collect();
+            n += self.outbox.delete_many(doc! { "doc": { "$regex": pattern } }).await.map_err(|e| map_error("erase outbox entries", e))?.deleted_count;
+        }
+        Ok(n)
+    }
 }

@@ -97,6 +97,19 @@ impl AuditStore for SqliteStore {
             })
             .await
     }
+
+    async fn redact_audit(&self, targets: &[String]) -> Result<u64, StoreError> {
+        let targets = targets.to_vec();
+        self.0
+            .write(move |c| {
+                let mut n = 0;
+                for t in &targets {
+                    n += c.execute(r#"UPDATE audit SET summary = '(erased)', "before" = NULL, "after" = NULL WHERE target = ?"#, [t]).map_err(write_error)?;
+                }
+                Ok(n as u64)
+            })
+            .await
+    }
 }
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {

@@ -157,4 +157,22 @@ impl OutboxStore for SqliteStore {
         let id = id.to_string();
         self.0.write(move |c| Ok(c.execute("DELETE FROM webhook_endpoints WHERE id = ?", [&id]).map_err(other)? == 1)).await
     }
+
+    async fn erase_entries(&self, targets: &[String], mentions: &[String]) -> Result<u64, StoreError> {
+        let (targets, mentions) = (targets.to_vec(), mentions.to_vec());
+        self.0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                let mut n = 0;
+                for t in targets.iter().filter(|t| !t.is_empty()) {
+                    n += tx.execute("DELETE FROM outbox WHERE target = ?", [t]).map_err(other)?;
+                }
+                for m in mentions.iter().filter(|m| !m.is_empty()) {
+                    n += tx.execute("DELETE FROM outbox WHERE instr(doc, ?) > 0", [m]).map_err(other)?;
+                }
+                tx.commit().map_err(other)?;
+                Ok(n as u64)
+            })
+            .await
+    }
 }

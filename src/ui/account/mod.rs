@@ -208,6 +208,25 @@ fn AccountDetail(user: UserView) -> impl IntoView {
                     </form>
                 </section>
             </div>
+            <section class="panel stack" data-testid="your-data">
+                <h2>{loc.t("your-data")}</h2>
+                <p class="muted">{loc.t("your-data-intro")}</p>
+                <p><a class="button" href=loc.href("/account/export") download="">{loc.t("your-data-download")}</a></p>
+                {(user.role == crate::domain::user::Role::Customer).then(|| {
+                    let error = qm("err.erase_password");
+                    let open = !error.is_empty();
+                    view! {
+                        <details class="confirm" open=open>
+                            <summary class="button danger">{loc.t("erase-account")}</summary>
+                            <form method="post" action=loc.href("/account/erase") class="stack">
+                                <p>{loc.t("erase-account-explain")}</p>
+                                <Field name="erase_password" label=loc.t("erase-account-password") kind="password" error=error autocomplete="current-password"/>
+                                <button type="submit" class="button danger">{loc.t("erase-account-yes")}</button>
+                            </form>
+                        </details>
+                    }
+                })}
+            </section>
             {(user.role == crate::domain::user::Role::Admin).then(|| view! { <p><a class="button" href=loc.href("/admin")>{loc.t("open-admin")}</a></p> })}
             <form method="post" action=loc.href("/logout")><button type="submit" class="button">{loc.t("sign-out")}</button></form>
         </div>

@@ -35,6 +35,7 @@ fn UserList(list: AdminUserList) -> impl IntoView {
             view! { <section class="empty-state"><h2>{crate::ui::use_locale().t("admin-no-user-matches")}</h2><p class="muted">{crate::ui::use_locale().t("admin-search-by-part-of-a-name")}</p></section> }.into_any()
         } else {
             view! {
+                <div class="table-scroll">
                 <table class="data users-table">
                     <thead><tr><th>{crate::ui::use_locale().t("admin-name")}</th><th>{crate::ui::use_locale().t("admin-e-mail")}</th><th>{crate::ui::use_locale().t("admin-since")}</th><th>{crate::ui::use_locale().t("admin-role")}</th><th>{crate::ui::use_locale().t("admin-access")}</th></tr></thead>
                     <tbody>
@@ -65,12 +66,27 @@ fn UserList(list: AdminUserList) -> impl IntoView {
                                             {if r.disabled { view! { <span class="status cancelled">{crate::ui::use_locale().t("admin-disabled")}</span> }.into_any() } else { view! { <span class="status delivered">{crate::ui::use_locale().t("admin-active")}</span> }.into_any() }}
                                             <button type="submit" class="button small" class:danger=!r.disabled disabled=myself>{crate::ui::use_locale().t(if r.disabled { "admin-enable" } else { "admin-disable" })}</button>
                                         </form>
+                                        <div class="user-data">
+                                            <a class="button small" href=format!("/api/v1/admin/users/{}/export", u.id) download="">{crate::ui::use_locale().t("admin-export-data")}</a>
+                                            {(u.role == Role::Customer).then(|| view! {
+                                                <details class="confirm">
+                                                    <summary class="button small danger">{crate::ui::use_locale().t("admin-erase")}</summary>
+                                                    <form method="post" action=crate::ui::use_locale().href("/admin/users/erase")>
+                                                        <p>{crate::ui::use_locale().tf("admin-erase-confirm", &[("email", &u.email)])}</p>
+                                                        <input type="hidden" name="user_id" value=u.id.clone()/>
+                                                        <input type="hidden" name="back" value=here.clone()/>
+                                                        <button type="submit" class="button small danger">{crate::ui::use_locale().t("admin-erase-yes")}</button>
+                                                    </form>
+                                                </details>
+                                            })}
+                                        </div>
                                     </td>
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
                 <Pager page=list.page per_page=list.per_page total=list.total base=query_string() path="/admin/users"/>
             }.into_any()
         }}

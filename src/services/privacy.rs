@@ -1,0 +1,216 @@
+//! A customer's rights over their data (GDPR articles 15, 17 and 20):
+//! everything the shop holds about them, as JSON; and erasure: personal data
+//! removed or anonymised at once, orders kept (accounting law) under an
+//! anonymous identity, sessions and tokens revoked, the e-mail free again.
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::order::{Address, Cart, Order, OrderStatus};
+use crate::domain::user::{Role, UserView};
+use crate::ports::{AuditStore, CartStore, OrderFilter, OrderStore, OutboxStore, StoreError, TokenStore, UserStore};
+use crate::services::audit::{Actor, AuditLog};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error("user not found")]
+    NotFound,
+    /// Only customers' accounts are erased: an admin or partner account is
+    /// made a customer first (a shop must keep its admins and integrations).
+    #[error("only a customer account can be erased")]
+    Admin,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the shop holds about a customer (`GET /api/v1/me/export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PersonalData {
+    pub exported_at: DateTime<Utc>,
+    pub profile: Profile,
+    /// Every order, newest first (with its addresses, lines, payment and history).
+    pub orders: Vec<Order>,
+    /// The distinct shipping addresses of those orders.
+    pub addresses: Vec<Address>,
+    /// The cart as saved (SKUs and quantities).
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub cart: Option<Cart>,
+    /// Sign-ins: the browser session is a cookie holding only its id; API
+    /// clients hold refresh tokens the shop keeps hashed. None are exported.
+    pub sessions: String,
+    /// Cookies and consents: the shop sets only strictly necessary cookies
+    /// (the session and the language), so there is no consent to record.
+    pub consents: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Profile {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub created_at: DateTime<Utc>,
+    pub language: Option<String>,
+}
+
+/// What an erasure did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Erasure {
+    pub user_id: String,
+    /// Orders kept with the customer's details anonymised.
+    pub orders_anonymised: u64,
+    /// Mails and events about the customer's orders removed from the outbox.
+    pub messages_removed: u64,
+    /// Audit entries about the customer or the orders whose details were blanked.
+    pub audit_redacted: u64,
+}
+
+/// The e-mail an erased account keeps: unique, unreachable, saying nothing.
+fn erased_email(user_id: &str) -> String {
+    format!("erased-{}@erased.invalid", &crate::services::accounts::sha256_hex(user_id)[..16])
+}
+
+/// An address with nothing left that points at a person (the country stays, for VAT).
+fn anonymous_address(a: &Address) -> Address {
+    Address { name: "—".into(), street: String::new(), city: String::new(), postal_code: String::new(), country: a.country.clone(), phone: String::new() }
+}
+
+#[derive(Clone)]
+pub struct Privacy {
+    users: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenStore>,
+    orders: Arc<dyn OrderStore>,
+    carts: Arc<dyn CartStore>,
+    outbox: Arc<dyn OutboxStore>,
+    audit_store: Arc<dyn AuditStore>,
+    audit: AuditLog,
+    /// Copies of sent mail kept by the embedded mailbox go too.
+    mailer: Arc<dyn crate::ports::Mailer>,
+}
+
+/// The stores an erasure reaches.
+pub struct PrivacyStores {
+    pub users: Arc<dyn UserStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub orders: Arc<dyn OrderStore>,
+    pub carts: Arc<dyn CartStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub audit: Arc<dyn AuditStore>,
+}
+
+impl Privacy {
+    pub fn new(stores: PrivacyStores, audit: AuditLog, mailer: Arc<dyn crate::ports::Mailer>) -> Self {
+        let PrivacyStores { users, tokens, orders, carts, outbox, audit: audit_store } = stores;
+        Self { users, tokens, orders, carts, outbox, audit_store, audit, mailer }
+    }
+
+    /// Every order of the user (all pages), newest first; never a placement under way.
+    async fn all_orders(&self, user_id: &str) -> Result<Vec<Order>, StoreError> {
+        let filter = OrderFilter { user_id: Some(user_id.to_string()), ..Default::default() };
+        let mut out = Vec::new();
+        loop {
+            let (page, total) = self.orders.list_orders(&filter, out.len() as u64, 500).await?;
+            let n = page.len();
+            out.extend(page);
+            if n == 0 || out.len() as u64 >= total {
+                break;
+            }
+        }
+        out.retain(|o| o.status != OrderStatus::Pending);
+        Ok(out)
+    }
+
+    /// Everything the shop holds about `user_id` (GDPR articles 15 and 20).
+    pub async fn export(&self, user_id: &str) -> Result<PersonalData, PrivacyError> {
+        let user = self.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        let orders = self.all_orders(user_id).await?;
+        let mut addresses: Vec<Address> = Vec::new();
+        for o in &orders {
+            if !addresses.contains(&o.shipping_address) {
+                addresses.push(o.shipping_address.clone());
+            }
+        }
+        let cart = self.carts.cart(&crate::services::orders::user_cart(user_id)).await?;
+        Ok(PersonalData {
+            exported_at: Utc::now(),
+            profile: Profile { user: user.view(), created_at: user.created_at, language: user.lang.clone() },
+            orders,
+            addresses,
+            cart,
+            sessions: "The browser session is a cookie holding only a random id; API refresh tokens are kept hashed. Signing out ends them.".into(),
+            consents: "Only strictly necessary cookies are set (the session and the chosen language); no tracking, so no consent is asked or recorded.".into(),
+        })
+    }
+
+    /// Erases a customer (GDPR article 17): the profile is anonymised and the
+    /// e-mail freed, sessions and tokens end, the cart goes; orders stay with
+    /// their addresses and guest e-mails anonymised; the mails and events
+    /// about them leave the outbox, and audit entries about them are blanked.
+    pub async fn erase(&self, user_id: &str, actor: &Actor) -> Result<Erasure, PrivacyError> {
+        let mut user = self.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        if user.role != Role::Customer {
+            return Err(PrivacyError::Admin);
+        }
+        let now = Utc::now();
+        let mut emails: BTreeSet<String> = BTreeSet::from([user.email.clone(), user.email.to_lowercase()]);
+        // sign-ins end first: nothing more can happen under the old identity
+        self.tokens.revoke_user_families(user_id, now).await?;
+        user.sessions_valid_from = Some(now);
+        user.disabled = true;
+        let orders = self.all_orders(user_id).await?;
+        let mut anonymised = 0;
+        for seen in &orders {
+            if let Some(e) = &seen.guest_email {
+                emails.insert(e.clone());
+            }
+            if self.anonymise_order(seen).await? {
+                anonymised += 1;
+            }
+        }
+        let order_ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+        let messages_removed = self.outbox.erase_entries(&emails.iter().cloned().collect::<Vec<_>>(), &order_ids).await?;
+        let mut targets = order_ids.clone();
+        targets.push(user_id.to_string());
+        let audit_redacted = self.audit_store.redact_audit(&targets).await?;
+        self.carts.delete_cart(&crate::services::orders::user_cart(user_id)).await?;
+        user.email = erased_email(user_id);
+        user.name = "—".into();
+        user.password_hash = String::new();
+        user.lang = None;
+        self.users.update_user(&user).await?;
+        let done = Erasure { user_id: user_id.to_string(), orders_anonymised: anonymised, messages_removed, audit_redacted };
+        // the record of the erasure names no one: the id only (a customer erasing
+        // their own account is not recorded under their e-mail)
+        let actor = if actor.id == user_id { Actor { id: user_id.to_string(), email: "(the customer)".into() } } else { actor.clone() };
+        if let Err(e) = self.mailer.forget(&emails.iter().cloned().collect::<Vec<_>>()).await {
+            tracing::warn!(error = %e, "copies of sent mails not removed");
+        }
+        self.audit.record(&actor, "user.erase", user_id, format!("personal data erased; {anonymised} orders anonymised"), None::<&()>, None).await;
+        Ok(done)
+    }
+
+    /// Rewrites an order without its personal details; retried if it changed meanwhile.
+    async fn anonymise_order(&self, first: &Order) -> Result<bool, StoreError> {
+        let mut seen = first.clone();
+        for _ in 0..5 {
+            let mut after = seen.clone();
+            after.shipping_address = anonymous_address(&seen.shipping_address);
+            after.guest_email = None;
+            if after == seen {
+                return Ok(false);
+            }
+            after.updated_at = Utc::now();
+            if self.orders.update_order_unchanged(&after, &seen, &[]).await? {
+                return Ok(true);
+            }
+            match self.orders.order_by_id(&seen.id).await? {
+                Some(o) => seen = o,
+                None => return Ok(false),
+            }
+        }
+        Err(StoreError::Unavailable("an order kept changing while it was anonymised; try again".into()))
+    }
+}
