@@ -39,7 +39,7 @@ REDIS_PORT=$(free_port); MONGO_PORT=$(free_port)
 start_redis_on "$REDIS_PORT"; start_mongo_on "$MONGO_PORT"
 export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT" MONGODB_DB="vitrina_h" REDIS_URL="redis://127.0.0.1:$REDIS_PORT" VITRINA_REDIS_PREFIX="h$RANDOM:"
 export LEPTOS_SITE_ROOT="$TEST_SITE_ROOT" VITRINA_CACHE_TTL_SECS=5 VITRINA_LOGIN_RATE_PER_MIN=100000 VITRINA_API_RATE_PER_MIN=100000 VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0
-export VITRINA_ADMIN_EMAIL="ops@horizontal.test" VITRINA_ADMIN_PASSWORD="horizontal passphrase" RUST_LOG=warn VITRINA_TRUST_PROXY=1
+export VITRINA_ADMIN_EMAIL="ops@horizontal.test" VITRINA_ADMIN_PASSWORD="horizontal passphrase" RUST_LOG=warn VITRINA_TRUST_PROXY=1 VITRINA_MONGODB_SLOW_MS=1000
 VITRINA_DATA_DIR="$WORK/seed" "$BIN" seed --products 300 >"$WORK/seed.log" 2>&1 || fail "seed"
 
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_LB=$(free_port)

@@ -14,6 +14,8 @@ pub struct Config {
     pub mongodb_uri: Option<String>,
     /// `MONGODB_DB`, default `vitrina`.
     pub mongodb_db: String,
+    /// `VITRINA_MONGODB_SLOW_MS`: log MongoDB commands slower than this (their shape, never values); 0, the default, logs none.
+    pub mongodb_slow: Option<Duration>,
     /// `REDIS_URL`: selects Redis instead of the in-process cache.
     pub redis_url: Option<String>,
     /// `S3_BUCKET`: product images in S3 instead of the data dir; `S3_ENDPOINT` (MinIO, moto: path-style),
@@ -206,6 +208,7 @@ impl Config {
             data_dir: var("VITRINA_DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
             mongodb_uri: var("MONGODB_URI"),
             mongodb_db: var("MONGODB_DB").unwrap_or_else(|| "vitrina".into()),
+            mongodb_slow: Some(Duration::from_millis(num("VITRINA_MONGODB_SLOW_MS", 0)?)).filter(|d| !d.is_zero()),
             redis_url: var("REDIS_URL"),
             redis_prefix: var("VITRINA_REDIS_PREFIX").unwrap_or_else(|| "vitrina:".into()),
             s3_bucket: var("S3_BUCKET"),
@@ -231,6 +234,7 @@ impl Config {
             data_dir,
             mongodb_uri: None,
             mongodb_db: "vitrina".into(),
+            mongodb_slow: None,
             redis_url: None,
             redis_prefix: "vitrina:".into(),
             s3_bucket: None,

@@ -313,8 +313,6 @@ pub trait CartStore: Send + Sync {
 pub struct OrderFilter {
     pub user_id: Option<String>,
     pub status: Option<OrderStatus>,
-    /// Only orders that hold stock not sold yet (awaiting payment or placed): a buyer's open orders.
-    pub open: bool,
     /// Created at or after.
     pub from: Option<DateTime<Utc>>,
     /// Created before.
@@ -341,6 +339,10 @@ pub trait OrderStore: Send + Sync {
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
     /// Orders (never `pending` ones) matching the filter, newest first, and their count.
     async fn list_orders(&self, filter: &OrderFilter, offset: u64, limit: u64) -> Result<(Vec<Order>, u64), StoreError>;
+    /// How many open orders (awaiting payment or placed) the user has,
+    /// counting no further than `at_most`: the check at checkout reads a
+    /// handful of keys, never a count over every order.
+    async fn open_orders(&self, user_id: &str, at_most: u64) -> Result<u64, StoreError>;
     /// Records that these products were ordered (they are archived, never destroyed).
     async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError>;
     async fn was_ordered(&self, product_id: &str) -> Result<bool, StoreError>;

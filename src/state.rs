@@ -133,7 +133,7 @@ impl AppState {
     pub async fn build_with_backends(config: &Config) -> Result<(Self, Backends), String> {
         crate::domain::money::set_shop_currency(&config.currency)?;
         let (store, store_kind) = match &config.mongodb_uri {
-            Some(uri) => (ports(MongoStore::connect(uri, &config.mongodb_db).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
+            Some(uri) => (ports(MongoStore::connect_logging(uri, &config.mongodb_db, config.mongodb_slow).await.map_err(|e| format!("MongoDB: {e}"))?), "mongodb"),
             None => {
                 let db = SqliteDb::open(&config.data_dir.join("vitrina.db")).map_err(|e| format!("SQLite: {e}"))?;
                 (ports(SqliteStore(db)), "sqlite")

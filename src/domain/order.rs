@@ -250,10 +250,8 @@ impl OrderStatus {
                 | (Confirmed, Cancelled)
         )
     }
-    /// Holds stock that is not sold yet: counted against a shopper's open orders.
-    pub fn is_open(&self) -> bool {
-        matches!(self, OrderStatus::AwaitingPayment | OrderStatus::Placed)
-    }
+    /// Hold stock that is not sold yet: counted against a shopper's open orders.
+    pub const OPEN: [OrderStatus; 2] = [OrderStatus::AwaitingPayment, OrderStatus::Placed];
     pub fn label(&self) -> &'static str {
         match self {
             OrderStatus::Pending => "Processing",

@@ -608,9 +608,7 @@ impl OrderService {
             return Ok((done, false));
         }
         if buyer.role == Role::Customer && self.rules.max_open_orders > 0 {
-            // one count, no rows read
-            let open = OrderFilter { user_id: Some(buyer.id.clone()), open: true, ..Default::default() };
-            let (_, count) = self.orders.list_orders(&open, 0, 0).await?;
+            let count = self.orders.open_orders(&buyer.id, self.rules.max_open_orders).await?;
             if count >= self.rules.max_open_orders {
                 return Err(OrderError::TooManyOpen(count));
             }

@@ -221,7 +221,7 @@ impl CatalogStore for MongoStore {
     }
 
     async fn count_products(&self) -> Result<u64, StoreError> {
-        self.products.count_documents(doc! {}).await.map_err(|e| map_error("count products", e))
+        super::paging::count(&self.products, doc! {}).await.map_err(|e| map_error("count products", e))
     }
 
     async fn upsert_categories(&self, categories: &[Category]) -> Result<(), StoreError> {

@@ -64,6 +64,7 @@ mod outbox;
 mod paging;
 mod recommend;
 mod promotions;
+mod slow_log;
 
 use std::time::Duration;
 
@@ -121,6 +122,11 @@ impl MongoStore {
     /// Connects (server selection and connect timeouts default to 2 s unless
     /// the URI sets them) and makes sure the indexes exist.
     pub async fn connect(uri: &str, db_name: &str) -> Result<Self, StoreError> {
+        Self::connect_logging(uri, db_name, None).await
+    }
+
+    /// [`connect`](Self::connect), logging every command slower than `slow`.
+    pub async fn connect_logging(uri: &str, db_name: &str, slow: Option<Duration>) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(uri)
             .await
             .map_err(|e| map_error("parse MongoDB connection string", e))?;
@@ -132,6 +138,9 @@ impl MongoStore {
         }
         if options.app_name.is_none() {
             options.app_name = Some("vitrina".to_string());
+        }
+        if let Some(limit) = slow {
+            options.command_event_handler = Some(slow_log::handler(limit));
         }
         let client = Client::with_options(options).map_err(|e| map_error("create MongoDB client", e))?;
         Self::from_database(client.database(db_name)).await

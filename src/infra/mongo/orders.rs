@@ -11,6 +11,7 @@
 //!   `find_one_and_update`.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 
@@ -99,15 +100,6 @@ impl OrderStore for MongoStore {
             Some(_) => return Ok((Vec::new(), 0)),
             None => doc! { "status": { "$ne": OrderStatus::Pending.as_str() } },
         };
-        if f.open {
-            match f.status {
-                Some(s) if !s.is_open() => return Ok((Vec::new(), 0)),
-                Some(_) => {}
-                None => {
-                    filter.insert("status", doc! { "$in": [OrderStatus::AwaitingPayment.as_str(), OrderStatus::Placed.as_str()] });
-                }
-            }
-        }
         if let Some(u) = &f.user_id {
             filter.insert("user_id", u.as_str());
         }
@@ -122,6 +114,22 @@ impl OrderStore for MongoStore {
             filter.insert("created_ts", created);
         }
         page(&self.orders, "orders", filter, doc! { "created_ts": -1, "_id": 1 }, offset, limit, decode_order).await
+    }
+
+    async fn open_orders(&self, user_id: &str, at_most: u64) -> Result<u64, StoreError> {
+        if at_most == 0 {
+            return Ok(0);
+        }
+        let open: Vec<&str> = OrderStatus::OPEN.iter().map(OrderStatus::as_str).collect();
+        let cursor = self
+            .orders
+            .find(doc! { "user_id": user_id, "status": { "$in": open } })
+            .projection(doc! { "_id": 1 })
+            .limit(i64::try_from(at_most).unwrap_or(i64::MAX))
+            .await
+            .map_err(|e| map_error("count open orders", e))?;
+        let ids: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("count open orders", e))?;
+        Ok((ids.len() as u64).min(at_most))
     }
 
     async fn mark_ordered(&self, product_ids: &[String]) -> Result<(), StoreError> {

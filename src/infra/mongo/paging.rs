@@ -4,6 +4,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Cursor};
 
+use super::codec::as_count;
 use super::map_error;
 use crate::ports::StoreError;
 
@@ -18,7 +19,7 @@ pub(super) async fn page<T>(
     limit: u64,
     decode: impl Fn(Document) -> Result<T, String>,
 ) -> Result<(Vec<T>, u64), StoreError> {
-    let total = collection.count_documents(filter.clone()).await.map_err(|e| map_error(&format!("count {what}"), e))?;
+    let total = count(collection, filter.clone()).await.map_err(|e| map_error(&format!("count {what}"), e))?;
     // A limit of 0 means "no limit" to the server.
     if limit == 0 || offset >= total {
         return Ok((Vec::new(), total));
@@ -34,6 +35,17 @@ pub(super) async fn page<T>(
     let mut items = read_all(cursor, what, decode).await?;
     items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok((items, total))
+}
+
+/// How many documents match `filter`, by the `count` command rather than
+/// `count_documents` (an aggregation): MongoDB plans both the same way, but
+/// nx-27017 answers `count` in SQL and the aggregation in Python, 40 times
+/// slower on 7,000 orders. With no filter MongoDB answers from the
+/// collection's metadata.
+pub(super) async fn count(collection: &Collection<Document>, filter: Document) -> Result<u64, mongodb::error::Error> {
+    let ns = collection.namespace();
+    let reply = collection.client().database(&ns.db).run_command(doc! { "count": ns.coll, "query": filter }).await?;
+    Ok(reply.get("n").and_then(as_count).unwrap_or(0))
 }
 
 /// Decodes a cursor, skipping (and logging) documents it cannot read: one

@@ -291,9 +291,6 @@ impl OrderStore for SqliteStore {
                     cond.push("status = ?".into());
                     args.push(rusqlite::types::Value::Text(s.as_str().into()));
                 }
-                if f.open {
-                    cond.push("status IN ('awaiting_payment', 'placed')".into());
-                }
                 if let Some(u) = &f.user_id {
                     cond.push("user_id = ?".into());
                     args.push(rusqlite::types::Value::Text(u.clone()));
@@ -322,6 +319,19 @@ impl OrderStore for SqliteStore {
                     .map(|d| d.map_err(unavailable).and_then(parse_order))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok((orders, total as u64))
+            })
+            .await
+    }
+
+    async fn open_orders(&self, user_id: &str, at_most: u64) -> Result<u64, StoreError> {
+        let user_id = user_id.to_string();
+        self.0
+            .read(move |c| {
+                let n: i64 = c
+                    .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE user_id = ?1 AND status IN ('awaiting_payment', 'placed') LIMIT ?2)")
+                    .and_then(|mut s| s.query_row(rusqlite::params![user_id, i64::try_from(at_most).unwrap_or(i64::MAX)], |r| r.get(0)))
+                    .map_err(unavailable)?;
+                Ok(n as u64)
             })
             .await
     }
