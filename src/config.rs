@@ -222,6 +222,15 @@ impl Config {
         })
     }
 
+    /// Where the shop's data lives, for backups and restores.
+    pub fn data_location(&self) -> crate::infra::backup::Location {
+        crate::infra::backup::Location {
+            data_dir: self.data_dir.clone(),
+            mongodb: self.mongodb_uri.clone().map(|uri| (uri, self.mongodb_db.clone())),
+            images_in_s3: self.s3_bucket.is_some(),
+        }
+    }
+
     /// A config for tests: embedded store in `data_dir`, everything else default.
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {

@@ -214,6 +214,21 @@ impl Locale {
         full.replacen(zeros, "", 1)
     }
 
+    /// A file size: `830 KB`, `12,4 MB` (Romanian decimal comma), `1.2 GB`.
+    pub fn bytes(self, n: u64) -> String {
+        let (value, unit) = match n {
+            n if n >= 1_000_000_000 => (n as f64 / 1e9, "GB"),
+            n if n >= 1_000_000 => (n as f64 / 1e6, "MB"),
+            n if n >= 1_000 => (n as f64 / 1e3, "KB"),
+            n => return format!("{n} B"),
+        };
+        let text = if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+        match self {
+            Locale::Ro => format!("{} {unit}", text.replace('.', ",")),
+            Locale::En => format!("{text} {unit}"),
+        }
+    }
+
     /// A date as `dd.mm.yyyy`.
     pub fn date<D: chrono::Datelike>(self, d: &D) -> String {
         format!("{:02}.{:02}.{}", d.day(), d.month(), d.year())

@@ -39,6 +39,23 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Back the shop up into one archive while it serves: a consistent copy
+    /// of the store (SQLite's online backup, or every MongoDB collection) and
+    /// the local images.
+    Backup {
+        /// The archive to write (tar + gzip); a directory gets `vitrina-<time>.tar.gz` in it.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore an archive of `vitrina backup` into the configured store: an
+    /// empty data directory (or MongoDB database) unless --force.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace the shop that is there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Recommendations: rebuild the "bought together" table, or measure the strategies.
     Recommend {
         #[command(subcommand)]
@@ -95,6 +112,25 @@ async fn main() {
         }
     };
     server::init_tracing(config.log_json);
+    // a restore must find the data directory as it is: before anything opens the store
+    if let Command::Restore { from, force } = &cli.command {
+        match vitrina::infra::backup::restore(&config.data_location(), from, *force).await {
+            Ok(r) => println!(
+                "Restored {} (a {} backup of {}, {} image(s)) into the {} store in {:.1?}.",
+                from.display(),
+                r.manifest.store,
+                r.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                r.images,
+                r.target,
+                r.elapsed
+            ),
+            Err(e) => {
+                eprintln!("restore: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let (state, backends) = match AppState::build_with_backends(&config).await {
         Ok(s) => s,
         Err(e) => {
@@ -104,6 +140,9 @@ async fn main() {
     };
     let result = match cli.command {
         Command::Seed { products, orders, reset } => seed(&state, &backends, products, orders, reset).await,
+        Command::Backup { to } => backup(&state, to).await,
+        // restored above, before the store opened
+        Command::Restore { .. } => Ok(()),
         Command::Recommend { command: RecommendCommand::Rebuild } => rebuild(&state).await,
         Command::Recommend { command: RecommendCommand::Evaluate { synthetic, orders, k, json } } => evaluate(&state, &backends, synthetic, orders, k, json).await,
         Command::User { command: UserCommand::Create { email, role, name, password } } => create_user(&state, &email, &role, name, password).await,
@@ -165,6 +204,25 @@ async fn seed(state: &AppState, backends: &vitrina::state::Backends, products: u
             report.stats.with_complements
         );
     }
+    Ok(())
+}
+
+async fn backup(state: &AppState, to: std::path::PathBuf) -> Result<(), String> {
+    let to = if to.is_dir() { to.join(format!("vitrina-{}.tar.gz", chrono::Utc::now().format("%Y%m%d-%H%M%S"))) } else { to };
+    let r = vitrina::infra::backup::backup(&state.config.data_location(), &to).await?;
+    let file = to.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let record = vitrina::domain::dashboard::LastBackup { at: r.manifest.created_at, bytes: r.bytes, file };
+    if let Err(e) = state.desk.record_backup(&record).await {
+        eprintln!("the backup is written, but recording its time for the panel failed: {e}");
+    }
+    println!(
+        "Backed up the {} store and {} image(s) into {} ({:.1} MB) in {:.1?}.",
+        r.manifest.store,
+        r.manifest.images,
+        to.display(),
+        r.bytes as f64 / 1e6,
+        r.elapsed
+    );
     Ok(())
 }
 

@@ -164,6 +164,13 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError>;
     /// The users with these ids, in one read (unknown ids are left out; any order).
     async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, StoreError>;
+    /// After an erasure: data just overwritten or deleted leaves the store's
+    /// files too, not only its tables (the embedded store zeroes freed space
+    /// and checkpoints its write-ahead log). Nothing to do where the server
+    /// manages its own files.
+    async fn purge_erased(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A refresh token as stored: only its SHA-256 hash, never the token.

@@ -219,7 +219,7 @@ impl AppState {
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_notifier(notify.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
-        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone());
+        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone()).with_kv(store.kv.clone());
         let privacy = crate::services::privacy::Privacy::new(
             crate::services::privacy::PrivacyStores {
                 users: store.users.clone(),

@@ -14,7 +14,7 @@ const STREET: &str = "Strada Zambilelor 17";
 const PHONE: &str = "+40 744 123 987";
 
 
-/// Every text the store holds, read raw: each SQLite table's rows, or each MongoDB collection's documents.
+/// Every text the store holds, read raw: each SQLite table's rows and the bytes of its files, or each MongoDB collection's documents.
 async fn everything_stored(app: &TestApp) -> String {
     match &app.state.config.mongodb_uri {
         None => {
@@ -35,6 +35,10 @@ async fn everything_stored(app: &TestApp) -> String {
                         all.push('\n');
                     }
                 }
+            }
+            // and the files themselves: freed pages and the write-ahead log keep what rows no longer show
+            for file in ["vitrina.db", "vitrina.db-wal"] {
+                all.push_str(&String::from_utf8_lossy(&std::fs::read(app.state.config.data_dir.join(file)).unwrap_or_default()));
             }
             all
         }

@@ -45,6 +45,29 @@ pub struct Dashboard {
     pub waiting_total: u64,
     /// True when more orders fell in the window than were read.
     pub truncated: bool,
+    /// The newest `vitrina backup` of this shop, if any.
+    #[serde(default)]
+    pub last_backup: Option<LastBackup>,
+    /// No backup in the last [`BACKUP_OVERDUE_HOURS`] hours (or none at all).
+    #[serde(default)]
+    pub backup_overdue: bool,
+}
+
+/// A shop should be backed up at least daily; a little slack for the schedule.
+pub const BACKUP_OVERDUE_HOURS: i64 = 26;
+
+/// Whether the newest backup (if any) is too old at `now`.
+pub fn backup_overdue(last: Option<&LastBackup>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|b| now - b.at > Duration::hours(BACKUP_OVERDUE_HOURS))
+}
+
+/// What `vitrina backup` records when it has written an archive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastBackup {
+    pub at: DateTime<Utc>,
+    pub bytes: u64,
+    /// The archive's file name (no directories: the panel is not a file browser).
+    pub file: String,
 }
 
 /// Orders and revenue per day for the `days` days ending `today` (UTC),
@@ -81,6 +104,15 @@ pub fn window_start(today: NaiveDate, days: u32) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_backup_is_overdue_after_a_day_and_a_bit_or_when_there_is_none() {
+        let now: DateTime<Utc> = "2026-12-03T12:00:00Z".parse().unwrap();
+        let at = |h: i64| LastBackup { at: now - Duration::hours(h), bytes: 1, file: "b.tar.gz".into() };
+        assert!(backup_overdue(None, now));
+        assert!(!backup_overdue(Some(&at(25)), now));
+        assert!(backup_overdue(Some(&at(27)), now));
+    }
+
     use super::*;
     use crate::domain::money::Money;
     use crate::domain::order::{Address, OrderLine, ShippingMethod};

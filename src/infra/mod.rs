@@ -1,5 +1,6 @@
 //! Adapters (server only). Only `state.rs` picks among them.
 pub mod argon2_hasher;
+pub mod backup;
 pub mod baskets;
 pub mod images_fs;
 pub mod jwt;

@@ -9,7 +9,7 @@ use crate::domain::category::{Category, CategoryPath};
 use chrono::DateTime;
 
 use crate::domain::audit::describe_product_change;
-use crate::domain::dashboard::{sales_by_day, window_start, Dashboard, DayFigure, LowStock};
+use crate::domain::dashboard::{sales_by_day, window_start, Dashboard, DayFigure, LastBackup, LowStock};
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::product::{Image, Product, ProductInput, ProductStatus};
 use crate::domain::user::{Role, User};
@@ -20,7 +20,7 @@ use crate::services::orders::{OrderError, OrderService};
 use crate::domain::query::CatalogQuery;
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
-use crate::ports::{CatalogStore, InventoryStore, OrderStore, StoreError, UserStore};
+use crate::ports::{CatalogStore, InventoryStore, KeyValueStore, OrderStore, StoreError, UserStore};
 use crate::services::catalog::CatalogService;
 
 #[derive(Debug, thiserror::Error)]
@@ -340,7 +340,11 @@ pub struct AdminDesk {
     inventory: Arc<dyn InventoryStore>,
     store: Arc<dyn CatalogStore>,
     audit: AuditLog,
+    kv: Option<Arc<dyn KeyValueStore>>,
 }
+
+/// Where the last backup is recorded (key/value namespace and key).
+const BACKUP_KV: (&str, &str) = ("backup", "last");
 
 /// The longest user search, in characters.
 pub const MAX_USER_SEARCH: usize = 200;
@@ -360,7 +364,26 @@ pub const LOW_STOCK: i64 = 5;
 
 impl AdminDesk {
     pub fn new(accounts: AccountService, users: Arc<dyn UserStore>, orders: OrderService, order_store: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, store: Arc<dyn CatalogStore>, audit: AuditLog) -> Self {
-        Self { accounts, users, orders, order_store, inventory, store, audit }
+        Self { accounts, users, orders, order_store, inventory, store, audit, kv: None }
+    }
+
+    /// Keeps small facts about the shop (the last backup) in `kv`.
+    pub fn with_kv(mut self, kv: Arc<dyn KeyValueStore>) -> Self {
+        self.kv = Some(kv);
+        self
+    }
+
+    /// Records a backup just written, for the dashboard.
+    pub async fn record_backup(&self, backup: &LastBackup) -> Result<(), StoreError> {
+        let Some(kv) = &self.kv else { return Ok(()) };
+        let body = serde_json::to_vec(backup).map_err(|e| StoreError::Other(e.to_string()))?;
+        kv.kv_put(BACKUP_KV.0, BACKUP_KV.1, &body, None).await
+    }
+
+    /// The newest backup recorded (an unreadable record counts as none).
+    pub async fn last_backup(&self) -> Result<Option<LastBackup>, StoreError> {
+        let Some(kv) = &self.kv else { return Ok(None) };
+        Ok(kv.kv_get(BACKUP_KV.0, BACKUP_KV.1).await?.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     /// Users whose e-mail or name contains `q`, newest first; a search of
@@ -501,7 +524,9 @@ impl AdminDesk {
         let waiting_filter = OrderFilter { status: Some(OrderStatus::Placed), ..Default::default() };
         let (mut waiting, waiting_total) = self.order_store.list_orders(&waiting_filter, 0, 10).await?;
         waiting.reverse();
-        Ok(Dashboard { days, today: today_figure, currency: crate::domain::money::shop_currency().into(), top_products, low_stock, waiting, waiting_total, truncated })
+        let last_backup = self.last_backup().await?;
+        let backup_overdue = crate::domain::dashboard::backup_overdue(last_backup.as_ref(), now);
+        Ok(Dashboard { days, today: today_figure, currency: crate::domain::money::shop_currency().into(), top_products, low_stock, waiting, waiting_total, truncated, last_backup, backup_overdue })
     }
 }
 

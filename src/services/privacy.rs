@@ -188,6 +188,9 @@ impl Privacy {
         if let Err(e) = self.mailer.forget(&emails.iter().cloned().collect::<Vec<_>>()).await {
             tracing::warn!(error = %e, "copies of sent mails not removed");
         }
+        if let Err(e) = self.users.purge_erased().await {
+            tracing::warn!(error = %e, "erased data not yet purged from the store's files");
+        }
         self.audit.record(&actor, "user.erase", user_id, format!("personal data erased; {anonymised} orders anonymised"), None::<&()>, None).await;
         Ok(done)
     }

@@ -176,6 +176,11 @@ impl MongoStore {
     }
 }
 
+/// How many documents a collection holds (from its metadata on MongoDB).
+pub async fn count_all(collection: &Collection<Document>) -> Result<u64, MongoError> {
+    paging::count(collection, mongodb::bson::doc! {}).await
+}
+
 // ------------------------------------------------------------------- errors
 
 pub(super) fn is_duplicate_key(e: &MongoError) -> bool {

@@ -103,6 +103,20 @@ impl UserStore for SqliteStore {
             .await
     }
 
+    async fn purge_erased(&self) -> Result<(), StoreError> {
+        // `secure_delete` zeroed what the erasure freed; the write-ahead log
+        // still holds the pages as they were until it is checkpointed and emptied
+        self.0
+            .write(|c| {
+                let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(unavailable)?;
+                if busy != 0 {
+                    return Err(StoreError::Unavailable("readers kept the write-ahead log from being emptied; it is at the next checkpoint".into()));
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError> {
         let key = email_key.to_lowercase();
         self.0

@@ -133,6 +133,22 @@ pub fn AdminPage() -> impl IntoView {
     admin_page("admin-dashboard", "loading", data, |d| view! { <DashboardView d=d/> }.into_any())
 }
 
+/// When the shop was last backed up, and a warning when that is too long ago.
+#[component]
+fn BackupLine(last: Option<crate::domain::dashboard::LastBackup>, overdue: bool) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let text = match &last {
+        Some(b) => format!("{}: {} · {} · {}", loc.t("admin-last-backup"), loc.date_time(&b.at), loc.bytes(b.bytes), b.file),
+        None => loc.t("admin-no-backup-yet").to_string(),
+    };
+    view! {
+        <p class=if overdue { "backup-line overdue" } else { "backup-line" } data-testid="last-backup">
+            {text}
+            {overdue.then(|| view! { " " <span>{loc.t("admin-backup-overdue")}</span> })}
+        </p>
+    }
+}
+
 #[component]
 fn DashboardView(d: Dashboard) -> impl IntoView {
     let cur = d.currency.clone();
@@ -147,6 +163,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             <div class="stat"><span class="stat-value">{month_orders}</span><span class="stat-label">{crate::ui::use_locale().t("admin-orders-in-30-days")}</span></div>
             <a class="stat stat-link" href=crate::ui::use_locale().href("/admin/orders?status=placed")><span class="stat-value">{d.waiting_total}</span><span class="stat-label">{crate::ui::use_locale().t("admin-waiting-for-confirmation")}</span></a>
         </div>
+        <BackupLine last=d.last_backup.clone() overdue=d.backup_overdue/>
         <div class="panel chart-panel">
             <h2>{crate::ui::use_locale().t("admin-revenue-and-orders-last-30-days")}</h2>
             <SalesChart days=d.days.clone() currency=cur.clone()/>

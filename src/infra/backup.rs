@@ -1,0 +1,466 @@
+//! `vitrina backup` and `vitrina restore`: the whole shop in one archive
+//! (tar + gzip) while it keeps serving.
+//!
+//! * `vitrina-backup.json` first: format, store, time, counts.
+//! * Embedded store: `store/vitrina.db`, a consistent copy made with SQLite's
+//!   online backup API in one step (one read transaction: a snapshot of one
+//!   moment; writers go on meanwhile, WAL mode), checked before it is packed.
+//! * MongoDB: `store/mongodb/<collection>.jsonl`, every document of the
+//!   shop's collections as canonical Extended JSON, one per line.
+//! * `images/…`: the local image directory (images in S3 stay there: the
+//!   README explains bucket versioning).
+//!
+//! A restore refuses a shop that already has data unless it is forced, and
+//! writes the archive to a `.partial` file first, so a failed backup never
+//! leaves a file that looks whole.
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a shop's data lives (`Config::data_location`).
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The embedded store's file and the local images.
+    pub data_dir: PathBuf,
+    /// MongoDB's URI and database, when the shop runs on MongoDB.
+    pub mongodb: Option<(String, String)>,
+    pub images_in_s3: bool,
+}
+
+pub const MANIFEST: &str = "vitrina-backup.json";
+const FORMAT: u32 = 1;
+const SQLITE_ENTRY: &str = "store/vitrina.db";
+const MONGO_DIR: &str = "store/mongodb/";
+const IMAGES_DIR: &str = "images";
+/// Documents per insert when restoring into MongoDB.
+const BATCH: usize = 500;
+
+/// What an archive holds, written first in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// `sqlite` or `mongodb`.
+    pub store: String,
+    pub created_at: DateTime<Utc>,
+    pub app_version: String,
+    /// MongoDB: documents per collection.
+    #[serde(default)]
+    pub collections: BTreeMap<String, u64>,
+    /// Image files in the archive (0 when images live in S3).
+    pub images: u64,
+    #[serde(default)]
+    pub images_in_s3: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    pub manifest: Manifest,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    pub manifest: Manifest,
+    pub target: String,
+    pub documents: u64,
+    pub images: u64,
+    pub elapsed: Duration,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Backs the configured store (and local images) up into `to`.
+pub async fn backup(config: &Location, to: &Path) -> Result<BackupReport, String> {
+    let started = Instant::now();
+    let partial = with_suffix(to, ".partial");
+    let staging = with_suffix(to, ".staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| err(&format!("create {}", staging.display()), e))?;
+    let result = async {
+        let mut manifest = Manifest {
+            format: FORMAT,
+            store: if config.mongodb.is_some() { "mongodb" } else { "sqlite" }.into(),
+            created_at: Utc::now(),
+            app_version: env!("CARGO_PKG_VERSION").into(),
+            collections: BTreeMap::new(),
+            images: 0,
+            images_in_s3: config.images_in_s3,
+        };
+        match &config.mongodb {
+            Some((uri, db)) => manifest.collections = mongo_export(uri, db, &staging).await?,
+            None => {
+                let source = config.data_dir.join("vitrina.db");
+                if !source.exists() {
+                    return Err(format!("no shop in {}: nothing to back up", config.data_dir.display()));
+                }
+                let copy = staging.join("vitrina.db");
+                manifest.created_at = Utc::now();
+                tokio::task::spawn_blocking(move || sqlite_snapshot(&source, &copy)).await.map_err(|e| err("backup task", e))??;
+            }
+        }
+        let images = (!manifest.images_in_s3).then(|| config.data_dir.join(IMAGES_DIR)).filter(|d| d.is_dir());
+        let (staging2, partial2, manifest2) = (staging.clone(), partial.clone(), manifest.clone());
+        let images_packed = tokio::task::spawn_blocking(move || pack(&partial2, &manifest2, &staging2, images.as_deref())).await.map_err(|e| err("backup task", e))??;
+        manifest.images = images_packed;
+        std::fs::rename(&partial, to).map_err(|e| err(&format!("move into {}", to.display()), e))?;
+        Ok(manifest)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&staging);
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupReport { manifest, path: to.to_path_buf(), bytes, elapsed: started.elapsed() })
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A consistent copy through the online backup API: all pages in one step,
+/// so one read transaction; then an integrity check of the copy.
+fn sqlite_snapshot(source: &Path, copy: &Path) -> Result<(), String> {
+    use rusqlite::{backup::Backup, Connection};
+    let src = Connection::open(source).map_err(|e| err("open the store", e))?;
+    src.busy_timeout(Duration::from_secs(30)).map_err(|e| err("open the store", e))?;
+    let mut dst = Connection::open(copy).map_err(|e| err("create the copy", e))?;
+    {
+        use rusqlite::backup::StepResult;
+        let backup = Backup::new(&src, &mut dst).map_err(|e| err("copy the store", e))?;
+        // -1: every page in this one step
+        let mut waits = 0;
+        loop {
+            match backup.step(-1).map_err(|e| err("copy the store", e))? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                _ if waits < 300 => {
+                    waits += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => return Err("the store stayed locked for 30 s; try again".into()),
+            }
+        }
+    }
+    // one self-contained file
+    dst.pragma_update(None, "journal_mode", "DELETE").map_err(|e| err("finish the copy", e))?;
+    let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| err("check the copy", e))?;
+    if check != "ok" {
+        return Err(format!("the copy failed its integrity check: {check}"));
+    }
+    Ok(())
+}
+
+/// Writes the archive: manifest, store files from `staging`, then images.
+/// Returns how many images went in.
+fn pack(partial: &Path, manifest: &Manifest, staging: &Path, images: Option<&Path>) -> Result<u64, String> {
+    let file = File::create(partial).map_err(|e| err(&format!("create {}", partial.display()), e))?;
+    let gz = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+    let mut manifest = manifest.clone();
+    let image_files = match images {
+        Some(dir) => files_under(dir).map_err(|e| err("read the images", e))?,
+        None => Vec::new(),
+    };
+    manifest.images = image_files.len() as u64;
+    let body = serde_json::to_vec_pretty(&manifest).map_err(|e| err("manifest", e))?;
+    append_bytes(&mut tar, MANIFEST, &body)?;
+    match manifest.store.as_str() {
+        "sqlite" => tar.append_path_with_name(staging.join("vitrina.db"), SQLITE_ENTRY).map_err(|e| err("pack the store", e))?,
+        _ => {
+            for name in manifest.collections.keys() {
+                tar.append_path_with_name(staging.join(format!("{name}.jsonl")), format!("{MONGO_DIR}{name}.jsonl")).map_err(|e| err("pack the store", e))?;
+            }
+        }
+    }
+    if let Some(dir) = images {
+        for rel in &image_files {
+            // an image deleted since the listing is simply not in the backup
+            match File::open(dir.join(rel)) {
+                Ok(mut f) => tar.append_file(Path::new(IMAGES_DIR).join(rel), &mut f).map_err(|e| err("pack an image", e))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err("read an image", e)),
+            }
+        }
+    }
+    let gz = tar.into_inner().map_err(|e| err("finish the archive", e))?;
+    let mut out = gz.finish().map_err(|e| err("finish the archive", e))?;
+    out.flush().map_err(|e| err("finish the archive", e))?;
+    out.get_ref().sync_all().map_err(|e| err("finish the archive", e))?;
+    Ok(manifest.images)
+}
+
+fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, body: &[u8]) -> Result<(), String> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o600);
+    header.set_mtime(Utc::now().timestamp().max(0) as u64);
+    header.set_cksum();
+    tar.append_data(&mut header, name, body).map_err(|e| err("pack", e))
+}
+
+/// Regular files under `dir`, as paths relative to it, sorted.
+fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        for entry in std::fs::read_dir(dir.join(&rel))? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = rel.join(entry.file_name());
+            if kind.is_dir() {
+                todo.push(path);
+            } else if kind.is_file() {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+async fn mongo_database(uri: &str, db: &str) -> Result<mongodb::Database, String> {
+    // connecting through the adapter creates the indexes a restored shop needs
+    let store = crate::infra::mongo::MongoStore::connect(uri, db).await.map_err(|e| err("MongoDB", e))?;
+    Ok(store.database().clone())
+}
+
+/// Every collection of the shop's database, one JSON line per document.
+async fn mongo_export(uri: &str, db_name: &str, staging: &Path) -> Result<BTreeMap<String, u64>, String> {
+    use futures::TryStreamExt;
+    let db = mongo_database(uri, db_name).await?;
+    let mut names = db.list_collection_names().await.map_err(|e| err("list collections", e))?;
+    names.retain(|n| !n.starts_with("system."));
+    names.sort();
+    let mut counts = BTreeMap::new();
+    for name in names {
+        let path = staging.join(format!("{name}.jsonl"));
+        let mut out = BufWriter::new(File::create(&path).map_err(|e| err("write the export", e))?);
+        let mut cursor = db.collection::<mongodb::bson::Document>(&name).find(mongodb::bson::doc! {}).sort(mongodb::bson::doc! { "_id": 1 }).await.map_err(|e| err(&format!("read {name}"), e))?;
+        let mut n = 0u64;
+        while let Some(d) = cursor.try_next().await.map_err(|e| err(&format!("read {name}"), e))? {
+            let line = mongodb::bson::Bson::Document(d).into_canonical_extjson();
+            serde_json::to_writer(&mut out, &line).map_err(|e| err("write the export", e))?;
+            out.write_all(b"\n").map_err(|e| err("write the export", e))?;
+            n += 1;
+        }
+        out.flush().map_err(|e| err("write the export", e))?;
+        counts.insert(name, n);
+    }
+    Ok(counts)
+}
+
+/// Reads the manifest (the archive's first entry).
+pub fn read_manifest(from: &Path) -> Result<Manifest, String> {
+    let mut archive = open_archive(from)?;
+    let mut entries = archive.entries().map_err(|e| err("read the archive", e))?;
+    let mut first = entries.next().ok_or("the archive is empty")?.map_err(|e| err("read the archive", e))?;
+    if first.path().map(|p| p.as_os_str() != MANIFEST).unwrap_or(true) {
+        return Err(format!("not a Vitrina backup: {MANIFEST} is not its first entry"));
+    }
+    let mut body = String::new();
+    first.read_to_string(&mut body).map_err(|e| err("read the manifest", e))?;
+    let manifest: Manifest = serde_json::from_str(&body).map_err(|e| err("read the manifest", e))?;
+    if manifest.format != FORMAT {
+        return Err(format!("backup format {} is not known to this release (it reads format {FORMAT})", manifest.format));
+    }
+    Ok(manifest)
+}
+
+fn open_archive(from: &Path) -> Result<tar::Archive<flate2::read::GzDecoder<BufReader<File>>>, String> {
+    let file = File::open(from).map_err(|e| err(&format!("open {}", from.display()), e))?;
+    Ok(tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file))))
+}
+
+/// Restores `from` into the configured store: the data directory for the
+/// embedded store (it must be empty, unless `force`), or the MongoDB
+/// database (its collections must be empty, unless `force`).
+pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<RestoreReport, String> {
+    let started = Instant::now();
+    let manifest = read_manifest(from)?;
+    let target = if config.mongodb.is_some() { "mongodb" } else { "sqlite" };
+    if manifest.store != target {
+        return Err(format!(
+            "this backup holds a {} store and the shop is configured for {target}: restore it into the same kind of store ({})",
+            manifest.store,
+            if manifest.store == "sqlite" { "leave MONGODB_URI unset" } else { "set MONGODB_URI" }
+        ));
+    }
+    let images_dir = config.data_dir.join(IMAGES_DIR);
+    let documents = match &config.mongodb {
+        None => {
+            let dir = config.data_dir.clone();
+            let (from, force) = (from.to_path_buf(), force);
+            tokio::task::spawn_blocking(move || restore_sqlite(&from, &dir, force)).await.map_err(|e| err("restore task", e))??
+        }
+        Some((uri, db)) => {
+            let db = mongo_database(uri, db).await?;
+            restore_mongo(&db, from, &manifest, force).await?
+        }
+    };
+    // images: into the data directory (the embedded store was checked above; with MongoDB the directory is the image store's)
+    let images = if manifest.images > 0 {
+        if config.mongodb.is_some() && !force && images_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
+            return Err(format!("{} already holds images: add --force to replace them", images_dir.display()));
+        }
+        let (from, dir) = (from.to_path_buf(), config.data_dir.clone());
+        tokio::task::spawn_blocking(move || unpack_images(&from, &dir)).await.map_err(|e| err("restore task", e))??
+    } else {
+        0
+    };
+    Ok(RestoreReport { manifest, target: target.into(), documents, images, elapsed: started.elapsed() })
+}
+
+fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
+    let occupied = dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+    if occupied && !force {
+        return Err(format!("{} is not empty: restore into a new data directory, or add --force to replace the shop in it", dir.display()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    if force {
+        for f in ["vitrina.db", "vitrina.db-wal", "vitrina.db-shm"] {
+            match std::fs::remove_file(dir.join(f)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err(&format!("remove {f}"), e)),
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir.join(IMAGES_DIR));
+    }
+    let target = dir.join("vitrina.db");
+    let partial = dir.join("vitrina.db.restoring");
+    let mut archive = open_archive(from)?;
+    let mut found = false;
+    for entry in archive.entries().map_err(|e| err("read the archive", e))? {
+        let mut entry = entry.map_err(|e| err("read the archive", e))?;
+        if entry.path().map(|p| p.as_os_str() == SQLITE_ENTRY).unwrap_or(false) {
+            let mut out = File::create(&partial).map_err(|e| err("write the store", e))?;
+            std::io::copy(&mut entry, &mut out).map_err(|e| err("write the store", e))?;
+            out.sync_all().map_err(|e| err("write the store", e))?;
+            found = true;
+            break;
+        }
+    }
+    if !found {
+        return Err(format!("the archive has no {SQLITE_ENTRY}"));
+    }
+    let check: String = rusqlite::Connection::open(&partial)
+        .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))
+        .map_err(|e| err("check the restored store", e))?;
+    if check != "ok" {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!("the archive's store failed its integrity check: {check}"));
+    }
+    std::fs::rename(&partial, &target).map_err(|e| err("move the store into place", e))?;
+    Ok(1)
+}
+
+async fn restore_mongo(db: &mongodb::Database, from: &Path, manifest: &Manifest, force: bool) -> Result<u64, String> {
+    use mongodb::bson::{doc, Bson, Document};
+    let existing = db.list_collection_names().await.map_err(|e| err("list collections", e))?;
+    let mut occupied = Vec::new();
+    for name in existing.iter().filter(|n| !n.starts_with("system.")) {
+        let n = crate::infra::mongo::count_all(&db.collection::<Document>(name)).await.map_err(|e| err(&format!("count {name}"), e))?;
+        if n > 0 {
+            occupied.push(name.clone());
+        }
+    }
+    if !occupied.is_empty() && !force {
+        return Err(format!("the database {} is not empty ({} hold documents): restore into a new database, or add --force to replace the shop in it", db.name(), occupied.join(", ")));
+    }
+    for name in &occupied {
+        db.collection::<Document>(name).delete_many(doc! {}).await.map_err(|e| err(&format!("empty {name}"), e))?;
+    }
+    let mut archive = open_archive(from)?;
+    let mut total = 0u64;
+    let handle = tokio::runtime::Handle::current();
+    let entries = archive.entries().map_err(|e| err("read the archive", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| err("read the archive", e))?;
+        let path = entry.path().map_err(|e| err("read the archive", e))?.to_string_lossy().into_owned();
+        let Some(name) = path.strip_prefix(MONGO_DIR).and_then(|n| n.strip_suffix(".jsonl")).map(str::to_string) else { continue };
+        if !manifest.collections.contains_key(&name) {
+            return Err(format!("the archive holds {name}, which its manifest does not list"));
+        }
+        let coll = db.collection::<Document>(&name);
+        let mut batch: Vec<Document> = Vec::with_capacity(BATCH);
+        let mut n = 0u64;
+        let insert = |batch: Vec<Document>| {
+            let coll = coll.clone();
+            tokio::task::block_in_place(|| handle.block_on(async move { coll.insert_many(batch).await.map(|_| ()) })).map_err(|e| err(&format!("write {name}"), e))
+        };
+        for (i, line) in BufReader::new(entry).lines().enumerate() {
+            let line = line.map_err(|e| err("read the archive", e))?;
+            let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(&format!("{path} line {}", i + 1), e))?;
+            let Bson::Document(d) = Bson::try_from(value).map_err(|e| err(&format!("{path} line {}", i + 1), e))? else {
+                return Err(format!("{path} line {}: not a document", i + 1));
+            };
+            batch.push(d);
+            if batch.len() == BATCH {
+                insert(std::mem::take(&mut batch))?;
+            }
+            n += 1;
+        }
+        if !batch.is_empty() {
+            insert(batch)?;
+        }
+        if Some(&n) != manifest.collections.get(&name) {
+            return Err(format!("{name}: the archive holds {n} documents, its manifest says {}", manifest.collections[&name]));
+        }
+        total += n;
+    }
+    Ok(total)
+}
+
+fn unpack_images(from: &Path, dir: &Path) -> Result<u64, String> {
+    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    let mut archive = open_archive(from)?;
+    let mut n = 0;
+    for entry in archive.entries().map_err(|e| err("read the archive", e))? {
+        let mut entry = entry.map_err(|e| err("read the archive", e))?;
+        let is_image = entry.path().map(|p| p.starts_with(IMAGES_DIR)).unwrap_or(false);
+        if is_image && entry.header().entry_type().is_file() {
+            // `unpack_in` refuses paths that leave the directory
+            if entry.unpack_in(dir).map_err(|e| err("write an image", e))? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_keep_the_whole_name() {
+        assert_eq!(with_suffix(Path::new("/b/shop.tar.gz"), ".partial"), PathBuf::from("/b/shop.tar.gz.partial"));
+    }
+
+    #[test]
+    fn files_under_lists_nested_files_relative_and_sorted() {
+        let dir = std::env::temp_dir().join(format!("vitrina-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::fs::write(dir.join("a/b/2.jpg"), b"x").unwrap();
+        std::fs::write(dir.join("1.jpg"), b"x").unwrap();
+        assert_eq!(files_under(&dir).unwrap(), vec![PathBuf::from("1.jpg"), PathBuf::from("a/b/2.jpg")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

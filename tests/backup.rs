@@ -1,0 +1,228 @@
+//! Backups that restore: `vitrina backup` while orders are being placed,
+//! then `vitrina restore` into a new data directory gives the shop as it
+//! was at the backup's moment; a restore never overwrites a shop unasked.
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{spawn_app, spawn_app_with, TestApp};
+use serde_json::json;
+use vitrina::config::Config;
+use vitrina::domain::order::OrderStatus;
+use vitrina::domain::user::Role;
+use vitrina::infra::backup::{backup, read_manifest, restore};
+use vitrina::infra::sqlite::{SqliteDb, SqliteStore};
+use vitrina::ports::{InventoryStore, OrderFilter, OrderStore, UserStore};
+use vitrina::state::AppState;
+
+/// SKUs with plenty of stock, so the run never sells out.
+async fn sku_pool(app: &TestApp) -> Vec<String> {
+    let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=40").await;
+    let mut skus = Vec::new();
+    for item in list["items"].as_array().unwrap() {
+        let (_, p) = app.json(&format!("/api/v1/products/{}", item["slug"].as_str().unwrap())).await;
+        for v in p["variants"].as_array().unwrap() {
+            if v["available"].as_i64().unwrap() >= 30 {
+                skus.push(v["sku"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    skus.truncate(12);
+    assert!(skus.len() >= 6, "the demo catalog has SKUs with stock");
+    skus
+}
+
+fn open(dir: &std::path::Path) -> SqliteStore {
+    SqliteStore(SqliteDb::open(&dir.join("vitrina.db")).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_orders_are_placed_restores_the_shop_of_that_moment() {
+    let app = spawn_app(60).await;
+    let skus = sku_pool(&app).await;
+    let source = open(app._dir.path());
+    let initial = source.stock_levels(&skus).await.unwrap();
+
+    // six partner systems place orders non-stop; every acknowledged order is noted with when it was acknowledged
+    let acked: Arc<Mutex<Vec<(String, std::time::Instant)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(tokio::sync::Notify::new());
+    let mut buyers = Vec::new();
+    for b in 0..6 {
+        // partner systems send their items with the order (shoppers order their cart)
+        let token = app.token_for(&format!("buyer{b}@example.com"), Role::Partner).await;
+        let (client, base, skus, acked, stop, progress) = (app.client.clone(), app.base.clone(), skus.clone(), acked.clone(), stop.clone(), progress.clone());
+        buyers.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                let items = json!([{"sku": skus[(b + n) % skus.len()], "quantity": 1 + n % 2}, {"sku": skus[(b * 5 + n * 3 + 1) % skus.len()], "quantity": 1}]);
+                let body = json!({"items": items, "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+                let res = client.post(format!("{base}/api/v1/orders")).bearer_auth(&token).header("Idempotency-Key", format!("b{b}-{n}")).json(&body).send().await.unwrap();
+                let status = res.status().as_u16();
+                let order: serde_json::Value = res.json().await.unwrap();
+                assert_eq!(status, 201, "placing an order: {order}");
+                acked.lock().unwrap().push((order["id"].as_str().unwrap().to_string(), std::time::Instant::now()));
+                progress.notify_one();
+                n += 1;
+            }
+        }));
+    }
+    let placed = |n: usize| {
+        let (acked, progress) = (acked.clone(), progress.clone());
+        async move {
+            let wait = async {
+                while acked.lock().unwrap().len() < n {
+                    progress.notified().await;
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(120), wait).await.expect("the buyers keep placing orders");
+        }
+    };
+    placed(20).await;
+
+    let archives = tempfile::tempdir().unwrap();
+    let archive = archives.path().join("shop.tar.gz");
+    let started = std::time::Instant::now();
+    let before = acked.lock().unwrap().len();
+    let report = backup(&app.state.config.data_location(), &archive).await.expect("backup");
+    let finished = std::time::Instant::now();
+    // the run goes on after the backup
+    placed(before + 10).await;
+    stop.store(true, Ordering::SeqCst);
+    for b in buyers {
+        b.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.iter().any(|(_, at)| *at > finished), "orders were placed while and after the backup ran");
+    assert_eq!(report.manifest.store, "sqlite");
+    assert_eq!(read_manifest(&archive).unwrap(), report.manifest);
+
+    // restore into a new data directory
+    let target = tempfile::tempdir().unwrap();
+    let restored_dir = target.path().join("shop");
+    let config = Config::for_data_dir(restored_dir.clone());
+    restore(&config.data_location(), &archive, false).await.expect("restore into an empty directory");
+
+    // the restored shop starts, and repairs any placement the backup caught half-way
+    let state = AppState::build(&config).await.unwrap();
+    state.orders.repair_stale(chrono::Duration::zero()).await.unwrap();
+    let restored = open(&restored_dir);
+    let (orders, total) = restored.list_orders(&OrderFilter::default(), 0, 10_000).await.unwrap();
+    assert_eq!(orders.len() as u64, total);
+    let ids: BTreeSet<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    // every order acknowledged before the backup began is there, and nothing else was invented
+    for (id, at) in &acked {
+        if *at < started {
+            assert!(ids.contains(id.as_str()), "order {id}, acknowledged before the backup, is missing");
+        }
+    }
+    let all: BTreeSet<String> = acked.iter().map(|(id, _)| id.clone()).collect();
+    assert!(ids.iter().all(|id| all.contains(*id)), "only orders the buyers placed");
+    assert!(orders.len() < acked.len(), "orders placed after the backup are not in it");
+    assert!(orders.len() >= before, "{} orders restored, {before} acknowledged before the backup", orders.len());
+    // stock = initial − what the restored orders took, SKU by SKU
+    let mut taken: BTreeMap<String, i64> = BTreeMap::new();
+    for o in orders.iter().filter(|o| !matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Pending)) {
+        for l in &o.lines {
+            *taken.entry(l.sku.clone()).or_default() += l.quantity;
+        }
+    }
+    let stock = restored.stock_levels(&skus).await.unwrap();
+    for sku in &skus {
+        assert_eq!(stock[sku], initial[sku] - taken.get(sku).copied().unwrap_or(0), "stock of {sku} after restore");
+    }
+    assert!(taken.values().sum::<i64>() > 0);
+    // the users came along, passwords and all
+    for b in 0..6 {
+        let u = restored.user_by_email(&format!("buyer{b}@example.com")).await.unwrap().expect("a buyer in the restored shop");
+        assert_eq!(u.role, Role::Partner);
+    }
+    assert!(state.accounts.authenticate("buyer0@example.com", common::PASSWORD).await.is_ok(), "the same password signs in");
+
+    // a restore never overwrites a shop unasked (the shop is stopped first)
+    drop((state, restored));
+    let refused = restore(&config.data_location(), &archive, false).await.unwrap_err();
+    assert!(refused.contains("not empty") && refused.contains("--force"), "{refused}");
+    restore(&config.data_location(), &archive, true).await.expect("a forced restore replaces the shop");
+    assert_eq!(open(&restored_dir).list_orders(&OrderFilter::default(), 0, 1).await.unwrap().1, total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_shows_the_last_backup_and_bad_archives_are_refused() {
+    let app = spawn_app(10).await;
+    let dash = app.state.desk.dashboard(chrono::Utc::now()).await.unwrap();
+    assert_eq!(dash.last_backup, None);
+    assert!(dash.backup_overdue, "no backup yet is overdue");
+    let record = vitrina::domain::dashboard::LastBackup { at: chrono::Utc::now(), bytes: 1234, file: "nightly.tar.gz".into() };
+    app.state.desk.record_backup(&record).await.unwrap();
+    let dash = app.state.desk.dashboard(chrono::Utc::now()).await.unwrap();
+    assert_eq!(dash.last_backup, Some(record));
+    assert!(!dash.backup_overdue);
+
+    // not an archive, and an archive of the other store
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.tar.gz");
+    std::fs::write(&junk, b"not a backup").unwrap();
+    let config = Config::for_data_dir(dir.path().join("new"));
+    assert!(restore(&config.data_location(), &junk, false).await.is_err());
+    let archive = dir.path().join("shop.tar.gz");
+    backup(&app.state.config.data_location(), &archive).await.unwrap();
+    let mut mongo = Config::for_data_dir(dir.path().join("new2"));
+    mongo.mongodb_uri = Some("mongodb://127.0.0.1:1".into());
+    let refused = restore(&mongo.data_location(), &archive, false).await.unwrap_err();
+    assert!(refused.contains("sqlite store") && refused.contains("mongodb"), "{refused}");
+    assert!(!dir.path().join("new2").exists(), "nothing written when refused");
+}
+
+/// On MongoDB `vitrina backup` exports every collection of the shop into the
+/// same archive format; restoring it into a new database gives the same
+/// documents, and the restored shop serves its orders and users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mongodb_shop_restores_into_a_new_database() {
+    let Some(uri) = common::mongo_uri() else { return };
+    let source_db = common::unique_name("vitrina_backup_src");
+    let app = spawn_app_with(20, |c| {
+        c.mongodb_uri = Some(uri.clone());
+        c.mongodb_db = source_db.clone();
+    })
+    .await;
+    let skus = sku_pool(&app).await;
+    let token = app.token_for("mongo-buyer@example.com", Role::Partner).await;
+    let mut placed = Vec::new();
+    for (n, sku) in skus.iter().take(4).enumerate() {
+        let body = json!({"items": [{"sku": sku, "quantity": 2}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+        let (status, order) = common::call(&app, reqwest::Method::POST, "/api/v1/orders", &token, Some(body), Some(&format!("m{n}"))).await;
+        assert_eq!(status, 201, "{order}");
+        placed.push(order["id"].as_str().unwrap().to_string());
+    }
+    let source_stock = mongo_stock(&uri, &source_db, &skus).await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("mongo.tar.gz");
+    let report = backup(&app.state.config.data_location(), &archive).await.expect("backup of the MongoDB shop");
+    assert_eq!(report.manifest.store, "mongodb");
+    assert!(report.manifest.collections.get("orders").copied().unwrap_or(0) >= 4, "{:?}", report.manifest.collections);
+
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.mongodb_uri = Some(uri.clone());
+    config.mongodb_db = common::unique_name("vitrina_backup_dst");
+    let r = restore(&config.data_location(), &archive, false).await.expect("restore into a new database");
+    assert_eq!(r.documents, report.manifest.collections.values().sum::<u64>());
+    let state = AppState::build(&config).await.unwrap();
+    let admin = state.accounts.register("restore-admin@example.com", common::PASSWORD, "Admin", Role::Admin).await.unwrap();
+    for id in &placed {
+        let o = state.orders.get(&admin, id).await.expect("every order is in the restored database");
+        assert_eq!(o.lines[0].quantity, 2);
+    }
+    assert_eq!(mongo_stock(&uri, &config.mongodb_db, &skus).await, source_stock, "stock as it was");
+    assert!(state.accounts.authenticate("mongo-buyer@example.com", common::PASSWORD).await.is_ok(), "users and their passwords");
+    // the database now holds a shop: a second restore is refused unless forced
+    let refused = restore(&config.data_location(), &archive, false).await.unwrap_err();
+    assert!(refused.contains("not empty"), "{refused}");
+    restore(&config.data_location(), &archive, true).await.expect("a forced restore replaces it");
+}
+
+async fn mongo_stock(uri: &str, db: &str, skus: &[String]) -> BTreeMap<String, i64> {
+    vitrina::infra::mongo::MongoStore::connect(uri, db).await.unwrap().stock_levels(skus).await.unwrap()
+}
