@@ -57,6 +57,17 @@ wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-serve
 curl -fsS -X POST "$VITRINA_TEST_STRIPE_URL/_config/webhooks/e2e" -d url="http://127.0.0.1:$E2E_PORT/api/v1/payments/stripe/webhook" -d secret=whsec_e2e >/dev/null
 (cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" STRIPE_URL="$VITRINA_TEST_STRIPE_URL" MAILDEV_URL="$VITRINA_TEST_MAILDEV_URL" npx playwright test) 2>&1 | tee "$LOGDIR/e2e.log"
 
+log "vitrina backup of the running end-to-end shop, restored into a new data directory"
+BACKUPS=$(mktemp -d)
+VITRINA_DATA_DIR="$E2E_DATA" "$CARGO_TARGET_DIR/debug/vitrina" backup --to "$BACKUPS/" 2>&1 | tee "$LOGDIR/backup.log"
+ARCHIVE=$(ls "$BACKUPS"/vitrina-*.tar.gz)
+VITRINA_DATA_DIR="$BACKUPS/restored" "$CARGO_TARGET_DIR/debug/vitrina" restore --from "$ARCHIVE" 2>&1 | tee -a "$LOGDIR/backup.log"
+[ -s "$BACKUPS/restored/vitrina.db" ] || die "the restore wrote no store"
+if VITRINA_DATA_DIR="$BACKUPS/restored" "$CARGO_TARGET_DIR/debug/vitrina" restore --from "$ARCHIVE" >>"$LOGDIR/backup.log" 2>&1; then
+  die "a second restore into the same directory was not refused"
+fi
+rm -rf "$BACKUPS"
+
 log "Lighthouse (mobile) on the release build: home, a listing, a product page"
 bash scripts/lighthouse.sh 2>&1 | tee "$LOGDIR/lighthouse.log"
 

@@ -83,6 +83,9 @@ test('an admin creates a product with a new attribute, variants and an image; th
   await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin');
   await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   await expect(page.locator('svg.sales-chart rect.bar')).toHaveCount(30);
+  // a shop never backed up says so, with the command to run
+  await expect(page.getByTestId('last-backup')).toContainText('No backup yet');
+  await expect(page.getByTestId('last-backup').locator('code')).toHaveText('vitrina backup --to /backups/');
   await shot(page, 'admin-dashboard');
 
   await page.getByRole('link', { name: 'Products', exact: true }).click();

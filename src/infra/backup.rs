@@ -49,7 +49,7 @@ pub struct Manifest {
     pub created_at: DateTime<Utc>,
     pub app_version: String,
     /// MongoDB: documents per collection.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub collections: BTreeMap<String, u64>,
     /// Image files in the archive (0 when images live in S3).
     pub images: u64,

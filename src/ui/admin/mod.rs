@@ -144,7 +144,7 @@ fn BackupLine(last: Option<crate::domain::dashboard::LastBackup>, overdue: bool)
     view! {
         <p class=if overdue { "backup-line overdue" } else { "backup-line" } data-testid="last-backup">
             {text}
-            {overdue.then(|| view! { " " <span>{loc.t("admin-backup-overdue")}</span> })}
+            {overdue.then(|| view! { " " <span>{loc.t("admin-backup-overdue")}</span> " " <code>"vitrina backup --to /backups/"</code> })}
         </p>
     }
 }
