@@ -139,6 +139,8 @@ impl AppState {
                 (ports(SqliteStore(db)), "sqlite")
             }
         };
+        // a release too old for what the store holds stops here, saying which one it needs
+        crate::services::schema::check(&*store.kv).await?;
         let (cache, limiter, session_kv): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn KeyValueStore>) = match &config.redis_url {
             Some(url) => {
                 let redis = Arc::new(RedisCache::connect(url, &config.redis_prefix).await.map_err(|e| format!("Redis: {e}"))?);

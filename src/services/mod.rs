@@ -14,3 +14,4 @@ pub mod payments;
 pub mod privacy;
 pub mod promotions;
 pub mod recommend;
+pub mod schema;
