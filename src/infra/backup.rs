@@ -303,6 +303,10 @@ pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<Rest
         ));
     }
     let images_dir = config.data_dir.join(IMAGES_DIR);
+    // refuse before writing anything (the embedded store's directory is checked as a whole below)
+    if config.mongodb.is_some() && manifest.images > 0 && !force && images_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
+        return Err(format!("{} already holds images: add --force to replace them", images_dir.display()));
+    }
     let documents = match &config.mongodb {
         None => {
             let dir = config.data_dir.clone();
@@ -314,11 +318,8 @@ pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<Rest
             restore_mongo(&db, from, &manifest, force).await?
         }
     };
-    // images: into the data directory (the embedded store was checked above; with MongoDB the directory is the image store's)
+    // images: into the data directory
     let images = if manifest.images > 0 {
-        if config.mongodb.is_some() && !force && images_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
-            return Err(format!("{} already holds images: add --force to replace them", images_dir.display()));
-        }
         let (from, dir) = (from.to_path_buf(), config.data_dir.clone());
         tokio::task::spawn_blocking(move || unpack_images(&from, &dir)).await.map_err(|e| err("restore task", e))??
     } else {

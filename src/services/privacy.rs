@@ -80,18 +80,14 @@ fn anonymous_address(a: &Address) -> Address {
 
 #[derive(Clone)]
 pub struct Privacy {
-    users: Arc<dyn UserStore>,
-    tokens: Arc<dyn TokenStore>,
-    orders: Arc<dyn OrderStore>,
-    carts: Arc<dyn CartStore>,
-    outbox: Arc<dyn OutboxStore>,
-    audit_store: Arc<dyn AuditStore>,
+    stores: PrivacyStores,
     audit: AuditLog,
     /// Copies of sent mail kept by the embedded mailbox go too.
     mailer: Arc<dyn crate::ports::Mailer>,
 }
 
 /// The stores an erasure reaches.
+#[derive(Clone)]
 pub struct PrivacyStores {
     pub users: Arc<dyn UserStore>,
     pub tokens: Arc<dyn TokenStore>,
@@ -103,8 +99,7 @@ pub struct PrivacyStores {
 
 impl Privacy {
     pub fn new(stores: PrivacyStores, audit: AuditLog, mailer: Arc<dyn crate::ports::Mailer>) -> Self {
-        let PrivacyStores { users, tokens, orders, carts, outbox, audit: audit_store } = stores;
-        Self { users, tokens, orders, carts, outbox, audit_store, audit, mailer }
+        Self { stores, audit, mailer }
     }
 
     /// Every order of the user (all pages), newest first; never a placement under way.
@@ -112,7 +107,7 @@ impl Privacy {
         let filter = OrderFilter { user_id: Some(user_id.to_string()), ..Default::default() };
         let mut out = Vec::new();
         loop {
-            let (page, total) = self.orders.list_orders(&filter, out.len() as u64, 500).await?;
+            let (page, total) = self.stores.orders.list_orders(&filter, out.len() as u64, 500).await?;
             let n = page.len();
             out.extend(page);
             if n == 0 || out.len() as u64 >= total {
@@ -125,7 +120,7 @@ impl Privacy {
 
     /// Everything the shop holds about `user_id` (GDPR articles 15 and 20).
     pub async fn export(&self, user_id: &str) -> Result<PersonalData, PrivacyError> {
-        let user = self.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        let user = self.stores.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
         let orders = self.all_orders(user_id).await?;
         let mut addresses: Vec<Address> = Vec::new();
         for o in &orders {
@@ -133,7 +128,7 @@ impl Privacy {
                 addresses.push(o.shipping_address.clone());
             }
         }
-        let cart = self.carts.cart(&crate::services::orders::user_cart(user_id)).await?;
+        let cart = self.stores.carts.cart(&crate::services::orders::user_cart(user_id)).await?;
         Ok(PersonalData {
             exported_at: Utc::now(),
             profile: Profile { user: user.view(), created_at: user.created_at, language: user.lang.clone() },
@@ -150,14 +145,14 @@ impl Privacy {
     /// their addresses and guest e-mails anonymised; the mails and events
     /// about them leave the outbox, and audit entries about them are blanked.
     pub async fn erase(&self, user_id: &str, actor: &Actor) -> Result<Erasure, PrivacyError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        let mut user = self.stores.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
         if user.role != Role::Customer {
             return Err(PrivacyError::Admin);
         }
         let now = Utc::now();
         let mut emails: BTreeSet<String> = BTreeSet::from([user.email.clone(), user.email.to_lowercase()]);
         // sign-ins end first: nothing more can happen under the old identity
-        self.tokens.revoke_user_families(user_id, now).await?;
+        self.stores.tokens.revoke_user_families(user_id, now).await?;
         user.sessions_valid_from = Some(now);
         user.disabled = true;
         let orders = self.all_orders(user_id).await?;
@@ -171,16 +166,16 @@ impl Privacy {
             }
         }
         let order_ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
-        let messages_removed = self.outbox.erase_entries(&emails.iter().cloned().collect::<Vec<_>>(), &order_ids).await?;
+        let messages_removed = self.stores.outbox.erase_entries(&emails.iter().cloned().collect::<Vec<_>>(), &order_ids).await?;
         let mut targets = order_ids.clone();
         targets.push(user_id.to_string());
-        let audit_redacted = self.audit_store.redact_audit(&targets).await?;
-        self.carts.delete_cart(&crate::services::orders::user_cart(user_id)).await?;
+        let audit_redacted = self.stores.audit.redact_audit(&targets).await?;
+        self.stores.carts.delete_cart(&crate::services::orders::user_cart(user_id)).await?;
         user.email = erased_email(user_id);
         user.name = "—".into();
         user.password_hash = String::new();
         user.lang = None;
-        self.users.update_user(&user).await?;
+        self.stores.users.update_user(&user).await?;
         let done = Erasure { user_id: user_id.to_string(), orders_anonymised: anonymised, messages_removed, audit_redacted };
         // the record of the erasure names no one: the id only (a customer erasing
         // their own account is not recorded under their e-mail)
@@ -188,7 +183,7 @@ impl Privacy {
         if let Err(e) = self.mailer.forget(&emails.iter().cloned().collect::<Vec<_>>()).await {
             tracing::warn!(error = %e, "copies of sent mails not removed");
         }
-        if let Err(e) = self.users.purge_erased().await {
+        if let Err(e) = self.stores.users.purge_erased().await {
             tracing::warn!(error = %e, "erased data not yet purged from the store's files");
         }
         self.audit.record(&actor, "user.erase", user_id, format!("personal data erased; {anonymised} orders anonymised"), None::<&()>, None).await;
@@ -206,10 +201,10 @@ impl Privacy {
                 return Ok(false);
             }
             after.updated_at = Utc::now();
-            if self.orders.update_order_unchanged(&after, &seen, &[]).await? {
+            if self.stores.orders.update_order_unchanged(&after, &seen, &[]).await? {
                 return Ok(true);
             }
-            match self.orders.order_by_id(&seen.id).await? {
+            match self.stores.orders.order_by_id(&seen.id).await? {
                 Some(o) => seen = o,
                 None => return Ok(false),
             }
