@@ -305,7 +305,7 @@ pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<Rest
     let images_dir = config.data_dir.join(IMAGES_DIR);
     // refuse before writing anything (the embedded store's directory is checked as a whole below)
     if config.mongodb.is_some() && manifest.images > 0 && !force && images_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
-        return Err(format!("{} already holds images: add --force to replace them", images_dir.display()));
+        return Err(format!("{} is not empty (it holds images): restore into a new data directory, or add --force to replace them", images_dir.display()));
     }
     let documents = match &config.mongodb {
         None => {
