@@ -1222,6 +1222,7 @@ mod operations_contract {
             shipping: money(1500),
             shipping_method: ShippingMethod::Express,
             vat: money(955),
+            vat_percent: 21,
             total: money(5498),
             shipping_address: Address {
                 name: "Ana Pop".into(),

@@ -126,7 +126,7 @@ mod tests {
         let total: i64 = lines.iter().map(|l| l.line_total.amount).sum();
         Order { discount_cents: 0, coupon: None, discounts: vec![],
             id: at.to_rfc3339(), number: "VT-1".into(), user_id: "u".into(), lines, currency: crate::domain::money::shop_currency().into(), subtotal: Money::shop(total), shipping: Money::shop(0), shipping_method: ShippingMethod::default(),
-            vat: Money::shop(0), total: Money::shop(total), shipping_address: Address::default(), payment_method: "cod".into(), payment: Default::default(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
+            vat: Money::shop(0), vat_percent: 21, total: Money::shop(total), shipping_address: Address::default(), payment_method: "cod".into(), payment: Default::default(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
         }
     }
 

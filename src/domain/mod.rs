@@ -13,6 +13,8 @@ pub mod product;
 pub mod promotion;
 pub mod query;
 pub mod recommend;
+#[cfg(feature = "ssr")]
+pub mod records;
 pub mod seo;
 pub mod text;
 pub mod user;

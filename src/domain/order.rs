@@ -312,6 +312,8 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discounts: Vec<crate::domain::promotion::AppliedDiscount>,
     pub vat: Money,
+    /// The VAT rate `vat` was computed with, in percent (the rate in force when it was placed).
+    pub vat_percent: i64,
     pub total: Money,
     pub shipping_address: Address,
     /// `cod`, `bank_transfer` or `card` (the same as `payment.method`).

@@ -29,6 +29,11 @@ impl ShippingMethod {
     }
 }
 
+/// The VAT contained in a VAT-inclusive `total` at `percent`, rounded half up.
+pub fn vat_in(total: i64, percent: i64) -> i64 {
+    ((2 * total as i128 * percent as i128 + (100 + percent) as i128) / (2 * (100 + percent) as i128)) as i64
+}
+
 /// Flat shipping rates (minor units), standard free above a threshold, and the VAT rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricingRules {
@@ -71,7 +76,7 @@ impl PricingRules {
         let subtotal: i64 = line_totals.iter().sum();
         let shipping = self.shipping(method, subtotal);
         let total = subtotal + shipping;
-        let vat = (total * self.vat_percent * 2 + (100 + self.vat_percent)) / (2 * (100 + self.vat_percent));
+        let vat = vat_in(total, self.vat_percent);
         Totals { subtotal, shipping, discount: 0, vat, total }
     }
 }

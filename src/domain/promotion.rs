@@ -457,7 +457,7 @@ pub fn price(rules: &PricingRules, lines: &[PriceLine], method: ShippingMethod, 
     }
     let discount = lines_off + shipping_off;
     let total = subtotal + shipping - discount;
-    let vat = round_div(total as i128 * rules.vat_percent as i128, (100 + rules.vat_percent) as i128);
+    let vat = crate::domain::pricing::vat_in(total, rules.vat_percent);
     Priced { line_discounts, applied: applied_list, totals: Totals { subtotal, shipping, discount, vat, total }, code_refused }
 }
 

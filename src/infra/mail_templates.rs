@@ -83,7 +83,7 @@ mod tests {
     fn every_mail_renders_in_both_languages_and_escapes_html() {
         let t = JinjaTemplates::new().expect("templates compile");
         let order = serde_json::json!({"number": "V-000007", "link": "http://shop/o", "lines": [{"name": "Ceai <verde>", "options": "", "quantity": 2, "unit_price": "10,00 lei", "line_total": "20,00 lei"}],
-            "subtotal": "20,00 lei", "shipping": "0,00 lei", "shipping_method": "standard", "vat": "3,47 lei", "total": "20,00 lei", "address": "Ana\nStr. X 1", "address_lines": ["Ana", "Str. X 1"],
+            "subtotal": "20,00 lei", "shipping": "0,00 lei", "shipping_method": "standard", "vat": "3,47 lei", "vat_percent": 21, "total": "20,00 lei", "address": "Ana\nStr. X 1", "address_lines": ["Ana", "Str. X 1"],
             "payment": "ramburs", "bank": null, "refunded": "", "cod": true, "card": false, "expired": false});
         let ctx = serde_json::json!({"shop": "Vitrina", "shop_url": "http://shop", "name": "Ana", "email": "ana@example.ro", "order": order, "amount": "5,00 lei", "link": "http://shop/x", "minutes": 30, "sku": "S-1", "product_name": "Ceai", "stock": 2, "threshold": 5});
         for name in MAILS {
@@ -96,7 +96,7 @@ mod tests {
         }
         let (subject, text, html) = t.render("order_placed", "ro", &ctx).unwrap();
         assert_eq!(subject, "Comanda V-000007 a fost plasată");
-        assert!(text.contains("Ceai <verde>: 2 × 10,00 lei = 20,00 lei") && text.contains("TVA inclus: 3,47 lei"), "{text}");
+        assert!(text.contains("Ceai <verde>: 2 × 10,00 lei = 20,00 lei") && text.contains("TVA inclus (21 %): 3,47 lei"), "{text}");
         assert!(html.contains("Ceai &lt;verde&gt;") && html.contains("20,00 lei"), "{html}");
         assert!(t.render("order_placed", "en", &ctx).unwrap().0.starts_with("Order V-000007"));
     }

@@ -10,6 +10,7 @@ pub mod mail_templates;
 pub mod sessions;
 pub mod memory_cache;
 pub mod mongo;
+pub mod records;
 pub(crate) mod promo_keys;
 pub mod redis_cache;
 pub mod s3_images;

@@ -555,6 +555,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             shipping: Money::shop(totals.shipping),
             shipping_method: ShippingMethod::Standard,
             vat: Money::shop(totals.vat),
+            vat_percent: pricing.vat_percent,
             total: Money::shop(totals.total),
             shipping_address: Address {
                 name: format!("Client {}", h.customer),

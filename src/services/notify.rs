@@ -352,6 +352,7 @@ impl Notifier {
             "shipping": money(&o.shipping),
             "shipping_method": locale.t(&format!("shipping-{}", o.shipping_method.as_str())),
             "vat": money(&o.vat),
+            "vat_percent": o.vat_percent,
             "total": money(&o.total),
             "address": address_lines.join("\n"),
             "address_lines": address_lines,

@@ -683,6 +683,7 @@ impl OrderService {
             coupon: coupon.filter(|_| discounts.iter().any(|d| d.code.is_some())),
             discounts,
             vat: Money::shop(totals.vat),
+            vat_percent: self.rules.pricing.vat_percent,
             total: Money::shop(totals.total),
             shipping_address: address,
             payment_method: req.payment_method.as_str().into(),

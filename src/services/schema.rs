@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ports::KeyValueStore;
 
-/// The schema version this release writes.
-pub const CURRENT: u32 = 1;
-/// The oldest schema version whose release can run on what this release writes.
-pub const COMPATIBLE_FROM: u32 = 1;
+/// This release's schema, and the oldest whose release can run beside it
+/// (each record carries its own version: see `domain::records`).
+pub use crate::domain::records::{COMPATIBLE_FROM, CURRENT};
 
 const KV: (&str, &str) = ("meta", "schema");
 

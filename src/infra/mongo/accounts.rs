@@ -91,7 +91,7 @@ impl UserStore for MongoStore {
 
 impl MongoStore {
     async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
-        find_body(&self.users, filter, "user").await
+        find_body(&self.users, filter, crate::domain::records::Kind::User).await
     }
 
     /// Refuses an e-mail key another user holds. The unique index is the
@@ -126,7 +126,7 @@ fn user_write_error(context: &str, e: MongoError) -> StoreError {
 /// The stored form of a user: the domain value under `doc` plus the fields
 /// queries and indexes use.
 fn user_document(user: &User) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(user)
+    let body = crate::infra::records::to_bson(user)
         .map_err(|e| StoreError::Other(format!("cannot encode user {:?}: {e}", user.id)))?;
     Ok(doc! {
         "_id": user.id.as_str(),
@@ -143,7 +143,7 @@ fn user_document(user: &User) -> Result<Document, StoreError> {
 }
 
 fn decode_user(d: Document) -> Result<User, String> {
-    decode_body(d, "user")
+    decode_body(d, crate::domain::records::Kind::User)
 }
 
 /// Everyone, or users whose e-mail or name contains `search` (trimmed,

@@ -63,7 +63,7 @@ impl AuditStore for MongoStore {
 /// The stored form of an entry: the domain value under `doc` plus the
 /// fields the filters and the sort use.
 fn audit_document(e: &AuditEntry) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(e)
+    let body = crate::infra::records::to_bson(e)
         .map_err(|err| StoreError::Other(format!("cannot encode audit entry {:?}: {err}", e.id)))?;
     Ok(doc! {
         "_id": e.id.as_str(),
@@ -78,7 +78,7 @@ fn audit_document(e: &AuditEntry) -> Result<Document, StoreError> {
 }
 
 fn decode_entry(d: Document) -> Result<AuditEntry, String> {
-    decode_body(d, "audit entry")
+    decode_body(d, crate::domain::records::Kind::AuditEntry)
 }
 
 /// The query for `AuditFilter::matches`. User text is only ever a value:

@@ -341,7 +341,7 @@ async fn read_products(mut cursor: mongodb::Cursor<Document>) -> Result<Vec<(i64
 
 impl MongoStore {
     async fn find_product(&self, filter: Document) -> Result<Option<Product>, StoreError> {
-        find_body(&self.products, filter, "product").await
+        find_body(&self.products, filter, crate::domain::records::Kind::Product).await
     }
 }
 

@@ -9,14 +9,15 @@ use mongodb::Collection;
 use super::map_error;
 use crate::domain::order::{Cart, Order};
 use crate::domain::product::Product;
+use crate::domain::records::Kind;
+use crate::infra::records::{from_bson, to_bson};
 use crate::ports::StoreError;
 
 /// The stored form of a product: the domain value under `doc` plus the
 /// denormalized fields queries and indexes use, and a fresh `rev` (the
 /// guard of `sync_stock_snapshot`).
 pub(super) fn product_document(p: &Product) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(p)
-        .map_err(|e| StoreError::Other(format!("cannot encode product {:?}: {e}", p.id)))?;
+    let body = to_bson(p).map_err(|e| StoreError::Other(format!("cannot encode product {:?}: {e}", p.id)))?;
     let mut d = doc! {
         "_id": p.id.clone(),
         "slug": p.slug.clone(),
@@ -43,21 +44,21 @@ pub(super) fn product_document(p: &Product) -> Result<Document, StoreError> {
 }
 
 pub(super) fn decode_product(d: Document) -> Result<Product, String> {
-    decode_body(d, "product")
+    decode_body(d, Kind::Product)
 }
 
 /// One entity by filter, decoded from its `doc` field.
-pub(super) async fn find_body<T: serde::de::DeserializeOwned>(coll: &Collection<Document>, filter: Document, what: &str) -> Result<Option<T>, StoreError> {
-    let found = coll.find_one(filter).projection(doc! { "doc": 1 }).await.map_err(|e| map_error(&format!("read {what}"), e))?;
-    found.map(|d| decode_body(d, what)).transpose().map_err(StoreError::Other)
+pub(super) async fn find_body<T: serde::de::DeserializeOwned>(coll: &Collection<Document>, filter: Document, kind: Kind) -> Result<Option<T>, StoreError> {
+    let found = coll.find_one(filter).projection(doc! { "doc": 1 }).await.map_err(|e| map_error(&format!("read {}", kind.name()), e))?;
+    found.map(|d| decode_body(d, kind)).transpose().map_err(StoreError::Other)
 }
 
 /// Every stored entity keeps its serialized form under `doc`, next to the
-/// fields its queries use.
-pub(super) fn decode_body<T: serde::de::DeserializeOwned>(mut d: Document, what: &str) -> Result<T, String> {
+/// fields its queries use; one an earlier release wrote is migrated first.
+pub(super) fn decode_body<T: serde::de::DeserializeOwned>(mut d: Document, kind: Kind) -> Result<T, String> {
     match d.remove("doc") {
-        Some(Bson::Document(body)) => bson::deserialize_from_document::<T>(body).map_err(|e| format!("cannot decode {what}: {e}")),
-        _ => Err(format!("{what} document has no `doc` field")),
+        Some(Bson::Document(body)) => from_bson(kind, body),
+        _ => Err(format!("{} document has no `doc` field", kind.name())),
     }
 }
 
@@ -73,8 +74,7 @@ pub(super) fn str_array<'a>(values: impl Iterator<Item = &'a str>) -> Bson {
 /// fields queries and indexes use. `idem` is absent without a key (the
 /// partial unique index then skips the order).
 pub(super) fn order_document(order: &Order) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(order)
-        .map_err(|e| StoreError::Other(format!("cannot encode order {:?}: {e}", order.id)))?;
+    let body = to_bson(order).map_err(|e| StoreError::Other(format!("cannot encode order {:?}: {e}", order.id)))?;
     let mut d = doc! {
         "_id": order.id.as_str(),
         "number": order.number.as_str(),
@@ -93,12 +93,11 @@ pub(super) fn order_document(order: &Order) -> Result<Document, StoreError> {
 }
 
 pub(super) fn decode_order(d: Document) -> Result<Order, String> {
-    decode_body(d, "order")
+    decode_body(d, Kind::Order)
 }
 
 pub(super) fn cart_document(cart: &Cart) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(cart)
-        .map_err(|e| StoreError::Other(format!("cannot encode cart {:?}: {e}", cart.owner)))?;
+    let body = to_bson(cart).map_err(|e| StoreError::Other(format!("cannot encode cart {:?}: {e}", cart.owner)))?;
     Ok(doc! {
         "_id": cart.owner.as_str(),
         "version": cart.version,
@@ -108,7 +107,7 @@ pub(super) fn cart_document(cart: &Cart) -> Result<Document, StoreError> {
 }
 
 pub(super) fn decode_cart(d: Document) -> Result<Cart, String> {
-    decode_body(d, "cart")
+    decode_body(d, Kind::Cart)
 }
 
 /// A count as servers send it: int32, int64 or double.
@@ -159,6 +158,7 @@ mod tests {
             shipping: Money::shop(499),
             shipping_method: ShippingMethod::Standard,
             vat: Money::shop(718),
+            vat_percent: 21,
             total: Money::shop(4497),
             shipping_address: Address {
                 name: "Ana".into(),

@@ -207,7 +207,7 @@ impl MongoStore {
     }
 
     async fn find_order(&self, filter: Document) -> Result<Option<Order>, StoreError> {
-        find_body(&self.orders, filter, "order").await
+        find_body(&self.orders, filter, crate::domain::records::Kind::Order).await
     }
 }
 

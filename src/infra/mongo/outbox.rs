@@ -21,13 +21,15 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 
 use super::codec::decode_body;
+use crate::domain::records::Kind;
+use crate::infra::records::{from_json, to_json};
 use super::paging::{page, read_all};
 use super::{is_duplicate_key, map_error, MongoStore};
 use crate::domain::outbox::{Endpoint, OutboxEntry};
 use crate::ports::{OutboxFilter, OutboxStore, StoreError};
 
 fn entry_document(e: &OutboxEntry) -> Result<Document, StoreError> {
-    let json = serde_json::to_string(e).map_err(|err| StoreError::Other(err.to_string()))?;
+    let json = to_json(e).map_err(StoreError::Other)?;
     Ok(doc! {
         "_id": e.id.as_str(),
         "kind": e.kind.as_str(),
@@ -42,7 +44,7 @@ fn entry_document(e: &OutboxEntry) -> Result<Document, StoreError> {
 
 fn decode_entry(d: Document) -> Result<OutboxEntry, String> {
     let json = d.get_str("doc").map_err(|e| format!("outbox entry without its body: {e}"))?;
-    serde_json::from_str(json).map_err(|e| format!("cannot decode outbox entry: {e}"))
+    from_json(Kind::OutboxEntry, json)
 }
 
 impl MongoStore {
@@ -145,7 +147,7 @@ impl OutboxStore for MongoStore {
     }
 
     async fn finish(&self, worker: &str, entry: &OutboxEntry) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(entry).map_err(|e| StoreError::Other(e.to_string()))?;
+        let json = to_json(entry).map_err(StoreError::Other)?;
         let result = self
             .outbox
             .update_one(
@@ -202,7 +204,7 @@ impl OutboxStore for MongoStore {
     }
 
     async fn save_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
-        let body = bson::serialize_to_document(endpoint).map_err(|e| StoreError::Other(e.to_string()))?;
+        let body = crate::infra::records::to_bson(endpoint).map_err(StoreError::Other)?;
         self.webhooks
             .replace_one(doc! { "_id": endpoint.id.as_str() }, doc! { "_id": endpoint.id.as_str(), "created_ms": endpoint.created_at.timestamp_millis(), "doc": body })
             .upsert(true)
@@ -213,7 +215,7 @@ impl OutboxStore for MongoStore {
 
     async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
         let cursor = self.webhooks.find(doc! {}).sort(doc! { "created_ms": 1, "_id": 1 }).await.map_err(|e| map_error("list webhook endpoints", e))?;
-        read_all(cursor, "webhook_endpoints", |d| decode_body(d, "webhook endpoint")).await
+        read_all(cursor, "webhook_endpoints", |d| decode_body(d, Kind::WebhookEndpoint)).await
     }
 
     async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError> {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use mongodb::bson::{self, doc, Document};
+use mongodb::bson::{doc, Document};
 use mongodb::Collection;
 
 use super::{is_duplicate_key, map_error, MongoStore};
@@ -72,13 +72,12 @@ impl MongoStore {
 }
 
 fn encode(p: &Promotion) -> Result<Document, StoreError> {
-    let body = bson::serialize_to_document(p).map_err(|e| StoreError::Other(e.to_string()))?;
+    let body = crate::infra::records::to_bson(p).map_err(StoreError::Other)?;
     Ok(doc! { "_id": p.id.as_str(), "code_key": code_key(p), "created_ms": p.created_at.timestamp_millis(), "doc": body })
 }
 
 fn decode(d: Document) -> Result<Promotion, StoreError> {
-    let body = d.get_document("doc").map_err(|e| StoreError::Other(e.to_string()))?;
-    bson::deserialize_from_document(body.clone()).map_err(|e| StoreError::Other(format!("promotion: {e}")))
+    super::codec::decode_body(d, crate::domain::records::Kind::Promotion).map_err(StoreError::Other)
 }
 
 fn conflict_or(context: &str, e: mongodb::error::Error) -> StoreError {

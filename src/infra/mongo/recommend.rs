@@ -8,6 +8,7 @@ use mongodb::bson::{self, doc, Document};
 use mongodb::Collection;
 
 use super::codec::decode_body;
+use crate::domain::records::Kind;
 use super::paging::read_all;
 use super::{map_error, MongoStore};
 use crate::domain::recommend::{Basket, RecommendSettings, Scored};
@@ -60,7 +61,7 @@ impl RecommendStore for MongoStore {
             for (id, b) in read_all(cursor, "orders", |mut d| {
                 let id = d.get_str("_id").map_err(|e| e.to_string())?.to_string();
                 let user = d.get_str("user_id").map_err(|e| e.to_string())?.to_string();
-                let slim: SlimOrder = decode_body(std::mem::take(&mut d), "order")?;
+                let slim: SlimOrder = decode_body(std::mem::take(&mut d), Kind::Order)?;
                 Ok((id.clone(), slim.basket(id, user, 0)))
             })
             .await?
@@ -115,7 +116,7 @@ impl RecommendStore for MongoStore {
     async fn recommend_settings(&self) -> Result<Vec<RecommendSettings>, StoreError> {
         let cursor = self.settings_coll().find(doc! {}).sort(doc! { "_id": 1 }).await.map_err(|e| map_error("read recommendation settings", e))?;
         let docs: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("read recommendation settings", e))?;
-        docs.into_iter().map(|d| decode_body(d, "recommendation settings").map_err(StoreError::Other)).collect()
+        docs.into_iter().map(|d| decode_body(d, Kind::RecommendSettings).map_err(StoreError::Other)).collect()
     }
 
     async fn save_recommend_settings(&self, settings: &RecommendSettings) -> Result<(), StoreError> {
@@ -124,7 +125,7 @@ impl RecommendStore for MongoStore {
         if settings.pinned.is_empty() && !settings.excluded {
             coll.delete_one(doc! { "_id": id }).await.map_err(|e| map_error("delete recommendation settings", e))?;
         } else {
-            let body = bson::serialize_to_document(settings).map_err(bson_error)?;
+            let body = crate::infra::records::to_bson(settings).map_err(StoreError::Other)?;
             coll.replace_one(doc! { "_id": id }, doc! { "_id": id, "doc": body }).upsert(true).await.map_err(|e| map_error("save recommendation settings", e))?;
         }
         Ok(())

@@ -3,6 +3,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{other, unavailable, write_error, SqliteStore};
+use super::{decode, encode};
+use crate::domain::records::Kind;
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -22,7 +24,7 @@ fn user_conflict(e: rusqlite::Error) -> StoreError {
 }
 
 fn parse_user(doc: String) -> Result<User, StoreError> {
-    serde_json::from_str(&doc).map_err(other)
+    decode(Kind::User, &doc)
 }
 
 /// `LIKE` pattern for a substring, with the pattern characters escaped.
@@ -44,7 +46,7 @@ impl UserStore for SqliteStore {
         let u = user.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&u).map_err(other)?;
+                let doc = encode(&u)?;
                 c.execute(
                     "INSERT INTO users (id, email_key, email, name, created_ts, doc) VALUES (?, ?, ?, ?, ?, ?)",
                     params![u.id, u.email_key(), u.email, u.name, ms(u.created_at), doc],
@@ -59,7 +61,7 @@ impl UserStore for SqliteStore {
         let u = user.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&u).map_err(other)?;
+                let doc = encode(&u)?;
                 c.execute(
                     "UPDATE users SET email_key = ?, email = ?, name = ?, doc = ? WHERE id = ?",
                     params![u.email_key(), u.email, u.name, doc, u.id],

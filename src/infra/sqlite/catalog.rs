@@ -3,6 +3,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::{other, unavailable, write_error, SqliteStore};
+use super::{decode, encode};
+use crate::domain::records::Kind;
 use crate::domain::category::Category;
 use crate::domain::product::{Product, ProductSummary};
 use crate::domain::query::{assemble_facets, CatalogQuery, SearchResult, Sort};
@@ -99,7 +101,7 @@ fn search_sync(conn: &Connection, q: &CatalogQuery) -> Result<SearchResult, Stor
         .map_err(unavailable)?
         .map(|doc| {
             let doc = doc.map_err(unavailable)?;
-            serde_json::from_str::<Product>(&doc).map(|p| p.summary()).map_err(other)
+            decode::<Product>(Kind::Product, &doc).map(|p| p.summary())
         })
         .collect::<Result<Vec<ProductSummary>, _>>()?;
     let base = token_counts(conn, q, None)?;
@@ -136,7 +138,7 @@ fn with_inventory(conn: &Connection, p: &Product) -> Result<Product, StoreError>
 }
 
 fn write_product_row(tx: &Connection, p: &Product) -> Result<(), StoreError> {
-    let doc = serde_json::to_string(p).map_err(other)?;
+    let doc = encode(p)?;
     tx.execute(
         "INSERT INTO products (id, slug, status, category, min_price, in_stock, popularity, created_ts, doc, changed_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -190,7 +192,7 @@ fn product_where(conn: &Connection, column: &str, value: &str) -> Result<Option<
         .prepare_cached(&format!("SELECT doc FROM products WHERE {column} = ?"))
         .and_then(|mut s| s.query_row([value], |r| r.get(0)).optional())
         .map_err(unavailable)?;
-    doc.map(|d| serde_json::from_str(&d).map_err(other)).transpose()
+    doc.map(|d| decode(Kind::Product, &d)).transpose()
 }
 
 #[async_trait]
@@ -282,7 +284,7 @@ impl CatalogStore for SqliteStore {
                 for sku in &skus {
                     let docs = stmt.query_map([sku], |r| r.get::<_, String>(0)).map_err(unavailable)?;
                     for d in docs {
-                        let p: Product = serde_json::from_str(&d.map_err(unavailable)?).map_err(other)?;
+                        let p: Product = decode(Kind::Product, &d.map_err(unavailable)?)?;
                         seen.insert(p.id.clone(), p);
                     }
                 }
@@ -315,7 +317,7 @@ impl CatalogStore for SqliteStore {
             .read(move |c| {
                 let mut s = c.prepare_cached("SELECT doc FROM products WHERE id > ? ORDER BY id LIMIT ?").map_err(unavailable)?;
                 let rows = s.query_map(params![after, limit], |r| r.get::<_, String>(0)).map_err(unavailable)?;
-                rows.map(|d| serde_json::from_str::<Product>(&d.map_err(unavailable)?).map_err(other)).collect()
+                rows.map(|d| decode::<Product>(Kind::Product, &d.map_err(unavailable)?)).collect()
             })
             .await
     }
@@ -329,7 +331,7 @@ impl CatalogStore for SqliteStore {
                 let rows = s.query_map(params![since_ms, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(unavailable)?;
                 rows.map(|row| {
                     let (at, d) = row.map_err(unavailable)?;
-                    Ok((at, serde_json::from_str::<Product>(&d).map_err(other)?))
+                    Ok((at, decode::<Product>(Kind::Product, &d)?))
                 })
                 .collect()
             })

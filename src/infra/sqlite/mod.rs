@@ -237,6 +237,16 @@ pub(crate) fn other(e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(e.to_string())
 }
 
+/// A record body as stored in a `doc` column: JSON, stamped with this release's schema.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    crate::infra::records::to_json(value).map_err(StoreError::Other)
+}
+
+/// A record body from a `doc` column, migrated when an earlier release wrote it.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(kind: crate::domain::records::Kind, body: &str) -> Result<T, StoreError> {
+    crate::infra::records::from_json(kind, body).map_err(StoreError::Other)
+}
+
 /// Maps a write error: a UNIQUE violation is a `Conflict`.
 pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
     match &e {

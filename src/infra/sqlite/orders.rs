@@ -9,6 +9,8 @@ use rusqlite::{params, OptionalExtension};
 
 use super::outbox::insert_entries;
 use super::{other, unavailable, write_error, SqliteStore};
+use super::{decode, encode};
+use crate::domain::records::Kind;
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::order::{Cart, Order, OrderStatus};
 use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StockLevel, StoreError};
@@ -145,7 +147,7 @@ impl CartStore for SqliteStore {
         self.0
             .read(move |c| {
                 let doc: Option<String> = c.query_row("SELECT doc FROM carts WHERE owner = ?", [&owner], |r| r.get(0)).optional().map_err(unavailable)?;
-                doc.map(|d| serde_json::from_str(&d).map_err(other)).transpose()
+                doc.map(|d| decode(Kind::Cart, &d)).transpose()
             })
             .await
     }
@@ -154,7 +156,7 @@ impl CartStore for SqliteStore {
         let cart = cart.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&cart).map_err(other)?;
+                let doc = encode(&cart)?;
                 let changed = if cart.version == 1 {
                     c.execute("INSERT INTO carts (owner, version, doc) VALUES (?, ?, ?)", params![cart.owner, cart.version, doc]).map_err(write_error)?
                 } else {
@@ -182,7 +184,7 @@ impl CartStore for SqliteStore {
 }
 
 fn parse_order(doc: String) -> Result<Order, StoreError> {
-    serde_json::from_str(&doc).map_err(other)
+    decode(Kind::Order, &doc)
 }
 
 #[async_trait]
@@ -201,7 +203,7 @@ impl OrderStore for SqliteStore {
         let o = order.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&o).map_err(other)?;
+                let doc = encode(&o)?;
                 c.execute(
                     "INSERT INTO orders (id, user_id, status, idem, created_ts, doc) VALUES (?, ?, ?, ?, ?, ?)",
                     params![o.id, o.user_id, o.status.as_str(), o.idempotency_key, o.created_at.timestamp_millis(), doc],
@@ -237,7 +239,7 @@ impl OrderStore for SqliteStore {
         let (o, events) = (order.clone(), events.to_vec());
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&o).map_err(other)?;
+                let doc = encode(&o)?;
                 let tx = c.transaction().map_err(other)?;
                 let n = tx
                     .execute("UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), o.user_id, doc, o.id, expected.as_str()])
@@ -257,7 +259,7 @@ impl OrderStore for SqliteStore {
         let (seen_status, seen_at) = (seen.status.as_str(), seen_at.as_str().unwrap_or_default().to_string());
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&o).map_err(other)?;
+                let doc = encode(&o)?;
                 let tx = c.transaction().map_err(other)?;
                 let n = tx
                     .execute(

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{other, unavailable, SqliteStore};
+use super::{decode, encode};
+use crate::domain::records::Kind;
 use crate::domain::outbox::{Endpoint, OutboxEntry};
 use crate::ports::{OutboxFilter, OutboxStore, StoreError};
 
@@ -17,14 +19,14 @@ pub(super) fn insert_entries(c: &Connection, entries: &[OutboxEntry]) -> Result<
         .prepare_cached("INSERT OR IGNORE INTO outbox (id, kind, status, target, next_ms, created_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .map_err(other)?;
     for e in entries {
-        let doc = serde_json::to_string(e).map_err(other)?;
+        let doc = encode(e)?;
         stmt.execute(params![e.id, e.kind.as_str(), e.status.as_str(), e.target, e.next_at.timestamp_millis(), e.created_at.timestamp_millis(), doc]).map_err(other)?;
     }
     Ok(())
 }
 
 fn parse(doc: String) -> Result<OutboxEntry, StoreError> {
-    serde_json::from_str(&doc).map_err(other)
+    decode(Kind::OutboxEntry, &doc)
 }
 
 #[async_trait]
@@ -61,7 +63,7 @@ impl OutboxStore for SqliteStore {
         let (worker, e) = (worker.to_string(), entry.clone());
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&e).map_err(other)?;
+                let doc = encode(&e)?;
                 let n = c
                     .execute(
                         "UPDATE outbox SET status = ?, next_ms = ?, doc = ?, worker = NULL, lease_ms = 0 WHERE id = ? AND worker = ?",
@@ -77,7 +79,7 @@ impl OutboxStore for SqliteStore {
         let e = entry.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&e).map_err(other)?;
+                let doc = encode(&e)?;
                 c.execute(
                     "INSERT INTO outbox (id, kind, status, target, next_ms, created_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                      ON CONFLICT(id) DO UPDATE SET status = ?3, next_ms = ?5, doc = ?7, worker = NULL, lease_ms = 0",
@@ -135,7 +137,7 @@ impl OutboxStore for SqliteStore {
         let e = endpoint.clone();
         self.0
             .write(move |c| {
-                let doc = serde_json::to_string(&e).map_err(other)?;
+                let doc = encode(&e)?;
                 c.execute("INSERT INTO webhook_endpoints (id, created_ms, doc) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET doc = ?3", params![e.id, e.created_at.timestamp_millis(), doc])
                     .map_err(other)?;
                 Ok(())
@@ -148,7 +150,7 @@ impl OutboxStore for SqliteStore {
             .read(|c| {
                 let mut stmt = c.prepare_cached("SELECT doc FROM webhook_endpoints ORDER BY created_ms, id").map_err(unavailable)?;
                 let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(unavailable)?.collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-                docs.iter().map(|d| serde_json::from_str(d).map_err(other)).collect()
+                docs.iter().map(|d| decode(Kind::WebhookEndpoint, d)).collect()
             })
             .await
     }

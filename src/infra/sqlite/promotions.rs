@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 
 use super::{other, unavailable, write_error, SqliteStore};
+use super::encode;
+use crate::domain::records::Kind;
 use crate::domain::promotion::Promotion;
 use crate::infra::promo_keys::{code_key, count_keys};
 use crate::ports::{PromotionStore, PromotionUsage, Redeemed, Redemption, StoreError};
@@ -16,13 +18,13 @@ fn used(c: &rusqlite::Connection, key: &str) -> Result<i64, StoreError> {
 }
 
 fn decode(doc: String) -> Result<Promotion, StoreError> {
-    serde_json::from_str(&doc).map_err(other)
+    super::decode(Kind::Promotion, &doc)
 }
 
 #[async_trait]
 impl PromotionStore for SqliteStore {
     async fn insert_promotion(&self, p: &Promotion) -> Result<(), StoreError> {
-        let (id, key, ms, doc) = (p.id.clone(), code_key(p), p.created_at.timestamp_millis(), serde_json::to_string(p).map_err(other)?);
+        let (id, key, ms, doc) = (p.id.clone(), code_key(p), p.created_at.timestamp_millis(), encode(p)?);
         self.0
             .write(move |c| {
                 c.execute("INSERT INTO promotions (id, code_key, created_ms, doc) VALUES (?, ?, ?, ?)", params![id, key, ms, doc]).map_err(write_error)?;
@@ -32,7 +34,7 @@ impl PromotionStore for SqliteStore {
     }
 
     async fn update_promotion(&self, p: &Promotion) -> Result<bool, StoreError> {
-        let (id, key, doc) = (p.id.clone(), code_key(p), serde_json::to_string(p).map_err(other)?);
+        let (id, key, doc) = (p.id.clone(), code_key(p), encode(p)?);
         self.0
             .write(move |c| Ok(c.execute("UPDATE promotions SET code_key = ?, doc = ? WHERE id = ?", params![key, doc, id]).map_err(write_error)? == 1))
             .await

@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use rusqlite::params;
 
 use super::{other, unavailable, SqliteStore};
+use super::{decode, encode};
+use crate::domain::records::Kind;
 use crate::domain::recommend::{Basket, RecommendSettings, Scored};
 use crate::infra::baskets::{SlimOrder, COUNTED_STATUSES};
 use crate::ports::{RecommendStore, StoreError};
@@ -28,7 +30,7 @@ impl RecommendStore for SqliteStore {
                 let mut out = Vec::new();
                 for row in rows {
                     let (id, user, at, doc) = row.map_err(unavailable)?;
-                    let slim: SlimOrder = serde_json::from_str(&doc).map_err(other)?;
+                    let slim: SlimOrder = decode(Kind::Order, &doc)?;
                     out.push(slim.basket(id, user, at));
                 }
                 Ok(out)
@@ -63,7 +65,7 @@ impl RecommendStore for SqliteStore {
                 let mut stmt = c.prepare_cached("SELECT items FROM complements WHERE product_id = ?").map_err(unavailable)?;
                 let mut rows = stmt.query(params![id]).map_err(unavailable)?;
                 match rows.next().map_err(unavailable)? {
-                    Some(row) => serde_json::from_str(&row.get::<_, String>(0).map_err(unavailable)?).map_err(other),
+                    Some(row) => decode(Kind::RecommendSettings, &row.get::<_, String>(0).map_err(unavailable)?),
                     None => Ok(Vec::new()),
                 }
             })
@@ -75,14 +77,14 @@ impl RecommendStore for SqliteStore {
             .read(|c| {
                 let mut stmt = c.prepare_cached("SELECT doc FROM recommend_settings ORDER BY product_id").map_err(unavailable)?;
                 let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(unavailable)?.collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-                docs.iter().map(|d| serde_json::from_str(d).map_err(other)).collect()
+                docs.iter().map(|d| decode(Kind::RecommendSettings, d)).collect()
             })
             .await
     }
 
     async fn save_recommend_settings(&self, settings: &RecommendSettings) -> Result<(), StoreError> {
         let s = settings.clone();
-        let doc = serde_json::to_string(&s).map_err(other)?;
+        let doc = encode(&s)?;
         self.0
             .write(move |c| {
                 if s.pinned.is_empty() && !s.excluded {

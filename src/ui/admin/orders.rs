@@ -184,7 +184,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                 <tfoot>
                     <tr><td colspan="4">{crate::ui::use_locale().t("admin-subtotal")}</td><td class="num">{crate::ui::use_locale().price(&o.subtotal)}</td></tr>
                     <tr><td colspan="4">{crate::ui::use_locale().t("admin-shipping")}</td><td class="num">{crate::ui::use_locale().price(&o.shipping)}</td></tr>
-                    <tr><td colspan="4">{crate::ui::use_locale().t("admin-of-which-vat")}</td><td class="num">{crate::ui::use_locale().price(&o.vat)}</td></tr>
+                    <tr><td colspan="4">{crate::ui::use_locale().t("admin-of-which-vat")}" ("{o.vat_percent}" %)"</td><td class="num">{crate::ui::use_locale().price(&o.vat)}</td></tr>
                     <tr class="strong"><td colspan="4">{crate::ui::use_locale().t("admin-total")}</td><td class="num">{crate::ui::use_locale().price(&o.total)}</td></tr>
                 </tfoot>
             </table>

@@ -534,7 +534,7 @@ fn OrderDetail(
                     view! { <p class="summary-row discount" data-testid="order-discount"><span>{name}</span><span>"−"{loc.money(d.amount_cents, &order.currency)}</span></p> }
                 }).collect_view()}
                 <p class="summary-row total"><span>{loc.t("total")}</span><strong>{loc.price(&order.total)}</strong></p>
-                <p class="summary-row muted"><span>{loc.t("incl-vat")}</span><span>{loc.price(&order.vat)}</span></p>
+                <p class="summary-row muted"><span>{loc.tf("incl-vat-percent", &[("percent", &order.vat_percent.to_string())])}</span><span>{loc.price(&order.vat)}</span></p>
                 <p class="summary-row" data-testid="payment-status"><span>{loc.t(&format!("payment-method-{}", order.payment.method.as_str()))}</span>
                     <span class=format!("payment {}", order.payment.status.as_str())>{loc.t(&format!("payment-status-{}", order.payment.status.as_str()))}</span></p>
                 {(order.payment.refunded_cents > 0).then(|| view! {
