@@ -2,7 +2,7 @@
 # Runs every test: unit, store contract tests on SQLite and MongoDB
 # (nx-27017), cache tests on Redis, black-box API/SSR tests, and the Playwright
 # journeys in Chromium, Lighthouse on the release build, the deployment-file checks, and the horizontal /
-# degradation run (two instances behind nginx). Starts the services it needs on free loopback ports
+# degradation run (two instances behind nginx), and the previous release beside this one on one store. Starts the services it needs on free loopback ports
 # and stops them when done.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -77,6 +77,9 @@ bash scripts/schemathesis.sh 2>&1 | tee "$LOGDIR/schemathesis.log"
 log "deployment files (Kubernetes schemas, Compose spec, Dockerfile structure)"
 bash scripts/check-deploy.sh 2>&1 | tee "$LOGDIR/deploy.log"
 
+log "two releases side by side on one store (a rolling deploy): the previous release and this one, SQLite and MongoDB"
+bash scripts/side_by_side.sh 2>&1 | tee "$LOGDIR/side-by-side.log"
+
 log "horizontal scaling and degradation: two instances behind nginx, Redis and MongoDB stopped"
 bash scripts/horizontal.sh 2>&1 | tee "$LOGDIR/horizontal.log"
 
@@ -86,6 +89,6 @@ rm -f "$VITRINA_TRACK_FILE"
 
 passed=$(grep -hoE '^test result: ok\. [0-9]+ passed' "$LOGDIR/cargo.log" | awk '{s+=$4} END {print s+0}')
 e2e=$(grep -hoE '^ *[0-9]+ passed' "$LOGDIR/e2e.log" | awk '{s+=$1} END {print s+0}')
-ops=$(grep -hoE '^(deploy|horizontal|schemathesis): [0-9]+ passed' "$LOGDIR/deploy.log" "$LOGDIR/horizontal.log" "$LOGDIR/schemathesis.log" | awk '{s+=$2} END {print s+0}')
+ops=$(grep -hoE '^(deploy|horizontal|schemathesis|side-by-side): [0-9]+ passed' "$LOGDIR/deploy.log" "$LOGDIR/horizontal.log" "$LOGDIR/schemathesis.log" "$LOGDIR/side-by-side.log" | awk '{s+=$2} END {print s+0}')
 echo
 echo "vitrina: $((passed + e2e + ops)) passed, 0 failed"

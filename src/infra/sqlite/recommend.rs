@@ -65,7 +65,7 @@ impl RecommendStore for SqliteStore {
                 let mut stmt = c.prepare_cached("SELECT items FROM complements WHERE product_id = ?").map_err(unavailable)?;
                 let mut rows = stmt.query(params![id]).map_err(unavailable)?;
                 match rows.next().map_err(unavailable)? {
-                    Some(row) => decode(Kind::RecommendSettings, &row.get::<_, String>(0).map_err(unavailable)?),
+                    Some(row) => serde_json::from_str(&row.get::<_, String>(0).map_err(unavailable)?).map_err(other),
                     None => Ok(Vec::new()),
                 }
             })
