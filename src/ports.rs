@@ -52,6 +52,11 @@ pub trait CatalogStore: Send + Sync {
     /// Products of any status in id order, after `after_id`, at most `limit`
     /// (a search index loads the whole catalog this way, page by page).
     async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError>;
+    /// Rewrites, at this release's schema, the products after `after_id` (in
+    /// id order, at most `limit` looked at) that an earlier schema stored; one
+    /// written meanwhile is left as it is. Returns the last id looked at
+    /// (`None` past the end) and how many were rewritten.
+    async fn restamp_products(&self, after_id: Option<&str>, limit: u32) -> Result<(Option<String>, u32), StoreError>;
     /// Products written (created, replaced, stock snapshot changed) at or
     /// after `since` (epoch milliseconds of the writer's clock), oldest
     /// change first, at most `limit`, each with its change time.

@@ -550,7 +550,7 @@ pub fn init_tracing(json: bool) {
 
 /// Serves until SIGINT or SIGTERM, then drains (see `serve_draining`).
 pub async fn serve(app: AppState) -> std::io::Result<()> {
-    let mut workers = vec![spawn_order_repair(app.clone()), spawn_cache_warmer(app.clone())];
+    let mut workers = vec![spawn_order_repair(app.clone()), spawn_cache_warmer(app.clone()), spawn_restamp(&app)];
     if app.config.notify.relay {
         workers.push(spawn_relay(&app, Duration::from_millis(500)));
     }
@@ -630,6 +630,34 @@ pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown
 /// Placements that died half-way (a crashed instance) are undone: at start
 /// and every 30 seconds, pending orders older than a minute release their stock.
 /// Keeps the 50 most viewed and sold product pages in the cache.
+/// After an upgrade, rewrites the products an earlier release stored at this
+/// release's schema, a batch at a time, once per start: products are read on
+/// every page and written rarely, so a store would otherwise migrate the same
+/// old record on each read. Instances doing it at once are harmless (each
+/// write is guarded). Stops with the app.
+pub fn spawn_restamp(app: &AppState) -> tokio::task::JoinHandle<()> {
+    let stopping = app.lifecycle.stopping();
+    let app = app.downgrade();
+    tokio::spawn(async move {
+        tokio::pin!(stopping);
+        let (mut after, mut total) = (None::<String>, 0u64);
+        loop {
+            let Some(app) = app.upgrade() else { return };
+            tokio::select! {
+                r = app.catalog.restamp_products(after.as_deref(), 500) => match r {
+                    Ok((Some(last), n)) => { after = Some(last); total += u64::from(n); }
+                    Ok((None, _)) => break,
+                    Err(e) => { tracing::warn!(error = %e, "rewriting old products at this schema stopped; reads still migrate them"); return; }
+                },
+                _ = &mut stopping => return,
+            }
+        }
+        if total > 0 {
+            tracing::info!(products = total, schema = crate::domain::records::CURRENT, "products of earlier schemas rewritten");
+        }
+    })
+}
+
 pub fn spawn_cache_warmer(app: AppState) -> tokio::task::JoinHandle<()> {
     let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {

@@ -157,6 +157,13 @@ async fn earlier_records_read_as_this_release(store: Arc<dyn common::AllStores>,
     assert_eq!(store.products_after(None, 10).await.unwrap(), vec![product.clone()]);
     assert_eq!(store.products_changed_since(0, 10).await.unwrap().into_iter().map(|(_, p)| p).collect::<Vec<_>>(), vec![product.clone()]);
     assert_eq!(raw.version(&PRODUCTS, &product.id).await, version, "reading writes nothing");
+    // the pass each start makes rewrites it once, then finds nothing more to do
+    assert_eq!(store.restamp_products(None, 10).await.unwrap(), (Some(product.id.clone()), 1));
+    assert_eq!(raw.version(&PRODUCTS, &product.id).await, CURRENT);
+    assert_eq!(store.product_by_id(&product.id).await.unwrap().as_ref(), Some(&product));
+    assert_eq!(store.restamp_products(None, 10).await.unwrap(), (Some(product.id.clone()), 0));
+    assert_eq!(store.restamp_products(Some(&product.id), 10).await.unwrap(), (None, 0));
+    raw.put(&PRODUCTS, &product.id, &text).await; // old again, for the write below
     store.upsert_products(std::slice::from_ref(&product)).await.unwrap();
     assert_eq!(raw.version(&PRODUCTS, &product.id).await, CURRENT, "the next write stores this release's schema");
     assert_eq!(store.product_by_id(&product.id).await.unwrap().as_ref(), Some(&product));

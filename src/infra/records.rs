@@ -20,11 +20,21 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
     Ok(format!("{{\"{STAMP}\":{CURRENT}{sep}{rest}"))
 }
 
+/// Whether a JSON body was written at this release's schema.
+pub fn is_current_json(body: &str) -> bool {
+    let current = format!("{{\"{STAMP}\":{CURRENT}");
+    body.strip_prefix(current.as_str()).is_some_and(|rest| rest.starts_with([',', '}']))
+}
+
+/// Whether a BSON body was written at this release's schema.
+pub fn is_current_bson(body: &Document) -> bool {
+    matches!(body.get(STAMP), Some(Bson::Int32(v)) if *v as u32 == CURRENT)
+}
+
 /// Decodes a JSON body of `kind`, migrating it first when it is older.
 pub fn from_json<T: DeserializeOwned>(kind: Kind, body: &str) -> Result<T, String> {
-    let current = format!("{{\"{STAMP}\":{CURRENT}");
     let fail = |e: serde_json::Error| format!("cannot decode a stored {}: {e}", kind.name());
-    if body.strip_prefix(current.as_str()).is_some_and(|rest| rest.starts_with([',', '}'])) {
+    if is_current_json(body) {
         return serde_json::from_str(body).map_err(fail);
     }
     let mut tree: serde_json::Value = serde_json::from_str(body).map_err(fail)?;
@@ -41,8 +51,7 @@ pub fn to_bson<T: Serialize>(value: &T) -> Result<Document, String> {
 
 /// Decodes a BSON body of `kind`, migrating it first when it is older.
 pub fn from_bson<T: DeserializeOwned>(kind: Kind, body: Document) -> Result<T, String> {
-    let stamped = matches!(body.get(STAMP), Some(Bson::Int32(v)) if *v as u32 == CURRENT);
-    if stamped {
+    if is_current_bson(&body) {
         return bson::deserialize_from_document(body).map_err(|e| format!("cannot decode a stored {}: {e}", kind.name()));
     }
     let mut tree = Bson::Document(body).into_relaxed_extjson();

@@ -126,6 +126,13 @@ impl CatalogService {
         self.store.ping().await
     }
 
+    /// Rewrites one batch of the products an earlier release stored, at this
+    /// release's schema (until then each read of one migrates it): returns
+    /// where the next batch starts (`None`: done) and how many were rewritten.
+    pub async fn restamp_products(&self, after_id: Option<&str>, batch: u32) -> Result<(Option<String>, u32), StoreError> {
+        self.store.restamp_products(after_id, batch).await
+    }
+
     pub fn index(&self) -> Option<&Arc<dyn SearchIndex>> {
         self.index.as_ref()
     }

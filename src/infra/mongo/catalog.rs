@@ -296,6 +296,41 @@ impl CatalogStore for MongoStore {
         self.sync_snapshots(product_ids).await
     }
 
+    async fn restamp_products(&self, after_id: Option<&str>, limit: u32) -> Result<(Option<String>, u32), StoreError> {
+        let filter = match after_id {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        let cursor = self
+            .products
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .projection(doc! { "doc": 1, "rev": 1 })
+            .await
+            .map_err(|e| map_error("page products", e))?;
+        let page: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("page products", e))?;
+        let mut rewritten = 0;
+        for d in &page {
+            let current = d.get_document("doc").map(crate::infra::records::is_current_bson).unwrap_or(false);
+            if current {
+                continue;
+            }
+            let id = d.get_str("_id").map_err(|e| StoreError::Other(e.to_string()))?;
+            let product = decode_product(d.clone()).map_err(StoreError::Other)?;
+            let body = crate::infra::records::to_bson(&product).map_err(StoreError::Other)?;
+            // `rev` changes with every write: a product written meanwhile keeps its write
+            let rev = d.get("rev").cloned().unwrap_or(Bson::Null);
+            let r = self
+                .products
+                .update_one(doc! { "_id": id, "rev": rev }, doc! { "$set": { "doc": body } })
+                .await
+                .map_err(|e| map_error("restamp a product", e))?;
+            rewritten += r.matched_count as u32;
+        }
+        Ok((page.last().and_then(|d| d.get_str("_id").ok()).map(str::to_string), rewritten))
+    }
+
     async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError> {
         let filter = match after_id {
             Some(id) => doc! { "_id": { "$gt": id } },
