@@ -82,6 +82,7 @@ impl vitrina::ports::CatalogStore for Counting {
     async fn sync_stock_snapshot(&self, ids: &[String]) -> Result<(), vitrina::ports::StoreError> { self.inner.sync_stock_snapshot(ids).await }
     async fn products_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_after(after, limit).await }
     async fn products_changed_since(&self, since: i64, limit: u32) -> Result<Vec<(i64, vitrina::domain::product::Product)>, vitrina::ports::StoreError> { self.inner.products_changed_since(since, limit).await }
+    async fn restamp_products(&self, after: Option<&str>, limit: u32) -> Result<(Option<String>, u32), vitrina::ports::StoreError> { self.inner.restamp_products(after, limit).await }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
