@@ -48,7 +48,8 @@ enum Command {
         to: std::path::PathBuf,
     },
     /// Restore an archive of `vitrina backup` into the configured store: an
-    /// empty data directory (or MongoDB database) unless --force.
+    /// empty data directory (or MongoDB database) unless --force. A backup of
+    /// the other kind of store moves the shop into this one.
     Restore {
         #[arg(long)]
         from: std::path::PathBuf,
@@ -115,15 +116,21 @@ async fn main() {
     // a restore must find the data directory as it is: before anything opens the store
     if let Command::Restore { from, force } = &cli.command {
         match vitrina::infra::backup::restore(&config.data_location(), from, *force).await {
-            Ok(r) => println!(
-                "Restored {} (a {} backup of {}, {} image(s)) into the {} store in {:.1?}.",
-                from.display(),
-                r.manifest.store,
-                r.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                r.images,
-                r.target,
-                r.elapsed
-            ),
+            Ok(r) => {
+                println!(
+                    "Restored {} (a {} backup of {}, {} image(s)) into the {} store in {:.1?}.",
+                    from.display(),
+                    r.manifest.store,
+                    r.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    r.images,
+                    r.target,
+                    r.elapsed
+                );
+                if let Some(moved) = &r.moved {
+                    let tables: Vec<String> = moved.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                    println!("Moved {} records from {} to {}: {}.", r.documents, r.manifest.store, r.target, tables.join(", "));
+                }
+            }
             Err(e) => {
                 eprintln!("restore: {e}");
                 std::process::exit(1);

@@ -161,19 +161,27 @@ async fn the_panel_shows_the_last_backup_and_bad_archives_are_refused() {
     assert_eq!(dash.last_backup, Some(record));
     assert!(!dash.backup_overdue);
 
-    // not an archive, and an archive of the other store
+    // not an archive
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.tar.gz");
     std::fs::write(&junk, b"not a backup").unwrap();
     let config = Config::for_data_dir(dir.path().join("new"));
     assert!(restore(&config.data_location(), &junk, false).await.is_err());
-    let archive = dir.path().join("shop.tar.gz");
-    backup(&app.state.config.data_location(), &archive).await.unwrap();
-    let mut mongo = Config::for_data_dir(dir.path().join("new2"));
-    mongo.mongodb_uri = Some("mongodb://127.0.0.1:1".into());
-    let refused = restore(&mongo.data_location(), &archive, false).await.unwrap_err();
-    assert!(refused.contains("sqlite store") && refused.contains("mongodb"), "{refused}");
-    assert!(!dir.path().join("new2").exists(), "nothing written when refused");
+    // an archive of a store this release does not know, and one of a newer format
+    for (format, store, says) in [(1, "postgres", "does not know"), (2, "sqlite", "format 2")] {
+        let odd = dir.path().join(format!("odd-{format}.tar.gz"));
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(std::fs::File::create(&odd).unwrap(), flate2::Compression::fast()));
+        let body = serde_json::to_vec(&json!({"format": format, "store": store, "created_at": "2026-12-01T00:00:00Z", "app_version": "9.9.9", "images": 0})).unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        tar.append_data(&mut header, "vitrina-backup.json", &body[..]).unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+        let refused = restore(&config.data_location(), &odd, false).await.unwrap_err();
+        assert!(refused.contains(says), "{refused}");
+    }
+    assert!(!dir.path().join("new").exists(), "nothing written when refused");
 }
 
 /// On MongoDB `vitrina backup` exports every collection of the shop into the
@@ -225,4 +233,141 @@ async fn a_mongodb_shop_restores_into_a_new_database() {
 
 async fn mongo_stock(uri: &str, db: &str, skus: &[String]) -> BTreeMap<String, i64> {
     vitrina::infra::mongo::MongoStore::connect(uri, db).await.unwrap().stock_levels(skus).await.unwrap()
+}
+
+/// Every record of an embedded store, as `vitrina restore` moves them.
+fn records_of(dir: &std::path::Path) -> Vec<vitrina::infra::transfer::Record> {
+    let mut conn = rusqlite::Connection::open(dir.join("vitrina.db")).unwrap();
+    let tx = conn.transaction().unwrap();
+    let mut out = Vec::new();
+    vitrina::infra::sqlite::transfer::export(&tx, &mut |r| {
+        out.push(r);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn per_table(records: &[vitrina::infra::transfer::Record]) -> BTreeMap<&'static str, u64> {
+    let mut n = BTreeMap::new();
+    for r in records {
+        *n.entry(r.table()).or_default() += 1;
+    }
+    n
+}
+
+/// A shop moves between the two stores with backup + restore: an embedded
+/// store's backup restored into MongoDB gives a shop that serves the same
+/// catalog, orders, stock and users; backed up there and restored into the
+/// embedded store again, it holds exactly the records it started with,
+/// every kind of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_moves_to_mongodb_and_back_with_every_record() {
+    use vitrina::domain::audit::AuditEntry;
+    use vitrina::domain::order::{Cart, CartLine};
+    use vitrina::domain::recommend::{RecommendSettings, Scored};
+    use vitrina::infra::records::from_json;
+    use vitrina::ports::{AuditStore, CartStore, CatalogStore, KeyValueStore, OutboxStore, PromotionStore, RecommendStore, Redemption, TokenStore};
+    let Some(uri) = common::mongo_uri() else { return };
+    let app = spawn_app(20).await;
+    let skus = sku_pool(&app).await;
+    app.state.accounts.register("mover@example.com", common::PASSWORD, "Mover", Role::Customer).await.unwrap();
+    let mut placed = Vec::new();
+    for (n, sku) in skus.iter().take(3).enumerate() {
+        let body = json!({"items": [{"sku": sku, "quantity": 1}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+        let partner = app.token_for(&format!("mover-partner{n}@example.com"), Role::Partner).await;
+        let (status, order) = common::call(&app, reqwest::Method::POST, "/api/v1/orders", &partner, Some(body), Some(&format!("mv{n}"))).await;
+        assert_eq!(status, 201, "{order}");
+        placed.push(order["id"].as_str().unwrap().to_string());
+    }
+    // every other kind of record, through the store's own ports
+    let source = open(app._dir.path());
+    let now = chrono::Utc::now();
+    source.reserve("o_held", &skus[3], 1).await.unwrap();
+    source.restock("o_returned", &skus[4], 1).await.unwrap();
+    let mut cart = Cart::empty("u:mover");
+    cart.lines.push(CartLine { sku: skus[5].clone(), quantity: 2 });
+    cart.version = 1;
+    source.save_cart(&cart).await.unwrap();
+    let audit = AuditEntry { id: "a-move".into(), at: now, actor_id: "u-1".into(), actor_email: "Admin@Example.com".into(), action: "product.update".into(), target: "p-1".into(), summary: "price".into(), before: Some("1".into()), after: None };
+    source.record_audit(&audit).await.unwrap();
+    let fixture = |name: &str| std::fs::read_to_string(format!("{}/tests/fixtures/schema-1/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    source.save_endpoint(&from_json(vitrina::domain::records::Kind::WebhookEndpoint, &fixture("webhook-endpoint")).unwrap()).await.unwrap();
+    source.put_entry(&from_json(vitrina::domain::records::Kind::OutboxEntry, &fixture("outbox-entry")).unwrap()).await.unwrap();
+    let promotion: vitrina::domain::promotion::Promotion = from_json(vitrina::domain::records::Kind::Promotion, &fixture("promotion")).unwrap();
+    source.insert_promotion(&promotion).await.unwrap();
+    let redemption = Redemption { promotion_id: promotion.id.clone(), order_id: placed[0].clone(), customer: "u-mover".into(), total_cents: 10_000, discount_cents: 1_000 };
+    source.redeem(&redemption, Some(100), Some(1)).await.unwrap();
+    let products = source.products_after(None, 100).await.unwrap();
+    source.put_complements(now.timestamp_millis(), &[(products[0].id.clone(), vec![Scored { id: products[1].id.clone(), score: 0.75 }])]).await.unwrap();
+    source.save_recommend_settings(&RecommendSettings { product_id: products[2].id.clone(), pinned: vec![products[3].id.clone()], excluded: false }).await.unwrap();
+    source.create_family("fam-move", "u-mover", now).await.unwrap();
+    source.revoke_family("fam-move", now).await.unwrap();
+    source.kv_put("move-test", "k", &[0, 1, 2, 255], Some(now + chrono::Duration::days(1))).await.unwrap();
+    // listings show inventory: the stored snapshots follow it
+    source.sync_stock_snapshot(&products.iter().map(|p| p.id.clone()).collect::<Vec<_>>()).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("embedded.tar.gz");
+    backup(&app.state.config.data_location(), &archive).await.unwrap();
+    // the records of the backup's moment (the running shop's relay goes on meanwhile)
+    let copy = Config::for_data_dir(dir.path().join("copy"));
+    restore(&copy.data_location(), &archive, false).await.unwrap();
+    let before = records_of(&dir.path().join("copy"));
+    let tables = per_table(&before);
+    assert_eq!(tables.len(), 19, "every kind of record is in the shop: {tables:?}");
+
+    // into MongoDB
+    let mut mongo = Config::for_data_dir(dir.path().join("mongo-images"));
+    mongo.mongodb_uri = Some(uri.clone());
+    mongo.mongodb_db = common::unique_name("vitrina_move");
+    let r = restore(&mongo.data_location(), &archive, false).await.expect("an embedded store's backup restores into MongoDB");
+    assert_eq!(r.moved.as_ref(), Some(&tables), "every record moved");
+    let state = AppState::build(&mongo).await.unwrap();
+    let moved = vitrina::infra::mongo::MongoStore::connect(&uri, &mongo.mongodb_db).await.unwrap();
+    let all = vitrina::domain::query::CatalogQuery { per_page: 100, ..Default::default() };
+    assert_eq!(moved.search(&all).await.unwrap().total, source.search(&all).await.unwrap().total, "the same catalog lists");
+    let word = products[0].name.split_whitespace().next().unwrap().to_string();
+    let by_word = vitrina::domain::query::CatalogQuery { q: Some(word.clone()), per_page: 100, ..Default::default() };
+    let found = moved.search(&by_word).await.unwrap();
+    assert_eq!(found.total, source.search(&by_word).await.unwrap().total, "search finds the same products for {word:?}");
+    assert!(found.items.iter().any(|i| i.id == products[0].id));
+    assert_eq!(moved.stock_levels(&skus).await.unwrap(), source.stock_levels(&skus).await.unwrap(), "stock as it was");
+    assert!(state.accounts.authenticate("mover@example.com", common::PASSWORD).await.is_ok(), "users sign in with their passwords");
+    let admin = state.accounts.register("move-admin@example.com", common::PASSWORD, "Admin", Role::Admin).await.unwrap();
+    for id in &placed {
+        state.orders.get(&admin, id).await.expect("every order is there");
+    }
+    assert_eq!(moved.cart("u:mover").await.unwrap(), Some(cart.clone()));
+    assert!(moved.next_order_number().await.unwrap() > placed.len() as u64, "order numbers go on where they were");
+    // a hold is given back exactly once, on the store it moved to
+    let held = moved.stock_levels(&[skus[3].clone()]).await.unwrap()[&skus[3]];
+    moved.release("o_held", &skus[3]).await.unwrap();
+    moved.release("o_held", &skus[3]).await.unwrap();
+    assert_eq!(moved.stock_levels(&[skus[3].clone()]).await.unwrap()[&skus[3]], held + 1);
+    drop(state);
+    // the database now holds a shop: a move into it is refused unless forced
+    let refused = restore(&mongo.data_location(), &archive, false).await.unwrap_err();
+    assert!(refused.contains("not empty"), "{refused}");
+
+    // and back, from the MongoDB shop as the move left it
+    let mongo_archive = dir.path().join("mongo.tar.gz");
+    let mut unchanged = Config::for_data_dir(dir.path().join("mongo-images-2"));
+    unchanged.mongodb_uri = Some(uri.clone());
+    unchanged.mongodb_db = common::unique_name("vitrina_move");
+    restore(&unchanged.data_location(), &archive, false).await.unwrap();
+    backup(&unchanged.data_location(), &mongo_archive).await.unwrap();
+    let back = Config::for_data_dir(dir.path().join("back"));
+    let r = restore(&back.data_location(), &mongo_archive, false).await.expect("a MongoDB backup restores into the embedded store");
+    assert!(r.moved.is_some());
+    let after = records_of(&dir.path().join("back"));
+    assert_eq!(per_table(&after), tables);
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!(a, b, "the same record after the round trip");
+    }
+    // the embedded shop starts on it and serves it
+    let state = AppState::build(&back).await.unwrap();
+    assert!(state.accounts.authenticate("mover@example.com", common::PASSWORD).await.is_ok());
+    let refused = restore(&back.data_location(), &mongo_archive, false).await.unwrap_err();
+    assert!(refused.contains("not empty") && refused.contains("--force"), "{refused}");
 }

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::infra::transfer::Moved;
+
 /// Where a shop's data lives (`Config::data_location`).
 #[derive(Debug, Clone)]
 pub struct Location {
@@ -70,6 +72,8 @@ pub struct RestoreReport {
     pub manifest: Manifest,
     pub target: String,
     pub documents: u64,
+    /// Records per table, when the backup was of the other kind of store.
+    pub moved: Option<crate::infra::transfer::Moved>,
     pub images: u64,
     pub elapsed: Duration,
 }
@@ -295,27 +299,40 @@ pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<Rest
     let started = Instant::now();
     let manifest = read_manifest(from)?;
     let target = if config.mongodb.is_some() { "mongodb" } else { "sqlite" };
-    if manifest.store != target {
-        return Err(format!(
-            "this backup holds a {} store and the shop is configured for {target}: restore it into the same kind of store ({})",
-            manifest.store,
-            if manifest.store == "sqlite" { "leave MONGODB_URI unset" } else { "set MONGODB_URI" }
-        ));
+    if !["sqlite", "mongodb"].contains(&manifest.store.as_str()) {
+        return Err(format!("this backup holds a {:?} store, which this release does not know", manifest.store));
     }
     let images_dir = config.data_dir.join(IMAGES_DIR);
     // refuse before writing anything (the embedded store's directory is checked as a whole below)
     if config.mongodb.is_some() && manifest.images > 0 && !force && images_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
         return Err(format!("{} is not empty (it holds images): restore into a new data directory, or add --force to replace them", images_dir.display()));
     }
-    let documents = match &config.mongodb {
-        None => {
+    let mut moved = None;
+    let documents = match (&config.mongodb, manifest.store.as_str()) {
+        (None, "sqlite") => {
             let dir = config.data_dir.clone();
             let (from, force) = (from.to_path_buf(), force);
             tokio::task::spawn_blocking(move || restore_sqlite(&from, &dir, force)).await.map_err(|e| err("restore task", e))??
         }
-        Some((uri, db)) => {
+        (None, _) => {
+            let (dir, from, manifest) = (config.data_dir.clone(), from.to_path_buf(), manifest.clone());
+            let m = tokio::task::spawn_blocking(move || move_into_sqlite(&from, &manifest, &dir, force)).await.map_err(|e| err("restore task", e))??;
+            let n = m.values().sum();
+            moved = Some(m);
+            n
+        }
+        (Some((uri, db)), "mongodb") => {
             let db = mongo_database(uri, db).await?;
             restore_mongo(&db, from, &manifest, force).await?
+        }
+        (Some((uri, db)), _) => {
+            let db = mongo_database(uri, db).await?;
+            let m = move_into_mongo(&db, from, force)
+                .await
+                .map_err(|e| format!("{e} (the database may now hold part of the shop: run the restore again with --force)"))?;
+            let n = m.values().sum();
+            moved = Some(m);
+            n
         }
     };
     // images: into the data directory
@@ -325,10 +342,12 @@ pub async fn restore(config: &Location, from: &Path, force: bool) -> Result<Rest
     } else {
         0
     };
-    Ok(RestoreReport { manifest, target: target.into(), documents, images, elapsed: started.elapsed() })
+    Ok(RestoreReport { manifest, target: target.into(), documents, moved, images, elapsed: started.elapsed() })
 }
 
-fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
+/// Makes `dir` ready to take a restored store: it must be empty, unless
+/// `force`, which removes the store and images in it.
+fn prepare_data_dir(dir: &Path, force: bool) -> Result<(), String> {
     let occupied = dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
     if occupied && !force {
         return Err(format!("{} is not empty: restore into a new data directory, or add --force to replace the shop in it", dir.display()));
@@ -344,6 +363,11 @@ fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
         }
         let _ = std::fs::remove_dir_all(dir.join(IMAGES_DIR));
     }
+    Ok(())
+}
+
+fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
+    prepare_data_dir(dir, force)?;
     let target = dir.join("vitrina.db");
     let partial = dir.join("vitrina.db.restoring");
     let mut archive = open_archive(from)?;
@@ -372,8 +396,10 @@ fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
     Ok(1)
 }
 
-async fn restore_mongo(db: &mongodb::Database, from: &Path, manifest: &Manifest, force: bool) -> Result<u64, String> {
-    use mongodb::bson::{doc, Bson, Document};
+/// Makes the database ready to take a restored shop: its collections must
+/// be empty, unless `force`, which empties them.
+async fn prepare_database(db: &mongodb::Database, force: bool) -> Result<(), String> {
+    use mongodb::bson::{doc, Document};
     let existing = db.list_collection_names().await.map_err(|e| err("list collections", e))?;
     let mut occupied = Vec::new();
     for name in existing.iter().filter(|n| !n.starts_with("system.")) {
@@ -388,45 +414,171 @@ async fn restore_mongo(db: &mongodb::Database, from: &Path, manifest: &Manifest,
     for name in &occupied {
         db.collection::<Document>(name).delete_many(doc! {}).await.map_err(|e| err(&format!("empty {name}"), e))?;
     }
-    let mut archive = open_archive(from)?;
-    let mut total = 0u64;
+    Ok(())
+}
+
+async fn restore_mongo(db: &mongodb::Database, from: &Path, manifest: &Manifest, force: bool) -> Result<u64, String> {
+    use mongodb::bson::Document;
+    prepare_database(db, force).await?;
     let handle = tokio::runtime::Handle::current();
-    let entries = archive.entries().map_err(|e| err("read the archive", e))?;
-    for entry in entries {
+    let insert = |name: &str, batch: Vec<Document>| {
+        let coll = db.collection::<Document>(name);
+        tokio::task::block_in_place(|| handle.block_on(async move { coll.insert_many(batch).await.map(|_| ()) })).map_err(|e| err(&format!("write {name}"), e))
+    };
+    let mut batch: (String, Vec<Document>) = (String::new(), Vec::with_capacity(BATCH));
+    let counts = mongo_documents(from, manifest, |name, _, d| {
+        if batch.0 != name || batch.1.len() == BATCH {
+            if !batch.1.is_empty() {
+                insert(&batch.0, std::mem::take(&mut batch.1))?;
+            }
+            batch.0 = name.to_string();
+        }
+        batch.1.push(d);
+        Ok(())
+    })?;
+    if !batch.1.is_empty() {
+        insert(&batch.0, batch.1)?;
+    }
+    Ok(counts.values().sum())
+}
+
+/// The documents of a MongoDB backup, line by line: `(collection, line
+/// number, document)`. Checks them against the manifest; returns how many
+/// each collection held.
+fn mongo_documents(from: &Path, manifest: &Manifest, mut each: impl FnMut(&str, usize, mongodb::bson::Document) -> Result<(), String>) -> Result<BTreeMap<String, u64>, String> {
+    use mongodb::bson::Bson;
+    let mut archive = open_archive(from)?;
+    let mut counts = BTreeMap::new();
+    for entry in archive.entries().map_err(|e| err("read the archive", e))? {
         let entry = entry.map_err(|e| err("read the archive", e))?;
         let path = entry.path().map_err(|e| err("read the archive", e))?.to_string_lossy().into_owned();
         let Some(name) = path.strip_prefix(MONGO_DIR).and_then(|n| n.strip_suffix(".jsonl")).map(str::to_string) else { continue };
         if !manifest.collections.contains_key(&name) {
             return Err(format!("the archive holds {name}, which its manifest does not list"));
         }
-        let coll = db.collection::<Document>(&name);
-        let mut batch: Vec<Document> = Vec::with_capacity(BATCH);
         let mut n = 0u64;
-        let insert = |batch: Vec<Document>| {
-            let coll = coll.clone();
-            tokio::task::block_in_place(|| handle.block_on(async move { coll.insert_many(batch).await.map(|_| ()) })).map_err(|e| err(&format!("write {name}"), e))
-        };
         for (i, line) in BufReader::new(entry).lines().enumerate() {
             let line = line.map_err(|e| err("read the archive", e))?;
             let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(&format!("{path} line {}", i + 1), e))?;
             let Bson::Document(d) = Bson::try_from(value).map_err(|e| err(&format!("{path} line {}", i + 1), e))? else {
                 return Err(format!("{path} line {}: not a document", i + 1));
             };
-            batch.push(d);
-            if batch.len() == BATCH {
-                insert(std::mem::take(&mut batch))?;
-            }
+            each(&name, i + 1, d)?;
             n += 1;
-        }
-        if !batch.is_empty() {
-            insert(batch)?;
         }
         if Some(&n) != manifest.collections.get(&name) {
             return Err(format!("{name}: the archive holds {n} documents, its manifest says {}", manifest.collections[&name]));
         }
-        total += n;
+        counts.insert(name, n);
     }
-    Ok(total)
+    Ok(counts)
+}
+
+/// A MongoDB backup restored into the embedded store: every document read
+/// as records and written in one transaction into a new store file, which
+/// replaces the old one only when whole.
+fn move_into_sqlite(from: &Path, manifest: &Manifest, dir: &Path, force: bool) -> Result<Moved, String> {
+    use crate::infra::mongo::transfer::records_of;
+    prepare_data_dir(dir, force)?;
+    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    let partial = dir.join("vitrina.db.restoring");
+    let _ = std::fs::remove_file(&partial);
+    // the schema of this release
+    drop(crate::infra::sqlite::SqliteDb::open(&partial).map_err(|e| err("create the store", e))?);
+    let result = (|| {
+        let mut conn = rusqlite::Connection::open(&partial).map_err(|e| err("open the new store", e))?;
+        let tx = conn.transaction().map_err(|e| err("write the store", e))?;
+        let mut moved = Moved::new();
+        mongo_documents(from, manifest, |name, line, d| match records_of(name, d) {
+            // not the shop's: left behind
+            None => Ok(()),
+            Some(Err(e)) => Err(format!("{MONGO_DIR}{name}.jsonl line {line}: {e}")),
+            Some(Ok(records)) => {
+                crate::infra::sqlite::transfer::import(&tx, &records).map_err(|e| format!("{MONGO_DIR}{name}.jsonl line {line}: {e}"))?;
+                for r in &records {
+                    *moved.entry(r.table()).or_default() += 1;
+                }
+                Ok(())
+            }
+        })?;
+        tx.commit().map_err(|e| err("write the store", e))?;
+        // one self-contained file
+        conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| err("finish the store", e))?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| err("check the new store", e))?;
+        if check != "ok" {
+            return Err(format!("the new store failed its integrity check: {check}"));
+        }
+        Ok(moved)
+    })();
+    match result {
+        Ok(moved) => {
+            std::fs::rename(&partial, dir.join("vitrina.db")).map_err(|e| err("move the store into place", e))?;
+            Ok(moved)
+        }
+        Err(e) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(with_suffix(&partial, suffix));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// An embedded-store backup restored into MongoDB: the store file is taken
+/// out of the archive into a scratch directory, read as records in one read
+/// transaction, and written in batches.
+async fn move_into_mongo(db: &mongodb::Database, from: &Path, force: bool) -> Result<Moved, String> {
+    use mongodb::bson::Document;
+    prepare_database(db, force).await?;
+    let scratch = std::env::temp_dir().join(format!("vitrina-move-{}-{}", std::process::id(), Utc::now().timestamp_millis()));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<crate::infra::transfer::Record>>(4);
+    let reader = {
+        let (from, scratch) = (from.to_path_buf(), scratch.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            restore_sqlite(&from, &scratch, false)?;
+            let path = scratch.join("vitrina.db");
+            // a backup of an earlier release gets this release's tables first
+            drop(crate::infra::sqlite::SqliteDb::open(&path).map_err(|e| err("open the backup's store", e))?);
+            let mut conn = rusqlite::Connection::open(&path).map_err(|e| err("open the backup's store", e))?;
+            let read = conn.transaction().map_err(|e| err("read the backup's store", e))?;
+            let mut batch = Vec::with_capacity(BATCH);
+            crate::infra::sqlite::transfer::export(&read, &mut |r| {
+                batch.push(r);
+                if batch.len() == BATCH {
+                    // the writer stopped: its error is the one to report
+                    tx.blocking_send(std::mem::take(&mut batch)).map_err(|_| crate::ports::StoreError::Other("stopped".into()))?;
+                }
+                Ok(())
+            })
+            .map_err(|e| err("read the backup's store", e))?;
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+            Ok(())
+        })
+    };
+    let written = async {
+        let mut moved = Moved::new();
+        while let Some(batch) = rx.recv().await {
+            let mut by_collection: BTreeMap<&'static str, Vec<Document>> = BTreeMap::new();
+            for r in &batch {
+                let (name, d) = crate::infra::mongo::transfer::document_of(r).map_err(|e| err("convert a record", e))?;
+                by_collection.entry(name).or_default().push(d);
+            }
+            for (name, docs) in by_collection {
+                let n = docs.len() as u64;
+                db.collection::<Document>(name).insert_many(docs).await.map_err(|e| err(&format!("write {name}"), e))?;
+                *moved.entry(name).or_default() += n;
+            }
+        }
+        Ok::<_, String>(moved)
+    }
+    .await;
+    let read = reader.await.map_err(|e| err("restore task", e));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let moved = written?;
+    read??;
+    Ok(moved)
 }
 
 fn unpack_images(from: &Path, dir: &Path) -> Result<u64, String> {

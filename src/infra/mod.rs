@@ -19,4 +19,5 @@ pub mod sqlite;
 pub mod stripe;
 pub mod thumbnails;
 pub mod tiered_cache;
+pub mod transfer;
 pub mod webhooks;

@@ -125,7 +125,7 @@ fn user_write_error(context: &str, e: MongoError) -> StoreError {
 
 /// The stored form of a user: the domain value under `doc` plus the fields
 /// queries and indexes use.
-fn user_document(user: &User) -> Result<Document, StoreError> {
+pub(super) fn user_document(user: &User) -> Result<Document, StoreError> {
     let body = crate::infra::records::to_bson(user)
         .map_err(|e| StoreError::Other(format!("cannot encode user {:?}: {e}", user.id)))?;
     Ok(doc! {
@@ -142,7 +142,7 @@ fn user_document(user: &User) -> Result<Document, StoreError> {
     })
 }
 
-fn decode_user(d: Document) -> Result<User, String> {
+pub(super) fn decode_user(d: Document) -> Result<User, String> {
     decode_body(d, crate::domain::records::Kind::User)
 }
 
@@ -281,7 +281,7 @@ impl TokenStore for MongoStore {
     }
 }
 
-fn decode_refresh(d: &Document) -> Result<RefreshRecord, StoreError> {
+pub(super) fn decode_refresh(d: &Document) -> Result<RefreshRecord, StoreError> {
     let text = |field: &str| -> Result<String, StoreError> {
         match d.get(field) {
             Some(Bson::String(s)) => Ok(s.clone()),
@@ -372,11 +372,11 @@ impl KeyValueStore for MongoStore {
 }
 
 /// One `_id` per namespace and key (namespaces are fixed names without `:`).
-fn kv_id(ns: &str, key: &str) -> String {
+pub(super) fn kv_id(ns: &str, key: &str) -> String {
     format!("{ns}:{key}")
 }
 
-fn kv_document(id: &str, ns: &str, key: &str, value: &[u8], expires_at: Option<DateTime<Utc>>) -> Document {
+pub(super) fn kv_document(id: &str, ns: &str, key: &str, value: &[u8], expires_at: Option<DateTime<Utc>>) -> Document {
     let mut d = doc! { "_id": id, "ns": ns, "key": key, "value": base64_encode(value) };
     if let Some(t) = expires_at {
         d.insert("expires_at", bson::DateTime::from_chrono(t));
@@ -391,7 +391,7 @@ fn kv_expired(d: &Document, now: DateTime<Utc>) -> bool {
     }
 }
 
-fn kv_value(d: &Document) -> Result<Vec<u8>, StoreError> {
+pub(super) fn kv_value(d: &Document) -> Result<Vec<u8>, StoreError> {
     match d.get("value") {
         Some(Bson::String(s)) => bson::Binary::from_base64(s, None)
             .map(|b| b.bytes)

@@ -62,7 +62,7 @@ impl AuditStore for MongoStore {
 
 /// The stored form of an entry: the domain value under `doc` plus the
 /// fields the filters and the sort use.
-fn audit_document(e: &AuditEntry) -> Result<Document, StoreError> {
+pub(super) fn audit_document(e: &AuditEntry) -> Result<Document, StoreError> {
     let body = crate::infra::records::to_bson(e)
         .map_err(|err| StoreError::Other(format!("cannot encode audit entry {:?}: {err}", e.id)))?;
     Ok(doc! {
@@ -77,7 +77,7 @@ fn audit_document(e: &AuditEntry) -> Result<Document, StoreError> {
     })
 }
 
-fn decode_entry(d: Document) -> Result<AuditEntry, String> {
+pub(super) fn decode_entry(d: Document) -> Result<AuditEntry, String> {
     decode_body(d, crate::domain::records::Kind::AuditEntry)
 }
 

@@ -65,6 +65,7 @@ mod paging;
 mod recommend;
 mod promotions;
 mod slow_log;
+pub mod transfer;
 
 use std::time::Duration;
 

@@ -28,7 +28,7 @@ use super::{is_duplicate_key, map_error, MongoStore};
 use crate::domain::outbox::{Endpoint, OutboxEntry};
 use crate::ports::{OutboxFilter, OutboxStore, StoreError};
 
-fn entry_document(e: &OutboxEntry) -> Result<Document, StoreError> {
+pub(super) fn entry_document(e: &OutboxEntry) -> Result<Document, StoreError> {
     let json = to_json(e).map_err(StoreError::Other)?;
     Ok(doc! {
         "_id": e.id.as_str(),
@@ -42,7 +42,7 @@ fn entry_document(e: &OutboxEntry) -> Result<Document, StoreError> {
     })
 }
 
-fn decode_entry(d: Document) -> Result<OutboxEntry, String> {
+pub(super) fn decode_entry(d: Document) -> Result<OutboxEntry, String> {
     let json = d.get_str("doc").map_err(|e| format!("outbox entry without its body: {e}"))?;
     from_json(Kind::OutboxEntry, json)
 }

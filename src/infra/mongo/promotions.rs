@@ -71,12 +71,12 @@ impl MongoStore {
     }
 }
 
-fn encode(p: &Promotion) -> Result<Document, StoreError> {
+pub(super) fn encode(p: &Promotion) -> Result<Document, StoreError> {
     let body = crate::infra::records::to_bson(p).map_err(StoreError::Other)?;
     Ok(doc! { "_id": p.id.as_str(), "code_key": code_key(p), "created_ms": p.created_at.timestamp_millis(), "doc": body })
 }
 
-fn decode(d: Document) -> Result<Promotion, StoreError> {
+pub(super) fn decode(d: Document) -> Result<Promotion, StoreError> {
     super::codec::decode_body(d, crate::domain::records::Kind::Promotion).map_err(StoreError::Other)
 }
 

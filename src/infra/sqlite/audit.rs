@@ -16,28 +16,7 @@ use crate::ports::{AuditStore, StoreError};
 impl AuditStore for SqliteStore {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let e = entry.clone();
-        self.0
-            .write(move |c| {
-                c.execute(
-                    r#"INSERT INTO audit (id, at_ms, actor_id, actor_email, actor_key, action, target, summary, "before", "after")
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
-                    params![
-                        e.id,
-                        e.at.timestamp_millis(),
-                        e.actor_id,
-                        e.actor_email,
-                        e.actor_email.to_lowercase(),
-                        e.action,
-                        e.target,
-                        e.summary,
-                        e.before,
-                        e.after
-                    ],
-                )
-                .map_err(write_error)?;
-                Ok(())
-            })
-            .await
+        self.0.write(move |c| insert(c, &e)).await
     }
 
     async fn list_audit(&self, filter: &AuditFilter, offset: u64, limit: u64) -> Result<(Vec<AuditEntry>, u64), StoreError> {
@@ -112,7 +91,18 @@ impl AuditStore for SqliteStore {
     }
 }
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+/// Writes one entry.
+pub(super) fn insert(c: &rusqlite::Connection, e: &AuditEntry) -> Result<(), StoreError> {
+    c.execute(
+        r#"INSERT INTO audit (id, at_ms, actor_id, actor_email, actor_key, action, target, summary, "before", "after")
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+        params![e.id, e.at.timestamp_millis(), e.actor_id, e.actor_email, e.actor_email.to_lowercase(), e.action, e.target, e.summary, e.before, e.after],
+    )
+    .map_err(write_error)?;
+    Ok(())
+}
+
+pub(super) fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let at_ms: i64 = r.get(1)?;
     let at = Utc.timestamp_millis_opt(at_ms).single().ok_or(rusqlite::Error::IntegralValueOutOfRange(1, at_ms))?;
     Ok(AuditEntry {

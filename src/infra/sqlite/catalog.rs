@@ -156,6 +156,12 @@ fn write_product_row(tx: &Connection, p: &Product) -> Result<(), StoreError> {
 
 fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(other)?;
+    write_products(&tx, products)?;
+    tx.commit().map_err(other)
+}
+
+/// Writes products with their SKUs, first inventory and tokens, inside the caller's transaction.
+pub(super) fn write_products(tx: &Connection, products: &[Product]) -> Result<(), StoreError> {
     for p in products {
         for table in ["skus", "facet_tokens", "search_tokens"] {
             tx.execute(&format!("DELETE FROM {table} WHERE product_id = ?"), [&p.id]).map_err(other)?;
@@ -171,8 +177,8 @@ fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreE
                 inv.execute(params![v.sku, p.id, v.stock.max(0)]).map_err(other)?;
             }
         }
-        let p = with_inventory(&tx, p)?;
-        write_product_row(&tx, &p)?;
+        let p = with_inventory(tx, p)?;
+        write_product_row(tx, &p)?;
         {
             let mut ft = tx.prepare_cached("INSERT INTO facet_tokens (token, product_id) VALUES (?, ?)").map_err(other)?;
             for t in p.facet_tokens() {
@@ -184,7 +190,7 @@ fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreE
             }
         }
     }
-    tx.commit().map_err(other)
+    Ok(())
 }
 
 fn product_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Product>, StoreError> {

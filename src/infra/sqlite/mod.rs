@@ -9,6 +9,7 @@ mod orders;
 mod outbox;
 mod recommend;
 mod promotions;
+pub mod transfer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
