@@ -627,9 +627,6 @@ pub async fn serve_on(listener: tokio::net::TcpListener, app: AppState, shutdown
     axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
-/// Placements that died half-way (a crashed instance) are undone: at start
-/// and every 30 seconds, pending orders older than a minute release their stock.
-/// Keeps the 50 most viewed and sold product pages in the cache.
 /// After an upgrade, rewrites the products an earlier release stored at this
 /// release's schema, a batch at a time, once per start: products are read on
 /// every page and written rarely, so a store would otherwise migrate the same
@@ -658,6 +655,7 @@ pub fn spawn_restamp(app: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Keeps the 50 most viewed and sold product pages in the cache.
 pub fn spawn_cache_warmer(app: AppState) -> tokio::task::JoinHandle<()> {
     let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {
@@ -766,6 +764,8 @@ pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) -> tokio::task::
     })
 }
 
+/// Placements that died half-way (a crashed instance) are undone: at start
+/// and every 30 seconds, pending orders older than a minute release their stock.
 pub fn spawn_order_repair(app: AppState) -> tokio::task::JoinHandle<()> {
     let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {

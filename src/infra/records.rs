@@ -17,13 +17,19 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
     let body = serde_json::to_string(value).map_err(|e| e.to_string())?;
     let rest = body.strip_prefix('{').ok_or("a record body must be a JSON object")?;
     let sep = if rest == "}" { "" } else { "," };
-    Ok(format!("{{\"{STAMP}\":{CURRENT}{sep}{rest}"))
+    Ok(format!("{}{sep}{rest}", current_prefix()))
+}
+
+/// `{"schema":<CURRENT>`: how a body this release wrote begins (made once,
+/// as every read checks it).
+fn current_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| format!("{{\"{STAMP}\":{CURRENT}"))
 }
 
 /// Whether a JSON body was written at this release's schema.
 pub fn is_current_json(body: &str) -> bool {
-    let current = format!("{{\"{STAMP}\":{CURRENT}");
-    body.strip_prefix(current.as_str()).is_some_and(|rest| rest.starts_with([',', '}']))
+    body.strip_prefix(current_prefix()).is_some_and(|rest| rest.starts_with([',', '}']))
 }
 
 /// Whether a BSON body was written at this release's schema.

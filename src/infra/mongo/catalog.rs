@@ -80,6 +80,23 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// Products in `_id` order after `after_id`, `limit` of them, with the fields of `projection`.
+    async fn products_page(&self, after_id: Option<&str>, limit: u32, projection: Document) -> Result<mongodb::Cursor<Document>, StoreError> {
+        let filter = match after_id {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        self.products
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .projection(projection)
+            .await
+            .map_err(|e| map_error("page products", e))
+    }
+}
+
 #[async_trait]
 impl CatalogStore for MongoStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -297,18 +314,7 @@ impl CatalogStore for MongoStore {
     }
 
     async fn restamp_products(&self, after_id: Option<&str>, limit: u32) -> Result<(Option<String>, u32), StoreError> {
-        let filter = match after_id {
-            Some(id) => doc! { "_id": { "$gt": id } },
-            None => doc! {},
-        };
-        let cursor = self
-            .products
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limit))
-            .projection(doc! { "doc": 1, "rev": 1 })
-            .await
-            .map_err(|e| map_error("page products", e))?;
+        let cursor = self.products_page(after_id, limit, doc! { "doc": 1, "rev": 1 }).await?;
         let page: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("page products", e))?;
         let mut rewritten = 0;
         for d in &page {
@@ -332,18 +338,7 @@ impl CatalogStore for MongoStore {
     }
 
     async fn products_after(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<Product>, StoreError> {
-        let filter = match after_id {
-            Some(id) => doc! { "_id": { "$gt": id } },
-            None => doc! {},
-        };
-        let cursor = self
-            .products
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limit))
-            .projection(doc! { "doc": 1 })
-            .await
-            .map_err(|e| map_error("page products", e))?;
+        let cursor = self.products_page(after_id, limit, doc! { "doc": 1 }).await?;
         Ok(read_products(cursor).await?.into_iter().map(|(_, p)| p).collect())
     }
 

@@ -13,29 +13,6 @@ use crate::domain::records::Kind;
 use crate::infra::transfer::Record;
 use crate::ports::StoreError;
 
-/// The collections a shop writes, in an order a target can write them in.
-pub const COLLECTIONS: [&str; 19] = [
-    "categories",
-    "inventory",
-    "products",
-    "users",
-    "token_families",
-    "refresh_tokens",
-    "kv",
-    "carts",
-    "orders",
-    "ordered_products",
-    "counters",
-    "audit",
-    "outbox",
-    "webhook_endpoints",
-    "complements",
-    "recommend_settings",
-    "promotions",
-    "promotion_counts",
-    "promotion_redemptions",
-];
-
 fn text(d: &Document, field: &str) -> Result<String, String> {
     d.get_str(field).map(str::to_string).map_err(|_| format!("no text `{field}`"))
 }

@@ -330,25 +330,41 @@ impl CatalogStore for SqliteStore {
 
     async fn restamp_products(&self, after_id: Option<&str>, limit: u32) -> Result<(Option<String>, u32), StoreError> {
         let after = after_id.unwrap_or("").to_string();
-        self.0
-            .write(move |c| {
-                let page: Vec<(String, String)> = {
-                    let mut s = c.prepare_cached("SELECT id, doc FROM products WHERE id > ? ORDER BY id LIMIT ?").map_err(unavailable)?;
-                    let rows = s.query_map(params![after, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(unavailable)?;
-                    rows.collect::<Result<_, _>>().map_err(unavailable)?
-                };
-                let mut rewritten = 0;
-                for (id, old) in &page {
-                    if crate::infra::records::is_current_json(old) {
-                        continue;
+        // read on a reader: the writer (orders, stock) is taken only when a page has old products
+        let (last, stale) = self
+            .0
+            .read(move |c| {
+                let mut s = c.prepare_cached("SELECT id, doc FROM products WHERE id > ? ORDER BY id LIMIT ?").map_err(unavailable)?;
+                let rows = s.query_map(params![after, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(unavailable)?;
+                let (mut last, mut stale) = (None, Vec::new());
+                for row in rows {
+                    let (id, doc) = row.map_err(unavailable)?;
+                    if !crate::infra::records::is_current_json(&doc) {
+                        let new = encode(&decode::<Product>(Kind::Product, &doc)?)?;
+                        stale.push((id.clone(), doc, new));
                     }
-                    let doc = encode(&decode::<Product>(Kind::Product, old)?)?;
-                    // the old text as the guard: a product written meanwhile keeps its write
-                    rewritten += c.execute("UPDATE products SET doc = ?1 WHERE id = ?2 AND doc = ?3", params![doc, id, old]).map_err(other)? as u32;
+                    last = Some(id);
                 }
-                Ok((page.last().map(|(id, _)| id.clone()), rewritten))
+                Ok((last, stale))
             })
-            .await
+            .await?;
+        if stale.is_empty() {
+            return Ok((last, 0));
+        }
+        let rewritten = self
+            .0
+            .write(move |c| {
+                let tx = c.transaction().map_err(other)?;
+                let mut n = 0;
+                for (id, old, new) in &stale {
+                    // the old text as the guard: a product written meanwhile keeps its write
+                    n += tx.execute("UPDATE products SET doc = ?1 WHERE id = ?2 AND doc = ?3", params![new, id, old]).map_err(other)? as u32;
+                }
+                tx.commit().map_err(other)?;
+                Ok(n)
+            })
+            .await?;
+        Ok((last, rewritten))
     }
 
     async fn products_changed_since(&self, since_ms: i64, limit: u32) -> Result<Vec<(i64, Product)>, StoreError> {
