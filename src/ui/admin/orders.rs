@@ -168,6 +168,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
         </div>
         <div class="panel">
             <h2>{crate::ui::use_locale().t("admin-items")}</h2>
+            <div class="table-scroll">
             <table class="data">
                 <thead><tr><th>{crate::ui::use_locale().t("admin-product")}</th><th>{crate::ui::use_locale().t("admin-sku")}</th><th class="num">{crate::ui::use_locale().t("admin-unit")}</th><th class="num">{crate::ui::use_locale().t("admin-qty")}</th><th class="num">{crate::ui::use_locale().t("admin-total")}</th></tr></thead>
                 <tbody>
@@ -188,6 +189,7 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                     <tr class="strong"><td colspan="4">{crate::ui::use_locale().t("admin-total")}</td><td class="num">{crate::ui::use_locale().price(&o.total)}</td></tr>
                 </tfoot>
             </table>
+            </div>
         </div>
         <p><a href=crate::ui::use_locale().href("/admin/orders") class="link-button">{crate::ui::use_locale().t("admin-all-orders")}</a>" · "<a href=crate::ui::use_locale().href(&format!("/admin/audit?target={}", o.id)) class="link-button">{crate::ui::use_locale().t("admin-audit-trail")}</a></p>
     }
