@@ -35,8 +35,14 @@ pub struct Config {
     pub site_root: String,
     /// `VITRINA_LOG_FORMAT` = `json` | `text` (default text; json when `LEPTOS_ENV=PROD`).
     pub log_json: bool,
-    /// `VITRINA_JWT_SECRET`: key for access tokens; default a random key kept in the store (shared by every instance).
+    /// `VITRINA_JWT_SECRET`: the key signing access tokens, guest-order and
+    /// reset links (every instance of a shop sets the same one); default a
+    /// random key kept in `<data dir>/signing-key.json` (never in the store).
     pub jwt_secret: Option<String>,
+    /// `VITRINA_JWT_SECRET_PREVIOUS`: during a rotation, the key before; it still verifies.
+    pub jwt_secret_previous: Option<String>,
+    /// `VITRINA_BACKUP_RETENTION_DAYS`, default 35: how long backups are kept (erasure receipts say so).
+    pub backup_retention_days: i64,
     /// `VITRINA_ACCESS_TOKEN_TTL_SECS`, default 900 (15 minutes).
     pub access_token_ttl: Duration,
     /// `VITRINA_LOGIN_RATE_PER_MIN`, default 10: sign-in and refresh attempts per client IP and per account.
@@ -137,6 +143,8 @@ impl Config {
         }
         Ok(Self {
             jwt_secret,
+            jwt_secret_previous: var("VITRINA_JWT_SECRET_PREVIOUS"),
+            backup_retention_days: num("VITRINA_BACKUP_RETENTION_DAYS", 35)?.clamp(1, 3650) as i64,
             access_token_ttl: Duration::from_secs(num("VITRINA_ACCESS_TOKEN_TTL_SECS", 900)?.clamp(30, 900)),
             login_rate_per_min: num("VITRINA_LOGIN_RATE_PER_MIN", 10)?,
             register_rate_per_min: num("VITRINA_REGISTER_RATE_PER_MIN", 10)?,
@@ -255,6 +263,8 @@ impl Config {
             site_root: "target/site".into(),
             log_json: false,
             jwt_secret: None,
+            jwt_secret_previous: None,
+            backup_retention_days: 35,
             access_token_ttl: Duration::from_secs(900),
             login_rate_per_min: 10,
             register_rate_per_min: 10,

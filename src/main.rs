@@ -62,6 +62,18 @@ enum Command {
         #[command(subcommand)]
         command: RecommendCommand,
     },
+    /// The token-signing key kept in the data directory.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start signing with a new key; the current one still verifies for 30
+    /// days (sessions, tokens and mailed links stay valid). Restart the shop after.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -104,6 +116,8 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() {
+    // everything the shop writes (the store, images, mails, backups, keys) is its user's only
+    vitrina::infra::private::private_umask();
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -130,9 +144,28 @@ async fn main() {
                     let tables: Vec<String> = moved.iter().map(|(t, n)| format!("{t} {n}")).collect();
                     println!("Moved {} records from {} to {}: {}.", r.documents, r.manifest.store, r.target, tables.join(", "));
                 }
+                if config.jwt_secret.is_none() && !vitrina::infra::keys::key_path(&config.data_dir).exists() {
+                    println!(
+                        "The token-signing key is not in backups. Bring it from the old machine: copy its {} into {} (mode 0600), \
+                         or set the VITRINA_JWT_SECRET it used. Without it the shop makes a new key: signed-in API clients sign in again \
+                         and links in mails sent before (guest orders, password resets) stop working.",
+                        vitrina::infra::keys::KEY_FILE,
+                        config.data_dir.display()
+                    );
+                }
             }
             Err(e) => {
                 eprintln!("restore: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Command::Keys { command: KeysCommand::Rotate } = &cli.command {
+        match vitrina::infra::keys::rotate(&config.data_dir) {
+            Ok(until) => println!("A new token-signing key signs from the next start; the previous one still verifies until {}. Restart every instance.", until.format("%Y-%m-%d %H:%M UTC")),
+            Err(e) => {
+                eprintln!("keys rotate: {e}");
                 std::process::exit(1);
             }
         }
@@ -153,6 +186,7 @@ async fn main() {
         Command::Recommend { command: RecommendCommand::Rebuild } => rebuild(&state).await,
         Command::Recommend { command: RecommendCommand::Evaluate { synthetic, orders, k, json } } => evaluate(&state, &backends, synthetic, orders, k, json).await,
         Command::User { command: UserCommand::Create { email, role, name, password } } => create_user(&state, &email, &role, name, password).await,
+        Command::Keys { .. } => Ok(()),
         Command::Serve { seed_if_empty } => {
             if let Err(e) = bootstrap_admin(&state).await {
                 eprintln!("{e}");

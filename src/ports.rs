@@ -46,6 +46,8 @@ pub trait CatalogStore: Send + Sync {
     async fn delete_product(&self, id: &str) -> Result<bool, StoreError>;
     /// Products having any of these SKUs (any status).
     async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError>;
+    /// The products with these ids (any status; unknown ids are left out).
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<Product>, StoreError>;
     /// Copies current inventory into the products' stock snapshot (variant
     /// stock and `in_stock`, which listings read): eventually consistent.
     async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError>;
@@ -121,6 +123,47 @@ pub trait Cache: Send + Sync {
     fn kind(&self) -> &'static str;
 }
 
+/// A change to what shoppers see of the catalog, announced to every instance.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeNotice {
+    /// Products written, their stock snapshot changed, or deleted (by id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    /// The promotions changed (sale prices anywhere may differ).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promotions: bool,
+    /// Something wide (an import, a reset, new categories): everything is read again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+/// What a read of the change feed found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedRead {
+    /// The notices after the version asked for, in order, each with the catalog version it made.
+    Notices(Vec<(u64, ChangeNotice)>),
+    /// Notices after the version asked for are no longer kept (the channel
+    /// restarted or trimmed them): the reader reads everything again, and
+    /// goes on from this version.
+    Gap(u64),
+}
+
+/// The channel every instance hears catalog changes on, in one order: each
+/// notice makes the next catalog version. No clock is involved: a version is
+/// a counter of the channel's, and a notice names what changed, so a reader
+/// fetches it from the store.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Announces a change (after it is in the store); returns the catalog version it makes.
+    async fn publish(&self, notice: &ChangeNotice) -> Result<u64, CacheError>;
+    /// The notices after version `after`, waiting up to `wait` for one to come.
+    async fn read(&self, after: u64, wait: Duration) -> Result<FeedRead, CacheError>;
+    /// The newest version (where a reader that has read everything starts).
+    async fn latest(&self) -> Result<u64, CacheError>;
+    /// `redis` (every instance hears every change) or `local` (this instance only).
+    fn kind(&self) -> &'static str;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("image store unavailable: {0}")]
@@ -160,8 +203,10 @@ use crate::domain::user::User;
 pub trait UserStore: Send + Sync {
     /// A user whose e-mail key is taken is a `Conflict`.
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
-    /// Replaces the user with the same id (e-mail key conflicts are a `Conflict`).
-    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Writes the fields `patch` sets, only where its guards still hold
+    /// (`false`: the user changed meanwhile, or is not there); never the whole
+    /// user. An e-mail another user has is a `Conflict`.
+    async fn update_user(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// Looks up by the lower-cased e-mail.
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError>;
@@ -329,6 +374,8 @@ pub struct OrderFilter {
     pub from: Option<DateTime<Utc>>,
     /// Created before.
     pub to: Option<DateTime<Utc>>,
+    /// Placed by a guest with this e-mail (lower-case).
+    pub guest_email: Option<String>,
 }
 
 #[async_trait]
@@ -339,14 +386,11 @@ pub trait OrderStore: Send + Sync {
     async fn insert_order(&self, order: &Order) -> Result<(), StoreError>;
     async fn order_by_id(&self, id: &str) -> Result<Option<Order>, StoreError>;
     async fn order_by_idempotency_key(&self, user_id: &str, key: &str) -> Result<Option<Order>, StoreError>;
-    /// Replaces the order only if its stored status is still `expected`;
-    /// `events` (outbox entries announcing the change) are stored with it,
-    /// atomically: both or neither.
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[crate::domain::outbox::OutboxEntry]) -> Result<bool, StoreError>;
-    /// Replaces the order only if the stored one is unchanged since `seen`
-    /// was read (same status, same `updated_at`): for changes that keep the
-    /// status, such as a refund, so two concurrent ones cannot both pass.
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[crate::domain::outbox::OutboxEntry]) -> Result<bool, StoreError>;
+    /// Writes the fields `patch` sets, in one atomic update, only where its
+    /// guards still hold (`false`: the order changed meanwhile, or is not
+    /// there); never the whole order. `events` (outbox entries announcing the
+    /// change) are stored with it, atomically: both or neither.
+    async fn update_order(&self, id: &str, patch: &crate::domain::patch::Patch, events: &[crate::domain::outbox::OutboxEntry]) -> Result<bool, StoreError>;
     /// Deletes the order only if its stored status is still `expected`.
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError>;
     /// Orders (never `pending` ones) matching the filter, newest first, and their count.
@@ -414,8 +458,11 @@ pub trait CardGateway: Send + Sync {
     async fn intent(&self, id: &str) -> Result<CardIntent, GatewayError>;
     /// Cancels a payment that has not succeeded (it can no longer be paid).
     async fn cancel_intent(&self, id: &str) -> Result<CardIntent, GatewayError>;
-    /// Gives back `amount_cents` of a succeeded payment; `key` makes a retry of the same refund harmless.
+    /// Gives back `amount_cents` of a succeeded payment; `key` makes a retry of
+    /// the same refund harmless, and names it at the provider (`refund_state`).
     async fn refund(&self, intent_id: &str, amount_cents: i64, reason: &str, key: &str) -> Result<(), GatewayError>;
+    /// What the provider did with the refund made under `key`.
+    async fn refund_state(&self, intent_id: &str, key: &str) -> Result<crate::domain::payment::RefundState, GatewayError>;
     /// Checks a webhook's signature over its raw body (`now` in Unix seconds) and reads the event.
     fn verify_event(&self, body: &[u8], signature: &str, now: i64) -> Result<CardEvent, GatewayError>;
 }
@@ -456,7 +503,12 @@ pub trait OutboxStore: Send + Sync {
     /// Moves entries a crash left on order documents into the outbox (MongoDB;
     /// nothing to do for a store that writes both in one transaction). Returns how many.
     async fn settle_outbox(&self) -> Result<usize, StoreError>;
+    /// Stores a new endpoint (or replaces one by id: a restore, a test's setup).
     async fn save_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    /// Writes the fields `patch` sets on an existing endpoint, only where its
+    /// guards hold: `false` when it changed meanwhile or was deleted (a
+    /// deleted endpoint never comes back).
+    async fn update_endpoint(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError>;
     async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
     async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
     /// Removes the entries addressed to any of `targets` (e-mail addresses) or
@@ -582,8 +634,10 @@ pub struct PromotionUsage {
 pub trait PromotionStore: Send + Sync {
     /// `Conflict` when another promotion has the same code.
     async fn insert_promotion(&self, p: &Promotion) -> Result<(), StoreError>;
-    /// Replaces a promotion by id; `false` when there is none. `Conflict` on a taken code.
-    async fn update_promotion(&self, p: &Promotion) -> Result<bool, StoreError>;
+    /// Writes the fields `patch` sets, only where its guards hold; `false`
+    /// when there is no such promotion (or it changed meanwhile). `Conflict`
+    /// on a taken code.
+    async fn update_promotion(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError>;
     /// Every promotion, newest first.
     async fn promotions(&self) -> Result<Vec<Promotion>, StoreError>;
     async fn promotion_by_id(&self, id: &str) -> Result<Option<Promotion>, StoreError>;

@@ -425,7 +425,10 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
         let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         uri = format!("{host}{uri}");
     }
-    if let Some(html) = app.catalog.cached_page(&uri).await {
+    // the key is read before the page is rendered: a page rendered from an
+    // index that had not yet seen a change is never filed under its version
+    let Some(key) = app.catalog.page_key(&uri).await else { return next.run(req).await };
+    if let Some(html) = app.catalog.cached_page(&key).await {
         return ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::HeaderName::from_static("x-cache"), "hit")], html).into_response();
     }
     let res = next.run(req).await;
@@ -435,7 +438,7 @@ async fn page_cache(State(app): State<AppState>, req: Request<Body>, next: axum:
     let (parts, body) = res.into_parts();
     match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
         Ok(bytes) => {
-            app.catalog.store_page(&uri, &bytes, product_page).await;
+            app.catalog.store_page(&key, &bytes, product_page).await;
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response(),
@@ -471,7 +474,8 @@ async fn readyz(State(app): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining: shutting down").into_response();
     }
     match tokio::time::timeout(Duration::from_secs(2), app.catalog.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, format!("ready: store={} cache={}", app.store_kind, app.cache_kind)).into_response(),
+        // ready either way: without the feed, changes still arrive (by polling, with short-lived caches)
+        Ok(Ok(())) => (StatusCode::OK, format!("ready: store={} cache={} {}", app.store_kind, app.cache_kind, app.catalog.change_channel().1)).into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: store unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unreachable").into_response()
@@ -672,19 +676,36 @@ pub fn spawn_cache_warmer(app: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Keeps this instance's search index current: builds it now, then applies
-/// the store's changes every half second (another instance's admin edit is
-/// searchable here within about a second). Ends with the app.
+/// Keeps this instance's search index and cached reads current: builds the
+/// index now, then follows the change feed (every instance hears a change
+/// made on any other within milliseconds, in order); while the feed is down,
+/// or without a shared one, the store is polled every half second instead.
+/// A full rebuild every few minutes catches anything either could miss.
+/// Ends with the app.
 pub fn spawn_index_sync(app: &AppState) {
     let app = app.downgrade();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if let Some(a) = app.upgrade() {
+            // the place in the feed is read before the build: nothing made meanwhile is missed
+            a.catalog.start_following().await;
+        }
+        let mut last_poll = std::time::Instant::now() - Duration::from_secs(1);
         loop {
-            tick.tick().await;
             let Some(app) = app.upgrade() else { return };
+            let report = app.catalog.follow_changes(Duration::from_millis(500)).await;
+            if report.notices > 0 {
+                tracing::debug!(notices = report.notices, "catalog changes taken in");
+            }
+            let poll = app.catalog.polls_store() || !app.catalog.index().is_some_and(|i| i.is_loaded());
+            if poll && last_poll.elapsed() < Duration::from_millis(500) {
+                drop(app);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
             let started = std::time::Instant::now();
-            match app.catalog.sync_index().await {
+            let synced = if poll { app.catalog.sync_index().await } else { app.catalog.rebuild_if_due().await };
+            last_poll = std::time::Instant::now();
+            match synced {
                 Ok(r) if r.full => tracing::info!(products = r.fetched, took = ?started.elapsed(), "search index built"),
                 Ok(r) if r.changed > 0 => tracing::debug!(changed = r.changed, "search index updated"),
                 Ok(_) => {}

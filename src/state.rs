@@ -12,7 +12,7 @@ use crate::infra::sessions::KvSessionStore;
 use crate::infra::sqlite::{SqliteStore, SqliteDb};
 use crate::ports::{Cache, CartStore, CatalogStore, ImageStore, InventoryStore, KeyValueStore, OrderStore, RateLimiter, TokenStore, UserStore};
 use crate::services::orders::{CartService, OrderService};
-use crate::services::accounts::{random_token, AccountService};
+use crate::services::accounts::AccountService;
 use crate::services::catalog::CatalogService;
 
 /// Everything a request handler or server function needs. Cloned for
@@ -155,12 +155,13 @@ impl AppState {
                 (memory.clone(), memory, store.kv.clone())
             }
         };
-        let secret = match &config.jwt_secret {
-            Some(s) => s.clone().into_bytes(),
-            // the first instance to start picks the key; every other one reads it
-            None => store.kv.kv_put_if_absent("settings", "jwt_secret", random_token().as_bytes()).await.map_err(|e| format!("token key: {e}"))?,
-        };
-        let accounts = AccountService::new(store.users.clone(), store.tokens.clone(), Arc::new(Argon2Hasher), Arc::new(JwtSigner::new(&secret)), config.access_token_ttl);
+        // never in the store (nor in a backup): the environment, or its own private file
+        let keys = crate::infra::keys::load(config.jwt_secret.as_deref(), config.jwt_secret_previous.as_deref(), &config.data_dir, &*store.kv).await?;
+        if config.jwt_secret.is_none() && config.mongodb_uri.is_some() {
+            tracing::warn!(file = %keys.source, "the token-signing key is kept in this instance's data directory: instances sharing this MongoDB need the same VITRINA_JWT_SECRET");
+        }
+        let secret = keys.current.clone();
+        let accounts = AccountService::new(store.users.clone(), store.tokens.clone(), Arc::new(Argon2Hasher), Arc::new(JwtSigner::from_keys(&keys)), config.access_token_ttl);
         let images: Arc<dyn ImageStore> = match &config.s3_bucket {
             Some(bucket) => Arc::new(
                 crate::infra::s3_images::S3ImageStore::connect(bucket, config.s3_endpoint.as_deref(), config.s3_public_url.as_deref())
@@ -172,21 +173,33 @@ impl AppState {
         let cache_kind = cache.kind();
         let index: Arc<dyn crate::ports::SearchIndex> = Arc::new(crate::infra::search::RoaringIndex::new());
         let audit = crate::services::audit::AuditLog::new(store.audit.clone());
-        let promotions = crate::services::promotions::Promotions::new(store.promotions.clone(), config.rules.pricing).with_audit(audit.clone());
+        // how catalog changes reach every instance: a Redis stream, or (one instance) in-process
+        let feed: Arc<dyn crate::ports::ChangeFeed> = match &config.redis_url {
+            Some(url) => Arc::new(crate::infra::change_feed::RedisFeed::new(url, &config.redis_prefix).map_err(|e| format!("Redis: {e}"))?),
+            None => Arc::new(crate::infra::change_feed::LocalFeed::default()),
+        };
+        let promotions = crate::services::promotions::Promotions::new(store.promotions.clone(), config.rules.pricing)
+            .with_audit(audit.clone())
+            .with_users(store.users.clone())
+            .with_feed(feed.clone());
         let carts = CartService::new(store.carts.clone(), store.catalog.clone(), store.inventory.clone(), config.rules).with_index(index.clone()).with_promotions(promotions.clone());
         let catalog = CatalogService::new(store.catalog.clone(), cache.clone(), config.cache_ttl)
             .with_inventory(store.inventory.clone())
             .with_index(index)
             .with_images(images.clone())
-            .with_promotions(promotions.clone());
+            .with_promotions(promotions.clone())
+            .with_feed(feed);
         let recommend = crate::services::recommend::Recommender::new(catalog.clone(), store.recommend.clone(), cache, if config.cache_ttl.is_zero() { config.cache_ttl } else { config.cache_ttl.max(std::time::Duration::from_secs(30)) }).with_limiter(limiter.clone()).with_audit(audit.clone());
         let mut orders = OrderService::new(store.orders.clone(), store.inventory.clone(), store.catalog.clone(), carts.clone())
             .with_popularity(catalog.clone())
             .with_guest_key(&secret)
             .with_payments(config.payments.clone())
             .with_audit(audit.clone());
+        if let Some((previous, until)) = &keys.previous {
+            orders = orders.with_previous_guest_key(previous, *until);
+        }
         if let Some(stripe) = &config.stripe {
-            orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?), store.kv.clone());
+            orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?));
         }
         let mailer: Arc<dyn crate::ports::Mailer> = match &config.notify.smtp_url {
             Some(url) => Arc::new(crate::infra::mail::SmtpMailer::new(url, &config.notify.from)?),
@@ -217,11 +230,19 @@ impl AppState {
                 Arc::new(move |id: &str| links.guest_token(id)),
             )
         };
+        let notify = {
+            let orders = orders.clone();
+            notify.with_tasks(Arc::new(move |topic: String, data: serde_json::Value| {
+                let orders = orders.clone();
+                Box::pin(async move { orders.run_task(&topic, &data).await.map_err(|e| e.to_string()) })
+            }))
+        };
         let accounts = accounts.with_notifier(store.kv.clone(), notify.clone(), &crate::services::digest::hmac_sha256(b"vitrina password reset", &secret));
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
             .with_notifier(notify.clone())
             .with_images(images.clone(), Arc::new(crate::infra::thumbnails::ImageThumbnailer));
-        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone()).with_kv(store.kv.clone());
+        let backups = crate::services::backup_log::BackupLog::new(store.kv.clone(), config.backup_retention_days);
+        let desk = crate::services::admin::AdminDesk::new(accounts.clone(), store.users.clone(), orders.clone(), store.orders.clone(), store.inventory.clone(), store.catalog.clone(), audit.clone()).with_backups(backups.clone());
         let privacy = crate::services::privacy::Privacy::new(
             crate::services::privacy::PrivacyStores {
                 users: store.users.clone(),
@@ -233,7 +254,9 @@ impl AppState {
             },
             audit.clone(),
             mailer,
-        );
+        )
+        .with_backups(backups)
+        .with_hasher(Arc::new(Argon2Hasher));
         let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images };
         let app = Self(Arc::new(App {
             catalog,

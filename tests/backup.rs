@@ -371,3 +371,60 @@ async fn a_shop_moves_to_mongodb_and_back_with_every_record() {
     let refused = restore(&back.data_location(), &mongo_archive, false).await.unwrap_err();
     assert!(refused.contains("not empty") && refused.contains("--force"), "{refused}");
 }
+
+/// Backups and the data directory are the shop's user's only, and no backup
+/// holds the token-signing key (a shop that kept it in the store, as older
+/// releases did, moves it out at start); restored onto a new machine with
+/// the key file brought along, tokens signed before still verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_are_private_and_hold_no_signing_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shop");
+    // an older shop: its key kept in the store, its files readable by everyone
+    {
+        let old = open(&data);
+        vitrina::ports::KeyValueStore::kv_put(&old, "settings", "jwt_secret", b"an old key kept in the store, 0123456789", None).await.unwrap();
+    }
+    std::fs::set_permissions(data.join("vitrina.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = Config::for_data_dir(data.clone());
+    let state = AppState::build(&config).await.unwrap();
+    state.accounts.register("keeper@example.ro", common::PASSWORD, "Keeper", Role::Customer).await.unwrap();
+    let user = state.accounts.authenticate("keeper@example.ro", common::PASSWORD).await.unwrap();
+    let tokens = state.accounts.issue_tokens(&user).await.unwrap();
+    // the store files and the directory are private now; the key left the store for its own private file
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for f in ["vitrina.db", "vitrina.db-wal", vitrina::infra::keys::KEY_FILE] {
+        if data.join(f).exists() {
+            assert_eq!(mode(&data.join(f)) & 0o077, 0, "{f} is readable by others");
+        }
+    }
+    let key_file = std::fs::read_to_string(data.join(vitrina::infra::keys::KEY_FILE)).unwrap();
+    use base64::Engine;
+    assert!(key_file.contains(&base64::engine::general_purpose::STANDARD.encode(b"an old key kept in the store, 0123456789")), "the old key moved into the file: tokens stay valid");
+    assert_eq!(vitrina::ports::KeyValueStore::kv_get(&open(&data), "settings", "jwt_secret").await.unwrap(), None, "and left the store");
+
+    let out = dir.path().join("backups");
+    std::fs::create_dir(&out).unwrap();
+    let archive = out.join("nightly.tar.gz");
+    backup(&config.data_location(), &archive).await.unwrap();
+    assert_eq!(mode(&archive), 0o600, "the archive is the shop's user's only");
+    // nothing in the archive holds the key, in any form
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap()), &mut bytes).unwrap();
+    for needle in [b"an old key kept in the store".to_vec(), base64::engine::general_purpose::STANDARD.encode(b"an old key kept in the store, 0123456789").into_bytes(), b"jwt_secret".to_vec()] {
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_slice()), "the backup holds the signing key");
+    }
+    drop(state);
+
+    // a new machine: the archive, and the key file brought along by hand
+    let moved = dir.path().join("new-machine");
+    let new_config = Config::for_data_dir(moved.clone());
+    restore(&new_config.data_location(), &archive, false).await.unwrap();
+    assert_eq!(mode(&moved.join("vitrina.db")) & 0o077, 0);
+    std::fs::copy(data.join(vitrina::infra::keys::KEY_FILE), moved.join(vitrina::infra::keys::KEY_FILE)).unwrap();
+    let restored = AppState::build(&new_config).await.unwrap();
+    assert_eq!(restored.accounts.authenticate_bearer(&tokens.access_token).await.unwrap().user.id, user.id, "a token signed before the move verifies after it");
+}

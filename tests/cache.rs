@@ -79,6 +79,7 @@ impl vitrina::ports::CatalogStore for Counting {
     async fn categories(&self) -> Result<Vec<vitrina::domain::category::Category>, vitrina::ports::StoreError> { self.inner.categories().await }
     async fn active_counts_by_category(&self) -> Result<Vec<(String, u64)>, vitrina::ports::StoreError> { self.inner.active_counts_by_category().await }
     async fn products_by_skus(&self, s: &[String]) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_by_skus(s).await }
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_by_ids(ids).await }
     async fn sync_stock_snapshot(&self, ids: &[String]) -> Result<(), vitrina::ports::StoreError> { self.inner.sync_stock_snapshot(ids).await }
     async fn products_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<vitrina::domain::product::Product>, vitrina::ports::StoreError> { self.inner.products_after(after, limit).await }
     async fn products_changed_since(&self, since: i64, limit: u32) -> Result<Vec<(i64, vitrina::domain::product::Product)>, vitrina::ports::StoreError> { self.inner.products_changed_since(since, limit).await }
@@ -107,4 +108,59 @@ async fn concurrent_misses_on_one_key_make_one_store_query() {
     uncached.search(&query).await.unwrap();
     uncached.search(&query).await.unwrap();
     assert_eq!(counting.searches.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// Two instances on one store and one Redis, each with its own index and
+/// cache tiers, caching for a minute: a change made through A reaches B's
+/// index and cached reads (listing and product page) within a second, on the
+/// change feed; B's version moves only once its index has the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_on_one_instance_reaches_another_within_a_second() {
+    use vitrina::infra::change_feed::RedisFeed;
+    use vitrina::infra::search::RoaringIndex;
+    use vitrina::infra::tiered_cache::TieredCache;
+    use vitrina::services::catalog::CatalogService;
+    let Some(url) = common::redis_url() else { return };
+    let prefix = format!("{}:", common::unique_name("feed"));
+    let h = common::store_fixture(common::Adapter::Sqlite).await.unwrap();
+    let products: Vec<_> = (0..60).map(vitrina::services::demo::demo_product).collect();
+    h.store.upsert_products(&products).await.unwrap();
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let redis: Arc<dyn Cache> = Arc::new(RedisCache::connect(&url, &prefix).await.unwrap());
+        let cache = Arc::new(TieredCache::new(redis, 1 << 22, Duration::from_secs(2)));
+        let svc = CatalogService::new(h.store.clone(), cache, Duration::from_secs(60)).with_index(Arc::new(RoaringIndex::new())).with_feed(Arc::new(RedisFeed::new(&url, &prefix).unwrap()));
+        svc.start_following().await;
+        svc.sync_index().await.unwrap();
+        let follower = svc.clone();
+        tokio::spawn(async move {
+            loop {
+                follower.follow_changes(Duration::from_millis(500)).await;
+            }
+        });
+        instances.push(svc);
+    }
+    let (a, b) = (&instances[0], &instances[1]);
+    let p = products.iter().find(|p| p.status == vitrina::domain::product::ProductStatus::Active).unwrap();
+    let query = vitrina::domain::query::CatalogQuery::from_query_string(&format!("category={}&per_page=100", p.category)).unwrap();
+    // B has both cached (for a minute)
+    assert_eq!(b.product(&p.slug).await.unwrap().name, p.name);
+    assert!(b.search(&query).await.unwrap().items.iter().any(|i| i.slug == p.slug && i.name == p.name));
+    let (_, text) = b.change_channel();
+    assert!(text.starts_with("changes=redis"), "{text}");
+    // A renames it
+    let mut renamed = p.clone();
+    renamed.name = "Renamed on instance A".into();
+    h.store.upsert_products(std::slice::from_ref(&renamed)).await.unwrap();
+    let made = std::time::Instant::now();
+    a.product_saved(&renamed.id).await;
+    assert_eq!(a.product(&p.slug).await.unwrap().name, renamed.name, "the writer reads its own change at once");
+    let seen = common::eventually(3, || async {
+        let page = b.product(&p.slug).await.unwrap().name == renamed.name;
+        let listed = b.search(&query).await.unwrap().items.iter().any(|i| i.slug == p.slug && i.name == renamed.name);
+        (page && listed).then(std::time::Instant::now)
+    })
+    .await
+    .expect("B shows the change");
+    assert!(seen - made < Duration::from_secs(1), "B showed it after {:?}", seen - made);
 }

@@ -406,13 +406,17 @@ mod promotions_contract {
         let mut changed = a.clone();
         changed.code = Some("CYBER".into());
         changed.active = false;
-        assert!(s.update_promotion(&changed).await.unwrap());
+        assert!(s.update_promotion("pr-a", &vitrina::domain::patch::Patch::diff(&a, &changed)).await.unwrap());
         assert_eq!(s.promotion_by_code("BF26").await.unwrap(), None, "the old code is free again");
-        assert_eq!(s.promotion_by_code("CYBER").await.unwrap(), Some(changed));
+        assert_eq!(s.promotion_by_code("CYBER").await.unwrap(), Some(changed.clone()));
         let mut clash = b.clone();
         clash.code = Some("CYBER".into());
-        assert!(matches!(s.update_promotion(&clash).await, Err(StoreError::Conflict(_))));
-        assert!(!s.update_promotion(&promo("pr-none", Some("X1"))).await.unwrap());
+        assert!(matches!(s.update_promotion("pr-b", &vitrina::domain::patch::Patch::diff(&b, &clash)).await, Err(StoreError::Conflict(_))));
+        assert!(!s.update_promotion("pr-none", &vitrina::domain::patch::Patch::new().set("active", &true)).await.unwrap());
+        // one field only: an edit of another field made meanwhile stays
+        assert!(s.update_promotion("pr-a", &vitrina::domain::patch::Patch::new().set("active", &true)).await.unwrap());
+        let now = s.promotion_by_id("pr-a").await.unwrap().unwrap();
+        assert_eq!((now.active, now.code.as_deref()), (true, Some("CYBER")));
     }
 
     pub async fn limits(s: crate::Stores) {
@@ -469,6 +473,7 @@ mod promotions_contract {
 
 mod accounts_contract {
     use chrono::{Duration, Utc};
+    use vitrina::domain::patch::Patch;
     use vitrina::domain::user::{Role, User};
     use vitrina::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError};
 
@@ -504,11 +509,25 @@ mod accounts_contract {
         let mut b = user("u3", "bob@example.com");
         b.created_at = a.created_at + Duration::seconds(5);
         s.create_user(&b).await.unwrap();
+        // field-level writes: only the fields a patch sets, only where its guards hold
         let mut changed = a.clone();
         changed.disabled = true;
         changed.role = Role::Partner;
-        s.update_user(&changed).await.unwrap();
-        assert_eq!(s.user_by_id("u1").await.unwrap(), Some(changed));
+        let patch = Patch::diff(&a, &changed);
+        assert!(s.update_user("u1", &patch.clone().guard("disabled", &false)).await.unwrap());
+        assert_eq!(s.user_by_id("u1").await.unwrap(), Some(changed.clone()));
+        assert!(!s.update_user("u1", &Patch::new().set("password_hash", "x").guard("disabled", &false)).await.unwrap(), "the guard no longer holds");
+        assert!(!s.update_user("nobody", &patch).await.unwrap(), "no such user");
+        // a write of other fields keeps what another writer set
+        assert!(s.update_user("u1", &Patch::new().set("name", "Ana Maria")).await.unwrap());
+        let now = s.user_by_id("u1").await.unwrap().unwrap();
+        assert_eq!((now.name.as_str(), now.disabled, now.role), ("Ana Maria", true, Role::Partner));
+        // the e-mail's key follows the e-mail, and stays unique
+        assert!(s.update_user("u1", &Patch::new().set("email", "Ana.New@Example.com")).await.unwrap());
+        assert_eq!(s.user_by_email("ana.new@example.com").await.unwrap().map(|u| u.id), Some("u1".to_string()));
+        assert_eq!(s.user_by_email("ana@example.com").await.unwrap(), None);
+        assert!(matches!(s.update_user("u3", &Patch::new().set("email", "ANA.NEW@example.com")).await, Err(StoreError::Conflict(_))), "another user's e-mail");
+        assert!(s.update_user("u1", &Patch::new().set("email", "ana@example.com").set("name", &a.name)).await.unwrap());
         let (all, total) = s.list_users(None, 0, 10).await.unwrap();
         assert_eq!(total, 2);
         assert_eq!(all[0].id, "u3", "newest first");
@@ -1378,6 +1397,7 @@ mod operations_contract {
                     status: Some(Confirmed),
                     from: Some(at(T0)),
                     to: Some(at(T0 + 5_000)),
+                    guest_email: None,
                 },
                 0,
                 10
@@ -1399,35 +1419,40 @@ mod operations_contract {
             "past the end: nothing, the total stays"
         );
 
-        // guarded updates: only from the status the caller saw
+        // guarded field writes: a status change only from the status the caller saw
         let mut confirmed = o1.clone();
-        confirmed.status = Confirmed;
-        confirmed.history.push(StatusChange {
-            status: Confirmed,
-            at: at(T0 + 9_000),
-        });
-        confirmed.updated_at = at(T0 + 9_000);
-        assert!(s.update_order_if(&confirmed, Placed, &[]).await.unwrap());
-        assert!(
-            !s.update_order_if(&confirmed, Placed, &[]).await.unwrap(),
-            "the status moved: refused"
-        );
-        assert_eq!(
-            s.order_by_id("o1").await.unwrap().as_ref(),
-            Some(&confirmed)
-        );
+        let moved = confirmed.transition(Confirmed, at(T0 + 9_000)).unwrap();
+        assert!(s.update_order("o1", &moved, &[]).await.unwrap());
+        assert!(!s.update_order("o1", &moved, &[]).await.unwrap(), "the status moved: refused");
+        assert_eq!(s.order_by_id("o1").await.unwrap().as_ref(), Some(&confirmed));
+        assert_eq!(list(OrderFilter { status: Some(Confirmed), user_id: Some("u1".into()), ..Default::default() }, 0, 10).await.1, 2, "the status column follows");
 
-        // changes that keep the status are guarded by what was read
+        // a payment change is guarded by the payment as read: two from one reading never both pass
         let seen = s.order_by_id("o2").await.unwrap().unwrap();
         let (mut first, mut second) = (seen.clone(), seen.clone());
         first.payment.refunded_cents = 100;
-        first.updated_at = at(T0 + 10_000);
         second.payment.refunded_cents = 200;
-        second.updated_at = at(T0 + 10_001);
-        assert!(s.update_order_unchanged(&first, &seen, &[]).await.unwrap());
-        assert!(!s.update_order_unchanged(&second, &seen, &[]).await.unwrap(), "the order changed since it was read");
+        let (p1, p2) = (first.changes_since(&seen), second.changes_since(&seen));
+        assert!(s.update_order("o2", &p1, &[]).await.unwrap());
+        assert!(!s.update_order("o2", &p2, &[]).await.unwrap(), "the payment changed since it was read");
         assert_eq!(s.order_by_id("o2").await.unwrap().unwrap().payment.refunded_cents, 100);
-        assert!(s.update_order_unchanged(&second, &first, &[]).await.unwrap(), "read again, it goes through");
+        let mut again = s.order_by_id("o2").await.unwrap().unwrap();
+        let read = again.clone();
+        again.payment.refunded_cents = 200;
+        assert!(s.update_order("o2", &again.changes_since(&read), &[]).await.unwrap(), "read again, it goes through");
+        // writes of different fields both stick: the status of o2, then its address, from one reading
+        let base = s.order_by_id("o2").await.unwrap().unwrap();
+        let mut shipped = base.clone();
+        let ship = shipped.transition(Shipped, at(T0 + 11_000)).unwrap();
+        let mut anonymous = base.clone();
+        let erase = anonymous.anonymise("u1", at(T0 + 11_001)).unwrap();
+        assert!(s.update_order("o2", &ship, &[]).await.unwrap());
+        assert!(s.update_order("o2", &erase, &[]).await.unwrap());
+        let both = s.order_by_id("o2").await.unwrap().unwrap();
+        assert_eq!((both.status, both.shipping_address.street.as_str(), both.payment.refunded_cents), (Shipped, "", 200), "neither write undid the other");
+        // a guest's e-mail finds their orders
+        assert_eq!(list(OrderFilter { guest_email: Some("GUEST@example.com".into()), ..Default::default() }, 0, 10).await.0, vec!["o3".to_string()]);
+        assert!(!s.update_order("nope", &ship, &[]).await.unwrap(), "no such order");
 
         // placements that died half-way
         assert_eq!(
@@ -1619,28 +1644,36 @@ mod operations_contract {
         let pending = order("ow1", "u1", OrderStatus::Pending, T0, Some("k-ow1"));
         s.insert_order(&pending).await.unwrap();
         let mut placed = pending.clone();
-        placed.status = OrderStatus::Placed;
-        placed.updated_at = at(T0 + 1_000);
+        let place = placed.transition(OrderStatus::Placed, at(T0 + 1_000)).unwrap();
         let events = order_events(&pending, &placed);
-        assert_eq!(events.len(), 1);
+        assert_eq!(events.iter().map(|e| e.topic.as_str()).collect::<Vec<_>>(), ["order.created", "stock.sync"], "the announcement and the work that follows");
         // a write whose guard fails stores no announcement
-        assert!(!s.update_order_if(&placed, OrderStatus::Confirmed, &events).await.unwrap());
+        let mut wrong = pending.clone();
+        wrong.status = OrderStatus::Confirmed;
+        let refused = placed.clone().changes_since(&wrong).guard("status", &OrderStatus::Confirmed);
+        assert!(!s.update_order("ow1", &refused, &events).await.unwrap());
         assert!(s.entry(&events[0].id).await.unwrap().is_none(), "no change, no announcement");
-        assert!(s.update_order_if(&placed, OrderStatus::Pending, &events).await.unwrap());
+        assert!(s.update_order("ow1", &place, &events).await.unwrap());
         let stored = s.entry(&events[0].id).await.unwrap().expect("the announcement is stored with the change");
         assert_eq!((stored.topic.as_str(), stored.status), ("order.created", EntryStatus::Pending));
         let event = Event::parse(&stored).unwrap();
         assert_eq!(event.data["id"], "ow1");
-        // a refund keeps the status: guarded by what was read, announced with it
-        let mut refunded = placed.clone();
-        refunded.payment.refunded_cents = 500;
-        refunded.updated_at = at(T0 + 2_000);
-        let refund_events = order_events(&placed, &refunded);
+        assert_eq!(s.entry(&events[1].id).await.unwrap().map(|e| e.kind), Some(vitrina::domain::outbox::EntryKind::Task));
+        // a refund keeps the status: guarded by the payment as read, announced with it
+        let read = s.order_by_id("ow1").await.unwrap().unwrap();
+        let mut paid = read.clone();
+        paid.payment.status = vitrina::domain::payment::PaymentStatus::Paid;
+        assert!(s.update_order("ow1", &paid.changes_since(&read), &[]).await.unwrap());
+        let (mut refunded, mut other) = (paid.clone(), paid.clone());
+        let (refund, _) = refunded.refund(500, "", false, at(T0 + 2_000)).unwrap();
+        let refund_events = order_events(&paid, &refunded);
         assert_eq!(refund_events[0].topic, "order.refunded");
-        assert!(!s.update_order_unchanged(&refunded, &pending, &refund_events).await.unwrap());
-        assert!(s.entry(&refund_events[0].id).await.unwrap().is_none());
-        assert!(s.update_order_unchanged(&refunded, &placed, &refund_events).await.unwrap());
+        let (second, _) = other.refund(700, "", false, at(T0 + 2_001)).unwrap();
+        let second_events = order_events(&paid, &other);
+        assert!(s.update_order("ow1", &refund, &refund_events).await.unwrap());
         assert!(s.entry(&refund_events[0].id).await.unwrap().is_some());
+        assert!(!s.update_order("ow1", &second, &second_events).await.unwrap(), "a second refund from the same reading is refused");
+        assert_eq!(s.list_entries(&Default::default(), 0, 100).await.unwrap().0.iter().filter(|e| e.topic == "order.refunded").count(), 1, "and announces nothing");
         assert_eq!(s.order_by_id("ow1").await.unwrap().unwrap(), refunded, "the order reads back as written");
         assert_eq!(s.settle_outbox().await.unwrap(), 0);
     }

@@ -287,9 +287,14 @@ impl Stripe {
 /// A shop taking cards at localstripe. `webhooks`: localstripe posts its
 /// events to the shop (off where a test posts its own events).
 async fn card_shop(webhooks: bool) -> Option<(TestApp, Stripe)> {
+    card_shop_through(webhooks, None).await
+}
+
+/// The same, the shop reaching localstripe through `api_base` (a proxy that can lose answers).
+async fn card_shop_through(webhooks: bool, api_base: Option<String>) -> Option<(TestApp, Stripe)> {
     let url = common::stripe_url()?;
     let webhook_secret = format!("whsec_{}", common::unique_name("t"));
-    let (u, s) = (url.clone(), webhook_secret.clone());
+    let (u, s) = (api_base.unwrap_or_else(|| url.clone()), webhook_secret.clone());
     let app = spawn_app_with(30, move |c| {
         c.stripe = Some(vitrina::infra::stripe::StripeSettings {
             secret_key: STRIPE_SECRET_KEY.into(),
@@ -527,6 +532,96 @@ async fn card_refunds_go_through_the_provider_and_stop_at_what_was_paid() {
     assert_eq!((status, o["payment"]["status"].as_str(), o["payment"]["refunded_cents"].as_i64()), (200, Some("refunded"), Some(total)), "{o}");
     let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.refund&target={id}"), &admin, None).await;
     assert_eq!(audit["total"], 2, "every refund in the audit log: {audit}");
+}
+
+/// What the proxy in front of localstripe does with a refund.
+#[derive(Clone, Copy, PartialEq)]
+enum Answers {
+    Pass,
+    /// The provider makes the refund, its answer is lost (a timeout after the fact).
+    Lose,
+    /// The provider never hears of it (a 503 on the way).
+    Drop,
+}
+
+/// A proxy between the shop and localstripe that can lose refund answers.
+async fn flaky_provider(target: String) -> (String, std::sync::Arc<std::sync::Mutex<Answers>>) {
+    use axum::response::IntoResponse;
+    let mode = std::sync::Arc::new(std::sync::Mutex::new(Answers::Pass));
+    let http = reqwest::Client::new();
+    let m = mode.clone();
+    let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (http, target, mode) = (http.clone(), target.clone(), *m.lock().unwrap());
+        async move {
+            let refund = req.method() == axum::http::Method::POST && req.uri().path() == "/v1/refunds";
+            if refund && mode == Answers::Drop {
+                return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "{\"error\":{\"message\":\"down\"}}").into_response();
+            }
+            let url = format!("{target}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+            let mut out = http.request(req.method().clone(), url);
+            for name in ["authorization", "content-type", "idempotency-key"] {
+                if let Some(v) = req.headers().get(name) {
+                    out = out.header(name, v.as_bytes());
+                }
+            }
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
+            let answer = out.body(body).send().await.unwrap();
+            let status = answer.status().as_u16();
+            let bytes = answer.bytes().await.unwrap();
+            if refund && mode == Answers::Lose {
+                return (axum::http::StatusCode::GATEWAY_TIMEOUT, "{\"error\":{\"message\":\"timed out\"}}").into_response();
+            }
+            (axum::http::StatusCode::from_u16(status).unwrap(), [(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}"), mode)
+}
+
+/// A card refund whose answer from the provider is lost, or that never
+/// reached it: recorded as `refund_pending` (never rolled back), then
+/// reconciled by its task: found at the provider, or sent again under the
+/// same key; the provider refunds each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_without_an_answer_stays_pending_and_is_reconciled_once() {
+    let Some(url) = common::stripe_url() else { return };
+    let (proxy, mode) = flaky_provider(url).await;
+    let Some((app, stripe)) = card_shop_through(false, Some(proxy)).await else { return };
+    let (buyer, admin) = (token(&app, "lost@example.com", Role::Customer).await, token(&app, "losta@example.com", Role::Admin).await);
+    let (_, sku, _) = stocked(&app).await;
+    let (id, intent, _) = card_order(&app, &buyer, &sku, 1).await;
+    assert_eq!(stripe.pay(&intent, "4242424242424242").await.0, 200);
+    let (_, paid) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
+    assert_eq!(paid["payment"]["status"], "paid", "{paid}");
+    let at_provider = || async {
+        let listed: Value = stripe.http.get(format!("{}/v1/refunds?payment_intent={intent}", stripe.url)).bearer_auth(STRIPE_SECRET_KEY).send().await.unwrap().json().await.unwrap();
+        listed["data"].as_array().unwrap().iter().map(|r| r["amount"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    let refunds = format!("/api/v1/admin/orders/{id}/refunds");
+    for (lost, amount, at_provider_before_reconcile) in [(Answers::Lose, 300, 1), (Answers::Drop, 200, 1)] {
+        *mode.lock().unwrap() = lost;
+        let (status, o) = call(&app, reqwest::Method::POST, &refunds, &admin, Some(json!({"amount_cents": amount, "reason": "no answer"}))).await;
+        assert_eq!(status, 200, "{o}");
+        let last = o["payment"]["refunds"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["status"].as_str(), last["amount_cents"].as_i64()), (Some("refund_pending"), Some(amount)), "kept, not rolled back: {o}");
+        assert_eq!(at_provider().await.len(), at_provider_before_reconcile, "lost answer: made at the provider; dropped: not");
+        *mode.lock().unwrap() = Answers::Pass;
+        let refund_id = last["id"].as_str().unwrap().to_string();
+        let done = common::eventually(10, || async {
+            let _ = app.state.notify.run_once().await;
+            let o = app.backends.orders.order_by_id(&id).await.unwrap().unwrap();
+            let done = o.payment.refunds.iter().any(|r| r.id == refund_id && r.status == vitrina::domain::payment::RefundStatus::Succeeded);
+            done.then_some(o)
+        })
+        .await
+        .expect("the refund's task reconciled it");
+        assert_eq!(done.payment.refunded_cents, if lost == Answers::Lose { 300 } else { 500 });
+    }
+    let mut made = at_provider().await;
+    made.sort();
+    assert_eq!(made, vec![200, 300], "each refund made once at the provider, never twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -86,6 +86,11 @@ async fn export_and_erase(app: TestApp) {
         let (status, order) = call(&app, Method::POST, "/api/v1/orders", &token, Some(json!({"shipping_address": a})), Some(&format!("o-{i}"))).await;
         assert_eq!(status, 201, "{order}");
     }
+    // an order placed as a guest with the same e-mail (in capitals), before the account
+    app.state.carts.add("g:ioana-guest", &sku, 1).await.unwrap();
+    let guest_address = vitrina::domain::order::Address { name: NAME.into(), street: "Calea Turzii 9".into(), city: "Cluj-Napoca".into(), postal_code: "400193".into(), country: "RO".into(), phone: PHONE.into() };
+    let req = vitrina::services::orders::PlaceOrder { shipping_address: guest_address, shipping_method: Default::default(), items: None, idempotency_key: "guest-1".into(), payment_method: Default::default(), coupon: None };
+    let (guest_order, _) = app.state.orders.place_as_guest("ioana-guest", &email.to_uppercase(), req).await.unwrap();
     let me = app.state.accounts.user_by_email(&email).await.unwrap().unwrap();
     let (status, answer) = call(&app, Method::PATCH, &format!("/api/v1/admin/users/{}", me.id), &admin, Some(json!({"role": "customer"})), None).await;
     assert_eq!(status, 200, "{answer}");
@@ -94,6 +99,9 @@ async fn export_and_erase(app: TestApp) {
     let token = pair["access_token"].as_str().unwrap().to_string();
     let before = everything_stored(&app).await;
     assert!(before.contains(&email) && before.contains(STREET) && before.contains(PHONE), "the store held them");
+    // a backup made before: it still holds them, and the receipt says so
+    let nightly = vitrina::domain::dashboard::LastBackup { at: chrono::Utc::now() - chrono::Duration::hours(3), bytes: 1000, file: "vitrina-nightly.tar.gz".into() };
+    app.state.desk.record_backup(&nightly).await.unwrap();
 
     // the export: every order and address
     let (status, data) = call(&app, Method::GET, "/api/v1/me/export", &token, None, None).await;
@@ -104,14 +112,23 @@ async fn export_and_erase(app: TestApp) {
     assert_eq!(streets.len(), 2, "distinct addresses");
     assert!(streets.contains(&STREET) && streets.contains(&"Bulevardul Eroilor 3"));
 
-    // the erasure
-    let (status, done) = call(&app, Method::DELETE, "/api/v1/me", &token, None, None).await;
+    // the erasure needs the password, on the API as on the form
+    let (status, problem) = call(&app, Method::DELETE, "/api/v1/me", &token, Some(json!({"password": "not my password"})), None).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("password")), "{problem}");
+    let (status, _) = call(&app, Method::DELETE, "/api/v1/me", &token, None, None).await;
+    assert!((400..500).contains(&status), "no password, no erasure: {status}");
+    assert!(everything_stored(&app).await.contains(&email), "refused erasures erase nothing");
+    let (status, done) = call(&app, Method::DELETE, "/api/v1/me", &token, Some(json!({"password": common::PASSWORD})), None).await;
     assert_eq!(status, 200, "{done}");
-    assert_eq!(done["orders_anonymised"], 3);
+    assert_eq!(done["orders_anonymised"], 4, "the account's three orders and the guest order under the same e-mail");
+    assert_eq!(done["backups_before"][0]["file"], "vitrina-nightly.tar.gz", "{done}");
+    assert_eq!(done["backup_retention_days"], 35);
     let after = format!("{}{}", everything_stored(&app).await, files_beside(&app));
-    for trace in [email.as_str(), NAME, STREET, "Bulevardul Eroilor 3", PHONE] {
+    for trace in [email.as_str(), &email.to_uppercase(), NAME, STREET, "Bulevardul Eroilor 3", "Calea Turzii 9", PHONE] {
         assert!(!after.contains(trace), "{trace:?} is still in the store");
     }
+    let guest = app.backends.orders.order_by_id(&guest_order.id).await.unwrap().unwrap();
+    assert_eq!((guest.guest_email.as_deref(), guest.shipping_address.name.as_str()), (None, "—"), "the guest order is anonymised too");
     let (status, _) = call(&app, Method::GET, "/api/v1/me", &token, None, None).await;
     assert_eq!(status, 401, "the tokens are revoked");
     // the orders remain, anonymised, for the books
@@ -123,7 +140,7 @@ async fn export_and_erase(app: TestApp) {
     let (status, _) = app.post_json("/api/v1/auth/register", json!({"email": email, "password": common::PASSWORD, "name": "Again"})).await;
     assert_eq!(status, 201);
     // admins are not erased
-    let (status, problem) = call(&app, Method::DELETE, "/api/v1/me", &admin, None, None).await;
+    let (status, problem) = call(&app, Method::DELETE, "/api/v1/me", &admin, Some(json!({"password": common::PASSWORD})), None).await;
     assert_eq!(status, 409, "{problem}");
 }
 

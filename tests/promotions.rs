@@ -59,6 +59,7 @@ fn code(code: &str, usage_limit: Option<i64>, per_customer_limit: Option<i64>) -
 
 struct Shop {
     orders: Arc<OrderService>,
+    carts: CartService,
     promotions: Promotions,
     sku: String,
 }
@@ -69,7 +70,7 @@ async fn shop<T: CatalogStore + InventoryStore + OrderStore + CartStore + Promot
     store.upsert_products(&[p]).await.unwrap();
     let promotions = Promotions::new(store.clone(), PricingRules::default());
     let carts = CartService::new(store.clone(), store.clone(), store.clone(), ShopRules::default()).with_promotions(promotions.clone());
-    Shop { orders: Arc::new(OrderService::new(store.clone(), store.clone(), store, carts)), promotions, sku }
+    Shop { orders: Arc::new(OrderService::new(store.clone(), store.clone(), store, carts.clone())), carts, promotions, sku }
 }
 
 /// 300 buyers, a code for 100: exactly 100 orders carry it; the others are
@@ -126,6 +127,44 @@ async fn five_at_once_for_one_use(s: Shop) {
     assert!(s.orders.place(&buyer(8), order(&s.sku, "other", Some("ONCE"))).await.is_ok());
 }
 
+/// Once per customer is once per person: an account and guest checkouts
+/// under the same e-mail (another case, a `+tag`) racing for a one-use-each
+/// code: one of them gets it.
+async fn once_per_person_across_accounts_and_guests(s: Shop) {
+    s.promotions.create(code("PERSON", None, Some(1)), &Actor::system()).await.unwrap();
+    let mut account = buyer(9);
+    account.email = "Ana.Pop@example.ro".into();
+    let mut tasks: Vec<tokio::task::JoinHandle<Result<(vitrina::domain::order::Order, bool), OrderError>>> = Vec::new();
+    for (i, email) in ["ana.pop@example.ro", "ANA.POP+deal@example.ro", "ana.pop+x@Example.RO"].into_iter().enumerate() {
+        let cart = format!("guest{i}");
+        s.carts.add(&format!("g:{cart}"), &s.sku, 1).await.unwrap();
+        s.carts.apply_coupon(&format!("g:{cart}"), "person").await.unwrap();
+        let orders = s.orders.clone();
+        let mut req = order(&s.sku, &format!("g{i}"), None);
+        req.items = None;
+        tasks.push(tokio::spawn(async move { orders.place_as_guest(&cart, email, req).await }));
+    }
+    let (orders, sku) = (s.orders.clone(), s.sku.clone());
+    tasks.push(tokio::spawn(async move { orders.place(&account, order(&sku, "acct", Some("PERSON"))).await }));
+    let mut with_code = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok((o, _)) => {
+                assert_eq!(o.coupon.as_deref(), Some("PERSON"));
+                with_code += 1;
+            }
+            Err(OrderError::Coupon { refusal: Refusal::UsedUpByYou, .. }) => {}
+            r => panic!("unexpected: {r:?}"),
+        }
+    }
+    assert_eq!(with_code, 1, "one person, one use, however they order");
+    // another person still can
+    s.carts.add("g:other", &s.sku, 1).await.unwrap();
+    let mut req = order(&s.sku, "other", Some("PERSON"));
+    req.items = None;
+    assert!(s.orders.place_as_guest("other", "ioana@example.ro", req).await.is_ok());
+}
+
 /// Cancelling gives the use back; a later edit of the promotion leaves the order's discount as it was.
 async fn cancel_gives_the_use_back(s: Shop) {
     let promo = s.promotions.create(code("SOLO", Some(1), None), &Actor::system()).await.unwrap();
@@ -175,6 +214,19 @@ async fn sqlite_one_customer_five_parallel_orders() {
 async fn mongodb_one_customer_five_parallel_orders() {
     if let Some(s) = common::mongo_store("vitrina_promos").await {
         five_at_once_for_one_use(shop(s, 100).await).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_once_per_person_across_accounts_and_guests() {
+    let (s, _d) = common::sqlite_store();
+    once_per_person_across_accounts_and_guests(shop(s, 100).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongodb_once_per_person_across_accounts_and_guests() {
+    if let Some(s) = common::mongo_store("vitrina_promos").await {
+        once_per_person_across_accounts_and_guests(shop(s, 100).await).await;
     }
 }
 

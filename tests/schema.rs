@@ -176,8 +176,10 @@ async fn earlier_records_read_as_this_release(store: Arc<dyn common::AllStores>,
     assert_eq!(store.user_by_email(&user.email_key()).await.unwrap().as_ref(), Some(&user));
     assert_eq!(store.list_users(None, 0, 10).await.unwrap().0, vec![user.clone()]);
     assert_eq!(store.users_by_ids(std::slice::from_ref(&user.id)).await.unwrap(), vec![user.clone()]);
-    store.update_user(&user).await.unwrap();
+    // a field write on the old record: migrated, stamped, the change kept
+    assert!(store.update_user(&user.id, &vitrina::domain::patch::Patch::new().set("name", "Renamed").guard("disabled", &user.disabled)).await.unwrap());
     assert_eq!(raw.version(&USERS, &user.id).await, CURRENT);
+    assert_eq!(store.user_by_id(&user.id).await.unwrap().map(|u| u.name), Some("Renamed".to_string()));
 
     // orders: the one from July 2025 was taxed at 19 %, the one from December 2026 at 21 %
     let (july_text, july): (_, Order) = fixture(version, "order-2025-07", Kind::Order);
@@ -195,13 +197,15 @@ async fn earlier_records_read_as_this_release(store: Arc<dyn common::AllStores>,
     assert_eq!(store.list_orders(&OrderFilter::default(), 0, 10).await.unwrap().0, vec![december.clone(), july.clone()]);
     // a change of status (the previous release wrote the record) stores it at this schema, rate and all
     let mut cancelled = december.clone();
-    assert!(cancelled.transition(OrderStatus::Cancelled, Utc::now()).is_ok());
-    assert!(store.update_order_if(&cancelled, OrderStatus::Placed, &[]).await.unwrap());
+    let cancel = cancelled.transition(OrderStatus::Cancelled, Utc::now()).unwrap();
+    assert!(store.update_order(&december.id, &cancel, &[]).await.unwrap());
     let stored = raw.body(&ORDERS, &december.id).await;
     assert_eq!((version_of(&stored), stored["vat_percent"].as_i64()), (CURRENT, Some(21)));
-    let mut refunded = july.clone();
-    refunded.updated_at = Utc::now();
-    assert!(store.update_order_unchanged(&refunded, &july, &[]).await.unwrap(), "the guard reads the old record");
+    assert_eq!(store.order_by_id(&december.id).await.unwrap().as_ref(), Some(&cancelled), "the old record, migrated, with the change");
+    let mut touched = july.clone();
+    touched.updated_at = Utc::now();
+    let patch = touched.changes_since(&july).guard("status", &july.status);
+    assert!(store.update_order(&july.id, &patch, &[]).await.unwrap(), "the guard reads the old record");
     assert_eq!(raw.body(&ORDERS, &july.id).await["vat_percent"].as_i64(), Some(19));
 
     // a cart (saved version by version: each save expects the one before)
@@ -221,8 +225,9 @@ async fn earlier_records_read_as_this_release(store: Arc<dyn common::AllStores>,
     assert_eq!(store.promotion_by_id(&promotion.id).await.unwrap().as_ref(), Some(&promotion));
     assert_eq!(store.promotion_by_code(promotion.code.as_deref().unwrap()).await.unwrap().as_ref(), Some(&promotion));
     assert_eq!(store.promotions().await.unwrap(), vec![promotion.clone()]);
-    assert!(store.update_promotion(&promotion).await.unwrap());
+    assert!(store.update_promotion(&promotion.id, &vitrina::domain::patch::Patch::new().set("active", &promotion.active)).await.unwrap());
     assert_eq!(raw.version(&PROMOTIONS, &promotion.id).await, CURRENT);
+    assert_eq!(store.promotion_by_id(&promotion.id).await.unwrap().as_ref(), Some(&promotion));
 
     // an outbox entry, a webhook endpoint, recommendation settings
     let (text, entry): (_, OutboxEntry) = fixture(version, "outbox-entry", Kind::OutboxEntry);
@@ -237,8 +242,9 @@ async fn earlier_records_read_as_this_release(store: Arc<dyn common::AllStores>,
     store.save_endpoint(&endpoint).await.unwrap();
     raw.put(&ENDPOINTS, &endpoint.id, &text).await;
     assert_eq!(store.endpoints().await.unwrap(), vec![endpoint.clone()]);
-    store.save_endpoint(&endpoint).await.unwrap();
+    assert!(store.update_endpoint(&endpoint.id, &vitrina::domain::patch::Patch::new().set("enabled", &endpoint.enabled).guard("enabled", &endpoint.enabled)).await.unwrap());
     assert_eq!(raw.version(&ENDPOINTS, &endpoint.id).await, CURRENT);
+    assert_eq!(store.endpoints().await.unwrap(), vec![endpoint.clone()]);
 
     let (text, settings): (_, RecommendSettings) = fixture(version, "recommend-settings", Kind::RecommendSettings);
     store.save_recommend_settings(&settings).await.unwrap();

@@ -140,7 +140,7 @@ pub async fn rotate_webhook_secret(State(app): State<AppState>, Path(id): Path<S
 pub struct OutboxParams {
     /// pending, sent or dead.
     pub status: Option<String>,
-    /// event, mail or webhook.
+    /// event, mail, webhook or task.
     pub kind: Option<String>,
     pub page: Option<u64>,
     pub per_page: Option<u64>,
@@ -152,7 +152,7 @@ fn filter(p: &OutboxParams, target: Option<String>) -> Result<OutboxFilter, Prob
         None => None,
     };
     let kind = match p.kind.as_deref().filter(|s| !s.is_empty()) {
-        Some(k) => Some(EntryKind::parse(k).ok_or_else(|| Problem::invalid("kind", "event, mail or webhook"))?),
+        Some(k) => Some(EntryKind::parse(k).ok_or_else(|| Problem::invalid("kind", "event, mail, webhook or task"))?),
         None => None,
     };
     Ok(OutboxFilter { status, kind, target })

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, JsonBody};
 use super::problem::Problem;
 use crate::services::privacy::{Erasure, PersonalData};
 use crate::state::AppState;
@@ -23,18 +23,28 @@ pub async fn export_me(State(app): State<AppState>, CurrentUser(p): CurrentUser)
     Ok(download(app.privacy.export(&p.user.id).await?))
 }
 
-/// Erases the caller's account: name, e-mail, phone and addresses are
-/// removed or anonymised at once; orders stay (accounting law) under an
-/// anonymous identity; every session and token ends; the e-mail is free for a
-/// new account. Cannot be undone. Admin accounts are refused (409).
-#[utoipa::path(delete, path = "/api/v1/me", tag = "auth", security(("bearer" = []), ("session" = [])),
+/// The caller's password, confirming the erasure of their own account.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseBody {
+    #[schema(min_length = 1, max_length = 1024)]
+    pub password: String,
+}
+
+/// Erases the caller's account, confirmed with their password: name,
+/// e-mail, phone and addresses are removed or anonymised at once (guest
+/// orders placed with the same e-mail too); orders stay (accounting law)
+/// under an anonymous identity; every session and token ends; the e-mail is
+/// free for a new account. Cannot be undone. Admin accounts are refused (409).
+#[utoipa::path(delete, path = "/api/v1/me", tag = "auth", security(("bearer" = []), ("session" = [])), request_body = EraseBody,
     responses(
         (status = 200, body = Erasure),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The password is missing or wrong (field `password`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn erase_me(State(app): State<AppState>, CurrentUser(p): CurrentUser) -> Result<Json<Erasure>, Problem> {
-    Ok(Json(app.privacy.erase(&p.user.id, &(&p.user).into()).await?))
+pub async fn erase_me(State(app): State<AppState>, CurrentUser(p): CurrentUser, JsonBody(body): JsonBody<EraseBody>) -> Result<Json<Erasure>, Problem> {
+    Ok(Json(app.privacy.erase_own(&p.user.id, &body.password).await?))
 }
 
 /// A customer's data, exported for them on request (admins).

@@ -63,6 +63,7 @@ pub fn backup_overdue(last: Option<&LastBackup>, now: DateTime<Utc>) -> bool {
 
 /// What `vitrina backup` records when it has written an archive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LastBackup {
     pub at: DateTime<Utc>,
     pub bytes: u64,

@@ -7,6 +7,7 @@ pub mod import;
 pub mod money;
 pub mod order;
 pub mod outbox;
+pub mod patch;
 pub mod payment;
 pub mod pricing;
 pub mod product;

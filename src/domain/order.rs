@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::money::Money;
+use super::patch::Patch;
 use super::user::FieldError;
 
 // ------------------------------------------------------------------ cart
@@ -340,10 +341,14 @@ pub struct Order {
 
 impl Order {
     /// Moves to `next` if the state machine allows it, recording the change.
-    pub fn transition(&mut self, next: OrderStatus, at: DateTime<Utc>) -> Result<(), (OrderStatus, OrderStatus)> {
+    /// Returns what the move writes: the status, its history and timestamp
+    /// (and the payment when the move settles or closes it), guarded by the
+    /// status it moved from.
+    pub fn transition(&mut self, next: OrderStatus, at: DateTime<Utc>) -> Result<Patch, (OrderStatus, OrderStatus)> {
         if !self.status.can_become(next) {
             return Err((self.status, next));
         }
+        let before = self.clone();
         // the payment follows the order: paid to go ahead, closed when it will not be paid,
         // and cash on delivery is collected at the door
         use crate::domain::payment::{PaymentMethod, PaymentStatus};
@@ -361,7 +366,95 @@ impl Order {
         self.status = next;
         self.history.push(StatusChange { status: next, at });
         self.updated_at = at;
-        Ok(())
+        Ok(self.changes_since(&before).guard("status", &before.status))
+    }
+
+    /// What changed since `before`, as a patch. A change of the payment
+    /// counts one more payment version and is guarded by the version read:
+    /// payment steps (settling, refunds, a provider's answer) never overwrite
+    /// each other, and never touch what other steps own.
+    pub fn changes_since(&mut self, before: &Order) -> Patch {
+        let paid = self.payment != before.payment;
+        if paid {
+            self.payment.version = before.payment.version + 1;
+        }
+        let patch = Patch::diff(before, self);
+        if paid {
+            // a payment never changed has no version stored (it reads as absent)
+            patch.guard("payment.version", &Some(before.payment.version).filter(|v| *v > 0))
+        } else {
+            patch
+        }
+    }
+
+    /// Records a refund of `amount` (`pending`: the provider still has to
+    /// make it). Returns what it writes and the refund's id.
+    pub fn refund(&mut self, amount: i64, reason: &str, pending: bool, at: DateTime<Utc>) -> Result<(Patch, String), FieldError> {
+        let before = self.clone();
+        let id = self.payment.refund(amount, reason, pending, at)?;
+        self.updated_at = at;
+        Ok((self.changes_since(&before), id))
+    }
+
+    /// The provider's answer to a pending refund (`None`: it was not pending).
+    pub fn settle_refund(&mut self, id: &str, succeeded: bool, at: DateTime<Utc>) -> Option<Patch> {
+        let before = self.clone();
+        if !self.payment.settle_refund(id, succeeded) {
+            return None;
+        }
+        self.updated_at = at;
+        Some(self.changes_since(&before))
+    }
+
+    /// The provider's payment for this order (once: `None` when it has one).
+    pub fn attach_payment(&mut self, reference: &str, at: DateTime<Utc>) -> Option<Patch> {
+        if self.payment.provider_reference.is_some() {
+            return None;
+        }
+        let before = self.clone();
+        self.payment.provider_reference = Some(reference.to_string());
+        self.updated_at = at;
+        Some(self.changes_since(&before))
+    }
+
+    /// A payment attempt failed (a declined card): recorded while the order
+    /// still waits for its money (`None` when there is nothing to record).
+    pub fn payment_failed(&mut self, why: &str, at: DateTime<Utc>) -> Option<Patch> {
+        if self.status != OrderStatus::AwaitingPayment || self.payment.failure.as_deref() == Some(why) {
+            return None;
+        }
+        let before = self.clone();
+        if !self.payment.fail(why) {
+            return None;
+        }
+        self.updated_at = at;
+        Some(self.changes_since(&before).guard("status", &OrderStatus::AwaitingPayment))
+    }
+
+    /// Moves a guest's order into the account `user_id`: only while it is
+    /// still the guest's (owner and e-mail as read).
+    pub fn claim(&mut self, user_id: &str, at: DateTime<Utc>) -> Patch {
+        let before = self.clone();
+        self.user_id = user_id.to_string();
+        self.updated_at = at;
+        self.changes_since(&before).guard("user_id", &before.user_id).guard("guest_email", &before.guest_email)
+    }
+
+    /// The order without what points at a person: the address (the country
+    /// stays, for VAT), the guest's e-mail, and the owner's id when it was
+    /// derived from that e-mail (`owner`). `None` when nothing is left to remove.
+    pub fn anonymise(&mut self, owner: &str, at: DateTime<Utc>) -> Option<Patch> {
+        let before = self.clone();
+        let a = &self.shipping_address;
+        self.shipping_address = Address { name: "—".into(), street: String::new(), city: String::new(), postal_code: String::new(), country: a.country.clone(), phone: String::new() };
+        self.guest_email = None;
+        self.user_id = owner.to_string();
+        if *self == before {
+            return None;
+        }
+        self.updated_at = at;
+        // the owner and the e-mail go together: the stores keep who bought what by them
+        Some(self.changes_since(&before).set("user_id", &self.user_id).set("guest_email", &None::<String>))
     }
 }
 
@@ -377,8 +470,74 @@ pub fn order_number(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An order of two lines, in `status`, paid by `method` (pending payment).
+    pub(crate) fn sample(status: OrderStatus, method: crate::domain::payment::PaymentMethod) -> Order {
+        let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let line = |sku: &str, q: i64| OrderLine { sku: sku.into(), product_id: format!("p-{sku}"), slug: sku.into(), name: sku.into(), options: Default::default(), unit_price: Money::shop(1000), quantity: q, line_total: Money::shop(1000 * q), discount_cents: 0 };
+        let total = Money::shop(3000);
+        Order {
+            id: "o_1".into(), number: "VT-000001".into(), user_id: "u1".into(), lines: vec![line("A", 1), line("B", 2)], currency: total.currency.clone(),
+            subtotal: total.clone(), shipping: Money::shop(0), shipping_method: ShippingMethod::Standard, discount_cents: 0, coupon: None, discounts: vec![],
+            vat: Money::shop(521), vat_percent: 21, total: total.clone(),
+            shipping_address: Address { name: "Ana Pop".into(), street: "Str. Lungă 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40712345678".into() },
+            payment_method: method.as_str().into(), payment: crate::domain::payment::Payment::new(method, &total), status, history: vec![StatusChange { status, at }],
+            idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
+        }
+    }
+
+    fn paths(p: &Patch) -> Vec<&str> {
+        let mut v: Vec<&str> = p.sets.iter().map(|(k, _)| k.as_str()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn each_step_writes_only_its_fields_guarded_by_what_it_read() {
+        use crate::domain::payment::{PaymentMethod, PaymentStatus};
+        let at: DateTime<Utc> = "2026-12-02T10:00:00Z".parse().unwrap();
+        // a status change: the status, its history and time; guarded by the status
+        let mut o = sample(OrderStatus::Placed, PaymentMethod::Cod);
+        let p = o.transition(OrderStatus::Confirmed, at).unwrap();
+        assert_eq!(paths(&p), ["history", "status", "updated_at"]);
+        assert_eq!(p.guards, vec![("status".to_string(), serde_json::json!("placed"))]);
+        // paying a transfer moves the payment too, guarded by the payment as read
+        let mut o = sample(OrderStatus::AwaitingPayment, PaymentMethod::BankTransfer);
+        let p = o.transition(OrderStatus::Placed, at).unwrap();
+        assert_eq!(paths(&p), ["history", "payment.status", "payment.version", "status", "updated_at"]);
+        assert!(p.guards.contains(&("payment.version".to_string(), serde_json::Value::Null)), "a payment never changed has no version stored");
+        assert_eq!(o.payment.status, PaymentStatus::Paid);
+        // a refund: the payment only; never the status, the address or the history
+        let before = o.clone();
+        let (p, id) = o.refund(400, "scratch", false, at + chrono::Duration::seconds(1)).unwrap();
+        assert_eq!(id, "rf_1");
+        assert_eq!(paths(&p), ["payment.refunded_cents", "payment.refunds", "payment.status", "payment.version", "updated_at"]);
+        assert_eq!(p.guards, vec![("payment.version".to_string(), serde_json::json!(1))]);
+        // applied to the order as a status change left it, both stick
+        let mut body = serde_json::to_value(&before).unwrap();
+        let mut shipped = before.clone();
+        let ship = shipped.transition(OrderStatus::Confirmed, at).unwrap();
+        assert!(ship.holds(&body) && p.holds(&body));
+        ship.apply(&mut body);
+        assert!(p.holds(&body), "a status change does not touch what a refund depends on");
+        p.apply(&mut body);
+        let both: Order = serde_json::from_value(body).unwrap();
+        assert_eq!((both.status, both.payment.refunded_cents), (OrderStatus::Confirmed, 400));
+        // erasure: the address, the guest's e-mail and an owner derived from it
+        let mut g = sample(OrderStatus::Placed, PaymentMethod::Cod);
+        g.guest_email = Some("ana@example.ro".into());
+        let p = g.anonymise("guest_erased", at).unwrap();
+        assert_eq!(paths(&p), ["guest_email", "shipping_address.city", "shipping_address.name", "shipping_address.phone", "shipping_address.postal_code", "shipping_address.street", "updated_at", "user_id"], "the country stays");
+        assert!(g.anonymise("guest_erased", at).is_none(), "nothing left to erase");
+        // a claim: the owner, only while it is the guest's
+        let mut c = sample(OrderStatus::Placed, PaymentMethod::Cod);
+        c.guest_email = Some("ana@example.ro".into());
+        let p = c.claim("u9", at);
+        assert_eq!(paths(&p), ["updated_at", "user_id"]);
+        assert!(p.guards.contains(&("user_id".to_string(), serde_json::json!("u1"))));
+    }
 
     #[test]
     fn totals_include_shipping_and_the_vat_part() {

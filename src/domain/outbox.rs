@@ -19,18 +19,25 @@ pub enum EntryKind {
     Event,
     Mail,
     Webhook,
+    /// Work that must follow a change and may not be lost (stock given back
+    /// after a cancellation, a refund reconciled with the provider): written
+    /// with the change, done by the relay until it succeeds. Each is
+    /// idempotent, so doing one twice changes nothing.
+    Task,
 }
 
 impl EntryKind {
+    pub const ALL: [EntryKind; 4] = [EntryKind::Event, EntryKind::Mail, EntryKind::Webhook, EntryKind::Task];
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Event => "event",
             EntryKind::Mail => "mail",
             EntryKind::Webhook => "webhook",
+            EntryKind::Task => "task",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [EntryKind::Event, EntryKind::Mail, EntryKind::Webhook].into_iter().find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -100,6 +107,11 @@ pub const LOG_KEEP: usize = 20;
 impl OutboxEntry {
     pub fn new(id: String, kind: EntryKind, topic: &str, target: &str, payload: String, now: DateTime<Utc>) -> Self {
         Self { id, kind, topic: topic.into(), target: target.into(), payload, status: EntryStatus::Pending, attempts: 0, next_at: now, created_at: now, updated_at: now, log: vec![] }
+    }
+
+    /// A task entry: `topic` names the work (`order.giveback`), `data` what it works on.
+    pub fn task(id: String, topic: &str, data: serde_json::Value, now: DateTime<Utc>) -> Self {
+        Self::new(id, EntryKind::Task, topic, "", data.to_string(), now)
     }
 
     /// An event entry announcing `event`.
@@ -253,15 +265,31 @@ impl Endpoint {
     }
 }
 
-/// What a change of an order announces: `before` as stored, `after` as it is
-/// being written. Event ids are natural keys of the change (an order is
-/// created once, reaches each status once, and each refund raises its
-/// refunded total), so announcing the same change twice is one event.
+/// Tasks that follow order changes (`EntryKind::Task`).
+pub mod tasks {
+    /// The listing's stock snapshot of a new order's products catches up.
+    pub const STOCK_SYNC: &str = "stock.sync";
+    /// A cancelled or expired order's stock and promotion uses go back.
+    pub const GIVEBACK: &str = "order.giveback";
+    /// A refund the provider has not confirmed is reconciled with it.
+    pub const REFUND: &str = "refund.reconcile";
+}
+
+/// What a change of an order announces, and the work that must follow it:
+/// `before` as stored, `after` as it is being written. Ids are natural keys
+/// of the change (an order is created once, reaches each status once, each
+/// refund has its own id), so announcing the same change twice is one entry.
 pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
+    use crate::domain::payment::RefundStatus;
     let created = before.status == OrderStatus::Pending && after.status != OrderStatus::Pending;
     let moved = !created && before.status != after.status;
-    let refunded = after.payment.refunded_cents > before.payment.refunded_cents;
-    if !(created || moved || refunded) {
+    let was = |id: &str, status: RefundStatus| before.payment.refunds.iter().any(|r| r.id == id && r.status == status);
+    // refunds done in this change (given back by hand, or the provider confirmed them)
+    let refunded: Vec<&crate::domain::payment::Refund> = after.payment.refunds.iter().filter(|r| r.status == RefundStatus::Succeeded && !was(&r.id, RefundStatus::Succeeded)).collect();
+    // refunds sent to the provider in this change: reconciled until it answers
+    let sent: Vec<&crate::domain::payment::Refund> = after.payment.refunds.iter().filter(|r| r.status == RefundStatus::RefundPending && !was(&r.id, RefundStatus::RefundPending)).collect();
+    let gives_back = moved && matches!(after.status, OrderStatus::Cancelled | OrderStatus::Expired);
+    if !(created || moved || !refunded.is_empty() || !sent.is_empty()) {
         // most order writes (a payment reference, a failed attempt) announce nothing: no serializing
         return Vec::new();
     }
@@ -275,9 +303,12 @@ pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
         d
     };
     let event = |kind: &str, key: String, data: serde_json::Value| OutboxEntry::event(&Event::new(format!("evt_{}.{kind}{key}", after.id), kind, after.updated_at, data));
+    let task = |topic: &str, key: String, data: serde_json::Value| OutboxEntry::task(format!("task_{}.{topic}{key}", after.id), topic, data, after.updated_at);
     let mut out = Vec::new();
     if created {
         out.push(event("order.created", String::new(), data.clone()));
+        let products: Vec<&str> = after.lines.iter().map(|l| l.product_id.as_str()).collect();
+        out.push(task(tasks::STOCK_SYNC, String::new(), serde_json::json!({"order_id": after.id, "products": products})));
     }
     if moved {
         out.push(event("order.status_changed", format!(".{}", after.status.as_str()), with("previous_status", before.status.as_str().into())));
@@ -285,8 +316,14 @@ pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
             out.push(event("order.paid", String::new(), data.clone()));
         }
     }
-    if refunded {
-        out.push(event("order.refunded", format!(".{}", after.payment.refunded_cents), with("refund_cents", (after.payment.refunded_cents - before.payment.refunded_cents).into())));
+    if gives_back {
+        out.push(task(tasks::GIVEBACK, String::new(), serde_json::json!({"order_id": after.id})));
+    }
+    for r in refunded {
+        out.push(event("order.refunded", format!(".{}", r.id), with("refund_cents", r.amount_cents.into())));
+    }
+    for r in sent {
+        out.push(task(tasks::REFUND, format!(".{}", r.id), serde_json::json!({"order_id": after.id, "refund_id": r.id})));
     }
     out
 }
@@ -316,6 +353,37 @@ mod tests {
         assert!(!wants(&p, "stock.low"));
         assert!(wants(&["stock.low".to_string()], "stock.low"));
         assert!(valid_pattern("order.*") && valid_pattern("product.updated") && !valid_pattern("orders.*") && !valid_pattern("order.shipped"));
+    }
+
+    #[test]
+    fn the_work_that_follows_an_order_change_is_written_with_it() {
+        use crate::domain::order::tests::sample;
+        use crate::domain::payment::PaymentMethod;
+        let at = Utc::now();
+        let topics = |v: &[OutboxEntry]| v.iter().map(|e| (e.kind, e.topic.clone())).collect::<Vec<_>>();
+        let pending = sample(OrderStatus::Pending, PaymentMethod::Card);
+        let mut placed = pending.clone();
+        placed.transition(OrderStatus::AwaitingPayment, at).unwrap();
+        assert_eq!(topics(&order_events(&pending, &placed)), [(EntryKind::Event, "order.created".into()), (EntryKind::Task, tasks::STOCK_SYNC.into())]);
+        let mut cancelled = placed.clone();
+        cancelled.transition(OrderStatus::Cancelled, at).unwrap();
+        let events = order_events(&placed, &cancelled);
+        assert!(events.iter().any(|e| e.kind == EntryKind::Task && e.topic == tasks::GIVEBACK), "a cancellation gives its stock back, for sure");
+        // a card refund: reconciled until the provider answers; announced once it did
+        let mut paid = placed.clone();
+        paid.transition(OrderStatus::Placed, at).unwrap();
+        let mut refunding = paid.clone();
+        let (_, id) = refunding.refund(500, "", true, at).unwrap();
+        let sent = order_events(&paid, &refunding);
+        assert_eq!(topics(&sent), [(EntryKind::Task, tasks::REFUND.into())]);
+        let mut done = refunding.clone();
+        done.settle_refund(&id, true, at).unwrap();
+        let announced = order_events(&refunding, &done);
+        assert_eq!(topics(&announced), [(EntryKind::Event, "order.refunded".into())]);
+        assert!(announced[0].id.ends_with(".rf_1"), "each refund its own event: {}", announced[0].id);
+        let mut refused = refunding.clone();
+        refused.settle_refund(&id, false, at).unwrap();
+        assert!(order_events(&refunding, &refused).is_empty(), "a refused refund announces no refund");
     }
 
     #[test]

@@ -83,8 +83,13 @@ pub struct Payment {
     /// What is charged: the order's total, computed on the server, in minor units.
     pub amount_cents: i64,
     pub currency: String,
+    /// Given back so far, refunds still pending at the provider included
+    /// (that money is spoken for: it is never refunded twice).
     #[serde(default)]
     pub refunded_cents: i64,
+    /// Every refund, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
     /// The provider's id of the payment (a card payment's intent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<String>,
@@ -95,12 +100,66 @@ pub struct Payment {
     /// only, while the payment is open. Never stored (the provider keeps it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// The provider's events applied to this payment (the newest few): each is
+    /// recorded in the same write that applies it, so a replay finds it here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub events: Vec<String>,
+    /// Counts the payment's changes: each payment step is written only if
+    /// no other changed the payment since it was read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub version: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum RefundStatus {
+    /// Recorded and sent to the provider, whose answer is not in yet (it
+    /// timed out or failed): reconciled from the provider, never dropped.
+    RefundPending,
+    /// Done: the provider returned the money, or it was given back by hand.
+    Succeeded,
+    /// The provider refused it: the money was not returned, and counts as paid again.
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RefundStatus::RefundPending => "refund_pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One refund of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Refund {
+    /// `rf_1`, `rf_2`… within the order.
+    pub id: String,
+    pub amount_cents: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub status: RefundStatus,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How many provider events a payment remembers.
+const EVENTS_KEPT: usize = 20;
 
 impl Payment {
     /// A pending payment of `total` by `method`.
     pub fn new(method: PaymentMethod, total: &Money) -> Self {
-        Payment { method, status: PaymentStatus::Pending, amount_cents: total.amount, currency: total.currency.clone(), refunded_cents: 0, provider_reference: None, failure: None, client_secret: None }
+        Payment { method, status: PaymentStatus::Pending, amount_cents: total.amount, currency: total.currency.clone(), ..Default::default() }
     }
 
     /// Still waiting for its money (a declined card may be followed by another).
@@ -137,7 +196,9 @@ impl Payment {
     }
 
     /// Gives back `amount` of what was paid: never more than was paid in all.
-    pub fn refund(&mut self, amount: i64) -> Result<(), FieldError> {
+    /// `pending`: the provider still has to do it (a card); otherwise it was
+    /// given back by hand and is done. Returns the refund's id.
+    pub fn refund(&mut self, amount: i64, reason: &str, pending: bool, at: chrono::DateTime<chrono::Utc>) -> Result<String, FieldError> {
         if !matches!(self.status, PaymentStatus::Paid | PaymentStatus::PartiallyRefunded) {
             return Err(FieldError::coded("field-refund-not-paid", "amount_cents", &[]));
         }
@@ -145,19 +206,54 @@ impl Payment {
         if amount <= 0 || amount > left {
             return Err(FieldError::coded("field-refund-amount", "amount_cents", &[("max", &left.to_string())]));
         }
+        let id = format!("rf_{}", self.refunds.len() + 1);
+        let status = if pending { RefundStatus::RefundPending } else { RefundStatus::Succeeded };
+        self.refunds.push(Refund { id: id.clone(), amount_cents: amount, reason: reason.chars().take(500).collect(), status, at });
         self.refunded_cents += amount;
-        self.status = if self.refunded_cents == self.amount_cents { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
-        Ok(())
+        self.status = self.refunded_status();
+        Ok(id)
     }
 
-    /// Takes back a refund recorded with `refund` that the provider then refused.
-    pub fn undo_refund(&mut self, amount: i64) {
-        self.refunded_cents = (self.refunded_cents - amount).max(0);
-        self.status = match self.refunded_cents {
+    /// The status that follows from what was refunded.
+    fn refunded_status(&self) -> PaymentStatus {
+        match self.refunded_cents {
             0 => PaymentStatus::Paid,
             r if r >= self.amount_cents => PaymentStatus::Refunded,
             _ => PaymentStatus::PartiallyRefunded,
-        };
+        }
+    }
+
+    /// The provider's answer to a pending refund: done, or refused (the
+    /// money counts as paid again). `false` when it was not pending.
+    pub fn settle_refund(&mut self, id: &str, succeeded: bool) -> bool {
+        let Some(r) = self.refunds.iter_mut().find(|r| r.id == id && r.status == RefundStatus::RefundPending) else { return false };
+        if succeeded {
+            r.status = RefundStatus::Succeeded;
+        } else {
+            r.status = RefundStatus::Failed;
+            self.refunded_cents = (self.refunded_cents - r.amount_cents).max(0);
+            self.status = self.refunded_status();
+        }
+        true
+    }
+
+    /// Refunds still waiting for the provider's answer.
+    pub fn pending_refunds(&self) -> impl Iterator<Item = &Refund> {
+        self.refunds.iter().filter(|r| r.status == RefundStatus::RefundPending)
+    }
+
+    /// Whether the provider's event was applied to this payment already.
+    pub fn has_event(&self, id: &str) -> bool {
+        self.events.iter().any(|e| e == id)
+    }
+
+    /// Remembers a provider event as applied (with the change it made).
+    pub fn note_event(&mut self, id: &str) {
+        if !self.has_event(id) {
+            self.events.push(id.chars().take(100).collect());
+            let extra = self.events.len().saturating_sub(EVENTS_KEPT);
+            self.events.drain(..extra);
+        }
     }
 }
 
@@ -211,6 +307,27 @@ pub struct CardEvent {
     pub kind: String,
     /// The payment it is about, when it is about one.
     pub intent: Option<CardIntent>,
+    /// The shop's refund it is about (`refund.*` events naming one in their metadata).
+    pub refund: Option<RefundRef>,
+}
+
+/// A refund of the shop's, as the provider's metadata names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRef {
+    pub order_id: String,
+    pub refund_id: String,
+}
+
+/// What became of a refund at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundState {
+    Succeeded,
+    /// Failed or cancelled: the money was not returned.
+    Failed,
+    /// Still under way at the provider.
+    Pending,
+    /// The provider has no such refund (the request never reached it).
+    Unknown,
 }
 
 /// Where a bank transfer goes (from the configuration).
@@ -244,19 +361,45 @@ mod tests {
 
     #[test]
     fn refunds_never_exceed_what_was_paid() {
+        let at = chrono::Utc::now();
         let mut p = paid(1000);
-        p.refund(300).unwrap();
+        assert_eq!(p.refund(300, "", false, at).unwrap(), "rf_1");
         assert_eq!((p.status, p.refunded_cents), (PaymentStatus::PartiallyRefunded, 300));
-        assert_eq!(p.refund(701).unwrap_err().code, "field-refund-amount");
-        p.refund(700).unwrap();
+        assert_eq!(p.refund(701, "", false, at).unwrap_err().code, "field-refund-amount");
+        p.refund(700, "", false, at).unwrap();
         assert_eq!((p.status, p.refunded_cents), (PaymentStatus::Refunded, 1000));
-        assert!(p.refund(1).is_err());
-        assert!(Payment::new(PaymentMethod::Cod, &Money::shop(5)).refund(1).is_err(), "nothing was paid yet");
-        assert!(paid(10).refund(0).is_err() && paid(10).refund(-5).is_err());
+        assert!(p.refund(1, "", false, at).is_err());
+        assert!(Payment::new(PaymentMethod::Cod, &Money::shop(5)).refund(1, "", false, at).is_err(), "nothing was paid yet");
+        assert!(paid(10).refund(0, "", false, at).is_err() && paid(10).refund(-5, "", false, at).is_err());
+    }
+
+    #[test]
+    fn a_pending_refund_holds_its_money_until_the_provider_answers() {
+        let at = chrono::Utc::now();
         let mut p = paid(1000);
-        p.refund(400).unwrap();
-        p.undo_refund(400);
-        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::Paid, 0), "a refund the provider refused is taken back");
+        let first = p.refund(400, "broken", true, at).unwrap();
+        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::PartiallyRefunded, 400));
+        assert_eq!(p.refund(601, "", true, at).unwrap_err().code, "field-refund-amount", "the pending 400 is spoken for");
+        assert_eq!(p.pending_refunds().count(), 1);
+        assert!(p.settle_refund(&first, true));
+        assert!(!p.settle_refund(&first, false), "settled once");
+        assert_eq!((p.refunded_cents, p.pending_refunds().count()), (400, 0));
+        let second = p.refund(600, "", true, at).unwrap();
+        assert_eq!(p.status, PaymentStatus::Refunded);
+        assert!(p.settle_refund(&second, false));
+        assert_eq!((p.status, p.refunded_cents), (PaymentStatus::PartiallyRefunded, 400), "a refused refund counts as paid again");
+        assert_eq!(p.refunds.iter().map(|r| r.status).collect::<Vec<_>>(), [RefundStatus::Succeeded, RefundStatus::Failed]);
+    }
+
+    #[test]
+    fn events_are_remembered_a_few_at_a_time() {
+        let mut p = paid(10);
+        for i in 0..30 {
+            p.note_event(&format!("evt_{i}"));
+        }
+        p.note_event("evt_29");
+        assert_eq!(p.events.len(), EVENTS_KEPT);
+        assert!(p.has_event("evt_29") && !p.has_event("evt_0"));
     }
 
     #[test]

@@ -61,6 +61,32 @@ pub fn local_path(next: &str) -> Option<String> {
 }
 
 /// URL-friendly slug: lowercase ascii letters and digits separated by '-'.
+/// `text` with every e-mail address in it replaced by `<address>`: what a
+/// log line may say about a failed mail (logs outlive an erasure, so they
+/// never name a recipient).
+pub fn mask_addresses(text: &str) -> String {
+    let is_part = |c: char| c.is_alphanumeric() || "._%+-".contains(c);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let start = out.chars().rev().take_while(|c| is_part(*c)).count();
+            let end = chars[i + 1..].iter().take_while(|c| is_part(**c)).count();
+            if start > 0 && end > 0 && chars[i + 1..i + 1 + end].contains(&'.') {
+                let keep = out.chars().count() - start;
+                out = out.chars().take(keep).collect();
+                out.push_str("<address>");
+                i += 1 + end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 pub fn slugify(text: &str) -> String {
     let mut out = String::new();
     let mut dash = false;
@@ -95,6 +121,13 @@ fn deunicode_char(c: char) -> char {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn addresses_are_masked_in_log_text() {
+        assert_eq!(mask_addresses("550 5.1.1 <Ana.Pop+x@mail.example.ro>: Recipient rejected"), "550 5.1.1 <<address>>: Recipient rejected");
+        assert_eq!(mask_addresses("smtp → ana@x.ro, bob@y.com"), "smtp → <address>, <address>");
+        assert_eq!(mask_addresses("user@localhost and @ alone"), "user@localhost and @ alone");
+    }
+
     use super::*;
     #[test]
     fn words_split_and_lowercase() {

@@ -161,6 +161,21 @@ const COMMON_PASSWORDS: &[&str] = &[
     "passwordpassword", "vitrina123", "vitrina1234", "shopping123",
 ];
 
+/// Who a mailbox belongs to, for limits that count per person (a coupon
+/// once per customer): the address case-folded, with a `+tag` of its local
+/// part removed, so `Ana+x@Example.ro` and `ana@example.ro` are one person,
+/// whether they order with an account or as a guest.
+pub fn person_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => email,
+    }
+}
+
 /// The password policy: long enough, not the e-mail, not a common password.
 pub fn validate_password(password: &str, email: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
@@ -246,6 +261,14 @@ mod tests {
         for bad in ["", "no-at", "a@b", "a b@c.de", "@x.com", "a@.com", "a@com.", "a@@b.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_person_behind_case_and_plus_tags() {
+        assert_eq!(person_key(" Ana.Pop+promo@Example.RO "), "ana.pop@example.ro");
+        assert_eq!(person_key("ana.pop+a+b@example.ro"), "ana.pop@example.ro");
+        assert_eq!(person_key("ana.pop@example.ro"), person_key("ANA.POP@example.ro"));
+        assert_ne!(person_key("ana@example.ro"), person_key("ana@example.com"));
     }
 
     #[test]

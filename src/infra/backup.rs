@@ -88,7 +88,7 @@ pub async fn backup(config: &Location, to: &Path) -> Result<BackupReport, String
     let partial = with_suffix(to, ".partial");
     let staging = with_suffix(to, ".staging");
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| err(&format!("create {}", staging.display()), e))?;
+    crate::infra::private::create_dir(&staging).map_err(|e| err(&format!("create {}", staging.display()), e))?;
     let result = async {
         let mut manifest = Manifest {
             format: FORMAT,
@@ -143,6 +143,7 @@ fn sqlite_snapshot(source: &Path, copy: &Path) -> Result<(), String> {
     use rusqlite::{backup::Backup, Connection};
     let src = Connection::open(source).map_err(|e| err("open the store", e))?;
     src.busy_timeout(Duration::from_secs(30)).map_err(|e| err("open the store", e))?;
+    crate::infra::private::create_file(copy).map_err(|e| err("create the copy", e))?;
     let mut dst = Connection::open(copy).map_err(|e| err("create the copy", e))?;
     {
         use rusqlite::backup::StepResult;
@@ -163,6 +164,9 @@ fn sqlite_snapshot(source: &Path, copy: &Path) -> Result<(), String> {
     }
     // one self-contained file
     dst.pragma_update(None, "journal_mode", "DELETE").map_err(|e| err("finish the copy", e))?;
+    // a signing key an older release kept in the store never travels in a backup
+    dst.pragma_update(None, "secure_delete", "ON").map_err(|e| err("finish the copy", e))?;
+    dst.execute("DELETE FROM kv WHERE ns = 'settings' AND key = 'jwt_secret'", []).map_err(|e| err("finish the copy", e))?;
     let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| err("check the copy", e))?;
     if check != "ok" {
         return Err(format!("the copy failed its integrity check: {check}"));
@@ -173,7 +177,8 @@ fn sqlite_snapshot(source: &Path, copy: &Path) -> Result<(), String> {
 /// Writes the archive: manifest, store files from `staging`, then images.
 /// Returns how many images went in.
 fn pack(partial: &Path, manifest: &Manifest, staging: &Path, images: Option<&Path>) -> Result<u64, String> {
-    let file = File::create(partial).map_err(|e| err(&format!("create {}", partial.display()), e))?;
+    // readable by this user only: a backup holds every customer's data
+    let file = crate::infra::private::create_file(partial).map_err(|e| err(&format!("create {}", partial.display()), e))?;
     let gz = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
     tar.follow_symlinks(false);
@@ -255,10 +260,14 @@ async fn mongo_export(uri: &str, db_name: &str, staging: &Path) -> Result<BTreeM
     let mut counts = BTreeMap::new();
     for name in names {
         let path = staging.join(format!("{name}.jsonl"));
-        let mut out = BufWriter::new(File::create(&path).map_err(|e| err("write the export", e))?);
+        let mut out = BufWriter::new(crate::infra::private::create_file(&path).map_err(|e| err("write the export", e))?);
         let mut cursor = db.collection::<mongodb::bson::Document>(&name).find(mongodb::bson::doc! {}).sort(mongodb::bson::doc! { "_id": 1 }).await.map_err(|e| err(&format!("read {name}"), e))?;
         let mut n = 0u64;
         while let Some(d) = cursor.try_next().await.map_err(|e| err(&format!("read {name}"), e))? {
+            // a signing key an older release kept in the store never travels in a backup
+            if name == "kv" && d.get_str("_id").is_ok_and(|id| id == "settings:jwt_secret") {
+                continue;
+            }
             let line = mongodb::bson::Bson::Document(d).into_canonical_extjson();
             serde_json::to_writer(&mut out, &line).map_err(|e| err("write the export", e))?;
             out.write_all(b"\n").map_err(|e| err("write the export", e))?;
@@ -352,7 +361,7 @@ fn prepare_data_dir(dir: &Path, force: bool) -> Result<(), String> {
     if occupied && !force {
         return Err(format!("{} is not empty: restore into a new data directory, or add --force to replace the shop in it", dir.display()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    crate::infra::private::create_dir(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
     if force {
         for f in ["vitrina.db", "vitrina.db-wal", "vitrina.db-shm"] {
             match std::fs::remove_file(dir.join(f)) {
@@ -375,7 +384,7 @@ fn restore_sqlite(from: &Path, dir: &Path, force: bool) -> Result<u64, String> {
     for entry in archive.entries().map_err(|e| err("read the archive", e))? {
         let mut entry = entry.map_err(|e| err("read the archive", e))?;
         if entry.path().map(|p| p.as_os_str() == SQLITE_ENTRY).unwrap_or(false) {
-            let mut out = File::create(&partial).map_err(|e| err("write the store", e))?;
+            let mut out = crate::infra::private::create_file(&partial).map_err(|e| err("write the store", e))?;
             std::io::copy(&mut entry, &mut out).map_err(|e| err("write the store", e))?;
             out.sync_all().map_err(|e| err("write the store", e))?;
             found = true;
@@ -480,7 +489,7 @@ fn mongo_documents(from: &Path, manifest: &Manifest, mut each: impl FnMut(&str, 
 fn move_into_sqlite(from: &Path, manifest: &Manifest, dir: &Path, force: bool) -> Result<Moved, String> {
     use crate::infra::mongo::transfer::records_of;
     prepare_data_dir(dir, force)?;
-    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    crate::infra::private::create_dir(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
     let partial = dir.join("vitrina.db.restoring");
     let _ = std::fs::remove_file(&partial);
     // the schema of this release
@@ -582,7 +591,7 @@ async fn move_into_mongo(db: &mongodb::Database, from: &Path, force: bool) -> Re
 }
 
 fn unpack_images(from: &Path, dir: &Path) -> Result<u64, String> {
-    std::fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
+    crate::infra::private::create_dir(dir).map_err(|e| err(&format!("create {}", dir.display()), e))?;
     let mut archive = open_archive(from)?;
     let mut n = 0;
     for entry in archive.entries().map_err(|e| err("read the archive", e))? {

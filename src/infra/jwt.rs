@@ -5,7 +5,8 @@ use crate::ports::{AccessClaims, TokenSigner};
 
 pub struct JwtSigner {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing key's, then a rotated-out key's while it still verifies.
+    decoding: Vec<(DecodingKey, Option<chrono::DateTime<chrono::Utc>>)>,
     validation: Validation,
 }
 
@@ -15,7 +16,17 @@ impl JwtSigner {
         validation.leeway = 5;
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: vec![(DecodingKey::from_secret(secret), None)], validation }
+    }
+
+    /// Signs with the keyring's current key; verifies with it and with the
+    /// previous one until that expires (a key rotation loses no session).
+    pub fn from_keys(keys: &crate::infra::keys::Keyring) -> Self {
+        let mut signer = Self::new(&keys.current);
+        if let Some((previous, until)) = &keys.previous {
+            signer.decoding.push((DecodingKey::from_secret(previous), Some(*until)));
+        }
+        signer
     }
 }
 
@@ -25,7 +36,18 @@ impl TokenSigner for JwtSigner {
     }
 
     fn verify(&self, token: &str) -> Result<AccessClaims, String> {
-        decode::<AccessClaims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| e.to_string())
+        let now = chrono::Utc::now();
+        let mut last = "no key".to_string();
+        for (key, until) in &self.decoding {
+            if until.is_some_and(|u| now >= u) {
+                continue;
+            }
+            match decode::<AccessClaims>(token, key, &self.validation) {
+                Ok(d) => return Ok(d.claims),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(last)
     }
 }
 
@@ -51,5 +73,18 @@ mod tests {
         let mut parts: Vec<String> = t.split('.').map(String::from).collect();
         parts[1] = parts[1].chars().rev().collect();
         assert!(s.verify(&parts.join(".")).is_err(), "tampered");
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_still_verifies_until_it_expires() {
+        let old = JwtSigner::new(b"0123456789abcdef0123456789abcdef");
+        let token = old.sign(&claims(600)).unwrap();
+        let until = chrono::Utc::now() + chrono::Duration::minutes(30);
+        let keys = crate::infra::keys::Keyring { current: b"a brand new key, 32 bytes long!!".to_vec(), previous: Some((b"0123456789abcdef0123456789abcdef".to_vec(), until)), source: String::new() };
+        let rotated = JwtSigner::from_keys(&keys);
+        assert_eq!(rotated.verify(&token).unwrap().sub, "u1", "signed before the rotation");
+        assert!(old.verify(&rotated.sign(&claims(600)).unwrap()).is_err(), "new tokens use the new key");
+        let expired = crate::infra::keys::Keyring { previous: Some((b"0123456789abcdef0123456789abcdef".to_vec(), chrono::Utc::now() - chrono::Duration::seconds(1))), ..keys };
+        assert!(JwtSigner::from_keys(&expired).verify(&token).is_err(), "past the overlap");
     }
 }

@@ -2,14 +2,17 @@
 pub mod argon2_hasher;
 pub mod backup;
 pub mod baskets;
+pub mod change_feed;
 pub mod images_fs;
 pub mod jwt;
+pub mod keys;
 pub mod limiter;
 pub mod mail;
 pub mod mail_templates;
 pub mod sessions;
 pub mod memory_cache;
 pub mod mongo;
+pub mod private;
 pub mod records;
 pub(crate) mod promo_keys;
 pub mod redis_cache;

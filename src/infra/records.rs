@@ -48,6 +48,30 @@ pub fn from_json<T: DeserializeOwned>(kind: Kind, body: &str) -> Result<T, Strin
     serde_json::from_value(tree).map_err(fail)
 }
 
+/// A body as a JSON tree brought up to this release's schema (stamped): an
+/// older record about to be written by a patch is written at this schema.
+pub fn upgraded_tree(kind: Kind, body: &str) -> Result<serde_json::Value, String> {
+    let mut tree: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("cannot read a stored {}: {e}", kind.name()))?;
+    upgrade(kind, &mut tree)?;
+    Ok(tree)
+}
+
+/// The same for a BSON body.
+pub fn upgraded_bson_tree(kind: Kind, body: Document) -> Result<serde_json::Value, String> {
+    let mut tree = Bson::Document(body).into_relaxed_extjson();
+    upgrade(kind, &mut tree)?;
+    Ok(tree)
+}
+
+/// A JSON tree as a stored body: the stamp first, like `to_json`.
+pub fn tree_json(tree: &serde_json::Value) -> Result<String, String> {
+    let mut rest = tree.clone();
+    if let Some(fields) = rest.as_object_mut() {
+        fields.remove(STAMP);
+    }
+    to_json(&rest)
+}
+
 /// The BSON body of a record (the `doc` field of a MongoDB document), stamped.
 pub fn to_bson<T: Serialize>(value: &T) -> Result<Document, String> {
     let mut body = bson::serialize_to_document(value).map_err(|e| e.to_string())?;

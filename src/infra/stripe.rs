@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::domain::payment::{CardEvent, CardIntent, IntentStatus};
+use crate::domain::payment::{CardEvent, CardIntent, IntentStatus, RefundRef, RefundState};
 use crate::ports::{CardGateway, GatewayError};
 use crate::services::digest::{hmac_sha256, same_bytes};
 
@@ -140,19 +140,47 @@ impl CardGateway for StripeGateway {
     }
 
     async fn refund(&self, intent_id: &str, amount_cents: i64, reason: &str, key: &str) -> Result<(), GatewayError> {
-        let mut form = vec![("payment_intent", intent_id.to_string()), ("amount", amount_cents.to_string())];
+        let mut form = vec![("payment_intent", intent_id.to_string()), ("amount", amount_cents.to_string()), ("metadata[vitrina_refund]", key.to_string())];
+        if let Some((order_id, refund_id)) = refund_of_key(key) {
+            form.push(("metadata[order_id]", order_id.to_string()));
+            form.push(("metadata[refund_id]", refund_id.to_string()));
+        }
         if !reason.is_empty() {
             form.push(("metadata[reason]", reason.chars().take(500).collect()));
         }
         self.call(reqwest::Method::POST, "/v1/refunds", &form, Some(key)).await.map(|_| ())
     }
 
+    async fn refund_state(&self, intent_id: &str, key: &str) -> Result<RefundState, GatewayError> {
+        let list = self.call(reqwest::Method::GET, &format!("/v1/refunds?payment_intent={}&limit=100", path_segment(intent_id)?), &[], None).await?;
+        let found = list["data"].as_array().into_iter().flatten().find(|r| r["metadata"]["vitrina_refund"].as_str() == Some(key));
+        Ok(match found.and_then(|r| r["status"].as_str()) {
+            None => RefundState::Unknown,
+            Some("succeeded") => RefundState::Succeeded,
+            Some("failed" | "canceled") => RefundState::Failed,
+            Some(_) => RefundState::Pending,
+        })
+    }
+
     fn verify_event(&self, body: &[u8], signature: &str, now: i64) -> Result<CardEvent, GatewayError> {
         verify_signature(&self.settings.webhook_secret, body, signature, now)?;
         let v: Value = serde_json::from_slice(body).map_err(|e| GatewayError::BadSignature(format!("the signed body is not JSON: {e}")))?;
         let id = v["id"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| GatewayError::BadSignature("the event has no id".into()))?;
-        Ok(CardEvent { id: id.to_string(), kind: v["type"].as_str().unwrap_or_default().to_string(), intent: intent_from_json(&v["data"]["object"]) })
+        let object = &v["data"]["object"];
+        // a refund event (`refund.updated`, `charge.refund.updated`…) about one of the shop's refunds
+        let refund = (object["object"].as_str() == Some("refund"))
+            .then(|| object["metadata"]["vitrina_refund"].as_str().and_then(refund_of_key))
+            .flatten()
+            .map(|(order_id, refund_id)| RefundRef { order_id: order_id.to_string(), refund_id: refund_id.to_string() });
+        Ok(CardEvent { id: id.to_string(), kind: v["type"].as_str().unwrap_or_default().to_string(), intent: intent_from_json(object), refund })
     }
+}
+
+/// The order and refund a refund's idempotency key names (`vitrina-refund-<order>-<refund>`).
+fn refund_of_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("vitrina-refund-")?;
+    let (order_id, refund_id) = rest.rsplit_once('-')?;
+    (!order_id.is_empty() && refund_id.starts_with("rf_")).then_some((order_id, refund_id))
 }
 
 /// An id as one URL path segment (ids are `pi_…`: letters, digits, `_`).

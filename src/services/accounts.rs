@@ -7,6 +7,7 @@ use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::patch::Patch;
 use crate::domain::user::{validate_name, validate_password, Email, FieldError, Role, User};
 use crate::ports::{AccessClaims, Consumed, PasswordHasher, RefreshRecord, StoreError, TokenSigner, TokenStore, UserStore};
 
@@ -166,7 +167,8 @@ impl AccountService {
         if now - record.issued_at > chrono::Duration::minutes(crate::services::notify::RESET_MINUTES) {
             return Err(AccountError::InvalidToken);
         }
-        let mut user = self.users.user_by_id(&record.user_id).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+        let seen = self.users.user_by_id(&record.user_id).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+        let mut user = seen.clone();
         if user.sessions_valid_from.is_some_and(|t| t > record.issued_at) {
             // the password changed after this link was sent
             return Err(AccountError::InvalidToken);
@@ -180,7 +182,13 @@ impl AccountService {
         r.kv.kv_delete(RESETS, &hash).await?;
         user.password_hash = self.hasher.hash(password).await.map_err(|e| AccountError::Store(StoreError::Other(e)))?;
         user.sessions_valid_from = Some(Utc::now());
-        self.users.update_user(&user).await?;
+        // only the password and the sessions' start are written, and only
+        // while the account is as the link found it: an admin's disable or an
+        // erasure made meanwhile is never undone
+        let patch = Patch::diff(&seen, &user).guard("disabled", &false).guard("email", &seen.email);
+        if !self.users.update_user(&user.id, &patch).await? {
+            return Err(AccountError::InvalidToken);
+        }
         self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
         Ok(user)
     }
@@ -335,7 +343,8 @@ impl AccountService {
     }
 
     pub async fn change_password(&self, user_id: &str, current: &str, new: &str) -> Result<(), AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let seen = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let mut user = seen.clone();
         if !self.hasher.verify(current, &user.password_hash).await {
             return Err(FieldError::coded("field-current-password", "current_password", &[]).into());
         }
@@ -344,29 +353,40 @@ impl AccountService {
         // every other session ends with the old password: browsers signed in
         // before now, and every API token family
         user.sessions_valid_from = Some(Utc::now());
-        self.users.update_user(&user).await?;
+        // written only over the password just checked: of two changes at once, one wins
+        let patch = Patch::diff(&seen, &user).guard("password_hash", &seen.password_hash).guard("disabled", &false);
+        if !self.users.update_user(&user.id, &patch).await? {
+            return Err(FieldError::coded("field-current-password", "current_password", &[]).into());
+        }
         self.tokens.revoke_user_families(&user.id, Utc::now()).await?;
         Ok(())
     }
 
     pub async fn update_name(&self, user_id: &str, name: &str) -> Result<User, AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let seen = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let mut user = seen.clone();
         user.name = validate_name(name)?;
-        self.users.update_user(&user).await?;
+        if !self.users.update_user(&user.id, &Patch::diff(&seen, &user)).await? && user != seen {
+            return Err(AccountError::UserNotFound);
+        }
         Ok(user)
     }
 
     /// Changes a user's role and/or disabled flag (admin). Disabling revokes
     /// every refresh-token family; sessions end at their next request.
     pub async fn administer(&self, user_id: &str, role: Option<Role>, disabled: Option<bool>) -> Result<User, AccountError> {
-        let mut user = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let seen = self.users.user_by_id(user_id).await?.ok_or(AccountError::UserNotFound)?;
+        let mut user = seen.clone();
         if let Some(r) = role {
             user.role = r;
         }
         if let Some(d) = disabled {
             user.disabled = d;
         }
-        self.users.update_user(&user).await?;
+        // the role and the flag only: a password reset or a rename made meanwhile stays
+        if !self.users.update_user(&user.id, &Patch::diff(&seen, &user)).await? && user != seen {
+            return Err(AccountError::UserNotFound);
+        }
         if user.disabled || role.is_some() {
             // a role change or a lock-out takes effect for API clients at once
             self.tokens.revoke_user_families(&user.id, Utc::now()).await?;

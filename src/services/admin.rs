@@ -20,7 +20,7 @@ use crate::services::orders::{OrderError, OrderService};
 use crate::domain::query::CatalogQuery;
 use crate::domain::text::slugify;
 use crate::domain::user::FieldError;
-use crate::ports::{CatalogStore, InventoryStore, KeyValueStore, OrderStore, StoreError, UserStore};
+use crate::ports::{CatalogStore, InventoryStore, OrderStore, StoreError, UserStore};
 use crate::services::catalog::CatalogService;
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +157,7 @@ impl AdminCatalog {
         product.images.push(Image { url, alt: if alt.is_empty() { product.name.clone() } else { alt.chars().take(200).collect() }, thumb_url });
         product.updated_at = Utc::now();
         self.store.upsert_products(std::slice::from_ref(&product)).await?;
-        self.catalog.invalidate().await;
+        self.catalog.product_saved(id).await;
         self.audit.record(actor, "product.image", id, format!("image added to {}", product.name), Some(&before.images), Some(&product.images)).await;
         self.get(id).await
     }
@@ -178,7 +178,7 @@ impl AdminCatalog {
         product.images = next;
         product.updated_at = Utc::now();
         self.store.upsert_products(std::slice::from_ref(&product)).await?;
-        self.catalog.invalidate().await;
+        self.catalog.product_saved(id).await;
         self.audit.record(actor, "product.images", id, format!("images of {} reordered or edited", product.name), Some(&before.images), Some(&product.images)).await;
         self.get(id).await
     }
@@ -233,7 +233,12 @@ impl AdminCatalog {
         }
         // a known SKU keeps its inventory: stock changes are explicit (see `update`)
         self.store.upsert_products(std::slice::from_ref(&product)).await?;
-        self.catalog.invalidate().await;
+        if missing.is_empty() {
+            self.catalog.product_saved(&product.id).await;
+        } else {
+            // a new category: the menus change too
+            self.catalog.invalidate().await;
+        }
         self.get(&product.id).await
     }
 
@@ -290,7 +295,7 @@ impl AdminCatalog {
         }
         if !changes.is_empty() {
             self.store.sync_stock_snapshot(std::slice::from_ref(&saved.id)).await?;
-            self.catalog.invalidate().await;
+            self.catalog.product_saved(&saved.id).await;
             saved = self.get(id).await?;
         }
         self.audit.record(actor, "product.update", id, describe_product_change(&existing, &saved), Some(&existing), Some(&saved)).await;
@@ -314,7 +319,7 @@ impl AdminCatalog {
             self.store.delete_product(id).await?;
             Removal::Deleted
         };
-        self.catalog.invalidate().await;
+        self.catalog.product_saved(id).await;
         let (action, what) = match removal {
             Removal::Archived => ("product.archive", "archived (it was ordered before)"),
             Removal::Deleted => ("product.delete", "deleted"),
@@ -340,11 +345,8 @@ pub struct AdminDesk {
     inventory: Arc<dyn InventoryStore>,
     store: Arc<dyn CatalogStore>,
     audit: AuditLog,
-    kv: Option<Arc<dyn KeyValueStore>>,
+    backups: Option<crate::services::backup_log::BackupLog>,
 }
-
-/// Where the last backup is recorded (key/value namespace and key).
-const BACKUP_KV: (&str, &str) = ("backup", "last");
 
 /// The longest user search, in characters.
 pub const MAX_USER_SEARCH: usize = 200;
@@ -364,26 +366,29 @@ pub const LOW_STOCK: i64 = 5;
 
 impl AdminDesk {
     pub fn new(accounts: AccountService, users: Arc<dyn UserStore>, orders: OrderService, order_store: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, store: Arc<dyn CatalogStore>, audit: AuditLog) -> Self {
-        Self { accounts, users, orders, order_store, inventory, store, audit, kv: None }
+        Self { accounts, users, orders, order_store, inventory, store, audit, backups: None }
     }
 
-    /// Keeps small facts about the shop (the last backup) in `kv`.
-    pub fn with_kv(mut self, kv: Arc<dyn KeyValueStore>) -> Self {
-        self.kv = Some(kv);
+    /// Keeps the backups made (for the dashboard) in `log`.
+    pub fn with_backups(mut self, log: crate::services::backup_log::BackupLog) -> Self {
+        self.backups = Some(log);
         self
     }
 
-    /// Records a backup just written, for the dashboard.
+    /// Records a backup just written, for the dashboard (and erasure receipts).
     pub async fn record_backup(&self, backup: &LastBackup) -> Result<(), StoreError> {
-        let Some(kv) = &self.kv else { return Ok(()) };
-        let body = serde_json::to_vec(backup).map_err(|e| StoreError::Other(e.to_string()))?;
-        kv.kv_put(BACKUP_KV.0, BACKUP_KV.1, &body, None).await
+        match &self.backups {
+            Some(log) => log.record(backup).await,
+            None => Ok(()),
+        }
     }
 
     /// The newest backup recorded (an unreadable record counts as none).
     pub async fn last_backup(&self) -> Result<Option<LastBackup>, StoreError> {
-        let Some(kv) = &self.kv else { return Ok(None) };
-        Ok(kv.kv_get(BACKUP_KV.0, BACKUP_KV.1).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+        match &self.backups {
+            Some(log) => log.last().await,
+            None => Ok(None),
+        }
     }
 
     /// Users whose e-mail or name contains `q`, newest first; a search of

@@ -7,7 +7,8 @@ use crate::domain::category::{build_tree, CategoryNode};
 use crate::domain::product::{Product, ProductStatus, ProductView};
 use crate::domain::seo::SitemapEntry;
 use crate::domain::query::{words_start, CatalogQuery, CategorySuggestion, ProductSuggestion, QueryError, SearchResult, Sort, Suggestions, MAX_Q_LEN};
-use crate::ports::{Cache, CatalogStore, ImageError, ImageStore, InventoryStore, SearchIndex, StoreError};
+use crate::ports::{Cache, CatalogStore, ChangeFeed, ChangeNotice, FeedRead, ImageError, ImageStore, InventoryStore, SearchIndex, StoreError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -42,7 +43,29 @@ pub struct CatalogService {
     sync: Arc<tokio::sync::Mutex<IndexSync>>,
     /// Automatic promotions: listings and product pages show their sale prices.
     promotions: Option<crate::services::promotions::Promotions>,
+    /// How catalog changes reach this instance, and how far it has taken them in.
+    changes: Arc<Changes>,
 }
+
+/// This instance's place in the stream of catalog changes.
+struct Changes {
+    /// `None`: this instance alone hears its changes (its version counts them).
+    feed: Option<Arc<dyn ChangeFeed>>,
+    /// The catalog version this instance's index has taken in: cached reads
+    /// are filed under it, so a result computed from an index that has not
+    /// seen a change yet is never filed under the version that change made.
+    applied: AtomicU64,
+    /// The feed answered its last read (otherwise: a short TTL, and the store is polled).
+    up: AtomicBool,
+    /// Changes made here while the feed was down: announced when it is back.
+    unannounced: std::sync::Mutex<Vec<ChangeNotice>>,
+}
+
+/// How long cached catalog reads live while the change feed is down (and
+/// another instance's change can only be seen by polling the store).
+pub const FALLBACK_TTL: Duration = Duration::from_secs(2);
+/// How long a writer waits for its change to reach its own reads.
+const OWN_CHANGE_WAIT: Duration = Duration::from_secs(1);
 
 /// Where the index is in the store's stream of changes.
 #[derive(Default)]
@@ -74,7 +97,15 @@ pub struct IndexReport {
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
-        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default(), promotions: None }
+        let changes = Arc::new(Changes { feed: None, applied: AtomicU64::new(0), up: AtomicBool::new(true), unannounced: Default::default() });
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default(), promotions: None, changes }
+    }
+
+    /// Catalog changes travel on `feed` (Redis between instances; without it,
+    /// this instance hears its own).
+    pub fn with_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
+        self.changes = Arc::new(Changes { feed: Some(feed), applied: AtomicU64::new(0), up: AtomicBool::new(true), unannounced: Default::default() });
+        self
     }
 
     /// Listings, search and facets then come from this index (loaded on
@@ -90,13 +121,21 @@ impl CatalogService {
         self
     }
 
-    /// The catalog version and the live automatic promotions: what cached
-    /// listings, product views and pages depend on.
+    /// The catalog version this instance has taken in, and the live
+    /// automatic promotions it read: what cached listings, product views and
+    /// pages depend on. Read before a result is computed, and the key it is
+    /// filed under.
     async fn stamp(&self) -> String {
         match &self.promotions {
             Some(p) => format!("{}{}", self.version().await, p.stamp().await),
             None => self.version().await.to_string(),
         }
+    }
+
+    /// A cached read's lifetime: `ttl` while every change reaches this
+    /// instance through the feed, at most `FALLBACK_TTL` while it does not.
+    fn ttl(&self, ttl: Duration) -> Duration {
+        if self.changes.up.load(Ordering::Relaxed) { ttl } else { ttl.min(FALLBACK_TTL) }
     }
 
     /// Sets the automatic promotions' sale prices on cards that did not come through a listing.
@@ -141,9 +180,31 @@ impl CatalogService {
     /// time (and every few minutes, and when the counts disagree), otherwise
     /// the products changed since the last call. One at a time per instance.
     pub async fn sync_index(&self) -> Result<IndexReport, CatalogError> {
+        self.sync_index_with(false).await
+    }
+
+    /// A full rebuild when one is due (every few minutes), nothing otherwise.
+    pub async fn rebuild_if_due(&self) -> Result<IndexReport, CatalogError> {
+        let due = {
+            let sync = self.sync.lock().await;
+            sync.last_full.is_none_or(|t| t.elapsed() >= INDEX_FULL_EVERY)
+        };
+        if due {
+            self.sync_index_with(true).await
+        } else {
+            Ok(IndexReport::default())
+        }
+    }
+
+    /// A full rebuild of the index now (readers see the old one until it is done).
+    pub async fn sync_index_full(&self) -> Result<IndexReport, CatalogError> {
+        self.sync_index_with(true).await
+    }
+
+    async fn sync_index_with(&self, full: bool) -> Result<IndexReport, CatalogError> {
         let Some(index) = &self.index else { return Ok(IndexReport::default()) };
         let mut sync = self.sync.lock().await;
-        let due = sync.last_full.is_none_or(|t| t.elapsed() >= INDEX_FULL_EVERY) || !index.is_loaded();
+        let due = full || sync.last_full.is_none_or(|t| t.elapsed() >= INDEX_FULL_EVERY) || !index.is_loaded();
         if !due {
             let changes = self.store.products_changed_since(sync.cursor_ms - INDEX_MARGIN_MS, INDEX_DELTA_LIMIT).await?;
             if changes.len() < INDEX_DELTA_LIMIT as usize {
@@ -222,14 +283,9 @@ impl CatalogService {
         self.version().await
     }
 
+    /// The catalog version this instance's index has taken in.
     async fn version(&self) -> u64 {
-        match self.cache.version(CATALOG_VERSION).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(error = %e, "cache version unavailable; bypassing cache");
-                0
-            }
-        }
+        self.changes.applied.load(Ordering::Acquire)
     }
 
     /// Cache-aside: a hit returns the cached value; a miss loads and stores.
@@ -243,6 +299,7 @@ impl CatalogService {
         if ttl.is_zero() {
             return load().await;
         }
+        let ttl = self.ttl(ttl);
         if let Some(v) = self.cache_get(&key).await {
             return Ok(v);
         }
@@ -517,14 +574,20 @@ impl CatalogService {
         .await
     }
 
-    /// A listing page rendered for anonymous visitors, cached under the
-    /// catalog version like the data it shows (the same on every instance).
-    pub async fn cached_page(&self, uri: &str) -> Option<Vec<u8>> {
+    /// The key a page is cached under: the stamp read now, before the page
+    /// is rendered (so a page rendered from an index that had not seen a
+    /// change is never filed under the version that change made).
+    pub async fn page_key(&self, uri: &str) -> Option<String> {
         if self.listing_ttl.is_zero() {
             return None;
         }
-        let key = format!("cat:v{}:html:{uri}", self.stamp().await);
-        match self.cache.get(&key).await {
+        Some(format!("cat:v{}:html:{uri}", self.stamp().await))
+    }
+
+    /// A listing page rendered for anonymous visitors, cached under the
+    /// catalog version like the data it shows (the same on every instance).
+    pub async fn cached_page(&self, key: &str) -> Option<Vec<u8>> {
+        match self.cache.get(key).await {
             Ok(Some(b)) => {
                 crate::metrics::get().cache_hits.inc();
                 Some(b)
@@ -536,26 +599,212 @@ impl CatalogService {
         }
     }
 
-    /// Stores a rendered page: listings for the listing TTL, product pages
-    /// (whose availability shoppers watch) for the shorter product TTL.
-    pub async fn store_page(&self, uri: &str, html: &[u8], product_page: bool) {
-        let key = format!("cat:v{}:html:{uri}", self.stamp().await);
-        let ttl = if product_page { self.product_ttl } else { self.listing_ttl };
-        if let Err(e) = self.cache.set(&key, html, ttl).await {
+    /// Stores a rendered page under the key read before rendering it:
+    /// listings for the listing TTL, product pages (whose availability
+    /// shoppers watch) for the shorter product TTL.
+    pub async fn store_page(&self, key: &str, html: &[u8], product_page: bool) {
+        let ttl = self.ttl(if product_page { self.product_ttl } else { self.listing_ttl });
+        if let Err(e) = self.cache.set(key, html, ttl).await {
             tracing::debug!(error = %e, "page not cached");
         }
     }
 
-    /// After a catalog write: this instance's index takes the change at
-    /// once, and every instance's cached reads go stale.
+    /// After a catalog write of everything (a seed, an import): this
+    /// instance's index takes it in at once, and every instance hears of it.
     pub async fn invalidate(&self) {
-        if self.index.as_ref().is_some_and(|i| i.is_loaded()) {
-            if let Err(e) = self.sync_index().await {
-                tracing::warn!(error = %e, "search index not updated; the next poll retries");
-            }
-        }
-        if let Err(e) = self.cache.bump_version(CATALOG_VERSION).await {
-            tracing::warn!(error = %e, "could not bump the catalog version");
+        self.announce(ChangeNotice { all: true, ..Default::default() }, true).await;
+    }
+
+    /// After these products were written (or deleted, or their stock
+    /// snapshot changed): the same, for them only.
+    pub async fn products_changed(&self, ids: &[String]) {
+        if !ids.is_empty() {
+            self.announce(ChangeNotice { products: ids.to_vec(), ..Default::default() }, false).await;
         }
     }
+
+    /// After an admin's product write: announced, and waited for (up to a
+    /// second) so the admin's next page shows it.
+    pub async fn product_saved(&self, id: &str) {
+        self.announce(ChangeNotice { products: vec![id.to_string()], ..Default::default() }, true).await;
+    }
+
+    /// After the promotions changed: sale prices are read again everywhere.
+    pub async fn promotions_changed(&self) {
+        self.announce(ChangeNotice { promotions: true, ..Default::default() }, true).await;
+    }
+
+    /// A change made here: applied to this instance's index at once, then
+    /// announced on the feed (every instance, this one too, takes it in from
+    /// there, in order). `wait`: until this instance's cached reads show it.
+    async fn announce(&self, notice: ChangeNotice, wait: bool) {
+        self.take_in(&notice).await;
+        let Some(feed) = &self.changes.feed else {
+            // alone: the change is in, the version moves on
+            self.changes.applied.fetch_add(1, Ordering::AcqRel);
+            return;
+        };
+        match feed.publish(&notice).await {
+            Ok(v) if wait => self.wait_applied(v).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a catalog change could not be announced yet; it is, once the feed is back");
+                self.changes.unannounced.lock().unwrap_or_else(|e| e.into_inner()).push(notice);
+            }
+        }
+    }
+
+    /// Takes the feed in up to version `v` (this instance's own change)
+    /// here and now, rather than waiting for the background follower.
+    async fn wait_applied(&self, v: u64) {
+        let deadline = tokio::time::Instant::now() + OWN_CHANGE_WAIT;
+        while self.changes.applied.load(Ordering::Acquire) < v && tokio::time::Instant::now() < deadline {
+            if !self.follow_changes(Duration::ZERO).await.up {
+                break;
+            }
+            if self.changes.applied.load(Ordering::Acquire) < v {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Brings this instance's index up to a notice: the products it names
+    /// read from the store (the truth, whatever instance wrote them), or
+    /// everything; the promotions read again.
+    async fn take_in(&self, notice: &ChangeNotice) {
+        if notice.promotions {
+            if let Some(p) = &self.promotions {
+                p.forget();
+            }
+        }
+        let Some(index) = self.index.as_ref().filter(|i| i.is_loaded()) else { return };
+        if notice.all {
+            if let Err(e) = self.sync_index_full().await {
+                tracing::warn!(error = %e, "search index not rebuilt; the next rebuild catches up");
+            }
+            return;
+        }
+        if notice.products.is_empty() {
+            return;
+        }
+        match self.store.products_by_ids(&notice.products).await {
+            Ok(found) => {
+                let gone: Vec<String> = notice.products.iter().filter(|id| !found.iter().any(|p| &p.id == *id)).cloned().collect();
+                index.upsert(&found);
+                if !gone.is_empty() {
+                    index.remove(&gone);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "changed products not read; the next rebuild catches up"),
+        }
+    }
+
+    /// Follows the feed from where this instance is: takes in each notice in
+    /// order and then moves its version on (the instance's cached reads then
+    /// show the change). Returns when it has waited `wait` with nothing new,
+    /// or the feed failed (then the store is polled, and cached reads are
+    /// short-lived, until it is back).
+    pub async fn follow_changes(&self, wait: Duration) -> FollowReport {
+        let changes = &self.changes;
+        let Some(feed) = &changes.feed else {
+            tokio::time::sleep(wait).await;
+            return FollowReport { notices: 0, gap: false, up: true };
+        };
+        let pending: Vec<ChangeNotice> = std::mem::take(&mut *changes.unannounced.lock().unwrap_or_else(|e| e.into_inner()));
+        for (i, notice) in pending.iter().enumerate() {
+            if feed.publish(notice).await.is_err() {
+                changes.unannounced.lock().unwrap_or_else(|e| e.into_inner()).extend(pending[i..].iter().cloned());
+                break;
+            }
+        }
+        let after = changes.applied.load(Ordering::Acquire);
+        let read = feed.read(after, wait).await;
+        let report = match read {
+            Ok(FeedRead::Notices(list)) => {
+                self.mark_up(true);
+                let Some(last) = list.last().map(|(v, _)| *v) else { return FollowReport::default() };
+                // one store read for every product named, one rebuild at most
+                let mut merged = ChangeNotice::default();
+                for (_, n) in &list {
+                    merged.all |= n.all;
+                    merged.promotions |= n.promotions;
+                    merged.products.extend(n.products.iter().cloned());
+                }
+                merged.products.sort();
+                merged.products.dedup();
+                self.take_in(&merged).await;
+                // two followers (the background one, a writer catching up) may race: never backwards
+                changes.applied.fetch_max(last, Ordering::AcqRel);
+                FollowReport { notices: list.len(), gap: false, up: true }
+            }
+            Ok(FeedRead::Gap(latest)) => {
+                self.mark_up(true);
+                tracing::warn!(from = after, to = latest, "catalog changes were lost on the feed (Redis restarted?): reading everything again");
+                self.take_in(&ChangeNotice { all: true, promotions: true, ..Default::default() }).await;
+                // the version restarted lower: this is where the feed goes on from
+                changes.applied.store(latest, Ordering::Release);
+                FollowReport { notices: 0, gap: true, up: true }
+            }
+            Err(e) => {
+                if self.mark_up(false) {
+                    tracing::warn!(error = %e, ttl = ?FALLBACK_TTL, "the change feed is down: polling the store for changes, cached reads live {FALLBACK_TTL:?}");
+                }
+                FollowReport { notices: 0, gap: false, up: false }
+            }
+        };
+        report
+    }
+
+    /// Records whether the feed answers; `true` when that changed.
+    fn mark_up(&self, up: bool) -> bool {
+        let was = self.changes.up.swap(up, Ordering::Relaxed);
+        if up && !was {
+            tracing::info!("the change feed is back: changes reach this instance as they are made");
+        }
+        was != up
+    }
+
+    /// Where this instance starts following the feed: the newest version,
+    /// read before the index is built (a change made while it builds is taken in again).
+    pub async fn start_following(&self) {
+        let Some(feed) = &self.changes.feed else { return };
+        match feed.latest().await {
+            Ok(v) => {
+                self.changes.applied.store(v, Ordering::Release);
+                self.mark_up(true);
+            }
+            Err(e) => {
+                self.mark_up(false);
+                tracing::warn!(error = %e, "the change feed is down at start: polling the store until it is back");
+            }
+        }
+    }
+
+    /// Whether changes made elsewhere reach this instance through the feed
+    /// (`false`: only by polling the store), and how: for `/readyz`.
+    pub fn change_channel(&self) -> (bool, String) {
+        let up = self.changes.up.load(Ordering::Relaxed);
+        let kind = self.changes.feed.as_ref().map_or("local", |f| f.kind());
+        let applied = self.changes.applied.load(Ordering::Relaxed);
+        let text = match (kind, up) {
+            ("local", _) => format!("changes=local (this instance's own; others are found by polling the store) version={applied}"),
+            (k, true) => format!("changes={k} version={applied}"),
+            (k, false) => format!("changes={k}-down (polling the store; cached reads live {}s) version={applied}", FALLBACK_TTL.as_secs()),
+        };
+        (up, text)
+    }
+
+    /// Whether the store must be polled for other instances' changes: no
+    /// shared feed, or the feed is down.
+    pub fn polls_store(&self) -> bool {
+        self.changes.feed.as_ref().is_none_or(|f| f.kind() == "local") || !self.changes.up.load(Ordering::Relaxed)
+    }
+}
+
+/// What one look at the change feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FollowReport {
+    pub notices: usize,
+    pub gap: bool,
+    pub up: bool,
 }

@@ -163,6 +163,7 @@ impl From<super::privacy::PrivacyError> for Failure {
         match e {
             PrivacyError::NotFound => Failure::new(Kind::NotFound, "err-user-not-found"),
             PrivacyError::Admin => Failure::new(Kind::Conflict, "err-erase-admin"),
+            PrivacyError::Invalid(f) => f.into(),
             PrivacyError::Store(s) => s.into(),
         }
     }

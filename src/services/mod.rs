@@ -2,6 +2,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod backup_log;
 pub mod csv_io;
 pub mod digest;
 pub mod catalog;

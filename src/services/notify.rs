@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::domain::order::{Order, OrderStatus};
+use crate::domain::patch::Patch;
 use crate::domain::outbox::{valid_pattern, wants, Attempt, Endpoint, EntryKind, EntryStatus, Event, OutboxEntry, RetrySchedule, FAILING_DAYS, WEBHOOK_EVENTS};
 use crate::domain::payment::{BankAccount, PaymentMethod};
 use crate::domain::product::{AttrValue, Product};
@@ -80,7 +81,13 @@ struct Inner {
     worker: String,
     /// Deliveries in flight on this instance (at most `IN_FLIGHT`).
     inflight: Arc<tokio::sync::Semaphore>,
+    /// Does the work task entries name (the order service's follow-ups).
+    tasks: Option<TaskRunner>,
 }
+
+/// Runs the work of a task entry (its topic and data): `Ok` with a note when
+/// done, `Err` when it must be tried again later. Each task is idempotent.
+pub type TaskRunner = Arc<dyn Fn(String, Value) -> futures::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Notifier(Arc<Inner>);
@@ -142,7 +149,21 @@ impl Notifier {
         guest_link: Arc<dyn Fn(&str) -> String + Send + Sync>,
     ) -> Self {
         let worker = format!("w_{}", uuid::Uuid::new_v4().simple());
-        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker, inflight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)) }))
+        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker, inflight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)), tasks: None }))
+    }
+
+    /// Task entries are done by `runner` (set once, while the app is built).
+    pub fn with_tasks(self, runner: TaskRunner) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.tasks = Some(runner);
+                Self(Arc::new(inner))
+            }
+            Err(shared) => {
+                tracing::error!("the notifier is already shared: task entries will wait");
+                Self(shared)
+            }
+        }
     }
 
     pub fn mailer_kind(&self) -> &'static str {
@@ -194,10 +215,19 @@ impl Notifier {
                 Err((e, retry)) => (false, None, e, retry),
             },
             EntryKind::Webhook => self.call_hook(&entry).await,
+            EntryKind::Task => match (&self.0.tasks, serde_json::from_str::<Value>(&entry.payload)) {
+                (Some(run), Ok(data)) => match run(entry.topic.clone(), data).await {
+                    Ok(note) => (true, None, note, true),
+                    Err(e) => (false, None, e, true),
+                },
+                (None, _) => (false, None, "no task runner on this instance".into(), true),
+                (_, Err(e)) => (false, None, format!("unreadable task: {e}"), false),
+            },
         };
         let attempt = Attempt { at: Utc::now(), ok, status, latency_ms: started.elapsed().as_millis() as u64, note };
         if !ok {
-            tracing::warn!(id = %entry.id, kind = entry.kind.as_str(), error = %attempt.note, "delivery failed");
+            // never a recipient in the logs: they outlive an erasure
+            tracing::warn!(id = %entry.id, kind = entry.kind.as_str(), error = %crate::domain::text::mask_addresses(&attempt.note), "delivery failed");
         }
         entry.record(attempt, retry, &self.0.settings.schedule);
         entry
@@ -401,7 +431,10 @@ impl Notifier {
         (ok, answer.status, note, retry)
     }
 
-    /// Keeps an endpoint's health: 410 Gone disables it at once; failing for days disables it.
+    /// Keeps an endpoint's health: 410 Gone disables it at once; failing for
+    /// days disables it. Only the health fields are written, and only while
+    /// they are as this delivery read them: an endpoint deleted or changed by
+    /// an admin meanwhile is left as the admin left it.
     async fn endpoint_outcome(&self, mut ep: Endpoint, ok: bool, status: Option<u16>, now: DateTime<Utc>) {
         let before = ep.clone();
         if ok {
@@ -417,8 +450,11 @@ impl Notifier {
             }
         }
         if ep != before {
-            if let Err(e) = self.0.outbox.save_endpoint(&ep).await {
-                tracing::warn!(endpoint = %ep.id, error = %e, "could not record an endpoint's health");
+            let patch = Patch::diff(&before, &ep).guard("enabled", &before.enabled).guard("failing_since", &before.failing_since);
+            match self.0.outbox.update_endpoint(&ep.id, &patch).await {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!(endpoint = %ep.id, "an endpoint changed or went away during a delivery; its health is left as it is"),
+                Err(e) => tracing::warn!(endpoint = %ep.id, error = %e, "could not record an endpoint's health"),
             }
         }
     }
@@ -472,9 +508,11 @@ impl Notifier {
         Ok(ep)
     }
 
-    /// Changes what an endpoint receives, or turns it on or off (turning on clears its failures).
+    /// Changes what an endpoint receives, or turns it on or off (turning on
+    /// clears its failures): the fields named, written on the endpoint as it is.
     pub async fn update_endpoint(&self, id: &str, url: Option<&str>, events: Option<&[String]>, enabled: Option<bool>) -> Result<Endpoint, NotifyError> {
-        let mut ep = self.stored_endpoint(id).await?;
+        let seen = self.stored_endpoint(id).await?;
+        let mut ep = seen.clone();
         if let Some(u) = url {
             self.0.hooks.check_url(u.trim()).map_err(|why| url_refused(&why))?;
             ep.url = u.trim().into();
@@ -491,16 +529,23 @@ impl Notifier {
                 ep.disabled_reason = Some("turned off by an admin".into());
             }
         }
-        self.0.outbox.save_endpoint(&ep).await?;
+        if ep != seen && !self.0.outbox.update_endpoint(id, &Patch::diff(&seen, &ep)).await? {
+            return Err(NotifyError::NotFound);
+        }
         Ok(ep.public())
     }
 
-    /// A new secret (shown once); the old one keeps signing for a day, so the partner can switch without losing messages.
+    /// A new secret (shown once); the old one keeps signing for a day, so the
+    /// partner can switch without losing messages. Only over the secret read:
+    /// of two rotations at once, one wins and the other is refused.
     pub async fn rotate_secret(&self, id: &str) -> Result<Endpoint, NotifyError> {
-        let mut ep = self.stored_endpoint(id).await?;
+        let seen = self.stored_endpoint(id).await?;
+        let mut ep = seen.clone();
         ep.previous_secret = Some(std::mem::replace(&mut ep.secret, new_secret()));
         ep.previous_until = Some(Utc::now() + chrono::Duration::hours(24));
-        self.0.outbox.save_endpoint(&ep).await?;
+        if !self.0.outbox.update_endpoint(id, &Patch::diff(&seen, &ep).guard("secret", &seen.secret)).await? {
+            return Err(NotifyError::NotFound);
+        }
         Ok(Endpoint { previous_secret: None, ..ep })
     }
 

@@ -13,7 +13,7 @@ use crate::domain::order::{
 };
 use crate::domain::outbox::order_events;
 use crate::domain::promotion::{normalize_code, PriceLine, Refusal};
-use crate::services::promotions::Promotions;
+use crate::services::promotions::{Customer, Promotions};
 use crate::domain::payment::{Payment, PaymentMethod};
 use crate::domain::product::{Product, ProductStatus, SkuView};
 use crate::domain::user::{FieldError, Role, User};
@@ -220,26 +220,29 @@ impl CartService {
 
     /// A cart priced with its promotions, and why its code does not apply (if it does not).
     pub async fn price(&self, cart: &Cart) -> Result<(CartView, Option<Refusal>), OrderError> {
-        let (view, refused, _) = self.priced(cart, ShippingMethod::Standard).await?;
+        let (view, refused, _) = self.priced(cart, ShippingMethod::Standard, false).await?;
         Ok((view, refused))
     }
 
-    /// The cart and what it comes to with each way of shipping (checkout).
+    /// The cart and what it comes to with each way of shipping (checkout):
+    /// priced from the store, like the order it places, so the total shown
+    /// is the total charged.
     pub async fn quotes(&self, owner: &str) -> Result<(CartView, Vec<(ShippingMethod, crate::domain::order::Totals)>), OrderError> {
         let cart = self.cart(owner).await?;
         let mut quotes = Vec::new();
         let mut shown = None;
         for method in ShippingMethod::ALL {
-            let (view, _, totals) = self.priced(&cart, method).await?;
+            let (view, _, totals) = self.priced(&cart, method, true).await?;
             quotes.push((method, totals));
             shown.get_or_insert(view);
         }
         Ok((shown.unwrap_or_else(CartView::empty), quotes))
     }
 
-    async fn priced(&self, cart: &Cart, method: ShippingMethod) -> Result<(CartView, Option<Refusal>, crate::domain::order::Totals), OrderError> {
+    /// `exact`: prices and stock from the store (checkout), else from the index (the cart, under a second old).
+    async fn priced(&self, cart: &Cart, method: ShippingMethod, exact: bool) -> Result<(CartView, Option<Refusal>, crate::domain::order::Totals), OrderError> {
         let skus: Vec<String> = cart.lines.iter().map(|l| l.sku.clone()).collect();
-        let (found, stock) = self.variants_and_stock(&skus).await?;
+        let (found, stock) = if exact { (lookup(&self.catalog, &skus).await?, self.inventory.stock_levels(&skus).await?) } else { self.variants_and_stock(&skus).await? };
         let mut views = Vec::new();
         let mut basket = Vec::new();
         for l in &cart.lines {
@@ -255,7 +258,7 @@ impl CartService {
         let mut totals = self.rules.pricing.totals(&basket.iter().map(|l| l.amount).collect::<Vec<_>>(), method);
         match &self.promotions {
             Some(promotions) if !views.is_empty() => {
-                let customer = cart.owner.strip_prefix("u:");
+                let customer = cart.owner.strip_prefix("u:").map(Customer::Account);
                 let priced = promotions.price(&basket, method, cart.coupon.as_deref(), customer).await?;
                 totals = priced.totals;
                 for (v, d) in views.iter_mut().zip(&priced.line_discounts) {
@@ -435,6 +438,18 @@ struct Buyer {
     /// The cart ordered when the request names no items.
     cart: String,
     guest_email: Option<String>,
+    /// The account's e-mail (a guest's is `guest_email`).
+    email: Option<String>,
+}
+
+impl Buyer {
+    /// Who per-customer limits count: the person behind the e-mail, account or guest alike.
+    fn customer(&self) -> Customer<'_> {
+        match self.guest_email.as_deref().or(self.email.as_deref()) {
+            Some(e) => Customer::Email(e),
+            None => Customer::Account(&self.id),
+        }
+    }
 }
 
 /// A random key (until `with_guest_key` sets the shop's own).
@@ -451,12 +466,12 @@ pub struct OrderService {
     rules: ShopRules,
     /// Sales feed the popularity sorted set.
     popularity: Option<crate::services::catalog::CatalogService>,
+    /// Signs guest-order links; earlier keys (a rotation) verify until they expire.
     guest_key: Arc<Vec<u8>>,
+    guest_keys_before: Arc<Vec<(Vec<u8>, chrono::DateTime<Utc>)>>,
     pub(super) payments: Arc<PaymentRules>,
     /// Card payments, when a provider is configured (`services::payments`).
     pub(super) card: Option<Arc<dyn crate::ports::CardGateway>>,
-    /// Provider events already handled (webhook replays are acknowledged and ignored).
-    pub(super) seen_events: Option<Arc<dyn crate::ports::KeyValueStore>>,
     /// Settlements the provider reports are recorded here.
     pub(super) audit: Option<crate::services::audit::AuditLog>,
 }
@@ -480,7 +495,7 @@ impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
         let guest_key = Arc::new(rand_key());
-        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, payments: Arc::new(PaymentRules::default()), card: None, seen_events: None, audit: None }
+        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, guest_keys_before: Arc::default(), payments: Arc::new(PaymentRules::default()), card: None, audit: None }
     }
 
     pub fn with_payments(mut self, payments: PaymentRules) -> Self {
@@ -503,8 +518,18 @@ impl OrderService {
 
     /// The key guest-order links are signed with (derived from the shop's token secret).
     pub fn with_guest_key(mut self, secret: &[u8]) -> Self {
-        self.guest_key = Arc::new(hmac_sha256(b"vitrina guest order links", secret).to_vec());
+        self.guest_key = Arc::new(Self::link_key(secret));
         self
+    }
+
+    /// After a key rotation: links signed with the previous key open until `until`.
+    pub fn with_previous_guest_key(mut self, secret: &[u8], until: chrono::DateTime<Utc>) -> Self {
+        self.guest_keys_before = Arc::new(vec![(Self::link_key(secret), until)]);
+        self
+    }
+
+    fn link_key(secret: &[u8]) -> Vec<u8> {
+        hmac_sha256(b"vitrina guest order links", secret).to_vec()
     }
 
     /// Places an order. Returns the order and whether this call created it
@@ -516,7 +541,7 @@ impl OrderService {
             (Role::Customer | Role::Admin, Some(_)) => return Err(FieldError::coded("field-shopper-items", "items", &[]).into()),
             _ => {}
         }
-        self.place_for(&Buyer { id: user.id.clone(), role: user.role, cart: user_cart(&user.id), guest_email: None }, req).await
+        self.place_for(&Buyer { id: user.id.clone(), role: user.role, cart: user_cart(&user.id), guest_email: None, email: Some(user.email.clone()) }, req).await
     }
 
     /// Places a guest's order (no account) from the browser's guest cart.
@@ -526,21 +551,26 @@ impl OrderService {
     pub async fn place_as_guest(&self, guest_cart_id: &str, email: &str, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
         let email = crate::domain::user::Email::parse(email)?.as_str().to_lowercase();
         let id = format!("guest_{}", &sha256_hex(&format!("vitrina guest {email}"))[..32]);
-        let buyer = Buyer { id, role: Role::Customer, cart: guest_cart(guest_cart_id), guest_email: Some(email) };
+        let buyer = Buyer { id, role: Role::Customer, cart: guest_cart(guest_cart_id), guest_email: Some(email), email: None };
         self.place_for(&buyer, req).await
     }
 
     /// The token of a guest order's link: unguessable, and only for that order.
     pub fn guest_token(&self, order_id: &str) -> String {
+        Self::link_token(&self.guest_key, order_id)
+    }
+
+    fn link_token(key: &[u8], order_id: &str) -> String {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(&self.guest_key, order_id.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(key, order_id.as_bytes()))
     }
 
     /// A guest order through its link; `NotFound` for any other id or token.
     pub async fn guest_order(&self, id: &str, token: &str) -> Result<Order, OrderError> {
-        let expected = self.guest_token(id);
+        let now = Utc::now();
+        let keys = std::iter::once(self.guest_key.as_slice()).chain(self.guest_keys_before.iter().filter(|(_, until)| now < *until).map(|(k, _)| k.as_slice()));
         // compared in constant time: the answer's timing tells nothing about the token
-        if !same_bytes(expected.as_bytes(), token.as_bytes()) {
+        if !keys.map(|k| Self::link_token(k, id)).fold(false, |ok, expected| same_bytes(expected.as_bytes(), token.as_bytes()) | ok) {
             return Err(OrderError::NotFound);
         }
         match self.orders.order_by_id(id).await? {
@@ -553,20 +583,20 @@ impl OrderService {
     /// the one the guest gave: the order then appears among the user's orders.
     pub async fn claim_guest_order(&self, id: &str, token: &str, user: &User) -> Result<Order, OrderError> {
         for _ in 0..3 {
-            let mut order = self.guest_order(id, token).await?;
-            if order.user_id == user.id {
-                return Ok(order);
+            let seen = self.guest_order(id, token).await?;
+            if seen.user_id == user.id {
+                return Ok(seen);
             }
-            if !order.guest_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&user.email)) {
+            if !seen.guest_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&user.email)) {
                 return Err(OrderError::NotFound);
             }
-            let status = order.status;
-            order.user_id = user.id.clone();
-            order.updated_at = Utc::now();
-            if self.orders.update_order_if(&order, status, &[]).await? {
+            let mut order = seen.clone();
+            let patch = order.claim(&user.id, Utc::now());
+            // only the owner changes: a status change or a refund made meanwhile stays
+            if self.write(&seen, &order, &patch).await? {
                 return Ok(order);
             }
-            // its status changed meanwhile: read it again
+            // claimed or anonymised meanwhile: read it again
         }
         Err(OrderError::InProgress)
     }
@@ -656,7 +686,7 @@ impl OrderService {
         // the same engine as the cart: the best automatic promotion and the code
         let (totals, discounts) = match self.promotions() {
             Some(promotions) => {
-                let priced = promotions.price(&basket, req.shipping_method, coupon.as_deref(), Some(&buyer.id)).await?;
+                let priced = promotions.price(&basket, req.shipping_method, coupon.as_deref(), Some(buyer.customer())).await?;
                 if let Some(refusal) = priced.code_refused {
                     return Err(OrderError::Coupon { refusal, field: "coupon" });
                 }
@@ -729,7 +759,7 @@ impl OrderService {
         // the promotions' uses are counted like stock: a guarded write that fails past the limit
         if !order.discounts.is_empty() {
             if let Some(promotions) = self.promotions() {
-                match promotions.redeem(&order).await {
+                match promotions.redeem(&order, buyer.customer()).await {
                     Ok(Ok(())) => {}
                     Ok(Err(refusal)) => {
                         self.abandon(&order).await;
@@ -745,9 +775,9 @@ impl OrderService {
         // paid upfront: the stock is held while the order waits for its money
         let placed = if order.payment.method.paid_upfront() { OrderStatus::AwaitingPayment } else { OrderStatus::Placed };
         let pending = order.clone();
-        order.transition(placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
+        let patch = order.transition(placed, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
         // the confirmation mail and `order.created` are stored with the order
-        if !self.save_if(&order, &pending).await? {
+        if !self.write(&pending, &order, &patch).await? {
             // repaired meanwhile (this placement took too long): undo
             self.abandon(&order).await;
             return Err(StoreError::Unavailable("the order took too long; please try again".into()).into());
@@ -766,7 +796,10 @@ impl OrderService {
                 tracing::warn!(error = %e, "could not clear the cart after an order");
             }
         }
-        self.refresh_snapshot(&order);
+        // off the shopper's request: the order's `stock.sync` task makes sure of it
+        let this = self.clone();
+        let placed = order.clone();
+        tokio::spawn(async move { this.refresh_snapshot(&placed).await });
         crate::metrics::get().orders_placed.inc();
         if let Some(c) = &self.popularity {
             for l in &order.lines {
@@ -777,15 +810,11 @@ impl OrderService {
         Ok((order, true))
     }
 
-    /// Writes `after` if the stored order still has `before`'s status, with
-    /// what the change announces (mails, webhooks) in the same write.
-    pub(super) async fn save_if(&self, after: &Order, before: &Order) -> Result<bool, StoreError> {
-        self.orders.update_order_if(after, before.status, &order_events(before, after)).await
-    }
-
-    /// Writes `after` if the stored order is still `seen`, with what the change announces.
-    pub(super) async fn save_unchanged(&self, after: &Order, seen: &Order) -> Result<bool, StoreError> {
-        self.orders.update_order_unchanged(after, seen, &order_events(seen, after)).await
+    /// Writes the fields `patch` changes from `before` to `after` (only where
+    /// its guards hold), with what the change announces and the work that
+    /// must follow it (mails, webhooks, tasks) in the same write.
+    pub(super) async fn write(&self, before: &Order, after: &Order, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
+        self.orders.update_order(&after.id, patch, &order_events(before, after)).await
     }
 
     async fn replay(&self, user_id: &str, key: &str, request_hash: &str) -> Result<Option<Order>, OrderError> {
@@ -814,15 +843,41 @@ impl OrderService {
         }
     }
 
-    /// Listing snapshots catch up with the inventory (eventual consistency).
-    fn refresh_snapshot(&self, order: &Order) {
-        let catalog = self.catalog.clone();
+    /// Listing snapshots catch up with the inventory (eventual consistency),
+    /// and every instance hears of it. Best effort here, at once: the order's
+    /// `stock.sync` or `order.giveback` task does it again until it succeeds.
+    async fn refresh_snapshot(&self, order: &Order) {
         let ids: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
-        tokio::spawn(async move {
-            if let Err(e) = catalog.sync_stock_snapshot(&ids).await {
-                tracing::warn!(error = %e, "stock snapshot refresh failed");
-            }
-        });
+        if let Err(e) = self.sync_stock(&ids).await {
+            tracing::warn!(order = %order.id, error = %e, "stock snapshot not refreshed yet; its task retries");
+        }
+    }
+
+    /// Copies the inventory into these products' listing snapshot and announces the change.
+    pub(super) async fn sync_stock(&self, product_ids: &[String]) -> Result<(), StoreError> {
+        self.catalog.sync_stock_snapshot(product_ids).await?;
+        if let Some(c) = &self.popularity {
+            c.products_changed(product_ids).await;
+        }
+        Ok(())
+    }
+
+    /// Gives back what a cancelled or expired order held: its stock (once per
+    /// SKU) and its promotion uses (once), then the listings catch up. Every
+    /// step is idempotent: the order's `order.giveback` task repeats it until
+    /// all of it succeeded, so a crash in between loses nothing.
+    pub async fn give_back(&self, order_id: &str) -> Result<(), OrderError> {
+        let Some(order) = self.orders.order_by_id(order_id).await? else { return Ok(()) };
+        if !matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired) {
+            return Ok(());
+        }
+        for line in &order.lines {
+            self.inventory.restock(&order.id, &line.sku, line.quantity).await?;
+        }
+        self.release_promotions(&order.id).await?;
+        let ids: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        self.sync_stock(&ids).await?;
+        Ok(())
     }
 
     /// Undoes placements that died half-way (older than `age`): holds are
@@ -841,6 +896,29 @@ impl OrderService {
             }
         }
         Ok(n)
+    }
+
+    /// Does the work an order's task entry names (see `domain::outbox::tasks`);
+    /// each is idempotent, so the relay may repeat it until it succeeds.
+    pub async fn run_task(&self, topic: &str, data: &serde_json::Value) -> Result<String, OrderError> {
+        use crate::domain::outbox::tasks;
+        let text = |k: &str| data[k].as_str().unwrap_or_default().to_string();
+        match topic {
+            tasks::STOCK_SYNC => {
+                let ids: Vec<String> = data["products"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+                self.sync_stock(&ids).await?;
+                Ok(format!("stock snapshot of {} products", ids.len()))
+            }
+            tasks::GIVEBACK => {
+                self.give_back(&text("order_id")).await?;
+                Ok("stock and promotion uses given back".into())
+            }
+            tasks::REFUND => {
+                self.reconcile_refund(&text("order_id"), &text("refund_id")).await?;
+                Ok("refund reconciled with the provider".into())
+            }
+            other => Err(StoreError::Other(format!("unknown task {other}")).into()),
+        }
     }
 
     /// The order if `user` owns it or is an admin; otherwise not found.
@@ -863,21 +941,30 @@ impl OrderService {
 
     /// Moves an order along the state machine; cancelling returns the stock.
     pub async fn transition(&self, id: &str, to: OrderStatus) -> Result<Order, OrderError> {
+        self.transition_with(id, to, |_| {}).await
+    }
+
+    /// Moves an order along the state machine, with `also` changing its
+    /// payment in the same write (a provider event recorded as applied).
+    /// The write sets the status, its history (and the payment when the move
+    /// settles or closes it), guarded by the status read: a refund, an
+    /// erasure or a claim made meanwhile is never overwritten.
+    pub(super) async fn transition_with(&self, id: &str, to: OrderStatus, also: impl Fn(&mut Order)) -> Result<Order, OrderError> {
         for _ in 0..5 {
             let seen = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
             let from = seen.status;
             let mut order = seen.clone();
             order.transition(to, Utc::now()).map_err(|(from, to)| OrderError::InvalidTransition { from, to })?;
-            if !self.save_if(&order, &seen).await? {
+            also(&mut order);
+            let patch = order.changes_since(&seen).guard("status", &from);
+            if !self.write(&seen, &order, &patch).await? {
                 continue;
             }
             if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
-                for line in &order.lines {
-                    self.inventory.restock(&order.id, &line.sku, line.quantity).await?;
+                // at once, for the shopper who watches; the task written with the move makes sure
+                if let Err(e) = self.give_back(&order.id).await {
+                    tracing::warn!(order = %order.id, error = %e, "stock not given back yet; the order's task retries");
                 }
-                // the promotions' uses go back too
-                self.release_promotions(&order.id).await?;
-                self.refresh_snapshot(&order);
             }
             if to == OrderStatus::Cancelled && from == OrderStatus::AwaitingPayment {
                 // a card payment still open can no longer be made (one made meanwhile is refunded)
@@ -928,21 +1015,23 @@ impl OrderService {
 
     /// Gives back part or all of what an order's customer paid.
     /// A card payment is refunded through the provider; the others are recorded by hand.
+    /// The write adds the refund and its amount to the payment, guarded by the
+    /// payment's version: two refunds never count against the same balance,
+    /// and a status change made meanwhile stays.
     pub async fn refund(&self, id: &str, amount_cents: i64, reason: &str) -> Result<Order, OrderError> {
         for _ in 0..5 {
             let seen = self.orders.order_by_id(id).await?.filter(|o| o.status != OrderStatus::Pending).ok_or(OrderError::NotFound)?;
             let mut order = seen.clone();
-            order.payment.refund(amount_cents)?;
-            order.updated_at = Utc::now();
-            // guarded by what was read: two concurrent refunds never both count against the same balance
-            if self.save_unchanged(&order, &seen).await? {
-                // recorded first, then sent: a refund the provider refuses is taken back
-                if let Err(e) = self.refund_card(&order, amount_cents, seen.payment.refunded_cents, reason).await {
-                    self.undo_refund(id, amount_cents).await;
-                    return Err(e);
-                }
-                return Ok(order);
+            let through_provider = self.refunds_through_provider(&order);
+            let (patch, refund_id) = order.refund(amount_cents, reason, through_provider, Utc::now())?;
+            if !self.write(&seen, &order, &patch).await? {
+                continue;
             }
+            if through_provider {
+                // recorded first, then sent: its `refund.reconcile` task follows it until the provider answers
+                return self.send_refund(order, &refund_id).await;
+            }
+            return Ok(order);
         }
         Err(StoreError::Unavailable("the order is changing too fast; try again".into()).into())
     }

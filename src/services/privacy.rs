@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::order::{Address, Cart, Order, OrderStatus};
+use crate::domain::patch::Patch;
 use crate::domain::user::{Role, UserView};
 use crate::ports::{AuditStore, CartStore, OrderFilter, OrderStore, OutboxStore, StoreError, TokenStore, UserStore};
 use crate::services::audit::{Actor, AuditLog};
@@ -21,6 +22,8 @@ pub enum PrivacyError {
     /// made a customer first (a shop must keep its admins and integrations).
     #[error("only a customer account can be erased")]
     Admin,
+    #[error(transparent)]
+    Invalid(crate::domain::user::FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -60,12 +63,21 @@ pub struct Profile {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Erasure {
     pub user_id: String,
-    /// Orders kept with the customer's details anonymised.
+    /// Orders kept with the customer's details anonymised: the account's, and
+    /// those placed as a guest with the account's e-mail.
     pub orders_anonymised: u64,
-    /// Mails and events about the customer's orders removed from the outbox.
+    /// Mails, events and webhook payloads about the customer's orders removed from the outbox.
     pub messages_removed: u64,
     /// Audit entries about the customer or the orders whose details were blanked.
     pub audit_redacted: u64,
+    /// Backups made before the erasure that still hold the customer's data:
+    /// they are never restored over the live shop's erasures, and expire
+    /// after the retention period.
+    #[serde(default)]
+    pub backups_before: Vec<crate::domain::dashboard::LastBackup>,
+    /// Days a backup is kept (`VITRINA_BACKUP_RETENTION_DAYS`).
+    #[serde(default)]
+    pub backup_retention_days: i64,
 }
 
 /// The e-mail an erased account keeps: unique, unreachable, saying nothing.
@@ -73,10 +85,9 @@ fn erased_email(user_id: &str) -> String {
     format!("erased-{}@erased.invalid", &crate::services::accounts::sha256_hex(user_id)[..16])
 }
 
-/// An address with nothing left that points at a person (the country stays, for VAT).
-fn anonymous_address(a: &Address) -> Address {
-    Address { name: "—".into(), street: String::new(), city: String::new(), postal_code: String::new(), country: a.country.clone(), phone: String::new() }
-}
+/// The owner an erased guest's orders keep: a guest's id derives from the
+/// e-mail, so it goes too.
+const ERASED_GUEST: &str = "guest_erased";
 
 #[derive(Clone)]
 pub struct Privacy {
@@ -84,6 +95,10 @@ pub struct Privacy {
     audit: AuditLog,
     /// Copies of sent mail kept by the embedded mailbox go too.
     mailer: Arc<dyn crate::ports::Mailer>,
+    /// The backups made before an erasure are listed on its receipt.
+    backups: Option<crate::services::backup_log::BackupLog>,
+    /// Checks the password a customer confirms their own erasure with.
+    hasher: Option<Arc<dyn crate::ports::PasswordHasher>>,
 }
 
 /// The stores an erasure reaches.
@@ -99,12 +114,42 @@ pub struct PrivacyStores {
 
 impl Privacy {
     pub fn new(stores: PrivacyStores, audit: AuditLog, mailer: Arc<dyn crate::ports::Mailer>) -> Self {
-        Self { stores, audit, mailer }
+        Self { stores, audit, mailer, backups: None, hasher: None }
+    }
+
+    pub fn with_hasher(mut self, hasher: Arc<dyn crate::ports::PasswordHasher>) -> Self {
+        self.hasher = Some(hasher);
+        self
+    }
+
+    /// A customer erasing their own account (every door alike): only with
+    /// their password, so a session left open on a shared computer, or a
+    /// stolen token, cannot erase it.
+    pub async fn erase_own(&self, user_id: &str, password: &str) -> Result<Erasure, PrivacyError> {
+        let user = self.stores.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        let confirmed = match &self.hasher {
+            Some(h) => !password.is_empty() && h.verify(password, &user.password_hash).await,
+            None => false,
+        };
+        if !confirmed {
+            let code = if password.is_empty() { "field-erase-password-required" } else { "field-erase-password-wrong" };
+            return Err(PrivacyError::Invalid(crate::domain::user::FieldError::coded(code, "password", &[])));
+        }
+        self.erase(user_id, &Actor { id: user.id.clone(), email: user.email.clone() }).await
+    }
+
+    pub fn with_backups(mut self, log: crate::services::backup_log::BackupLog) -> Self {
+        self.backups = Some(log);
+        self
     }
 
     /// Every order of the user (all pages), newest first; never a placement under way.
     async fn all_orders(&self, user_id: &str) -> Result<Vec<Order>, StoreError> {
-        let filter = OrderFilter { user_id: Some(user_id.to_string()), ..Default::default() };
+        self.orders_where(OrderFilter { user_id: Some(user_id.to_string()), ..Default::default() }).await
+    }
+
+    /// Every order matching `filter` (all pages), newest first.
+    async fn orders_where(&self, filter: OrderFilter) -> Result<Vec<Order>, StoreError> {
         let mut out = Vec::new();
         loop {
             let (page, total) = self.stores.orders.list_orders(&filter, out.len() as u64, 500).await?;
@@ -142,10 +187,12 @@ impl Privacy {
 
     /// Erases a customer (GDPR article 17): the profile is anonymised and the
     /// e-mail freed, sessions and tokens end, the cart goes; orders stay with
-    /// their addresses and guest e-mails anonymised; the mails and events
-    /// about them leave the outbox, and audit entries about them are blanked.
+    /// their addresses and guest e-mails anonymised (the account's, and those
+    /// placed as a guest with the same e-mail); the mails, events and webhook
+    /// payloads about them leave the outbox, and audit entries about them are
+    /// blanked. The receipt lists the backups that still hold the data.
     pub async fn erase(&self, user_id: &str, actor: &Actor) -> Result<Erasure, PrivacyError> {
-        let mut user = self.stores.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
+        let user = self.stores.users.user_by_id(user_id).await?.ok_or(PrivacyError::NotFound)?;
         if user.role != Role::Customer {
             return Err(PrivacyError::Admin);
         }
@@ -153,30 +200,49 @@ impl Privacy {
         let mut emails: BTreeSet<String> = BTreeSet::from([user.email.clone(), user.email.to_lowercase()]);
         // sign-ins end first: nothing more can happen under the old identity
         self.stores.tokens.revoke_user_families(user_id, now).await?;
-        user.sessions_valid_from = Some(now);
-        user.disabled = true;
-        let orders = self.all_orders(user_id).await?;
-        let mut anonymised = 0;
-        for seen in &orders {
-            if let Some(e) = &seen.guest_email {
-                emails.insert(e.clone());
+        let mut locked = user.clone();
+        locked.sessions_valid_from = Some(now);
+        locked.disabled = true;
+        self.stores.users.update_user(user_id, &Patch::diff(&user, &locked)).await?;
+        let mut orders: Vec<(Order, &str)> = self.all_orders(user_id).await?.into_iter().map(|o| (o, user_id)).collect();
+        // guest orders under the same e-mail, and under any e-mail a claimed guest order carried
+        for o in &orders {
+            if let Some(e) = &o.0.guest_email {
+                emails.insert(e.to_lowercase());
             }
-            if self.anonymise_order(seen).await? {
+        }
+        let mut seen_ids: BTreeSet<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
+        for email in emails.iter().map(|e| e.to_lowercase()).collect::<BTreeSet<_>>() {
+            for o in self.orders_where(OrderFilter { guest_email: Some(email), ..Default::default() }).await? {
+                if seen_ids.insert(o.id.clone()) {
+                    let owner = if o.user_id == user_id { user_id } else { ERASED_GUEST };
+                    orders.push((o, owner));
+                }
+            }
+        }
+        let mut anonymised = 0;
+        for (seen, owner) in &orders {
+            if self.anonymise_order(seen, owner).await? {
                 anonymised += 1;
             }
         }
-        let order_ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+        let order_ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
         let messages_removed = self.stores.outbox.erase_entries(&emails.iter().cloned().collect::<Vec<_>>(), &order_ids).await?;
         let mut targets = order_ids.clone();
         targets.push(user_id.to_string());
         let audit_redacted = self.stores.audit.redact_audit(&targets).await?;
         self.stores.carts.delete_cart(&crate::services::orders::user_cart(user_id)).await?;
-        user.email = erased_email(user_id);
-        user.name = "—".into();
-        user.password_hash = String::new();
-        user.lang = None;
-        self.stores.users.update_user(&user).await?;
-        let done = Erasure { user_id: user_id.to_string(), orders_anonymised: anonymised, messages_removed, audit_redacted };
+        let mut erased = locked.clone();
+        erased.email = erased_email(user_id);
+        erased.name = "—".into();
+        erased.password_hash = String::new();
+        erased.lang = None;
+        self.stores.users.update_user(user_id, &Patch::diff(&locked, &erased)).await?;
+        let (backups_before, backup_retention_days) = match &self.backups {
+            Some(log) => (log.held_before(now).await?, log.retention_days),
+            None => (Vec::new(), 0),
+        };
+        let done = Erasure { user_id: user_id.to_string(), orders_anonymised: anonymised, messages_removed, audit_redacted, backups_before, backup_retention_days };
         // the record of the erasure names no one: the id only (a customer erasing
         // their own account is not recorded under their e-mail)
         let actor = if actor.id == user_id { Actor { id: user_id.to_string(), email: "(the customer)".into() } } else { actor.clone() };
@@ -190,18 +256,17 @@ impl Privacy {
         Ok(done)
     }
 
-    /// Rewrites an order without its personal details; retried if it changed meanwhile.
-    async fn anonymise_order(&self, first: &Order) -> Result<bool, StoreError> {
+    /// Writes an order without its personal details (the address, the
+    /// guest's e-mail, an owner derived from it): only those fields, so a
+    /// status change or a refund made meanwhile stays. Retried if the order
+    /// is claimed meanwhile.
+    async fn anonymise_order(&self, first: &Order, owner: &str) -> Result<bool, StoreError> {
         let mut seen = first.clone();
         for _ in 0..5 {
             let mut after = seen.clone();
-            after.shipping_address = anonymous_address(&seen.shipping_address);
-            after.guest_email = None;
-            if after == seen {
-                return Ok(false);
-            }
-            after.updated_at = Utc::now();
-            if self.stores.orders.update_order_unchanged(&after, &seen, &[]).await? {
+            let Some(patch) = after.anonymise(owner, Utc::now()) else { return Ok(false) };
+            let patch = patch.guard("user_id", &seen.user_id);
+            if self.stores.orders.update_order(&seen.id, &patch, &[]).await? {
                 return Ok(true);
             }
             match self.stores.orders.order_by_id(&seen.id).await? {

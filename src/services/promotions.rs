@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::domain::order::{Order, PricingRules, ShippingMethod};
+use crate::domain::patch::Patch;
 use crate::domain::product::{ProductSummary, ProductView};
 use crate::domain::promotion::{normalize_code, PromotionReport, price, sale_price, PriceLine, Priced, Promotion, PromotionInput, Refusal};
 use crate::domain::money::Money;
@@ -55,9 +56,24 @@ fn stamp_of(list: &[Promotion]) -> String {
     format!(":s{}", &crate::services::accounts::sha256_hex(&basis)[..12])
 }
 
+/// Who would use a code, for its once-per-customer limit: counted per
+/// person (`domain::user::person_key` of the e-mail), whether they order
+/// with an account or as a guest.
+#[derive(Debug, Clone, Copy)]
+pub enum Customer<'a> {
+    /// A signed-in user, by id (their e-mail is looked up when a limit needs it).
+    Account(&'a str),
+    /// Someone known by an e-mail address (a guest, or an account already looked up).
+    Email(&'a str),
+}
+
 #[derive(Clone)]
 pub struct Promotions {
     store: Arc<dyn PromotionStore>,
+    /// Accounts' e-mails, for per-person limits.
+    users: Option<Arc<dyn crate::ports::UserStore>>,
+    /// Where a change is announced, so every instance reads the promotions again.
+    feed: Option<Arc<dyn crate::ports::ChangeFeed>>,
     rules: PricingRules,
     live: Arc<std::sync::RwLock<Live>>,
     /// One store read at a time when the promotions are due again.
@@ -67,7 +83,28 @@ pub struct Promotions {
 
 impl Promotions {
     pub fn new(store: Arc<dyn PromotionStore>, rules: PricingRules) -> Self {
-        Self { store, rules, live: Arc::default(), refreshing: Arc::default(), audit: None }
+        Self { store, rules, users: None, feed: None, live: Arc::default(), refreshing: Arc::default(), audit: None }
+    }
+
+    pub fn with_feed(mut self, feed: Arc<dyn crate::ports::ChangeFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    pub fn with_users(mut self, users: Arc<dyn crate::ports::UserStore>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The person a limit counts `customer` as (`None`: unknown, e.g. an account that is gone).
+    async fn person(&self, customer: Customer<'_>) -> Result<Option<String>, StoreError> {
+        match customer {
+            Customer::Email(e) => Ok(Some(crate::domain::user::person_key(e))),
+            Customer::Account(id) => match &self.users {
+                Some(users) => Ok(users.user_by_id(id).await?.map(|u| crate::domain::user::person_key(&u.email))),
+                None => Ok(Some(id.to_string())),
+            },
+        }
     }
 
     pub fn with_audit(mut self, audit: crate::services::audit::AuditLog) -> Self {
@@ -86,22 +123,31 @@ impl Promotions {
         Ok(p)
     }
 
+    /// Saves an admin's edit: the fields the form changed, written over the
+    /// promotion as it is (another admin's change to other fields stays).
     pub async fn update(&self, id: &str, input: PromotionInput, actor: &Actor) -> Result<Promotion, PromoError> {
         let input = input.validate().map_err(PromoError::Invalid)?;
         let before = self.store.promotion_by_id(id).await?.ok_or(PromoError::NotFound)?;
-        let p = input.into_promotion(before.id.clone(), before.created_at, Utc::now());
-        if !self.store.update_promotion(&p).await? {
-            return Err(PromoError::NotFound);
-        }
+        let edited = input.into_promotion(before.id.clone(), before.created_at, Utc::now());
+        let p = self.write(&before, &Patch::diff(&before, &edited)).await?;
         self.changed(actor, "promotion.update", Some(&before), &p).await;
         Ok(p)
     }
 
-    /// Pauses or resumes a promotion.
+    /// Pauses or resumes a promotion: its `active` flag only.
     pub async fn set_active(&self, id: &str, active: bool, actor: &Actor) -> Result<Promotion, PromoError> {
-        let mut input = self.get(id).await?.input();
-        input.active = active;
-        self.update(id, input, actor).await
+        let before = self.get(id).await?;
+        let p = self.write(&before, &Patch::new().set("active", &active).set("updated_at", &Utc::now())).await?;
+        self.changed(actor, "promotion.update", Some(&before), &p).await;
+        Ok(p)
+    }
+
+    /// Writes `patch` and reads the promotion back as it now is.
+    async fn write(&self, before: &Promotion, patch: &Patch) -> Result<Promotion, PromoError> {
+        if !patch.is_empty() && !self.store.update_promotion(&before.id, patch).await? {
+            return Err(PromoError::NotFound);
+        }
+        self.get(&before.id).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Promotion, PromoError> {
@@ -131,6 +177,12 @@ impl Promotions {
 
     async fn changed(&self, actor: &Actor, action: &str, before: Option<&Promotion>, p: &Promotion) {
         self.forget();
+        // every instance reads them again (sale prices on listings and product pages change)
+        if let Some(feed) = &self.feed {
+            if let Err(e) = feed.publish(&crate::ports::ChangeNotice { promotions: true, ..Default::default() }).await {
+                tracing::warn!(error = %e, "a promotion change was not announced; other instances see it within {LIVE_TTL:?}");
+            }
+        }
         if let Some(audit) = &self.audit {
             audit.record(actor, action, &p.id, p.name.clone(), before, Some(p)).await;
         }
@@ -185,7 +237,8 @@ impl Promotions {
         (list, stamp)
     }
 
-    fn forget(&self) {
+    /// Reads the promotions again at the next use (a change was made or announced).
+    pub(crate) fn forget(&self) {
         *self.live.write().unwrap_or_else(|e| e.into_inner()) = Live::default();
     }
 
@@ -203,9 +256,15 @@ impl Promotions {
     }
 
     /// A code looked up and checked against its limits (`customer`: who would use it).
-    async fn code(&self, code: &str, customer: Option<&str>) -> Result<Result<Promotion, Refusal>, StoreError> {
+    async fn code(&self, code: &str, customer: Option<Customer<'_>>) -> Result<Result<Promotion, Refusal>, StoreError> {
         let code = normalize_code(code);
         let Some(p) = self.store.promotion_by_code(&code).await? else { return Ok(Err(Refusal::Unknown)) };
+        // the person behind the order is looked up only when a limit counts per person
+        let customer = match customer {
+            Some(c) if p.per_customer_limit.is_some() => self.person(c).await?,
+            _ => None,
+        };
+        let customer = customer.as_deref();
         if p.usage_limit.is_some() || (p.per_customer_limit.is_some() && customer.is_some()) {
             let (all, mine) = self.store.promotion_uses(&p.id, customer).await?;
             if p.per_customer_limit.is_some_and(|l| customer.is_some() && mine >= l) {
@@ -219,7 +278,7 @@ impl Promotions {
     }
 
     /// Prices a basket: the best automatic promotion and the code, if any.
-    pub async fn price(&self, lines: &[PriceLine], method: ShippingMethod, code: Option<&str>, customer: Option<&str>) -> Result<Priced, StoreError> {
+    pub async fn price(&self, lines: &[PriceLine], method: ShippingMethod, code: Option<&str>, customer: Option<Customer<'_>>) -> Result<Priced, StoreError> {
         let now = Utc::now();
         let automatic = self.automatic(now).await;
         let code = match code {
@@ -229,12 +288,14 @@ impl Promotions {
         Ok(price(&self.rules, lines, method, &automatic, code.as_ref().map(|c| c.as_ref().map_err(|r| *r)), now))
     }
 
-    /// Counts the uses `order` makes of its promotions. On a limit reached
+    /// Counts the uses `order` makes of its promotions, per person for the
+    /// per-customer limits (`customer`: who placed it). On a limit reached
     /// nothing stays counted and the refusal says which limit.
-    pub async fn redeem(&self, order: &Order) -> Result<Result<(), Refusal>, StoreError> {
+    pub async fn redeem(&self, order: &Order, customer: Customer<'_>) -> Result<Result<(), Refusal>, StoreError> {
+        let person = self.person(customer).await?.unwrap_or_else(|| order.user_id.clone());
         for d in &order.discounts {
             let limits = self.store.promotion_by_id(&d.promotion_id).await?.map(|p| (p.usage_limit, p.per_customer_limit)).unwrap_or((None, None));
-            let r = Redemption { promotion_id: d.promotion_id.clone(), order_id: order.id.clone(), customer: order.user_id.clone(), total_cents: order.total.amount, discount_cents: d.amount_cents };
+            let r = Redemption { promotion_id: d.promotion_id.clone(), order_id: order.id.clone(), customer: person.clone(), total_cents: order.total.amount, discount_cents: d.amount_cents };
             let refused = match self.store.redeem(&r, limits.0, limits.1).await {
                 Ok(Redeemed::Counted) => continue,
                 Ok(Redeemed::UsedUp) => Refusal::UsedUp,

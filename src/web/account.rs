@@ -117,7 +117,7 @@ async fn change_password(State(app): State<AppState>, axum::Extension(caller): a
             }
             back("/account", &[("notice", "password-changed")])
         }
-        Err(e) => super::refused_fields(e, "/account", &[]),
+        Err(e) => super::refused_fields(super::renamed(e, "password", "erase_password"), "/account", &[]),
     }
 }
 
@@ -131,7 +131,7 @@ async fn update_profile(State(app): State<AppState>, axum::Extension(caller): ax
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
     match app.accounts.update_name(&p.user.id, &f.name).await {
         Ok(_) => back("/account", &[("notice", "profile-saved")]),
-        Err(e) => super::refused_fields(e, "/account", &[]),
+        Err(e) => super::refused_fields(super::renamed(e, "password", "erase_password"), "/account", &[]),
     }
 }
 
@@ -196,14 +196,11 @@ pub struct EraseForm {
 /// Erases the signed-in customer's account once they confirm with their password.
 async fn erase_account(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, session: Session, Form(f): Form<EraseForm>) -> Response {
     let Some(p) = caller.0 else { return Redirect::to("/login?next=/account").into_response() };
-    if app.accounts.authenticate(&p.user.email, &f.erase_password).await.is_err() {
-        return back("/account", &[("err.erase_password", "erase-password-wrong")]);
-    }
-    match app.privacy.erase(&p.user.id, &(&p.user).into()).await {
+    match app.privacy.erase_own(&p.user.id, &f.erase_password).await {
         Ok(_) => {
             let _ = session.flush().await;
             back("/login", &[("notice", "account-erased")])
         }
-        Err(e) => super::refused_fields(e, "/account", &[]),
+        Err(e) => super::refused_fields(super::renamed(e, "password", "erase_password"), "/account", &[]),
     }
 }

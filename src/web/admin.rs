@@ -137,7 +137,17 @@ async fn admin_user_erase(State(app): State<AppState>, axum::Extension(caller): 
         Err(r) => return r,
     };
     match app.privacy.erase(&f.user_id, &actor).await {
-        Ok(done) => back(&to, &[("notice", &notice("msg-user-erased", &[("orders", &done.orders_anonymised.to_string())]))]),
+        Ok(done) if done.backups_before.is_empty() => back(&to, &[("notice", &notice("msg-user-erased", &[("orders", &done.orders_anonymised.to_string())]))]),
+        Ok(done) => {
+            // the receipt names the backups that still hold the customer's data
+            let mut files: Vec<String> = done.backups_before.iter().rev().take(5).map(|b| b.file.clone()).collect();
+            if done.backups_before.len() > files.len() {
+                files.push("…".into());
+            }
+            let args = [("orders", done.orders_anonymised.to_string()), ("backups", done.backups_before.len().to_string()), ("files", files.join(", ")), ("days", done.backup_retention_days.to_string())];
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            back(&to, &[("notice", &notice("msg-user-erased-backups", &args))])
+        }
         Err(e) => super::refused(e, &to),
     }
 }

@@ -80,6 +80,15 @@ fn refused(e: impl Into<Failure>, to: &str) -> Response {
 
 /// Like [`refused`], for a form that shows each field's message next to it:
 /// `err.<field>` per refused field (else `error`), the values in `keep` kept.
+/// A failure whose field `from` the form calls `to` (its input's name).
+fn renamed(e: impl Into<Failure>, from: &str, to: &str) -> Failure {
+    let mut f: Failure = e.into();
+    for field in f.fields.iter_mut().filter(|x| x.field == from) {
+        field.field = to.to_string();
+    }
+    f
+}
+
 fn refused_fields(e: impl Into<Failure>, to: &str, keep: &[(&str, &str)]) -> Response {
     let f: Failure = e.into();
     if matches!(f.kind, Kind::Unavailable | Kind::Internal) {

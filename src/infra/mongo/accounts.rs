@@ -31,6 +31,7 @@ use mongodb::error::Error as MongoError;
 use super::codec::{decode_body, find_body};
 use super::paging::page;
 use super::{is_duplicate_key, map_error, MongoStore};
+use crate::domain::patch::Patch;
 use crate::domain::user::User;
 use crate::ports::{Consumed, KeyValueStore, RefreshRecord, StoreError, TokenStore, UserStore};
 
@@ -48,14 +49,20 @@ impl UserStore for MongoStore {
         Ok(())
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        self.check_email_free(user).await?;
-        let document = user_document(user)?;
-        self.users
-            .replace_one(doc! { "_id": user.id.as_str() }, document)
-            .await
-            .map_err(|e| user_write_error("update user", e))?;
-        Ok(())
+    async fn update_user(&self, id: &str, patch: &Patch) -> Result<bool, StoreError> {
+        if patch.is_empty() {
+            return Ok(false);
+        }
+        let mut extra = Document::new();
+        if let Some(email) = patch.value("email").and_then(|v| v.as_str()) {
+            let key = email.to_lowercase();
+            self.check_key_free(&key, id).await?;
+            extra.insert("email_key", key);
+        }
+        super::patch_document(&self.users, crate::domain::records::Kind::User, id, patch, &["email", "name", "password_hash", "role", "disabled"], Document::new(), extra).await.map_err(|e| match e {
+            StoreError::Conflict(_) => email_conflict(),
+            e => e,
+        })
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -98,9 +105,13 @@ impl MongoStore {
     /// real guard (this check races); it also covers a server on which the
     /// index could not be created.
     async fn check_email_free(&self, user: &User) -> Result<(), StoreError> {
+        self.check_key_free(&user.email_key(), &user.id).await
+    }
+
+    async fn check_key_free(&self, email_key: &str, id: &str) -> Result<(), StoreError> {
         let taken = self
             .users
-            .find_one(doc! { "email_key": user.email_key(), "_id": { "$ne": user.id.as_str() } })
+            .find_one(doc! { "email_key": email_key, "_id": { "$ne": id } })
             .projection(doc! { "_id": 1 })
             .await
             .map_err(|e| map_error("check e-mail", e))?;

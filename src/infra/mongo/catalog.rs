@@ -7,6 +7,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::codec::{as_count, decode_product, find_body, product_document, skus_of, str_array};
+use super::paging::read_all;
 use super::inventory::with_stock;
 use super::{is_duplicate_key, map_error, MongoStore, CONFLICT_CHECK_CHUNK};
 use crate::domain::category::Category;
@@ -284,6 +285,14 @@ impl CatalogStore for MongoStore {
         }
         out.sort();
         Ok(out)
+    }
+
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<Product>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cursor = self.products.find(doc! { "_id": { "$in": ids } }).projection(doc! { "doc": 1 }).await.map_err(|e| map_error("find products by id", e))?;
+        read_all(cursor, "products", decode_product).await
     }
 
     async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError> {

@@ -57,8 +57,33 @@ pub(super) async fn find_body<T: serde::de::DeserializeOwned>(coll: &Collection<
 /// fields its queries use; one an earlier release wrote is migrated first.
 pub(super) fn decode_body<T: serde::de::DeserializeOwned>(mut d: Document, kind: Kind) -> Result<T, String> {
     match d.remove("doc") {
-        Some(Bson::Document(body)) => from_bson(kind, body),
+        Some(Bson::Document(mut body)) => {
+            booleans_as_written(kind, &mut body);
+            from_bson(kind, body)
+        }
         _ => Err(format!("{} document has no `doc` field", kind.name())),
+    }
+}
+
+/// The flags a field write sets (`$set` of `doc.disabled`…): nx-27017, the
+/// test server, stores a boolean set at a path as 0 or 1 (MongoDB keeps it a
+/// boolean). Read back as the booleans they were.
+fn booleans_as_written(kind: Kind, body: &mut Document) {
+    let flags: &[&str] = match kind {
+        Kind::User => &["disabled"],
+        Kind::WebhookEndpoint => &["enabled"],
+        Kind::Promotion => &["active"],
+        _ => &[],
+    };
+    for flag in flags {
+        let as_bool = match body.get(*flag) {
+            Some(Bson::Int32(n)) => Some(*n != 0),
+            Some(Bson::Int64(n)) => Some(*n != 0),
+            _ => None,
+        };
+        if let Some(b) = as_bool {
+            body.insert(*flag, b);
+        }
     }
 }
 

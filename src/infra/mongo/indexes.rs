@@ -76,6 +76,7 @@ impl MongoStore {
             ),
             (&self.orders, "user created", IndexModel::builder().keys(doc! { "user_id": 1, "created_ts": -1 }).build()),
             (&self.orders, "status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": 1 }).build()),
+            (&self.orders, "guest e-mail", IndexModel::builder().keys(doc! { "doc.guest_email": 1 }).options(IndexOptions::builder().sparse(true).build()).build()),
             (&self.inventory, "stock", IndexModel::builder().keys(doc! { "stock": 1 }).build()),
             (&self.audit, "newest", IndexModel::builder().keys(doc! { "at_ts": -1 }).build()),
             (&self.outbox, "due", IndexModel::builder().keys(doc! { "status": 1, "next_ms": 1 }).build()),

@@ -215,3 +215,105 @@ pub(super) fn map_error(context: &str, e: MongoError) -> StoreError {
     }
 }
 
+
+// ------------------------------------------------------------------- patches
+
+/// A patch as a MongoDB filter part and update: each guard is an equality
+/// on `doc.<path>` (`null` matches an absent field too), each set a `$set`
+/// of `doc.<path>` (`$unset` for null). `mirrors` name top-level fields that
+/// copy a body field for queries (`status`): they follow in the same update.
+pub(super) fn patch_update(patch: &crate::domain::patch::Patch, mirrors: &[&str]) -> Result<(Document, Document), StoreError> {
+    use crate::domain::patch::valid_path;
+    use mongodb::bson::{doc, Bson};
+    let bson = |v: &serde_json::Value| Bson::try_from(v.clone()).map_err(|e| StoreError::Other(format!("cannot encode a patch value: {e}")));
+    let mut filter = Document::new();
+    for (path, want) in &patch.guards {
+        if !valid_path(path) {
+            return Err(StoreError::Other(format!("not a field path: {path}")));
+        }
+        filter.insert(format!("doc.{path}"), bson(want)?);
+    }
+    let (mut set, mut unset) = (Document::new(), Document::new());
+    for (path, value) in &patch.sets {
+        if !valid_path(path) {
+            return Err(StoreError::Other(format!("not a field path: {path}")));
+        }
+        if value.is_null() {
+            unset.insert(format!("doc.{path}"), "");
+        } else {
+            set.insert(format!("doc.{path}"), bson(value)?);
+        }
+        if mirrors.contains(&path.as_str()) {
+            set.insert(path.as_str(), bson(value)?);
+        }
+    }
+    let mut update = doc! {};
+    if !set.is_empty() {
+        update.insert("$set", set);
+    }
+    if !unset.is_empty() {
+        update.insert("$unset", unset);
+    }
+    Ok((filter, update))
+}
+
+/// Writes a patch to the document `_id = id` of `coll` in one update: the
+/// fields it sets under `doc`, the mirrored top-level fields, and `extra`
+/// (fields the adapter derives, such as a lower-cased key), only where every
+/// guard and `filter` hold. A body an earlier release wrote is brought up to
+/// this schema first: read, migrated, patched and written whole in one update
+/// guarded by its old stamp (so nothing written in between is lost: any write
+/// since would have stamped it). Returns whether it was written.
+pub(super) async fn patch_document(
+    coll: &Collection<Document>,
+    kind: crate::domain::records::Kind,
+    id: &str,
+    patch: &crate::domain::patch::Patch,
+    mirrors: &[&str],
+    filter: Document,
+    extra: Document,
+) -> Result<bool, StoreError> {
+    use crate::domain::records::{CURRENT, STAMP};
+    use mongodb::bson::{doc, Bson};
+    if patch.is_empty() {
+        return Ok(false);
+    }
+    let what = format!("update {}", kind.name());
+    let (guards, mut update) = patch_update(patch, mirrors)?;
+    if !extra.is_empty() {
+        let mut set = update.get_document("$set").cloned().unwrap_or_default();
+        set.extend(extra.clone());
+        update.insert("$set", set);
+    }
+    let mut current = doc! { "_id": id, format!("doc.{STAMP}"): CURRENT as i32 };
+    current.extend(filter.clone());
+    current.extend(guards);
+    if coll.update_one(current, update).await.map_err(|e| map_error(&what, e))?.matched_count > 0 {
+        return Ok(true);
+    }
+    // not written: a guard failed, there is no such document, or its body is older
+    let Some(stored) = coll.find_one(doc! { "_id": id }).projection(doc! { "doc": 1 }).await.map_err(|e| map_error(&what, e))? else { return Ok(false) };
+    let Ok(body) = stored.get_document("doc").cloned() else { return Ok(false) };
+    if crate::infra::records::is_current_bson(&body) {
+        return Ok(false);
+    }
+    let old_stamp = body.get(STAMP).cloned();
+    let mut tree = crate::infra::records::upgraded_bson_tree(kind, body).map_err(StoreError::Other)?;
+    if !patch.holds(&tree) {
+        return Ok(false);
+    }
+    patch.apply(&mut tree);
+    if let Some(fields) = tree.as_object_mut() {
+        fields.remove(STAMP);
+    }
+    let mut set = doc! { "doc": crate::infra::records::to_bson(&tree).map_err(StoreError::Other)? };
+    for m in mirrors {
+        if let Some(v) = patch.value(m) {
+            set.insert(*m, Bson::try_from(v.clone()).map_err(|e| StoreError::Other(e.to_string()))?);
+        }
+    }
+    set.extend(extra);
+    let mut guarded = doc! { "_id": id, format!("doc.{STAMP}"): match old_stamp { Some(s) => s, None => Bson::Document(doc! { "$exists": false }) } };
+    guarded.extend(filter);
+    Ok(coll.update_one(guarded, doc! { "$set": set }).await.map_err(|e| map_error(&what, e))?.matched_count > 0)
+}

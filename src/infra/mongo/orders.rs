@@ -5,8 +5,9 @@
 //!   idempotency key) is left out when there is none; the unique index on
 //!   `{user_id, idem}` is *partial* (`idem: {$exists: true}`), so orders
 //!   without a key never collide. (A sparse compound index would not do on
-//!   MongoDB: `user_id` alone puts every document in it.) Status changes
-//!   are `replace_one` guarded by the expected status.
+//!   MongoDB: `user_id` alone puts every document in it.) Every change is
+//!   an `update_one` of the fields it owns (`$set` on `doc.<field>`),
+//!   guarded by the fields it depends on; never a replacement.
 //! * **counters**: `{_id: "orders", n}`, bumped with an upserting
 //!   `find_one_and_update`.
 use async_trait::async_trait;
@@ -17,7 +18,10 @@ use mongodb::options::ReturnDocument;
 
 use super::codec::{as_count, decode_order, find_body, order_document};
 use super::paging::{page, read_all};
-use super::{is_duplicate_key, map_error, MongoStore};
+use super::{is_duplicate_key, map_error, patch_document, MongoStore};
+use crate::domain::records::Kind;
+use crate::domain::patch::Patch;
+use serde_json::Value;
 use super::outbox::order_outbox_fields;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::outbox::OutboxEntry;
@@ -74,15 +78,8 @@ impl OrderStore for MongoStore {
         self.find_order(doc! { "user_id": user_id, "idem": key }).await
     }
 
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[OutboxEntry]) -> Result<bool, StoreError> {
-        self.replace_order(order, doc! { "_id": order.id.as_str(), "status": expected.as_str() }, events).await
-    }
-
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[OutboxEntry]) -> Result<bool, StoreError> {
-        // the stored body keeps `updated_at` as its RFC 3339 string: the same value, the same string
-        let seen_at = serde_json::to_value(seen.updated_at).map_err(|e| StoreError::Other(e.to_string()))?;
-        let filter = doc! { "_id": order.id.as_str(), "status": seen.status.as_str(), "doc.updated_at": seen_at.as_str().unwrap_or_default() };
-        self.replace_order(order, filter, events).await
+    async fn update_order(&self, id: &str, patch: &Patch, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        self.patch_order(id, patch, events).await
     }
 
     async fn delete_order_if(&self, id: &str, expected: OrderStatus) -> Result<bool, StoreError> {
@@ -109,6 +106,9 @@ impl OrderStore for MongoStore {
         }
         if let Some(to) = f.to {
             created.insert("$lt", to.timestamp_millis());
+        }
+        if let Some(email) = &f.guest_email {
+            filter.insert("doc.guest_email", email.to_lowercase());
         }
         if !created.is_empty() {
             filter.insert("created_ts", created);
@@ -168,38 +168,43 @@ impl OrderStore for MongoStore {
 }
 
 impl MongoStore {
-    /// Replaces the order where `guard` matches, with `events` on the same
+    /// Writes the patch where its guards hold, with `events` on the same
     /// document (one atomic write), then moves them to the outbox. A document
     /// still carrying an earlier writer's entries is settled first, so they
     /// are never overwritten.
-    async fn replace_order(&self, order: &Order, guard: Document, events: &[OutboxEntry]) -> Result<bool, StoreError> {
-        let mut document = order_document(order)?;
+    async fn patch_order(&self, id: &str, patch: &Patch, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        if patch.is_empty() {
+            return Ok(false);
+        }
+        let mut extra = Document::new();
+        // who bought what (the recommendation job's `basket`) follows the owner and the guest's e-mail
+        match (patch.value("guest_email"), patch.value("user_id")) {
+            (Some(Value::String(email)), _) => {
+                extra.insert("basket.customer", email.to_lowercase());
+            }
+            (Some(Value::Null), Some(Value::String(owner))) => {
+                extra.insert("basket.customer", owner.as_str());
+            }
+            _ => {}
+        }
         let carried = order_outbox_fields(events)?;
         if let Some((key, json)) = &carried {
-            document.insert("outbox", json.as_str());
-            document.insert("outbox_key", key.as_str());
+            extra.insert("outbox", json.as_str());
+            extra.insert("outbox_key", key.as_str());
         }
-        let mut filter = guard;
-        filter.insert("outbox_key", doc! { "$exists": false });
         for attempt in 0..2 {
-            let result = self.orders.replace_one(filter.clone(), document.clone()).await.map_err(|e| {
-                if is_duplicate_key(&e) {
-                    StoreError::Conflict(format!("order {:?}: user {:?} already has another order with this idempotency key", order.id, order.user_id))
-                } else {
-                    map_error("update order", e)
-                }
-            })?;
-            if result.matched_count > 0 {
+            let written = patch_document(&self.orders, Kind::Order, id, patch, &["status", "user_id"], doc! { "outbox_key": { "$exists": false } }, extra.clone()).await?;
+            if written {
                 if let Some((key, _)) = &carried {
                     // the follow-up; if this fails, the entries wait on the order for `settle_outbox`
-                    if let Err(e) = self.move_order_outbox(&order.id, key, events).await {
-                        tracing::warn!(order = %order.id, error = %e, "order entries left on the order for the relay to move");
+                    if let Err(e) = self.move_order_outbox(id, key, events).await {
+                        tracing::warn!(order = %id, error = %e, "order entries left on the order for the relay to move");
                     }
                 }
                 return Ok(true);
             }
             // a guard that failed only because of leftovers: settle them, try once more
-            if attempt > 0 || !self.settle_order_by_id(&order.id).await? {
+            if attempt > 0 || !self.settle_order_by_id(id).await? {
                 break;
             }
         }

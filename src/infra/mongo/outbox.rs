@@ -213,6 +213,10 @@ impl OutboxStore for MongoStore {
         Ok(())
     }
 
+    async fn update_endpoint(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
+        super::patch_document(&self.webhooks, Kind::WebhookEndpoint, id, patch, &[], Document::new(), Document::new()).await
+    }
+
     async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
         let cursor = self.webhooks.find(doc! {}).sort(doc! { "created_ms": 1, "_id": 1 }).await.map_err(|e| map_error("list webhook endpoints", e))?;
         read_all(cursor, "webhook_endpoints", |d| decode_body(d, Kind::WebhookEndpoint)).await

@@ -95,9 +95,16 @@ impl PromotionStore for MongoStore {
         Ok(())
     }
 
-    async fn update_promotion(&self, p: &Promotion) -> Result<bool, StoreError> {
-        let r = self.promotions_coll().replace_one(doc! { "_id": p.id.as_str() }, encode(p)?).await.map_err(|e| conflict_or("update promotion", e))?;
-        Ok(r.matched_count == 1)
+    async fn update_promotion(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
+        let mut extra = Document::new();
+        if let Some(code) = patch.value("code") {
+            // the unique `code_key` follows the code (an automatic promotion's is `auto:<id>`)
+            extra.insert("code_key", code.as_str().map(str::to_string).unwrap_or_else(|| format!("auto:{id}")));
+        }
+        super::patch_document(&self.promotions_coll(), crate::domain::records::Kind::Promotion, id, patch, &[], Document::new(), extra).await.map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("another promotion has this code".into()),
+            e => e,
+        })
     }
 
     async fn promotions(&self) -> Result<Vec<Promotion>, StoreError> {

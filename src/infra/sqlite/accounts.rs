@@ -2,7 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{other, unavailable, write_error, SqliteStore};
+use super::{other, patch_row, sql_value, unavailable, write_error, Mirror, SqliteStore};
+use crate::domain::patch::Patch;
 use super::{decode, encode};
 use crate::domain::records::Kind;
 use crate::domain::user::User;
@@ -21,6 +22,24 @@ fn user_conflict(e: rusqlite::Error) -> StoreError {
         StoreError::Conflict(_) => StoreError::Conflict("e-mail already registered".into()),
         e => e,
     }
+}
+
+fn conflict_is_email(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(_) => StoreError::Conflict("e-mail already registered".into()),
+        e => e,
+    }
+}
+
+/// The user columns queries use, kept equal to their fields.
+const USER_MIRRORS: &[Mirror] = &[
+    Mirror { path: "email", column: "email", value: sql_value },
+    Mirror { path: "email", column: "email_key", value: email_key },
+    Mirror { path: "name", column: "name", value: sql_value },
+];
+
+fn email_key(v: &serde_json::Value, _id: &str) -> rusqlite::types::Value {
+    rusqlite::types::Value::Text(v.as_str().unwrap_or_default().to_lowercase())
 }
 
 fn parse_user(doc: String) -> Result<User, StoreError> {
@@ -57,19 +76,9 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let u = user.clone();
-        self.0
-            .write(move |c| {
-                let doc = encode(&u)?;
-                c.execute(
-                    "UPDATE users SET email_key = ?, email = ?, name = ?, doc = ? WHERE id = ?",
-                    params![u.email_key(), u.email, u.name, doc, u.id],
-                )
-                .map_err(user_conflict)?;
-                Ok(())
-            })
-            .await
+    async fn update_user(&self, id: &str, patch: &Patch) -> Result<bool, StoreError> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.0.write(move |c| Ok(patch_row(c, Kind::User, "users", "id", &id, &patch, USER_MIRRORS).map_err(conflict_is_email)? == 1)).await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {

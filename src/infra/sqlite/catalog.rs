@@ -299,6 +299,22 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<Product>, StoreError> {
+        let ids = ids.to_vec();
+        self.0
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT doc FROM products WHERE id = ?").map_err(unavailable)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(d) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional().map_err(unavailable)? {
+                        out.push(decode::<Product>(Kind::Product, &d)?);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn sync_stock_snapshot(&self, product_ids: &[String]) -> Result<(), StoreError> {
         let ids = product_ids.to_vec();
         self.0

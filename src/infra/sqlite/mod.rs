@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::ports::StoreError;
 
@@ -120,6 +120,8 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE UNIQUE INDEX IF NOT EXISTS orders_idem ON orders(user_id, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_ts DESC);
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_ts);
+-- a guest's orders by their e-mail (an erasure finds them)
+CREATE INDEX IF NOT EXISTS orders_guest ON orders(json_extract(doc, '$.guest_email')) WHERE json_extract(doc, '$.guest_email') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ordered_products (
     product_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
@@ -274,8 +276,16 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 impl SqliteDb {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(other)?;
+        // the data directory and the store are this user's only (SQLite gives
+        // its -wal and -shm files the database file's mode)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::infra::private::create_dir(dir).map_err(other)?;
+        }
+        if !path.exists() {
+            crate::infra::private::create_file(path).map_err(other)?;
+        }
+        for f in [path.to_path_buf(), path.with_extension("db-wal"), path.with_extension("db-shm")] {
+            crate::infra::private::restrict_file(&f);
         }
         let writer = open(path)?;
         writer.execute_batch(SCHEMA).map_err(other)?;
@@ -328,3 +338,105 @@ impl SqliteDb {
 /// inventory, carts, orders, audit) on one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore(pub Arc<SqliteDb>);
+
+/// A column that mirrors a field of the `doc` body (what queries filter on):
+/// when a patch writes the field, the column follows in the same statement.
+pub(crate) struct Mirror {
+    pub path: &'static str,
+    pub column: &'static str,
+    /// The column's value from the field's and the row's key (e.g. the
+    /// e-mail's lower-cased key).
+    pub value: fn(&serde_json::Value, &str) -> rusqlite::types::Value,
+}
+
+/// A JSON field as a plain SQL value (text for a string, as-is otherwise).
+pub(crate) fn sql_value(v: &serde_json::Value, _key: &str) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        serde_json::Value::Null => V::Null,
+        serde_json::Value::String(s) => V::Text(s.clone()),
+        serde_json::Value::Bool(b) => V::Integer(*b as i64),
+        serde_json::Value::Number(n) => n.as_i64().map(V::Integer).or_else(|| n.as_f64().map(V::Real)).unwrap_or(V::Null),
+        other => V::Text(other.to_string()),
+    }
+}
+
+/// Writes a patch to the row `key_column = key` of `table` in one statement:
+/// the body's fields it sets (`json_set`, `json_remove` for nulls) and the
+/// mirrored columns, only where every guard holds. A body an earlier release
+/// wrote is brought up to this schema first (read and written in the same
+/// transaction of the one writer, so nothing comes in between). Returns the
+/// rows written (0: a guard failed, or no such row).
+pub(crate) fn patch_row(c: &Connection, kind: crate::domain::records::Kind, table: &str, key_column: &str, key: &str, patch: &crate::domain::patch::Patch, mirrors: &[Mirror]) -> Result<usize, StoreError> {
+    use crate::domain::patch::valid_path;
+    use rusqlite::types::Value as V;
+    if patch.is_empty() {
+        return Ok(0);
+    }
+    if let Some((bad, _)) = patch.sets.iter().chain(&patch.guards).find(|(p, _)| !valid_path(p)) {
+        return Err(other(format!("not a field path: {bad}")));
+    }
+    let mut args: Vec<V> = Vec::new();
+    let mut body = "doc".to_string();
+    let removed: Vec<&str> = patch.sets.iter().filter(|(_, v)| v.is_null()).map(|(p, _)| p.as_str()).collect();
+    if !removed.is_empty() {
+        body = format!("json_remove({body}{})", ", ?".repeat(removed.len()));
+        args.extend(removed.iter().map(|p| V::Text(format!("$.{p}"))));
+    }
+    let written: Vec<&(String, serde_json::Value)> = patch.sets.iter().filter(|(_, v)| !v.is_null()).collect();
+    if !written.is_empty() {
+        body = format!("json_set({body}{})", ", ?, json(?)".repeat(written.len()));
+        for (p, v) in &written {
+            args.push(V::Text(format!("$.{p}")));
+            args.push(V::Text(v.to_string()));
+        }
+    }
+    let mut set = vec![format!("doc = {body}")];
+    set.extend(mirror_sets(patch, mirrors, key, &mut args));
+    // only a body at this schema is patched in place
+    let mut cond = vec![format!("{key_column} = ?"), "json_extract(doc, '$.schema') = ?".to_string()];
+    args.push(V::Text(key.to_string()));
+    args.push(V::Integer(crate::domain::records::CURRENT as i64));
+    for (p, want) in &patch.guards {
+        if want.is_null() {
+            cond.push("json_extract(doc, ?) IS NULL".into());
+            args.push(V::Text(format!("$.{p}")));
+        } else {
+            cond.push("json_extract(doc, ?) IS json_extract(?, '$')".into());
+            args.push(V::Text(format!("$.{p}")));
+            args.push(V::Text(want.to_string()));
+        }
+    }
+    let sql = format!("UPDATE {table} SET {} WHERE {}", set.join(", "), cond.join(" AND "));
+    let n = c.execute(&sql, rusqlite::params_from_iter(args)).map_err(write_error)?;
+    if n > 0 {
+        return Ok(n);
+    }
+    // not written: a guard failed, there is no such row, or the body is older
+    let stored: Option<String> = c.query_row(&format!("SELECT doc FROM {table} WHERE {key_column} = ?"), [key], |r| r.get(0)).optional().map_err(other)?;
+    let Some(stored) = stored.filter(|d| !crate::infra::records::is_current_json(d)) else { return Ok(0) };
+    let mut tree = crate::infra::records::upgraded_tree(kind, &stored).map_err(other)?;
+    if !patch.holds(&tree) {
+        return Ok(0);
+    }
+    patch.apply(&mut tree);
+    let mut args = vec![V::Text(crate::infra::records::tree_json(&tree).map_err(other)?)];
+    let mut set = vec!["doc = ?".to_string()];
+    set.extend(mirror_sets(patch, mirrors, key, &mut args));
+    args.push(V::Text(key.to_string()));
+    args.push(V::Text(stored));
+    let sql = format!("UPDATE {table} SET {} WHERE {key_column} = ? AND doc = ?", set.join(", "));
+    c.execute(&sql, rusqlite::params_from_iter(args)).map_err(write_error)
+}
+
+/// The `column = ?` of each mirrored column the patch writes (its value pushed to `args`).
+fn mirror_sets(patch: &crate::domain::patch::Patch, mirrors: &[Mirror], key: &str, args: &mut Vec<rusqlite::types::Value>) -> Vec<String> {
+    let mut set = Vec::new();
+    for m in mirrors {
+        if let Some(v) = patch.value(m.path) {
+            set.push(format!("{} = ?", m.column));
+            args.push((m.value)(v, key));
+        }
+    }
+    set
+}

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::outbox::insert_entries;
-use super::{other, unavailable, write_error, SqliteStore};
+use super::{other, patch_row, sql_value, unavailable, write_error, Mirror, SqliteStore};
+use crate::domain::patch::Patch;
 use super::{decode, encode};
 use crate::domain::records::Kind;
 use crate::domain::outbox::OutboxEntry;
@@ -183,6 +184,9 @@ impl CartStore for SqliteStore {
     }
 }
 
+/// The order columns queries use, kept equal to their fields.
+const ORDER_MIRRORS: &[Mirror] = &[Mirror { path: "status", column: "status", value: sql_value }, Mirror { path: "user_id", column: "user_id", value: sql_value }];
+
 fn parse_order(doc: String) -> Result<Order, StoreError> {
     decode(Kind::Order, &doc)
 }
@@ -235,38 +239,13 @@ impl OrderStore for SqliteStore {
             .await
     }
 
-    async fn update_order_if(&self, order: &Order, expected: OrderStatus, events: &[OutboxEntry]) -> Result<bool, StoreError> {
-        let (o, events) = (order.clone(), events.to_vec());
+    async fn update_order(&self, id: &str, patch: &Patch, events: &[OutboxEntry]) -> Result<bool, StoreError> {
+        let (id, patch, events) = (id.to_string(), patch.clone(), events.to_vec());
         self.0
             .write(move |c| {
-                let doc = encode(&o)?;
                 let tx = c.transaction().map_err(other)?;
-                let n = tx
-                    .execute("UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ?", params![o.status.as_str(), o.user_id, doc, o.id, expected.as_str()])
-                    .map_err(other)?;
+                let n = patch_row(&tx, Kind::Order, "orders", "id", &id, &patch, ORDER_MIRRORS)?;
                 // the announcements commit with the change, or neither does
-                if n == 1 {
-                    insert_entries(&tx, &events)?;
-                }
-                tx.commit().map_err(other)?;
-                Ok(n == 1)
-            })
-            .await
-    }
-
-    async fn update_order_unchanged(&self, order: &Order, seen: &Order, events: &[OutboxEntry]) -> Result<bool, StoreError> {
-        let (o, seen_at, events) = (order.clone(), serde_json::to_value(seen.updated_at).map_err(other)?, events.to_vec());
-        let (seen_status, seen_at) = (seen.status.as_str(), seen_at.as_str().unwrap_or_default().to_string());
-        self.0
-            .write(move |c| {
-                let doc = encode(&o)?;
-                let tx = c.transaction().map_err(other)?;
-                let n = tx
-                    .execute(
-                        "UPDATE orders SET status = ?, user_id = ?, doc = ? WHERE id = ? AND status = ? AND json_extract(doc, '$.updated_at') = ?",
-                        params![o.status.as_str(), o.user_id, doc, o.id, seen_status, seen_at],
-                    )
-                    .map_err(other)?;
                 if n == 1 {
                     insert_entries(&tx, &events)?;
                 }
@@ -304,6 +283,11 @@ impl OrderStore for SqliteStore {
                 if let Some(to) = f.to {
                     cond.push("created_ts < ?".into());
                     args.push(rusqlite::types::Value::Integer(to.timestamp_millis()));
+                }
+                if let Some(email) = &f.guest_email {
+                    // the expression of index `orders_guest`
+                    cond.push("json_extract(doc, '$.guest_email') = ?".into());
+                    args.push(rusqlite::types::Value::Text(email.to_lowercase()));
                 }
                 let cond = cond.join(" AND ");
                 let total: i64 = c

@@ -145,6 +145,11 @@ impl OutboxStore for SqliteStore {
             .await
     }
 
+    async fn update_endpoint(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.0.write(move |c| Ok(super::patch_row(c, Kind::WebhookEndpoint, "webhook_endpoints", "id", &id, &patch, &[])? == 1)).await
+    }
+
     async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
         self.0
             .read(|c| {

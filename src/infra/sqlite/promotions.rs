@@ -21,6 +21,13 @@ fn decode(doc: String) -> Result<Promotion, StoreError> {
     super::decode(Kind::Promotion, &doc)
 }
 
+/// `code_key` follows the code (an automatic promotion's is `auto:<id>`).
+const PROMOTION_MIRRORS: &[super::Mirror] = &[super::Mirror { path: "code", column: "code_key", value: code_column }];
+
+fn code_column(code: &serde_json::Value, id: &str) -> rusqlite::types::Value {
+    rusqlite::types::Value::Text(code.as_str().map(str::to_string).unwrap_or_else(|| format!("auto:{id}")))
+}
+
 #[async_trait]
 impl PromotionStore for SqliteStore {
     async fn insert_promotion(&self, p: &Promotion) -> Result<(), StoreError> {
@@ -33,11 +40,9 @@ impl PromotionStore for SqliteStore {
             .await
     }
 
-    async fn update_promotion(&self, p: &Promotion) -> Result<bool, StoreError> {
-        let (id, key, doc) = (p.id.clone(), code_key(p), encode(p)?);
-        self.0
-            .write(move |c| Ok(c.execute("UPDATE promotions SET code_key = ?, doc = ? WHERE id = ?", params![key, doc, id]).map_err(write_error)? == 1))
-            .await
+    async fn update_promotion(&self, id: &str, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.0.write(move |c| Ok(super::patch_row(c, Kind::Promotion, "promotions", "id", &id, &patch, PROMOTION_MIRRORS)? == 1)).await
     }
 
     async fn promotions(&self) -> Result<Vec<Promotion>, StoreError> {

@@ -112,6 +112,17 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
                     <span class=format!("payment {}", payment.status.as_str())>{loc.t(&format!("payment-status-{}", payment.status.as_str()))}</span></p>
                 <p class="muted">{loc.money(payment.amount_cents, &payment.currency)}
                     {(payment.refunded_cents > 0).then(|| format!(" · {}", loc.tf("payment-refunded", &[("amount", &loc.money(payment.refunded_cents, &payment.currency))])))}</p>
+                {(!payment.refunds.is_empty()).then(|| view! {
+                    <ul class="refunds" data-testid="refunds">
+                        {payment.refunds.iter().map(|r| view! {
+                            <li>
+                                {format!("{} · {} · ", loc.date_time(&r.at), loc.money(r.amount_cents, &payment.currency))}
+                                <span class=format!("refund {}", r.status.as_str())>{loc.t(&format!("refund-status-{}", r.status.as_str()))}</span>
+                                {(!r.reason.is_empty()).then(|| format!(" · {}", r.reason))}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
                 {payment.provider_reference.clone().map(|r| view! { <p class="muted">{loc.t("admin-provider-reference")}" "<code>{r}</code></p> })}
                 {payment.failure.clone().map(|f| view! { <p class="muted">{loc.t("admin-last-failure")}" "{f}</p> })}
                 {(can_refund && o.status == OrderStatus::Cancelled).then(|| view! {
