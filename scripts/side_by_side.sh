@@ -27,6 +27,8 @@ WORK=$(mktemp -d)
 trap 'stop_started; rm -rf "$WORK"' EXIT
 fail() { echo "side-by-side: FAILED — $*" >&2; for f in "$WORK"/*.log; do echo "--- $f"; tail -20 "$f"; done >&2; exit 1; }
 
+# as deployed (deploy/secret.yaml): every instance signs with the same key, whatever its release
+export VITRINA_JWT_SECRET="side-by-side-signing-key-0123456789abcdef"
 export RUST_LOG=warn VITRINA_LOGIN_RATE_PER_MIN=100000 VITRINA_API_RATE_PER_MIN=100000 VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0
 export VITRINA_ADMIN_EMAIL="ops@rolling.test" VITRINA_ADMIN_PASSWORD="rolling deploy passphrase" LEPTOS_SITE_ROOT="$TEST_SITE_ROOT"
 
