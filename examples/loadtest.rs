@@ -131,7 +131,7 @@ struct World {
     stop: AtomicBool,
 }
 
-const ADDRESS: &str = r#"{"name": "Load Tester", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}"#;
+const ADDRESS: &str = r#"{"name": "Load Tester", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}"#;
 
 async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client.get(url).send().await.expect("request").json().await.expect("json")

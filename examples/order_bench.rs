@@ -41,7 +41,7 @@ async fn run(client: &reqwest::Client, url: &str, token: &str, skus: Vec<String>
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             let body = json!({
-                "shipping_address": {"name": "Bench", "street": "Str. Test 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"},
+                "shipping_address": {"name": "Bench", "street": "Str. Test 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"},
                 "items": [{"sku": sku, "quantity": 1}]
             });
             let t = Instant::now();

@@ -119,6 +119,10 @@ ensure_test_services() {
     log "installing moto (S3-compatible server) into $VENV"
     "$VENV/bin/pip" install -q 'moto[server]==5.2.5'
   fi
+  if ! "$VENV/bin/python" -c 'import saxonche' 2>/dev/null; then
+    log "installing saxonche (SaxonC-HE: the official e-Factura rules, an XSLT) into $VENV"
+    "$VENV/bin/pip" install -q 'saxonche==13.1.1'
+  fi
   if [ ! -x "$STRIPE_VENV/bin/localstripe" ]; then
     log "installing localstripe (a stateful Stripe API stand-in) into $STRIPE_VENV"
     python3 -m venv "$STRIPE_VENV"
@@ -237,6 +241,14 @@ start_hooks() { # sets HOOKS_PORT (tests/support/hook_receiver.py: checks signat
   "$STRIPE_VENV/bin/python" "$ROOT/tests/support/hook_receiver.py" "$HOOKS_PORT" >"$dir/hooks.log" 2>&1 &
   track $! "$HOOKS_PORT" hook-receiver
   wait_for_port "$HOOKS_PORT" 30 || die "the webhook receiver did not start"
+}
+start_anaf() { # sets ANAF_PORT (tests/support/anaf_standin.py: ANAF's OAuth2, e-Factura with the official rules, VAT register)
+  ANAF_PORT=$(free_port)
+  local dir; dir=$(mktemp -d)
+  "$VENV/bin/python" "$ROOT/tests/support/anaf_standin.py" "$ANAF_PORT" >"$dir/anaf.log" 2>&1 &
+  track $! "$ANAF_PORT" anaf-standin
+  # it listens once the rules (a 1 MB XSLT) are compiled
+  wait_for_port "$ANAF_PORT" 120 || { cat "$dir/anaf.log" >&2; die "the ANAF stand-in did not start"; }
 }
 start_stripe() { # sets STRIPE_PORT (localstripe: Stripe's API, webhooks and a Stripe.js stand-in)
   STRIPE_PORT=$(free_port)

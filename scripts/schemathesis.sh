@@ -17,7 +17,13 @@ WORK=$(mktemp -d)
 PORT=$(free_port)
 ADMIN_EMAIL="fuzz@schemathesis.test" ADMIN_PASSWORD="schemathesis admin passphrase"
 VITRINA_DATA_DIR="$WORK/data" "$BIN" seed --products 60 >"$WORK/seed.log" 2>&1 || die "seed failed"
-VITRINA_DATA_DIR="$WORK/data" VITRINA_ADDR="127.0.0.1:$PORT" RUST_LOG=error \
+# ANAF's services: the stand-in the test command started (the register, e-Factura), never the real ones
+ANAF_ENV=()
+if [ -n "${VITRINA_TEST_ANAF_URL:-}" ]; then
+  ANAF_ENV=(VITRINA_ANAF_VAT_URL="$VITRINA_TEST_ANAF_URL/api/PlatitorTvaRest/v9/tva" VITRINA_EFACTURA_URL="$VITRINA_TEST_ANAF_URL/test/FCTEL/rest"
+    VITRINA_EFACTURA_TOKEN_URL="$VITRINA_TEST_ANAF_URL/anaf-oauth2/v1/token" VITRINA_EFACTURA_CLIENT_ID=schemathesis VITRINA_EFACTURA_CLIENT_SECRET=secret)
+fi
+env "${ANAF_ENV[@]}" VITRINA_DATA_DIR="$WORK/data" VITRINA_ADDR="127.0.0.1:$PORT" RUST_LOG=error \
   VITRINA_ANON_RATE_PER_MIN=0 VITRINA_REGISTER_RATE_PER_MIN=0 VITRINA_LOGIN_RATE_PER_MIN=0 VITRINA_API_RATE_PER_MIN=0 \
   VITRINA_ADMIN_EMAIL="$ADMIN_EMAIL" VITRINA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   "$BIN" serve >"$WORK/server.log" 2>&1 &

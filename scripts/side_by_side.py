@@ -106,7 +106,7 @@ expect(OLD, "POST", "/api/v1/cart/coupon", 200, ana_old, {"code": code})
 ok("a cart filled through both releases shows the same lines on each; this release's promotion applies through the previous one")
 
 # orders: placed through one, read, listed and changed through the other
-address = {"name": "Ana Rolling", "street": "Strada Mare 3", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "phone": "+40 711 222 333"}
+address = {"name": "Ana Rolling", "street": "Strada Mare 3", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40 711 222 333"}
 first = expect(NEW, "POST", "/api/v1/orders", 201, ana_new, {"shipping_address": address}, key=str(uuid.uuid4()))
 if first.get("vat_percent") != 21 or first.get("coupon") != code:
     fail(f"this release's order lacks its VAT rate or coupon: {first}")

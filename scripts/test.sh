@@ -20,7 +20,8 @@ start_s3
 start_stripe
 start_maildev
 start_hooks
-log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT, localstripe on $STRIPE_PORT, maildev (SMTP) on $SMTP_PORT, webhook receiver on $HOOKS_PORT"
+start_anaf
+log "services: redis on $REDIS_PORT, nx-27017 on $MONGO_PORT, moto (S3) on $S3_PORT, localstripe on $STRIPE_PORT, maildev (SMTP) on $SMTP_PORT, webhook receiver on $HOOKS_PORT, ANAF stand-in on $ANAF_PORT"
 
 export VITRINA_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 export VITRINA_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
@@ -28,6 +29,7 @@ export VITRINA_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export VITRINA_TEST_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT"
 export VITRINA_TEST_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" VITRINA_TEST_MAILDEV_URL="http://127.0.0.1:$MAILDEV_PORT"
 export VITRINA_TEST_HOOKS_URL="http://127.0.0.1:$HOOKS_PORT"
+export VITRINA_TEST_ANAF_URL="http://127.0.0.1:$ANAF_PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 unset VITRINA_SKIP_MISSING_SERVICES   # every store and cache run is required here
 
@@ -50,6 +52,9 @@ VITRINA_DATA_DIR="$E2E_DATA" VITRINA_ADDR="127.0.0.1:$E2E_PORT" RUST_LOG=warn VI
   STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PUBLISHABLE_KEY=pk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
   STRIPE_API_BASE="$VITRINA_TEST_STRIPE_URL" STRIPE_JS_URL="$VITRINA_TEST_STRIPE_URL/js.stripe.com/v3/" \
   SMTP_URL="$VITRINA_TEST_SMTP_URL" \
+  VITRINA_ANAF_VAT_URL="$VITRINA_TEST_ANAF_URL/api/PlatitorTvaRest/v9/tva" VITRINA_EFACTURA_URL="$VITRINA_TEST_ANAF_URL/test/FCTEL/rest" \
+  VITRINA_EFACTURA_TOKEN_URL="$VITRINA_TEST_ANAF_URL/anaf-oauth2/v1/token" VITRINA_EFACTURA_CLIENT_ID=e2e VITRINA_EFACTURA_CLIENT_SECRET=e2e \
+  VITRINA_EFACTURA_REFRESH_TOKEN="seed-e2e-$(date +%s%N)" \
   "$CARGO_TARGET_DIR/debug/vitrina" serve >"$LOGDIR/e2e-server.log" 2>&1 &
 track $! "$E2E_PORT" app-e2e
 wait_for_http "http://127.0.0.1:$E2E_PORT/readyz" 60 || { cat "$LOGDIR/e2e-server.log"; die "the app did not become ready"; }

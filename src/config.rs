@@ -81,6 +81,8 @@ pub struct Config {
     pub stripe: Option<crate::infra::stripe::StripeSettings>,
     /// Mails and partner webhooks.
     pub notify: NotifyConfig,
+    /// Invoices, credit notes and e-Factura.
+    pub invoicing: InvoicingConfig,
     /// How often the recommendation table is rebuilt (`VITRINA_RECOMMEND_EVERY_SECS`, 0: never by itself).
     pub recommend_every: Duration,
     /// After SIGTERM: how long requests in flight, then background work, may take to finish (`VITRINA_SHUTDOWN_GRACE_SECS`).
@@ -111,6 +113,101 @@ pub struct NotifyConfig {
 impl Default for NotifyConfig {
     fn default() -> Self {
         Self { smtp_url: None, from: "Vitrina <shop@vitrina.localhost>".into(), alert_emails: vec![], low_stock: 5, retry: Default::default(), relay: true, strict_hooks: false }
+    }
+}
+
+/// The shop's legal identity and its invoices:
+/// `VITRINA_SELLER_NAME`, `_CUI`, `_REG_COM`, `_STREET`, `_CITY`, `_COUNTY`
+/// (`RO-CJ`), `_SECTOR` (Bucharest), `_POSTAL_CODE`, `_IBAN`, `_BANK`,
+/// `_VAT_PAYER` (`true`), `_EMAIL`, `_PHONE`, `_CAPITAL` (unset: the demo
+/// identity until the panel sets one); `VITRINA_INVOICE_SERIES` (`VTR`);
+/// e-Factura with `VITRINA_EFACTURA_CLIENT_ID` + `VITRINA_EFACTURA_CLIENT_SECRET`
+/// (the OAuth app registered at ANAF), `VITRINA_EFACTURA_ENV` (`test` | `prod`)
+/// or `VITRINA_EFACTURA_URL`, `VITRINA_EFACTURA_TOKEN_URL`, and a first
+/// refresh token in `VITRINA_EFACTURA_REFRESH_TOKEN` or pasted in the panel;
+/// `VITRINA_ANAF_VAT_URL` (PlatitorTvaRest v9); `VITRINA_ANPC_SAL_URL`, `VITRINA_SOL_URL`.
+#[derive(Debug, Clone)]
+pub struct InvoicingConfig {
+    pub series: String,
+    /// `None`: not configured (the demo identity, or the panel's).
+    pub seller: Option<crate::domain::billing::Seller>,
+    pub efactura: EfacturaConfig,
+    pub vat_register_url: String,
+    pub sal_url: String,
+    pub sol_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EfacturaConfig {
+    /// `…/FCTEL/rest` of the chosen environment.
+    pub api_url: String,
+    pub token_url: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub refresh_token: Option<String>,
+    /// `prod` or `test`.
+    pub environment: String,
+}
+
+impl Default for InvoicingConfig {
+    fn default() -> Self {
+        Self {
+            series: "VTR".into(),
+            seller: None,
+            efactura: EfacturaConfig { api_url: "https://api.anaf.ro/test/FCTEL/rest".into(), token_url: "https://logincert.anaf.ro/anaf-oauth2/v1/token".into(), environment: "test".into(), ..Default::default() },
+            vat_register_url: "https://webservicesp.anaf.ro/api/PlatitorTvaRest/v9/tva".into(),
+            sal_url: "https://anpc.ro/ce-este-sal/".into(),
+            sol_url: None,
+        }
+    }
+}
+
+impl InvoicingConfig {
+    fn from_env() -> Result<Self, String> {
+        let d = Self::default();
+        let series = var("VITRINA_INVOICE_SERIES").unwrap_or(d.series).to_uppercase();
+        if series.is_empty() || series.len() > 10 || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("VITRINA_INVOICE_SERIES: 1 to 10 letters or digits".into());
+        }
+        let seller = match var("VITRINA_SELLER_NAME") {
+            None => None,
+            Some(name) => {
+                let s = crate::domain::billing::Seller {
+                    name,
+                    cui: var("VITRINA_SELLER_CUI").unwrap_or_default(),
+                    reg_com: var("VITRINA_SELLER_REG_COM").unwrap_or_default(),
+                    street: var("VITRINA_SELLER_STREET").unwrap_or_default(),
+                    city: var("VITRINA_SELLER_CITY").unwrap_or_default(),
+                    county: var("VITRINA_SELLER_COUNTY").unwrap_or_default(),
+                    sector: var("VITRINA_SELLER_SECTOR").and_then(|v| v.parse().ok()),
+                    postal_code: var("VITRINA_SELLER_POSTAL_CODE").unwrap_or_default(),
+                    iban: var("VITRINA_SELLER_IBAN").or_else(|| var("VITRINA_BANK_IBAN")).unwrap_or_default(),
+                    bank: var("VITRINA_SELLER_BANK").or_else(|| var("VITRINA_BANK_NAME")).unwrap_or_default(),
+                    vat_payer: !matches!(var("VITRINA_SELLER_VAT_PAYER").as_deref(), Some("false" | "0" | "no")),
+                    email: var("VITRINA_SELLER_EMAIL").unwrap_or_default(),
+                    phone: var("VITRINA_SELLER_PHONE").unwrap_or_default(),
+                    capital: var("VITRINA_SELLER_CAPITAL").unwrap_or_default(),
+                };
+                let s = s.validate().map_err(|errors| {
+                    let list: Vec<String> = errors.iter().map(|e| format!("VITRINA_SELLER_{}: {}", e.field.to_uppercase(), e.message)).collect();
+                    list.join("; ")
+                })?;
+                Some(s)
+            }
+        };
+        let environment = var("VITRINA_EFACTURA_ENV").unwrap_or_else(|| "test".into());
+        if environment != "test" && environment != "prod" {
+            return Err("VITRINA_EFACTURA_ENV: test or prod".into());
+        }
+        let efactura = EfacturaConfig {
+            api_url: var("VITRINA_EFACTURA_URL").unwrap_or_else(|| format!("https://api.anaf.ro/{environment}/FCTEL/rest")).trim_end_matches('/').to_string(),
+            token_url: var("VITRINA_EFACTURA_TOKEN_URL").unwrap_or(d.efactura.token_url),
+            client_id: var("VITRINA_EFACTURA_CLIENT_ID"),
+            client_secret: var("VITRINA_EFACTURA_CLIENT_SECRET"),
+            refresh_token: var("VITRINA_EFACTURA_REFRESH_TOKEN"),
+            environment,
+        };
+        Ok(Self { series, seller, efactura, vat_register_url: var("VITRINA_ANAF_VAT_URL").unwrap_or(d.vat_register_url), sal_url: var("VITRINA_ANPC_SAL_URL").unwrap_or(d.sal_url), sol_url: var("VITRINA_SOL_URL") })
     }
 }
 
@@ -207,6 +304,7 @@ impl Config {
                 relay: !matches!(var("VITRINA_RELAY").as_deref(), Some("off" | "false" | "0")),
                 strict_hooks: prod,
             },
+            invoicing: InvoicingConfig::from_env()?,
             recommend_every: Duration::from_secs(num("VITRINA_RECOMMEND_EVERY_SECS", 900)?),
             shutdown_grace: Duration::from_secs(num("VITRINA_SHUTDOWN_GRACE_SECS", 20)?),
             shutdown_delay: Duration::from_secs(num("VITRINA_SHUTDOWN_DELAY_SECS", 0)?),
@@ -280,6 +378,7 @@ impl Config {
             currency: crate::domain::money::DEFAULT_CURRENCY.into(),
             stripe: None,
             notify: Default::default(),
+            invoicing: Default::default(),
             recommend_every: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::ZERO,

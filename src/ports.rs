@@ -376,6 +376,8 @@ pub struct OrderFilter {
     pub to: Option<DateTime<Utc>>,
     /// Placed by a guest with this e-mail (lower-case).
     pub guest_email: Option<String>,
+    /// With a return the shop still has to handle.
+    pub with_open_returns: bool,
 }
 
 #[async_trait]
@@ -526,6 +528,15 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Files sent with it (an invoice's PDF).
+    pub attachments: Vec<MailAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 pub use crate::domain::outbox::StoredMail;
@@ -653,4 +664,131 @@ pub trait PromotionStore: Send + Sync {
     async fn promotion_uses(&self, promotion_id: &str, customer: Option<&str>) -> Result<(i64, i64), StoreError>;
     /// Counted uses and revenue of every promotion that has any, by id.
     async fn promotion_usage(&self) -> Result<std::collections::HashMap<String, PromotionUsage>, StoreError>;
+}
+
+// ------------------------------------------------------------------ fiscal documents
+
+use crate::domain::invoice::{DocKind, Document, Efactura, EfacturaState};
+
+/// Which documents a list shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentFilter {
+    pub order_id: Option<String>,
+    pub kind: Option<DocKind>,
+    /// In one of these e-Factura states (empty: any).
+    pub efactura: Vec<EfacturaState>,
+    /// Issued before.
+    pub issued_before: Option<DateTime<Utc>>,
+}
+
+/// A document's stored files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocFile {
+    Pdf,
+    Xml,
+    /// ANAF's signed answer (a ZIP), once it is in.
+    Answer,
+}
+
+/// What storing a new document came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claimed {
+    /// Stored under its number.
+    Stored,
+    /// Its number is taken in its series (another writer was first): take the next.
+    NumberTaken,
+    /// The same order already has this document (kind and reference): here it is.
+    Exists(Document),
+}
+
+/// Invoices and credit notes. Numbers are gapless per series: a number is
+/// used only by a stored document (unique per series), and a document is
+/// unique per order, kind and reference.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// The highest number stored in `series` (0 when none).
+    async fn last_number(&self, series: &str) -> Result<u64, StoreError>;
+    /// Stores a new document under its number, without its files yet.
+    async fn claim_document(&self, doc: &Document) -> Result<Claimed, StoreError>;
+    /// Writes a document's PDF and XML, once (`false`: they were there).
+    async fn put_files(&self, id: &str, xml: &str, pdf: &[u8]) -> Result<bool, StoreError>;
+    async fn document(&self, id: &str) -> Result<Option<Document>, StoreError>;
+    async fn document_for(&self, order_id: &str, kind: DocKind, reference: &str) -> Result<Option<Document>, StoreError>;
+    /// Newest first (by number), and the count.
+    async fn documents(&self, filter: &DocumentFilter, offset: u64, limit: u64) -> Result<(Vec<Document>, u64), StoreError>;
+    async fn document_file(&self, id: &str, file: DocFile) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records the e-Factura state (and ANAF's answer), only while it is still `expected`.
+    async fn update_efactura(&self, id: &str, expected: EfacturaState, efactura: &Efactura, answer: Option<&[u8]>) -> Result<bool, StoreError>;
+    /// A document ANAF refused, made again under its number (version + 1), its files
+    /// replaced; only while it is still refused at the version read.
+    async fn replace_refused(&self, doc: &Document, xml: &str, pdf: &[u8]) -> Result<bool, StoreError>;
+}
+
+/// Renders a document for people: an A4 PDF.
+pub trait DocumentRenderer: Send + Sync {
+    fn pdf(&self, doc: &Document) -> Result<Vec<u8>, String>;
+}
+
+/// ANAF's public register of VAT payers (`PlatitorTvaRest`).
+#[async_trait]
+pub trait CompanyRegistry: Send + Sync {
+    /// What the register says about a CUI (`None`: not found). `Err`: the register is unreachable.
+    async fn lookup(&self, cui: &str) -> Result<Option<crate::domain::billing::CompanyInfo>, String>;
+}
+
+/// A token grant from ANAF's OAuth2 server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// What an e-Factura call came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EfacturaError {
+    /// The refresh token was refused (used, expired, revoked): a new one is needed.
+    TokenRefused(String),
+    /// ANAF refused the request itself (its message).
+    Refused(String),
+    /// Not reachable, or an answer not understood: try again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for EfacturaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EfacturaError::TokenRefused(m) => write!(f, "ANAF refused the refresh token: {m}"),
+            EfacturaError::Refused(m) => write!(f, "ANAF refused the request: {m}"),
+            EfacturaError::Unavailable(m) => write!(f, "e-Factura unavailable: {m}"),
+        }
+    }
+}
+
+/// Where an uploaded message stands (`stareMesaj`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageState {
+    /// `in prelucrare`.
+    Processing,
+    /// `ok`: the answer to download.
+    Accepted { download_id: String },
+    /// `nok`: the errors to download.
+    Refused { download_id: String },
+    /// `XML cu erori nepreluat de sistem`, or ANAF's error about the message.
+    Failed(String),
+}
+
+/// ANAF's RO e-Factura API.
+#[async_trait]
+pub trait EfacturaGateway: Send + Sync {
+    /// Trades a refresh token for an access token and the next refresh token.
+    async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, EfacturaError>;
+    /// Uploads a document (`upload` for companies, `uploadb2c` for persons); returns `index_incarcare`.
+    async fn upload(&self, access_token: &str, xml: &str, credit_note: bool, seller_cui: &str, to_person: bool) -> Result<String, EfacturaError>;
+    async fn status(&self, access_token: &str, upload_id: &str) -> Result<MessageState, EfacturaError>;
+    /// The answer ZIP (the signed document, or ANAF's errors).
+    async fn download(&self, access_token: &str, download_id: &str) -> Result<Vec<u8>, EfacturaError>;
+    /// The `nok` errors an answer ZIP lists.
+    fn answer_errors(&self, zip: &[u8]) -> Vec<String>;
 }

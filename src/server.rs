@@ -786,7 +786,8 @@ pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) -> tokio::task::
 }
 
 /// Placements that died half-way (a crashed instance) are undone: at start
-/// and every 30 seconds, pending orders older than a minute release their stock.
+/// and every 30 seconds, pending orders older than a minute release their
+/// stock; unpaid orders expire; documents waiting for e-Factura are sent.
 pub fn spawn_order_repair(app: AppState) -> tokio::task::JoinHandle<()> {
     let stopping = app.lifecycle.stopping();
     tokio::spawn(async move {
@@ -806,6 +807,12 @@ pub fn spawn_order_repair(app: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "orders not paid in time expired; their stock is back"),
                 Err(e) => tracing::warn!(error = %e, "payment expiry failed; will retry"),
+            }
+            // documents waiting for e-Factura (just configured, or a task that gave up) go out
+            match app.invoicing.sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(documents = n, "e-Factura: documents queued again"),
+                Err(e) => tracing::warn!(error = %e, "e-Factura sweep failed; will retry"),
             }
         }
     })

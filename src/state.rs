@@ -48,6 +48,8 @@ pub struct App {
     pub promotions: crate::services::promotions::Promotions,
     /// A customer's data: export and erasure (GDPR).
     pub privacy: crate::services::privacy::Privacy,
+    /// Invoices, credit notes and e-Factura.
+    pub invoicing: crate::services::invoices::Invoicing,
     /// Browser sessions (tower-sessions over the key-value port), configured once.
     pub session_layer: tower_sessions::SessionManagerLayer<KvSessionStore>,
     pub config: Arc<Config>,
@@ -98,6 +100,7 @@ pub struct Backends {
     pub users: Arc<dyn UserStore>,
     pub orders: Arc<dyn OrderStore>,
     pub images: Arc<dyn ImageStore>,
+    pub inventory: Arc<dyn InventoryStore>,
 }
 
 /// One store adapter seen through every port it implements.
@@ -113,11 +116,12 @@ struct StorePorts {
     outbox: Arc<dyn crate::ports::OutboxStore>,
     recommend: Arc<dyn crate::ports::RecommendStore>,
     promotions: Arc<dyn crate::ports::PromotionStore>,
+    documents: Arc<dyn crate::ports::DocumentStore>,
 }
 
-fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + crate::ports::RecommendStore + crate::ports::PromotionStore + 'static>(store: T) -> StorePorts {
+fn ports<T: CatalogStore + UserStore + TokenStore + KeyValueStore + InventoryStore + CartStore + OrderStore + crate::ports::AuditStore + crate::ports::OutboxStore + crate::ports::RecommendStore + crate::ports::PromotionStore + crate::ports::DocumentStore + 'static>(store: T) -> StorePorts {
     let s = Arc::new(store);
-    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s.clone(), recommend: s.clone(), promotions: s }
+    StorePorts { catalog: s.clone(), users: s.clone(), tokens: s.clone(), kv: s.clone(), inventory: s.clone(), carts: s.clone(), orders: s.clone(), audit: s.clone(), outbox: s.clone(), recommend: s.clone(), promotions: s.clone(), documents: s }
 }
 
 impl AppState {
@@ -201,6 +205,26 @@ impl AppState {
         if let Some(stripe) = &config.stripe {
             orders = orders.with_card(Arc::new(crate::infra::stripe::StripeGateway::new(stripe.clone())?));
         }
+        let invoicing = {
+            let inv = &config.invoicing;
+            let stores = crate::services::invoices::InvoicingStores { docs: store.documents.clone(), orders: store.orders.clone(), catalog: store.catalog.clone(), kv: store.kv.clone(), outbox: store.outbox.clone() };
+            let mut invoicing = crate::services::invoices::Invoicing::new(stores, Arc::new(crate::infra::pdf::PdfRenderer), &inv.series, inv.seller.clone())
+                .with_registry(Arc::new(crate::infra::anaf::AnafRegistry::new(&inv.vat_register_url)?))
+                .with_audit(audit.clone());
+            if let (Some(id), Some(secret)) = (&inv.efactura.client_id, &inv.efactura.client_secret) {
+                let gateway = crate::infra::anaf::AnafEfactura::new(&inv.efactura.api_url, &inv.efactura.token_url, id, secret)?;
+                invoicing = invoicing.with_efactura(Arc::new(gateway), &inv.efactura.environment, inv.efactura.refresh_token.clone());
+            }
+            invoicing
+        };
+        let document_tasks: crate::services::notify::TaskRunner = {
+            let invoicing = invoicing.clone();
+            Arc::new(move |topic: String, data: serde_json::Value| {
+                let invoicing = invoicing.clone();
+                Box::pin(async move { invoicing.run_task(&topic, &data).await.map_err(|e| e.to_string()) })
+            })
+        };
+        orders = orders.with_document_tasks(document_tasks.clone());
         let mailer: Arc<dyn crate::ports::Mailer> = match &config.notify.smtp_url {
             Some(url) => Arc::new(crate::infra::mail::SmtpMailer::new(url, &config.notify.from)?),
             None => Arc::new(crate::infra::mail::FileMailer::new(config.data_dir.join("mail"), &config.notify.from)?),
@@ -232,10 +256,20 @@ impl AppState {
         };
         let notify = {
             let orders = orders.clone();
-            notify.with_tasks(Arc::new(move |topic: String, data: serde_json::Value| {
-                let orders = orders.clone();
-                Box::pin(async move { orders.run_task(&topic, &data).await.map_err(|e| e.to_string()) })
-            }))
+            notify.with_tasks(
+                Arc::new(move |topic: String, data: serde_json::Value| {
+                    let orders = orders.clone();
+                    let documents = document_tasks.clone();
+                    Box::pin(async move {
+                        if crate::domain::outbox::tasks::is_document_task(&topic) {
+                            documents(topic, data).await
+                        } else {
+                            orders.run_task(&topic, &data).await.map_err(|e| e.to_string())
+                        }
+                    })
+                }),
+                store.documents.clone(),
+            )
         };
         let accounts = accounts.with_notifier(store.kv.clone(), notify.clone(), &crate::services::digest::hmac_sha256(b"vitrina password reset", &secret));
         let admin = crate::services::admin::AdminCatalog::new(catalog.clone(), store.inventory.clone(), store.orders.clone(), audit.clone())
@@ -257,7 +291,7 @@ impl AppState {
         )
         .with_backups(backups)
         .with_hasher(Arc::new(Argon2Hasher));
-        let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images };
+        let backends = Backends { catalog: store.catalog.clone(), users: store.users.clone(), orders: store.orders.clone(), images, inventory: store.inventory.clone() };
         let app = Self(Arc::new(App {
             catalog,
             admin,
@@ -271,6 +305,7 @@ impl AppState {
             recommend,
             promotions,
             privacy,
+            invoicing,
             session_layer: session_layer(KvSessionStore::new(session_kv), config),
             config: Arc::new(config.clone()),
             store_kind,

@@ -132,7 +132,7 @@ async fn a_product_ever_ordered_is_archived_not_deleted() {
         .post(format!("{}/api/v1/orders", app.base))
         .bearer_auth(&buyer)
         .header("Idempotency-Key", "k1")
-        .json(&json!({"shipping_address": {"name": "B", "street": "S 1", "city": "C", "postal_code": "1000", "country": "RO", "phone": "0712345678"}}))
+        .json(&json!({"shipping_address": {"name": "B", "street": "S 1", "city": "C", "postal_code": "1000", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}}))
         .send()
         .await
         .unwrap();

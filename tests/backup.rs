@@ -58,7 +58,7 @@ async fn a_backup_taken_while_orders_are_placed_restores_the_shop_of_that_moment
             let mut n = 0usize;
             while !stop.load(Ordering::SeqCst) {
                 let items = json!([{"sku": skus[(b + n) % skus.len()], "quantity": 1 + n % 2}, {"sku": skus[(b * 5 + n * 3 + 1) % skus.len()], "quantity": 1}]);
-                let body = json!({"items": items, "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+                let body = json!({"items": items, "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}});
                 let res = client.post(format!("{base}/api/v1/orders")).bearer_auth(&token).header("Idempotency-Key", format!("b{b}-{n}")).json(&body).send().await.unwrap();
                 let status = res.status().as_u16();
                 let order: serde_json::Value = res.json().await.unwrap();
@@ -200,7 +200,7 @@ async fn a_mongodb_shop_restores_into_a_new_database() {
     let token = app.token_for("mongo-buyer@example.com", Role::Partner).await;
     let mut placed = Vec::new();
     for (n, sku) in skus.iter().take(4).enumerate() {
-        let body = json!({"items": [{"sku": sku, "quantity": 2}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+        let body = json!({"items": [{"sku": sku, "quantity": 2}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}});
         let (status, order) = common::call(&app, reqwest::Method::POST, "/api/v1/orders", &token, Some(body), Some(&format!("m{n}"))).await;
         assert_eq!(status, 201, "{order}");
         placed.push(order["id"].as_str().unwrap().to_string());
@@ -274,7 +274,7 @@ async fn a_shop_moves_to_mongodb_and_back_with_every_record() {
     app.state.accounts.register("mover@example.com", common::PASSWORD, "Mover", Role::Customer).await.unwrap();
     let mut placed = Vec::new();
     for (n, sku) in skus.iter().take(3).enumerate() {
-        let body = json!({"items": [{"sku": sku, "quantity": 1}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}});
+        let body = json!({"items": [{"sku": sku, "quantity": 1}], "shipping_address": {"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}});
         let partner = app.token_for(&format!("mover-partner{n}@example.com"), Role::Partner).await;
         let (status, order) = common::call(&app, reqwest::Method::POST, "/api/v1/orders", &partner, Some(body), Some(&format!("mv{n}"))).await;
         assert_eq!(status, 201, "{order}");

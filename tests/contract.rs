@@ -357,7 +357,127 @@ contract!(
     promotions_contract::promotions => promotions_round_trip_and_unique_codes,
     promotions_contract::limits => promotions_count_uses_against_limits_and_give_them_back,
     promotions_contract::race => promotions_300_racing_for_100_uses,
+    documents_contract::numbers => documents_numbers_are_gapless_and_unique,
+    documents_contract::lifecycle => documents_files_and_efactura_states,
 );
+
+// ---------------------------------------------------------------- documents contract
+
+mod documents_contract {
+    use std::sync::Arc;
+
+    use chrono::{Duration, Utc};
+    use vitrina::domain::invoice::{DocKind, Document, Efactura, EfacturaState, Party};
+    use vitrina::domain::order::Address;
+    use vitrina::ports::{Claimed, DocFile, DocumentFilter, DocumentStore};
+
+    fn doc(series: &str, number: u64, order: &str, kind: DocKind, reference: &str) -> Document {
+        let seller = vitrina::domain::billing::Seller::demo();
+        Document {
+            id: format!("{series}{number:06}"),
+            kind,
+            series: series.into(),
+            number,
+            order_id: order.into(),
+            order_number: format!("VT-{order}"),
+            reference: reference.into(),
+            issued_at: Utc::now() - Duration::days(number as i64 % 3),
+            seller,
+            buyer: Party { name: "Ana Pop".into(), tax_id: "0000000000000".into(), company: false, vat_payer: false, reg_com: String::new(), address: Address::default(), email: String::new() },
+            lines: vec![],
+            vat: vec![],
+            net_cents: 1000,
+            vat_cents: 210,
+            total_cents: 1210,
+            prepaid_cents: 0,
+            currency: "RON".into(),
+            payment_method: "cod".into(),
+            invoice: None,
+            reason: String::new(),
+            efactura: Efactura::default(),
+            version: 0,
+        }
+    }
+
+    pub async fn numbers(store: super::Stores) {
+        let s: Arc<dyn DocumentStore> = store.clone();
+        assert_eq!(s.last_number("VTR").await.unwrap(), 0);
+        assert_eq!(s.claim_document(&doc("VTR", 1, "o1", DocKind::Invoice, "invoice")).await.unwrap(), Claimed::Stored);
+        // the same number again, for another order: taken
+        assert_eq!(s.claim_document(&doc("VTR", 1, "o2", DocKind::Invoice, "invoice")).await.unwrap(), Claimed::NumberTaken);
+        // the same order's invoice again, under a new number: the first one comes back
+        match s.claim_document(&doc("VTR", 2, "o1", DocKind::Invoice, "invoice")).await.unwrap() {
+            Claimed::Exists(d) => assert_eq!(d.number, 1),
+            other => panic!("expected the existing invoice, got {other:?}"),
+        }
+        // series are counted apart
+        assert_eq!(s.claim_document(&doc("TST", 1, "o3", DocKind::Invoice, "invoice")).await.unwrap(), Claimed::Stored);
+        assert_eq!(s.last_number("VTR").await.unwrap(), 1);
+        // 40 writers race for the next numbers, each taking the next free one: 2..=41, no gap, no repeat
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let n = s.last_number("VTR").await.unwrap() + 1;
+                    match s.claim_document(&doc("VTR", n, &format!("race{i}"), DocKind::Invoice, "invoice")).await.unwrap() {
+                        Claimed::Stored => return n,
+                        Claimed::NumberTaken => continue,
+                        Claimed::Exists(d) => return d.number,
+                    }
+                }
+            }));
+        }
+        let mut got = Vec::new();
+        for t in tasks {
+            got.push(t.await.unwrap());
+        }
+        got.sort();
+        assert_eq!(got, (2..=41).collect::<Vec<u64>>());
+        assert_eq!(s.last_number("VTR").await.unwrap(), 41);
+    }
+
+    pub async fn lifecycle(store: super::Stores) {
+        let s: Arc<dyn DocumentStore> = store.clone();
+        let inv = doc("VTR", 1, "o1", DocKind::Invoice, "invoice");
+        s.claim_document(&inv).await.unwrap();
+        let mut cn = doc("VTR", 2, "o1", DocKind::CreditNote, "rf_1");
+        cn.issued_at = inv.issued_at + Duration::seconds(1);
+        s.claim_document(&cn).await.unwrap();
+        assert_eq!(s.document_file(&inv.id, DocFile::Xml).await.unwrap(), None, "no files yet");
+        assert!(s.put_files(&inv.id, "<Invoice/>", b"%PDF-1.7 x").await.unwrap());
+        assert!(!s.put_files(&inv.id, "<Invoice>other</Invoice>", b"%PDF other").await.unwrap(), "files are written once");
+        assert_eq!(s.document_file(&inv.id, DocFile::Xml).await.unwrap().as_deref(), Some(&b"<Invoice/>"[..]));
+        assert_eq!(s.document_file(&inv.id, DocFile::Pdf).await.unwrap().as_deref(), Some(&b"%PDF-1.7 x"[..]));
+        assert_eq!(s.document_for("o1", DocKind::CreditNote, "rf_1").await.unwrap().map(|d| d.number), Some(2));
+        assert_eq!(s.document_for("o1", DocKind::CreditNote, "rf_2").await.unwrap(), None);
+        let (all, n) = s.documents(&DocumentFilter { order_id: Some("o1".into()), ..Default::default() }, 0, 10).await.unwrap();
+        assert_eq!((n, all.iter().map(|d| d.number).collect::<Vec<_>>()), (2, vec![2, 1]), "newest first");
+        // e-Factura: a state moves only from the one read
+        let processing = Efactura { state: EfacturaState::Processing, upload_id: Some("5001".into()), updated_at: Some(Utc::now()), ..Default::default() };
+        assert!(s.update_efactura(&inv.id, EfacturaState::Waiting, &processing, None).await.unwrap());
+        assert!(!s.update_efactura(&inv.id, EfacturaState::Waiting, &processing, None).await.unwrap(), "not waiting any more");
+        let refused = Efactura { state: EfacturaState::Rejected, upload_id: Some("5001".into()), download_id: Some("9001".into()), errors: vec!["[BR-RO-100] sector".into()], updated_at: Some(Utc::now()) };
+        assert!(s.update_efactura(&inv.id, EfacturaState::Processing, &refused, Some(b"PK answer")).await.unwrap());
+        assert_eq!(s.document_file(&inv.id, DocFile::Answer).await.unwrap().as_deref(), Some(&b"PK answer"[..]));
+        let (not_accepted, _) = s.documents(&DocumentFilter { efactura: vec![EfacturaState::Waiting, EfacturaState::Processing, EfacturaState::Rejected], ..Default::default() }, 0, 10).await.unwrap();
+        assert_eq!(not_accepted.len(), 2);
+        let stored = s.document(&inv.id).await.unwrap().unwrap();
+        assert_eq!(stored.efactura.errors, vec!["[BR-RO-100] sector".to_string()]);
+        // a refused document is made again under its number, once per version read
+        let mut again = stored.clone();
+        again.version = 1;
+        again.efactura = Efactura::default();
+        assert!(s.replace_refused(&again, "<Invoice>v1</Invoice>", b"%PDF v1").await.unwrap());
+        assert!(!s.replace_refused(&again, "<Invoice>v1b</Invoice>", b"%PDF v1b").await.unwrap(), "no longer refused");
+        let now = s.document(&inv.id).await.unwrap().unwrap();
+        assert_eq!((now.version, now.efactura.state, now.number), (1, EfacturaState::Waiting, 1));
+        assert_eq!(s.document_file(&inv.id, DocFile::Xml).await.unwrap().as_deref(), Some(&b"<Invoice>v1</Invoice>"[..]));
+        // issued before a moment (the dashboard's late documents)
+        let (before, _) = s.documents(&DocumentFilter { issued_before: Some(inv.issued_at + Duration::milliseconds(500)), ..Default::default() }, 0, 10).await.unwrap();
+        assert_eq!(before.iter().map(|d| d.number).collect::<Vec<_>>(), vec![1]);
+    }
+}
 
 // ---------------------------------------------------------------- promotions contract
 
@@ -1221,7 +1341,7 @@ mod operations_contract {
     }
 
     fn order(id: &str, user: &str, status: OrderStatus, ms: i64, key: Option<&str>) -> Order {
-        let line = OrderLine { discount_cents: 0,
+        let line = OrderLine { discount_cents: 0, vat_rate: None,
             sku: format!("SKU-{id}"),
             product_id: format!("p-{id}"),
             slug: format!("product-{id}"),
@@ -1231,7 +1351,7 @@ mod operations_contract {
             quantity: 2,
             line_total: money(3998),
         };
-        Order { discount_cents: 0, coupon: None, discounts: vec![],
+        Order { discount_cents: 0, coupon: None, discounts: vec![], returns: vec![], returns_version: 0, returns_open: 0,
             id: id.into(),
             number: format!("VT-{id}"),
             user_id: user.into(),
@@ -1250,7 +1370,10 @@ mod operations_contract {
                 postal_code: "500001".into(),
                 country: "RO".into(),
                 phone: "0722 000 000".into(),
+                county: "RO-BV".into(),
+                sector: None,
             },
+            billing: None,
             payment_method: "bank_transfer".into(),
             payment: vitrina::domain::payment::Payment::new(vitrina::domain::payment::PaymentMethod::BankTransfer, &money(5498)),
             status,
@@ -1398,6 +1521,7 @@ mod operations_contract {
                     from: Some(at(T0)),
                     to: Some(at(T0 + 5_000)),
                     guest_email: None,
+                    with_open_returns: false,
                 },
                 0,
                 10

@@ -41,7 +41,7 @@ async fn guest_cart(app: &TestApp, sku: &str, quantity: &str) -> String {
 async fn checkout(app: &TestApp, cookie: &str, email: &str, key: &str) -> reqwest::Response {
     let form = [
         ("email", email), ("name", "Ana Popescu"), ("street", "Strada Lungă 5"), ("postal_code", "010101"), ("city", "București"),
-        ("country", "RO"), ("phone", "+40 721 000 000"), ("shipping_method", "standard"), ("idempotency_key", key),
+        ("country", "RO"), ("county", "RO-B"), ("sector", "1"), ("phone", "+40 721 000 000"), ("shipping_method", "standard"), ("idempotency_key", key),
     ];
     browser().post(format!("{}/checkout", app.base)).header("cookie", cookie).form(&form).send().await.unwrap()
 }

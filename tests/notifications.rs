@@ -71,7 +71,7 @@ async fn in_stock_sku(app: &TestApp) -> String {
 
 async fn place(app: &TestApp, buyer: &str, sku: &str) -> Value {
     call(app, reqwest::Method::POST, "/api/v1/cart/items", buyer, Some(json!({"sku": sku, "quantity": 1}))).await;
-    let body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "phone": "+40712345678"}});
+    let body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"}});
     let (status, order) = call(app, reqwest::Method::POST, "/api/v1/orders", buyer, Some(body)).await;
     assert_eq!(status, 201, "{order}");
     order
@@ -408,7 +408,7 @@ async fn a_server_killed_between_an_order_and_its_mail_sends_it_after_restart() 
         let product = client.get(format!("{base}/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).send().await.unwrap().json::<Value>().await.unwrap();
         let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["sku"].as_str().unwrap().to_string();
         post(&client, &base, "/api/v1/cart/items", json!({"sku": sku, "quantity": 1}), Some(&buyer)).await;
-        let body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"}});
+        let body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"}});
         // a partner's endpoint wants the order too
         let hooks = hooks_url();
         let hook_name = common::unique_name("crash");

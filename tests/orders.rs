@@ -38,7 +38,7 @@ fn shop<T: CatalogStore + InventoryStore + OrderStore + CartStore + 'static>(sto
 }
 
 fn place(sku: &str, qty: i64, key: &str) -> PlaceOrder {
-    PlaceOrder { shipping_address: common::address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default(), coupon: None }
+    PlaceOrder { shipping_address: common::address(), shipping_method: ShippingMethod::Standard, items: Some(vec![CartLine { sku: sku.into(), quantity: qty }]), idempotency_key: key.into(), payment_method: Default::default(), coupon: None, billing: None }
 }
 
 async fn two_hundred_buyers_fifty_units(catalog: Arc<dyn CatalogStore>, s: Shop) {
@@ -241,7 +241,7 @@ async fn orders_over_http_replay_access_and_totals() {
     let b = app.token_for("b@example.com", Role::Customer).await;
     let (sku, price, available) = in_stock_sku(&app).await;
     call(&app, reqwest::Method::POST, "/api/v1/cart/items", &a, Some(json!({"sku": sku, "quantity": 2})), None).await;
-    let body = json!({"shipping_address": {"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"}, "total": 1});
+    let body = json!({"shipping_address": {"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"}, "total": 1});
 
     let (status, problem) = call(&app, reqwest::Method::POST, "/api/v1/orders", &a, Some(body.clone()), None).await;
     assert_eq!(status, 400, "the Idempotency-Key header is required");
@@ -258,7 +258,7 @@ async fn orders_over_http_replay_access_and_totals() {
     assert_eq!(status, 201, "{order}");
     assert!(order["number"].as_str().unwrap().starts_with("VT-"));
     assert_eq!(order["subtotal"]["amount"], price * 2, "prices from the catalog, not the client's total");
-    let expected = ShopRules::default().pricing.totals(&[price * 2], ShippingMethod::Standard);
+    let expected = ShopRules::default().pricing.totals(&[(price * 2, 21)], ShippingMethod::Standard);
     assert_eq!(order["shipping"]["amount"], expected.shipping);
     assert_eq!(order["vat"]["amount"], expected.vat);
     assert_eq!(order["total"]["amount"], expected.total);

@@ -148,7 +148,7 @@ async fn products_round_trip_through_csv_with_a_dry_run_first() {
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/csv"));
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected");
+    assert_eq!(lines[0], "product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected,vat_rate,vat_exemption");
     assert_eq!(lines.len(), 3, "one row per variant: {csv}");
     assert!(csv.contains("MUG-WHITE,glaze=White,15.00,9"), "{csv}");
 
@@ -211,7 +211,7 @@ async fn the_dashboard_counts_orders_and_a_cancel_restocks() {
     call(&app, reqwest::Method::POST, "/api/v1/admin/products", &admin, Some(mug(1500))).await;
     let (status, _) = call(&app, reqwest::Method::POST, "/api/v1/cart/items", &buyer, Some(json!({"sku": "MUG-BLUE", "quantity": 3}))).await;
     assert_eq!(status, 200);
-    let address = json!({"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"});
+    let address = json!({"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"});
     let (status, order) = call(&app, reqwest::Method::POST, "/api/v1/orders", &buyer, Some(json!({"shipping_address": address}))).await;
     assert_eq!(status, 201, "{order}");
     let total = order["total"]["amount"].as_i64().unwrap();

@@ -57,7 +57,7 @@ async fn available(app: &TestApp, slug: &str, sku: &str) -> i64 {
 
 async fn order(app: &TestApp, buyer: &str, sku: &str, qty: i64, payment: Option<&str>) -> (u16, Value) {
     call(app, reqwest::Method::POST, "/api/v1/cart/items", buyer, Some(json!({"sku": sku, "quantity": qty}))).await;
-    let mut body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"}});
+    let mut body = json!({"shipping_address": {"name": "Ana Pop", "street": "Str. Lungă 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"}});
     if let Some(m) = payment {
         body["payment_method"] = json!(m);
     }
@@ -195,7 +195,7 @@ async fn checkout_by_bank_transfer_and_cash_on_delivery_work_with_forms() {
         assert!(checkout.contains("value=\"bank_transfer\"") && checkout.contains("value=\"cod\""), "the checkout offers both ways to pay");
         let form = [
             ("email", "guest@example.com"), ("name", "Ana Pop"), ("street", "Str. Lungă 1"), ("postal_code", "400001"), ("city", "Cluj"),
-            ("country", "RO"), ("phone", "+40712345678"), ("shipping_method", "standard"), ("idempotency_key", method), ("payment_method", method),
+            ("country", "RO"), ("county", "RO-CJ"), ("phone", "+40712345678"), ("shipping_method", "standard"), ("idempotency_key", method), ("payment_method", method),
         ];
         let res = browser().post(format!("{}/checkout", app.base)).header("cookie", &cookie).form(&form).send().await.unwrap();
         let link = res.headers()["location"].to_str().unwrap().to_string();

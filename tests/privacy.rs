@@ -78,7 +78,7 @@ async fn export_and_erase(app: TestApp) {
     app.state.accounts.update_name(&app.state.accounts.user_by_email(&email).await.unwrap().unwrap().id, NAME).await.unwrap();
     let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=20&sort=price_asc").await;
     let sku = list["items"].as_array().unwrap().iter().find_map(|i| i["single_sku"].as_str().map(String::from)).expect("a single-variant product");
-    let address = json!({"name": NAME, "street": STREET, "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "phone": PHONE});
+    let address = json!({"name": NAME, "street": STREET, "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": PHONE});
     let mut other = address.clone();
     other["street"] = json!("Bulevardul Eroilor 3");
     for (i, a) in [&address, &address, &other].into_iter().enumerate() {
@@ -88,8 +88,8 @@ async fn export_and_erase(app: TestApp) {
     }
     // an order placed as a guest with the same e-mail (in capitals), before the account
     app.state.carts.add("g:ioana-guest", &sku, 1).await.unwrap();
-    let guest_address = vitrina::domain::order::Address { name: NAME.into(), street: "Calea Turzii 9".into(), city: "Cluj-Napoca".into(), postal_code: "400193".into(), country: "RO".into(), phone: PHONE.into() };
-    let req = vitrina::services::orders::PlaceOrder { shipping_address: guest_address, shipping_method: Default::default(), items: None, idempotency_key: "guest-1".into(), payment_method: Default::default(), coupon: None };
+    let guest_address = vitrina::domain::order::Address { name: NAME.into(), street: "Calea Turzii 9".into(), city: "Cluj-Napoca".into(), postal_code: "400193".into(), country: "RO".into(), phone: PHONE.into(), county: "RO-CJ".into(), sector: None };
+    let req = vitrina::services::orders::PlaceOrder { shipping_address: guest_address, shipping_method: Default::default(), items: None, idempotency_key: "guest-1".into(), payment_method: Default::default(), coupon: None, billing: None };
     let (guest_order, _) = app.state.orders.place_as_guest("ioana-guest", &email.to_uppercase(), req).await.unwrap();
     let me = app.state.accounts.user_by_email(&email).await.unwrap().unwrap();
     let (status, answer) = call(&app, Method::PATCH, &format!("/api/v1/admin/users/{}", me.id), &admin, Some(json!({"role": "customer"})), None).await;

@@ -38,6 +38,7 @@ fn order(sku: &str, key: &str, coupon: Option<&str>) -> PlaceOrder {
         idempotency_key: key.into(),
         payment_method: Default::default(),
         coupon: coupon.map(String::from),
+        billing: None,
     }
 }
 
@@ -299,7 +300,7 @@ async fn codes_in_the_cart_and_orders_over_http() {
     assert_eq!(again["discounts"][0]["code"], "BF26");
 
     // the order carries the discount and the code; VAT on the discounted total
-    let address = json!({"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "0712345678"});
+    let address = json!({"name": "Ana", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "0712345678"});
     let (status, placed, _) = call(&app, Method::POST, "/api/v1/orders", &ana, Some(json!({"shipping_address": address})), Some("with-code")).await;
     assert_eq!(status, 201, "{placed}");
     assert_eq!(placed["coupon"], "BF26");

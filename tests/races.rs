@@ -35,7 +35,7 @@ async fn shop(mongo: bool) -> Option<TestApp> {
 }
 
 fn address() -> Value {
-    json!({"name": "Ana Pop", "street": "Strada Lungă 1", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "phone": "+40712345678"})
+    json!({"name": "Ana Pop", "street": "Strada Lungă 1", "city": "Cluj-Napoca", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"})
 }
 
 /// A SKU with plenty in stock.

@@ -51,7 +51,7 @@ async fn csv_exports_cannot_run_formulas() {
     let (_, product) = app.json(&format!("/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).await;
     let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["sku"].clone();
     app.client.post(format!("{}/api/v1/cart/items", app.base)).bearer_auth(&buyer).json(&json!({"sku": sku, "quantity": 1})).send().await.unwrap();
-    let address = json!({"name": "=1+1", "street": "@SUM(A1)", "city": "+Cluj", "postal_code": "400001", "country": "RO", "phone": "-40712345678"});
+    let address = json!({"name": "=1+1", "street": "@SUM(A1)", "city": "+Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "-40712345678"});
     let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&buyer).header("Idempotency-Key", "csv-1").json(&json!({"shipping_address": address})).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
     let csv = app.client.get(format!("{}/api/v1/admin/export/orders.csv", app.base)).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
@@ -152,7 +152,7 @@ async fn repeating_a_sku_does_not_pass_the_line_maximum() {
     let sku = product["variants"][0]["sku"].clone();
     let max = app.state.config.rules.max_line_quantity;
     let items: Vec<Value> = (0..3).map(|_| json!({"sku": sku, "quantity": max})).collect();
-    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"});
     let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&partner).header("Idempotency-Key", "hoard-1").json(&json!({"shipping_address": address, "items": items})).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 422);
     let body: Value = res.json().await.unwrap();
@@ -358,7 +358,7 @@ async fn a_customer_cannot_hoard_stock_in_open_orders() {
     let (_, list) = app.json("/api/v1/products?in_stock=true&per_page=1&sort=price_asc").await;
     let (_, product) = app.json(&format!("/api/v1/products/{}", list["items"][0]["slug"].as_str().unwrap())).await;
     let sku = product["variants"].as_array().unwrap().iter().find(|v| v["available"].as_i64().unwrap() >= 4).expect("stock").clone()["sku"].clone();
-    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"});
     // shoppers order their cart; partners send the items
     let place = |token: String, key: String, partner: bool| {
         let (client, base, address, sku) = (app.client.clone(), app.base.clone(), address.clone(), sku.clone());
@@ -392,7 +392,7 @@ async fn an_admin_edit_never_writes_stock_back_blindly() {
     let id = created["id"].as_str().unwrap().to_string();
     // the admin opens the editor (stock 10); meanwhile 3 are sold
     app.client.post(format!("{}/api/v1/cart/items", app.base)).bearer_auth(&buyer).json(&json!({"sku": "KETTLE-1", "quantity": 3})).send().await.unwrap();
-    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "phone": "+40712345678"});
+    let address = json!({"name": "Ana Pop", "street": "Str. Lunga 1", "city": "Cluj", "postal_code": "400001", "country": "RO", "county": "RO-CJ", "phone": "+40712345678"});
     let res = app.client.post(format!("{}/api/v1/orders", app.base)).bearer_auth(&buyer).header("Idempotency-Key", "k1").json(&json!({"shipping_address": address})).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let put = |body: Value| {

@@ -33,7 +33,7 @@ async function aProduct(page: Page, query: string): Promise<string> {
 // One test per page: axe on a debug build under a loaded 2-core machine takes
 // seconds a page, and a page's own timeout keeps a slow one from starving the rest.
 test.describe('accessibility (axe-core): storefront', () => {
-  for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', '/login', '/register', '/forgot-password', '/reset-password?token=x', '/no-such-page']) {
+  for (const path of ['/', '/products', '/c/clothing', '/products?q=jeans&attr.size=M', '/products?q=zzzzzz', '/login', '/register', '/forgot-password', '/reset-password?token=x', '/withdrawal', '/no-such-page']) {
     test(path, async ({ page }) => {
       await audit(page, path);
     });

@@ -115,7 +115,7 @@ test.describe('your data without JavaScript', () => {
     await section.locator('summary', { hasText: 'Delete my account' }).click();
     await page.getByLabel('Your password, to confirm').fill('not my password');
     await page.getByRole('button', { name: 'Delete my account for good' }).click();
-    await expect(page.locator('#f-erase_password-error')).toHaveText('That is not your password.');
+    await expect(page.locator('#f-erase_password-error')).toHaveText('that is not your password');
     // the form stays open after a refusal
     await page.getByLabel('Your password, to confirm').fill(password);
     await page.getByRole('button', { name: 'Delete my account for good' }).click();

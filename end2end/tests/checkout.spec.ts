@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { cheapJeansInCart, fillGuestCheckout } from './forms';
+import { cheapJeansInCart, chooseCounty, fillGuestCheckout } from './forms';
 
 // A guest adds two variants → signs in → the cart is kept → checks out →
 // the order appears in the account.
@@ -41,10 +41,12 @@ test('guest cart survives sign-in and becomes an order', async ({ page, request 
   await page.getByLabel('Street and number').fill('Strada Lungă 12');
   await page.getByLabel('Postal code').fill('400001');
   await page.getByLabel('City').fill('Cluj-Napoca');
+  await chooseCounty(page, 'Cluj');
   await page.getByLabel('Phone (for the courier)').fill('12');
   await page.getByRole('button', { name: 'Place order' }).click();
   await expect(page.locator('#f-phone-error')).toBeVisible();
   await expect(page.getByLabel('City')).toHaveValue('Cluj-Napoca');
+  await expect(page.getByLabel('County')).toHaveValue('RO-CJ');
   await page.getByLabel('Phone (for the courier)').fill('+40 712 345 678');
   await page.getByRole('button', { name: 'Place order' }).click();
 

@@ -20,7 +20,7 @@ test.describe('small screens', () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${path} is wider than the screen by ${overflow}px`).toBeLessThanOrEqual(0);
     };
-    for (const path of ['/', '/products', '/c/clothing', product, '/cart', '/login', '/register', '/no-such-page']) {
+    for (const path of ['/', '/products', '/c/clothing', product, '/cart', '/login', '/register', '/withdrawal', '/no-such-page']) {
       await fits(path);
     }
     // with a line in the cart: the cart and the checkout (its country list has long names)

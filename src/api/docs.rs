@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::{admin, auth, catalog, notify, orders, privacy, promotions, recommend};
+use super::{admin, auth, catalog, documents, notify, orders, privacy, promotions, recommend};
 use super::problem::{FieldError, Problem};
 use crate::domain::category::CategoryNode;
 use crate::domain::money::Money;
@@ -20,7 +20,10 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
         orders::get_cart, orders::add_item, orders::set_item, orders::remove_item, orders::place_order, orders::list_orders, orders::get_order,
         orders::cancel_order, notify::password_reset, notify::password_reset_confirm, notify::list_webhooks, notify::create_webhook, notify::get_webhook, notify::update_webhook, notify::delete_webhook, notify::rotate_webhook_secret, notify::webhook_deliveries, notify::list_outbox, notify::retry_outbox, orders::set_status, orders::mark_paid, orders::refund, orders::admin_list_orders, orders::stripe_webhook,
         admin::create_user, admin::change_user, admin::list_products, admin::create_product, admin::get_product, admin::update_product, admin::delete_product, admin::upload_image,
-        admin::set_images, admin::list_audit, admin::export_products, admin::export_orders, admin::import_products, admin::dashboard),
+        admin::set_images, admin::list_audit, admin::export_products, admin::export_orders, admin::import_products, admin::dashboard,
+        documents::order_documents, documents::admin_order_documents, documents::document_file, documents::admin_documents, documents::regenerate, documents::get_seller, documents::put_seller,
+        documents::efactura_status, documents::put_token, documents::company, documents::request_return, documents::approve_return, documents::reject_return, documents::receive_return,
+        documents::refund_return, documents::open_returns),
     components(schemas(SearchResult, crate::domain::query::Suggestions, crate::domain::query::ProductSuggestion, crate::domain::query::CategorySuggestion, ProductSummary, ProductView, VariantView, Money, Image, AttrValue, ProductStatus, FacetValue, Sort, CategoryNode, Problem, FieldError,
         crate::domain::user::UserView, crate::domain::user::Role, crate::services::accounts::TokenPair, auth::RegisterBody, auth::TokenBody, auth::RefreshBody,
         admin::AdminUser, admin::UserPage, notify::ResetBody, notify::ResetConfirmBody, notify::Accepted, notify::EndpointBody, notify::EndpointPatch, notify::EndpointList, crate::domain::outbox::Endpoint, crate::domain::outbox::OutboxEntry, crate::domain::outbox::Attempt, crate::domain::outbox::EntryKind, crate::domain::outbox::EntryStatus, crate::services::notify::EntryPage, orders::AddItem, orders::SetQuantity, orders::PlaceOrderBody, orders::OrderPage, orders::StatusBody,
@@ -30,7 +33,11 @@ use crate::domain::query::{FacetValue, SearchResult, Sort};
         crate::domain::payment::Payment, crate::domain::payment::PaymentMethod, crate::domain::payment::PaymentStatus,
         crate::domain::product::Product, crate::domain::product::ProductInput, crate::domain::product::Variant, admin::RemovalResult, admin::UserChange, admin::NewUser,
         crate::domain::recommend::Recommendations, crate::domain::recommend::Strategy, crate::domain::recommend::RecommendSettings, recommend::SettingsBody, promotions::CouponBody, crate::services::privacy::PersonalData, crate::services::privacy::Profile, crate::services::privacy::Erasure, crate::domain::promotion::PromotionReport, crate::domain::promotion::Promotion, crate::domain::promotion::PromotionInput, crate::domain::promotion::PromoKind, crate::domain::promotion::Scope, crate::domain::promotion::AppliesTo, crate::domain::promotion::AppliedDiscount,
-        admin::AuditPage, crate::domain::audit::AuditEntry, crate::domain::import::ImportReport, crate::domain::import::LineError)),
+        admin::AuditPage, crate::domain::audit::AuditEntry, crate::domain::import::ImportReport, crate::domain::import::LineError,
+        documents::DocumentView, documents::EfacturaView, documents::DocumentList, documents::DocumentPage, documents::SellerView, documents::TokenBody, documents::RejectBody, documents::ReceiveBody,
+        documents::ReturnRefundBody, documents::OpenReturn, crate::domain::invoice::DocKind, crate::domain::invoice::EfacturaState, crate::domain::billing::Seller, crate::domain::billing::CompanyInfo,
+        crate::domain::billing::Billing, crate::domain::billing::BuyerKind, crate::services::invoices::EfacturaStatus, crate::services::invoices::SellerSource,
+        crate::domain::returns::Return, crate::domain::returns::ReturnLine, crate::domain::returns::ReturnStatus, crate::domain::returns::ReturnRequest, crate::domain::returns::RequestLine, crate::domain::returns::ReceivedLine)),
     modifiers(&SecuritySchemes, &CommonResponses),
     tags((name = "catalog", description = "Products, search, facets and categories"),
          (name = "auth", description = "Accounts and tokens: JWT access tokens (15 min) and rotating refresh tokens"),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod docs;
+pub mod documents;
 pub mod notify;
 pub mod orders;
 pub mod privacy;
@@ -66,6 +67,11 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, "/api/v1/orders", Authenticated, get(orders::list_orders)),
         route(Method::GET, "/api/v1/orders/{id}", Authenticated, get(orders::get_order)),
         route(Method::POST, "/api/v1/orders/{id}/cancel", Authenticated, post(orders::cancel_order)),
+        route(Method::GET, "/api/v1/orders/{id}/documents", Authenticated, get(documents::order_documents)),
+        route(Method::POST, "/api/v1/orders/{id}/returns", Authenticated, post(documents::request_return)),
+        // the owner, an admin, or a guest with the order's link token: checked by the handler
+        route(Method::GET, "/api/v1/documents/{file}", Public, get(documents::document_file)),
+        route(Method::GET, "/api/v1/companies/{cui}", Public, get(documents::company)),
         route(Method::POST, "/api/v1/payments/stripe/webhook", Public, post(orders::stripe_webhook)),
         route(Method::GET, "/api/v1/admin/users", Access::ADMIN, get(admin::list_users)),
         route(Method::POST, "/api/v1/admin/users", Access::ADMIN, post(admin::create_user)),
@@ -87,6 +93,18 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::POST, "/api/v1/admin/orders/{id}/status", Access::ADMIN, post(orders::set_status)),
         route(Method::POST, "/api/v1/admin/orders/{id}/paid", Access::ADMIN, post(orders::mark_paid)),
         route(Method::POST, "/api/v1/admin/orders/{id}/refunds", Access::ADMIN, post(orders::refund)),
+        route(Method::GET, "/api/v1/admin/orders/{id}/documents", Access::ADMIN, get(documents::admin_order_documents)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/returns/{return_id}/approve", Access::ADMIN, post(documents::approve_return)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/returns/{return_id}/reject", Access::ADMIN, post(documents::reject_return)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/returns/{return_id}/receive", Access::ADMIN, post(documents::receive_return)),
+        route(Method::POST, "/api/v1/admin/orders/{id}/returns/{return_id}/refund", Access::ADMIN, post(documents::refund_return)),
+        route(Method::GET, "/api/v1/admin/returns", Access::ADMIN, get(documents::open_returns)),
+        route(Method::GET, "/api/v1/admin/documents", Access::ADMIN, get(documents::admin_documents)),
+        route(Method::POST, "/api/v1/admin/documents/{id}/regenerate", Access::ADMIN, post(documents::regenerate)),
+        route(Method::GET, "/api/v1/admin/seller", Access::ADMIN, get(documents::get_seller)),
+        route(Method::PUT, "/api/v1/admin/seller", Access::ADMIN, put(documents::put_seller)),
+        route(Method::GET, "/api/v1/admin/efactura", Access::ADMIN, get(documents::efactura_status)),
+        route(Method::PUT, "/api/v1/admin/efactura/token", Access::ADMIN, put(documents::put_token)),
         route(Method::PUT, "/api/v1/admin/products/{id}/images", Access::ADMIN, put(admin::set_images)),
         route(Method::GET, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, get(recommend::get_settings)),
         route(Method::PUT, "/api/v1/admin/products/{id}/recommendations", Access::ADMIN, put(recommend::put_settings)),

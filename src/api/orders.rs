@@ -72,6 +72,11 @@ pub struct PlaceOrderBody {
     /// A coupon code (case-insensitive). Without it, the cart's code (if one was entered) applies.
     #[serde(default)]
     pub coupon: Option<String>,
+    /// Who the order is invoiced to: a person (the default: the shipping
+    /// recipient) or a company (`type: "company"`, `company_name`, `cui` with its
+    /// check digit, optional `reg_com`); `address` defaults to the shipping address.
+    #[serde(default)]
+    pub billing: Option<crate::domain::billing::Billing>,
 }
 
 /// Places an order. Requires an `Idempotency-Key` header: the same key and body return the same order.
@@ -99,7 +104,7 @@ pub async fn place_order(State(app): State<AppState>, CurrentUser(p): CurrentUse
         Ok(m) => m,
         Err(e) => return Problem::fields(vec![e]).into_response(),
     };
-    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key, payment_method, coupon: body.coupon };
+    let req = PlaceOrder { shipping_address: body.shipping_address, shipping_method: method, items: body.items, idempotency_key: key, payment_method, coupon: body.coupon, billing: body.billing };
     match app.orders.place(&p.user, req).await {
         Ok((order, true)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok((order, false)) => (StatusCode::OK, Json(order)).into_response(),

@@ -122,12 +122,13 @@ mod tests {
         let at: DateTime<Utc> = at.parse().unwrap();
         let lines: Vec<OrderLine> = lines
             .iter()
-            .map(|(p, q, unit)| OrderLine { discount_cents: 0, sku: format!("{p}-S"), product_id: p.to_string(), slug: p.to_string(), name: p.to_uppercase(), options: Default::default(), unit_price: Money::shop(*unit), quantity: *q, line_total: Money::shop(unit * q) })
+            .map(|(p, q, unit)| OrderLine { discount_cents: 0, vat_rate: None, sku: format!("{p}-S"), product_id: p.to_string(), slug: p.to_string(), name: p.to_uppercase(), options: Default::default(), unit_price: Money::shop(*unit), quantity: *q, line_total: Money::shop(unit * q) })
             .collect();
         let total: i64 = lines.iter().map(|l| l.line_total.amount).sum();
         Order { discount_cents: 0, coupon: None, discounts: vec![],
             id: at.to_rfc3339(), number: "VT-1".into(), user_id: "u".into(), lines, currency: crate::domain::money::shop_currency().into(), subtotal: Money::shop(total), shipping: Money::shop(0), shipping_method: ShippingMethod::default(),
-            vat: Money::shop(0), vat_percent: 21, total: Money::shop(total), shipping_address: Address::default(), payment_method: "cod".into(), payment: Default::default(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
+            vat: Money::shop(0), vat_percent: 21, total: Money::shop(total), shipping_address: Address::default(), billing: None, payment_method: "cod".into(), payment: Default::default(), status, history: vec![], idempotency_key: None, request_hash: String::new(), guest_email: None, returns: vec![], returns_version: 0,
+            returns_open: 0, created_at: at, updated_at: at,
         }
     }
 

@@ -118,72 +118,8 @@ impl CartView {
     }
 }
 
-// ------------------------------------------------------------------ checkout
-
+pub use super::address::{county_name, ro_county, Address, BUCHAREST, COUNTRIES, RO_COUNTIES};
 pub use super::pricing::{PricingRules, ShippingMethod, Totals};
-
-/// ISO 3166-1 alpha-2 codes we ship to.
-pub const COUNTRIES: &[(&str, &str)] = &[
-    ("AT", "Austria"), ("BE", "Belgium"), ("BG", "Bulgaria"), ("HR", "Croatia"), ("CY", "Cyprus"), ("CZ", "Czechia"),
-    ("DK", "Denmark"), ("EE", "Estonia"), ("FI", "Finland"), ("FR", "France"), ("DE", "Germany"), ("GR", "Greece"),
-    ("HU", "Hungary"), ("IE", "Ireland"), ("IT", "Italy"), ("LV", "Latvia"), ("LT", "Lithuania"), ("LU", "Luxembourg"),
-    ("MT", "Malta"), ("MD", "Moldova"), ("NL", "Netherlands"), ("NO", "Norway"), ("PL", "Poland"), ("PT", "Portugal"),
-    ("RO", "Romania"), ("SK", "Slovakia"), ("SI", "Slovenia"), ("ES", "Spain"), ("SE", "Sweden"), ("CH", "Switzerland"),
-    ("GB", "United Kingdom"), ("US", "United States"),
-];
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Address {
-    pub name: String,
-    pub street: String,
-    pub city: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2, e.g. `RO`.
-    pub country: String,
-    pub phone: String,
-}
-
-impl Address {
-    /// Trims and checks every field; all problems at once, each by field.
-    pub fn validate(&self) -> Result<Address, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut text = |field: &str, v: &str, max: usize, missing: &str| -> String {
-            let t = v.trim();
-            if t.is_empty() {
-                errors.push(FieldError::coded(missing, field, &[]));
-            } else if t.chars().count() > max || t.chars().any(char::is_control) {
-                errors.push(FieldError::coded("field-max-chars", field, &[("max", &max.to_string())]));
-            }
-            t.to_string()
-        };
-        let name = text("name", &self.name, 100, "field-enter-recipient");
-        let street = text("street", &self.street, 200, "field-enter-street");
-        let city = text("city", &self.city, 100, "field-enter-city");
-        let postal_code = self.postal_code.trim().to_uppercase();
-        if postal_code.is_empty() {
-            errors.push(FieldError::coded("field-enter-postal-code", "postal_code", &[]));
-        } else if postal_code.len() > 10 || !postal_code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
-            errors.push(FieldError::coded("field-postal-code-invalid", "postal_code", &[]));
-        }
-        let country = self.country.trim().to_uppercase();
-        if !COUNTRIES.iter().any(|(c, _)| *c == country) {
-            errors.push(FieldError::coded("field-country-invalid", "country", &[]));
-        }
-        let phone = self.phone.trim().to_string();
-        let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
-        if phone.is_empty() {
-            errors.push(FieldError::coded("field-enter-phone", "phone", &[]));
-        } else if !(6..=15).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-            errors.push(FieldError::coded("field-phone-invalid", "phone", &[]));
-        }
-        if errors.is_empty() {
-            Ok(Address { name, street, city, postal_code, country, phone })
-        } else {
-            Err(errors)
-        }
-    }
-}
 
 // ------------------------------------------------------------------ orders
 
@@ -282,6 +218,10 @@ pub struct OrderLine {
     /// Taken off this line by promotions (minor units).
     #[serde(default)]
     pub discount_cents: i64,
+    /// The VAT rate its price includes (percent), as the product had it when
+    /// ordered; an order from before rates per product has the order's rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,6 +257,10 @@ pub struct Order {
     pub vat_percent: i64,
     pub total: Money,
     pub shipping_address: Address,
+    /// Who it is invoiced to: a person (the default, the shipping recipient)
+    /// or a company by its CUI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<super::billing::Billing>,
     /// `cod`, `bank_transfer` or `card` (the same as `payment.method`).
     pub payment_method: String,
     /// The payment (orders from before payments came in read as cash on delivery).
@@ -335,8 +279,23 @@ pub struct Order {
     /// sees the order through a link with a token derived from its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_email: Option<String>,
+    /// Returns asked for (the right of withdrawal), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<super::returns::Return>,
+    /// Counts changes of `returns`: each is guarded by the count read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub returns_version: u64,
+    /// How many returns are open (the panel finds them by it; absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub returns_open: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Order {
@@ -378,13 +337,21 @@ impl Order {
         if paid {
             self.payment.version = before.payment.version + 1;
         }
-        let patch = Patch::diff(before, self);
+        // returns too: the list is written whole, so each change is guarded by the count read
+        let returned = self.returns != before.returns;
+        if returned {
+            self.returns_version = before.returns_version + 1;
+            self.returns_open = self.returns.iter().filter(|r| r.is_open()).count() as u64;
+        }
+        let mut patch = Patch::diff(before, self);
         if paid {
             // a payment never changed has no version stored (it reads as absent)
-            patch.guard("payment.version", &Some(before.payment.version).filter(|v| *v > 0))
-        } else {
-            patch
+            patch = patch.guard("payment.version", &Some(before.payment.version).filter(|v| *v > 0));
         }
+        if returned {
+            patch = patch.guard("returns_version", &Some(before.returns_version).filter(|v| *v > 0));
+        }
+        patch
     }
 
     /// Records a refund of `amount` (`pending`: the provider still has to
@@ -446,7 +413,7 @@ impl Order {
     pub fn anonymise(&mut self, owner: &str, at: DateTime<Utc>) -> Option<Patch> {
         let before = self.clone();
         let a = &self.shipping_address;
-        self.shipping_address = Address { name: "—".into(), street: String::new(), city: String::new(), postal_code: String::new(), country: a.country.clone(), phone: String::new() };
+        self.shipping_address = Address { name: "—".into(), street: String::new(), city: String::new(), postal_code: String::new(), country: a.country.clone(), phone: String::new(), county: a.county.clone(), sector: None };
         self.guest_email = None;
         self.user_id = owner.to_string();
         if *self == before {
@@ -459,6 +426,25 @@ impl Order {
 }
 
 impl Order {
+    /// The VAT rate of a line (the order's rate for an order from before rates per product).
+    pub fn line_rate(&self, line: &OrderLine) -> i64 {
+        line.vat_rate.unwrap_or(self.vat_percent)
+    }
+
+    /// What shipping came to after its discount (a free-shipping promotion).
+    pub fn shipping_charged(&self) -> i64 {
+        let lines_off: i64 = self.lines.iter().map(|l| l.discount_cents).sum();
+        self.shipping.amount - (self.discount_cents - lines_off).max(0)
+    }
+
+    /// The order's VAT per rate: each line after its discount at its rate,
+    /// shipping at the order's standard rate. Adds up to `vat` and `total`.
+    pub fn vat_parts(&self) -> Vec<super::pricing::VatPart> {
+        let mut amounts: Vec<(i64, i64)> = self.lines.iter().map(|l| (l.line_total.amount - l.discount_cents, self.line_rate(l))).collect();
+        amounts.push((self.shipping_charged(), self.vat_percent));
+        super::pricing::vat_parts(&amounts)
+    }
+
     /// History entries a shopper sees (the internal `pending` step is hidden).
     pub fn visible_history(&self) -> Vec<StatusChange> {
         self.history.iter().filter(|h| h.status != OrderStatus::Pending).cloned().collect()
@@ -476,15 +462,16 @@ pub(crate) mod tests {
     /// An order of two lines, in `status`, paid by `method` (pending payment).
     pub(crate) fn sample(status: OrderStatus, method: crate::domain::payment::PaymentMethod) -> Order {
         let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
-        let line = |sku: &str, q: i64| OrderLine { sku: sku.into(), product_id: format!("p-{sku}"), slug: sku.into(), name: sku.into(), options: Default::default(), unit_price: Money::shop(1000), quantity: q, line_total: Money::shop(1000 * q), discount_cents: 0 };
+        let line = |sku: &str, q: i64| OrderLine { sku: sku.into(), product_id: format!("p-{sku}"), slug: sku.into(), name: sku.into(), options: Default::default(), unit_price: Money::shop(1000), quantity: q, line_total: Money::shop(1000 * q), discount_cents: 0, vat_rate: Some(21) };
         let total = Money::shop(3000);
         Order {
             id: "o_1".into(), number: "VT-000001".into(), user_id: "u1".into(), lines: vec![line("A", 1), line("B", 2)], currency: total.currency.clone(),
             subtotal: total.clone(), shipping: Money::shop(0), shipping_method: ShippingMethod::Standard, discount_cents: 0, coupon: None, discounts: vec![],
             vat: Money::shop(521), vat_percent: 21, total: total.clone(),
-            shipping_address: Address { name: "Ana Pop".into(), street: "Str. Lungă 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40712345678".into() },
-            payment_method: method.as_str().into(), payment: crate::domain::payment::Payment::new(method, &total), status, history: vec![StatusChange { status, at }],
-            idempotency_key: None, request_hash: String::new(), guest_email: None, created_at: at, updated_at: at,
+            shipping_address: Address { name: "Ana Pop".into(), street: "Str. Lungă 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40712345678".into(), county: "RO-CJ".into(), sector: None },
+            billing: None, payment_method: method.as_str().into(), payment: crate::domain::payment::Payment::new(method, &total), status, history: vec![StatusChange { status, at }],
+            idempotency_key: None, request_hash: String::new(), guest_email: None, returns: vec![], returns_version: 0,
+            returns_open: 0, created_at: at, updated_at: at,
         }
     }
 
@@ -542,15 +529,17 @@ pub(crate) mod tests {
     #[test]
     fn totals_include_shipping_and_the_vat_part() {
         let rules = PricingRules::default();
-        let t = rules.totals(&[1999, 2000], ShippingMethod::Standard);
+        let t = rules.totals(&[(1999, 21), (2000, 21)], ShippingMethod::Standard);
         assert_eq!(t.subtotal, 3999);
         assert_eq!(t.shipping, 1999);
         assert_eq!(t.total, 5998);
         assert_eq!(t.vat, 1041, "5998 × 21/121 = 1040.98 (Romania: 21 % since August 2025)");
-        let free = rules.totals(&[25000], ShippingMethod::Standard);
+        let free = rules.totals(&[(25000, 21)], ShippingMethod::Standard);
         assert_eq!(free.shipping, 0);
-        assert_eq!(rules.totals(&[25000], ShippingMethod::Express).shipping, 3499);
-        assert_eq!(PricingRules { vat_percent: 0, ..rules }.totals(&[1000], ShippingMethod::Express).vat, 0);
+        assert_eq!(rules.totals(&[(25000, 21)], ShippingMethod::Express).shipping, 3499);
+        assert_eq!(PricingRules { vat_percent: 0, ..rules }.totals(&[(1000, 0)], ShippingMethod::Express).vat, 0);
+        let mixed = rules.totals(&[(4999, 11), (12999, 21)], ShippingMethod::Standard);
+        assert_eq!(mixed.vat, crate::domain::pricing::vat_parts(&[(4999, 11), (12999, 21), (1999, 21)]).iter().map(|p| p.vat).sum::<i64>(), "a book at 11 %, the rest at 21 %");
     }
 
     #[test]
@@ -564,15 +553,24 @@ pub(crate) mod tests {
 
     #[test]
     fn addresses_are_validated_by_field() {
-        let errors = Address { name: " ".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "40$".into(), country: "XX".into(), phone: "12".into() }
+        let errors = Address { name: " ".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "40$".into(), country: "XX".into(), phone: "12".into(), ..Default::default() }
             .validate()
             .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "postal_code", "country", "phone"]);
-        let ok = Address { name: "Ana".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "ro".into(), phone: "+40 712 345 678".into() }
-            .validate()
-            .unwrap();
-        assert_eq!(ok.country, "RO");
+        let ana = Address { name: "Ana".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "ro".into(), phone: "+40 712 345 678".into(), county: "cj".into(), sector: None };
+        let ok = ana.validate().unwrap();
+        assert_eq!((ok.country.as_str(), ok.county.as_str()), ("RO", "RO-CJ"));
+        // a Romanian address names its county, and in Bucharest its sector
+        let fields = |a: Address| a.validate().unwrap_err().into_iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(fields(Address { county: String::new(), ..ana.clone() }), ["county"]);
+        assert_eq!(fields(Address { county: "XX".into(), ..ana.clone() }), ["county"]);
+        assert_eq!(fields(Address { county: "RO-B".into(), ..ana.clone() }), ["sector"]);
+        assert_eq!(fields(Address { county: "RO-B".into(), sector: Some(7), ..ana.clone() }), ["sector"]);
+        assert_eq!(Address { county: "ro-b".into(), sector: Some(3), ..ana.clone() }.validate().unwrap().sector, Some(3));
+        assert_eq!(Address { county: "RO-CJ".into(), sector: Some(3), ..ana.clone() }.validate().unwrap().sector, None, "a sector only in Bucharest");
+        assert!(Address { country: "DE".into(), county: String::new(), ..ana.clone() }.validate().is_ok(), "elsewhere a region is optional");
+        assert_eq!(RO_COUNTIES.len(), 42, "41 counties and Bucharest");
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl RetrySchedule {
 }
 
 /// Event types partners may subscribe to.
-pub const WEBHOOK_EVENTS: [&str; 6] = ["order.created", "order.status_changed", "order.paid", "order.refunded", "product.updated", "stock.low"];
+pub const WEBHOOK_EVENTS: [&str; 9] = ["order.created", "order.status_changed", "order.paid", "order.refunded", "order.return_requested", "order.return_received", "document.issued", "product.updated", "stock.low"];
 
 /// A business change as announced: the body of a webhook (Standard Webhooks'
 /// `{type, timestamp, data}`) and what a mail is rendered from.
@@ -273,6 +273,21 @@ pub mod tasks {
     pub const GIVEBACK: &str = "order.giveback";
     /// A refund the provider has not confirmed is reconciled with it.
     pub const REFUND: &str = "refund.reconcile";
+    /// An order's invoice is issued (its money is in, or it shipped cash on delivery).
+    pub const INVOICE: &str = "invoice.issue";
+    /// A refund that went through gets its credit note.
+    pub const CREDIT_NOTE: &str = "credit_note.issue";
+    /// A document goes to ANAF's e-Factura.
+    pub const EFACTURA_UPLOAD: &str = "efactura.upload";
+    /// ANAF is asked how an uploaded document fares.
+    pub const EFACTURA_POLL: &str = "efactura.poll";
+    /// The units a return received go back into stock.
+    pub const RETURN_RESTOCK: &str = "return.restock";
+
+    /// Tasks of fiscal documents (run by invoicing, not by the order service).
+    pub fn is_document_task(topic: &str) -> bool {
+        [INVOICE, CREDIT_NOTE, EFACTURA_UPLOAD, EFACTURA_POLL].contains(&topic)
+    }
 }
 
 /// What a change of an order announces, and the work that must follow it:
@@ -289,7 +304,15 @@ pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
     // refunds sent to the provider in this change: reconciled until it answers
     let sent: Vec<&crate::domain::payment::Refund> = after.payment.refunds.iter().filter(|r| r.status == RefundStatus::RefundPending && !was(&r.id, RefundStatus::RefundPending)).collect();
     let gives_back = moved && matches!(after.status, OrderStatus::Cancelled | OrderStatus::Expired);
-    if !(created || moved || !refunded.is_empty() || !sent.is_empty()) {
+    // the money is in (paid upfront), or a cash-on-delivery order left: its invoice is due
+    let invoice_due = moved
+        && ((before.status == OrderStatus::AwaitingPayment && after.status == OrderStatus::Placed)
+            || (after.status == OrderStatus::Shipped && after.payment.method == crate::domain::payment::PaymentMethod::Cod));
+    use crate::domain::returns::ReturnStatus;
+    let return_was = |id: &str, status: ReturnStatus| before.returns.iter().any(|r| r.id == id && r.status == status);
+    let requested: Vec<&crate::domain::returns::Return> = after.returns.iter().filter(|r| !before.returns.iter().any(|b| b.id == r.id)).collect();
+    let received: Vec<&crate::domain::returns::Return> = after.returns.iter().filter(|r| r.received_at.is_some() && !before.returns.iter().any(|b| b.id == r.id && b.received_at.is_some()) && !return_was(&r.id, ReturnStatus::Received)).collect();
+    if !(created || moved || !refunded.is_empty() || !sent.is_empty() || !requested.is_empty() || !received.is_empty()) {
         // most order writes (a payment reference, a failed attempt) announce nothing: no serializing
         return Vec::new();
     }
@@ -319,8 +342,19 @@ pub fn order_events(before: &Order, after: &Order) -> Vec<OutboxEntry> {
     if gives_back {
         out.push(task(tasks::GIVEBACK, String::new(), serde_json::json!({"order_id": after.id})));
     }
+    if invoice_due {
+        out.push(task(tasks::INVOICE, String::new(), serde_json::json!({"order_id": after.id})));
+    }
     for r in refunded {
         out.push(event("order.refunded", format!(".{}", r.id), with("refund_cents", r.amount_cents.into())));
+        out.push(task(tasks::CREDIT_NOTE, format!(".{}", r.id), serde_json::json!({"order_id": after.id, "refund_id": r.id})));
+    }
+    for r in requested {
+        out.push(event("order.return_requested", format!(".{}", r.id), with("return", serde_json::to_value(r).unwrap_or_default())));
+    }
+    for r in received {
+        out.push(event("order.return_received", format!(".{}", r.id), with("return", serde_json::to_value(r).unwrap_or_default())));
+        out.push(task(tasks::RETURN_RESTOCK, format!(".{}", r.id), serde_json::json!({"order_id": after.id, "return_id": r.id})));
     }
     for r in sent {
         out.push(task(tasks::REFUND, format!(".{}", r.id), serde_json::json!({"order_id": after.id, "refund_id": r.id})));
@@ -372,6 +406,7 @@ mod tests {
         // a card refund: reconciled until the provider answers; announced once it did
         let mut paid = placed.clone();
         paid.transition(OrderStatus::Placed, at).unwrap();
+        assert!(order_events(&placed, &paid).iter().any(|e| e.kind == EntryKind::Task && e.topic == tasks::INVOICE), "paid: its invoice is due");
         let mut refunding = paid.clone();
         let (_, id) = refunding.refund(500, "", true, at).unwrap();
         let sent = order_events(&paid, &refunding);
@@ -379,11 +414,20 @@ mod tests {
         let mut done = refunding.clone();
         done.settle_refund(&id, true, at).unwrap();
         let announced = order_events(&refunding, &done);
-        assert_eq!(topics(&announced), [(EntryKind::Event, "order.refunded".into())]);
+        assert_eq!(topics(&announced), [(EntryKind::Event, "order.refunded".into()), (EntryKind::Task, tasks::CREDIT_NOTE.into())], "a refund that went through gets its credit note");
         assert!(announced[0].id.ends_with(".rf_1"), "each refund its own event: {}", announced[0].id);
         let mut refused = refunding.clone();
         refused.settle_refund(&id, false, at).unwrap();
         assert!(order_events(&refunding, &refused).is_empty(), "a refused refund announces no refund");
+        // cash on delivery: invoiced when it ships
+        let cod = sample(OrderStatus::Placed, PaymentMethod::Cod);
+        let mut confirmed = cod.clone();
+        confirmed.transition(OrderStatus::Confirmed, at).unwrap();
+        let mut shipped = confirmed.clone();
+        shipped.transition(OrderStatus::Shipped, at).unwrap();
+        assert!(!order_events(&cod, &confirmed).iter().any(|e| e.topic == tasks::INVOICE), "not when confirmed");
+        assert!(order_events(&confirmed, &shipped).iter().any(|e| e.topic == tasks::INVOICE));
+        assert!(!order_events(&pending, &placed).iter().any(|e| e.topic == tasks::INVOICE), "not before the money is in");
     }
 
     #[test]

@@ -112,8 +112,38 @@ pub struct Product {
     /// Popularity score (views and sales); higher first in `popular` sort.
     #[serde(default)]
     pub popularity: i64,
+    /// The VAT rate its prices include, in percent: 21 (standard), 11
+    /// (reduced: books, food…) or 0 (exempt, with `vat_exemption`).
+    #[serde(default = "standard_vat_rate")]
+    pub vat_rate: i64,
+    /// Why a 0 % product is exempt (printed on the invoice, e.g. "Scutit conform art. 292 Cod fiscal").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_exemption: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Romania's VAT rates since 1 August 2025: standard, reduced, exempt.
+pub const VAT_RATES: [i64; 3] = [21, 11, 0];
+
+/// A product without a rate is taxed at the standard one.
+pub fn standard_vat_rate() -> i64 {
+    VAT_RATES[0]
+}
+
+/// Checks a VAT rate and its exemption reason (required for 0 %, refused otherwise).
+pub fn check_vat(rate: i64, exemption: Option<&str>) -> Result<Option<String>, super::user::FieldError> {
+    use super::user::FieldError;
+    if !VAT_RATES.contains(&rate) {
+        return Err(FieldError::coded("field-vat-rate", "vat_rate", &[("rates", "21, 11, 0")]));
+    }
+    let reason = exemption.map(str::trim).filter(|r| !r.is_empty());
+    match (rate, reason) {
+        (0, None) => Err(FieldError::coded("field-vat-exemption", "vat_exemption", &[])),
+        (0, Some(r)) if r.chars().count() > 300 => Err(FieldError::coded("field-max-chars", "vat_exemption", &[("max", "300")])),
+        (0, Some(r)) => Ok(Some(r.to_string())),
+        _ => Ok(None),
+    }
 }
 
 /// What a listing shows of a product.
@@ -154,6 +184,9 @@ pub struct SkuView {
     pub image_url: Option<String>,
     pub status: ProductStatus,
     pub variant: Variant,
+    /// The product's VAT rate (percent): what the cart and the order tax this line at.
+    #[serde(default = "standard_vat_rate")]
+    pub vat_rate: i64,
 }
 
 /// A variant as the public API shows it: with its available quantity.
@@ -189,6 +222,9 @@ pub struct ProductView {
     pub sale_price: Option<Money>,
     pub in_stock: bool,
     pub status: ProductStatus,
+    /// The VAT rate its prices include, in percent.
+    #[serde(default = "standard_vat_rate")]
+    pub vat_rate: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -276,6 +312,7 @@ impl Product {
                 image_url: self.images.first().map(Image::card_url),
                 status: self.status,
                 variant: v.clone(),
+                vat_rate: self.vat_rate,
             })
             .collect()
     }
@@ -322,6 +359,7 @@ impl Product {
             sale_price: None,
             in_stock: self.in_stock(),
             status: self.status,
+            vat_rate: self.vat_rate,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -357,6 +395,12 @@ pub struct ProductInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub stock_expected: Option<BTreeMap<String, i64>>,
+    /// VAT rate in percent: 21 (the default), 11 or 0 (with `vat_exemption`).
+    #[serde(default = "standard_vat_rate")]
+    pub vat_rate: i64,
+    /// Why a 0 % product is exempt (required with 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_exemption: Option<String>,
 }
 
 fn is_valid_sku(s: &str) -> bool {
@@ -436,6 +480,10 @@ impl ProductInput {
             if v.stock < 0 || v.stock > 10_000_000 {
                 errors.push(FieldError::coded("field-stock-range", &format!("variants.{i}.stock"), &[]));
             }
+        }
+        match check_vat(p.vat_rate, p.vat_exemption.as_deref()) {
+            Ok(reason) => p.vat_exemption = reason,
+            Err(e) => errors.push(e),
         }
         if errors.is_empty() {
             Ok(p)
@@ -540,6 +588,8 @@ pub(crate) mod tests {
             images: vec![],
             status: ProductStatus::Active,
             popularity: 5,
+            vat_rate: 21,
+            vat_exemption: None,
             created_at: now,
             updated_at: now,
         }
@@ -587,7 +637,7 @@ pub(crate) mod tests {
     #[test]
     fn product_input_is_validated_by_field() {
         let p = sample();
-        let good = ProductInput { name: " Tee ".into(), slug: None, description: String::new(), brand: "Acme".into(), category: "clothing/t-shirts".into(), status: ProductStatus::Draft, attributes: p.attributes.clone(), variants: p.variants.clone(), stock_expected: None };
+        let good = ProductInput { name: " Tee ".into(), slug: None, description: String::new(), brand: "Acme".into(), category: "clothing/t-shirts".into(), status: ProductStatus::Draft, attributes: p.attributes.clone(), variants: p.variants.clone(), stock_expected: None, vat_rate: 21, vat_exemption: None };
         assert_eq!(good.validate().unwrap().name, "Tee");
         let mut bad = good.clone();
         bad.category = "Bad Path".into();

@@ -3,6 +3,7 @@
 //! error model, browser sessions and carts, query parameters, and what pages
 //! need from the server. It depends on the services, never on a door.
 pub mod caller;
+pub mod documents;
 pub mod params;
 pub mod problem;
 pub mod session;

@@ -114,7 +114,7 @@ macro_rules! through_failure {
         })*
     };
 }
-through_failure!(QueryError, StoreError, CatalogError, AccountError, OrderError, AdminError, crate::services::notify::NotifyError, crate::services::recommend::RecommendError, crate::services::promotions::PromoError, crate::services::privacy::PrivacyError);
+through_failure!(QueryError, StoreError, CatalogError, AccountError, OrderError, AdminError, crate::services::notify::NotifyError, crate::services::recommend::RecommendError, crate::services::promotions::PromoError, crate::services::privacy::PrivacyError, crate::services::invoices::InvoiceError);
 
 /// A query string axum could not parse at all (bad percent-encoding).
 pub fn bad_query(detail: &str) -> Problem {

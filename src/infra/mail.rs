@@ -41,17 +41,26 @@ fn decode_qp(s: &str) -> String {
 
 fn message(from: &Mailbox, mail: &Mail) -> Result<Message, String> {
     let to: Mailbox = mail.to.parse().map_err(|e| format!("bad recipient {:?}: {e}", mail.to))?;
+    let alternative = MultiPart::alternative()
+        // 8-bit text where the lines allow it (readable in the file), else quoted-printable
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&mail.text)))
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(Body::new_with_encoding(mail.html.clone(), ContentTransferEncoding::Base64).unwrap_or_else(|_| Body::new(mail.html.clone()))));
+    let body = if mail.attachments.is_empty() {
+        alternative
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(alternative);
+        for a in &mail.attachments {
+            let kind = ContentType::parse(&a.content_type).map_err(|e| format!("attachment type {:?}: {e}", a.content_type))?;
+            mixed = mixed.singlepart(lettre::message::Attachment::new(a.name.clone()).body(a.data.clone(), kind));
+        }
+        mixed
+    };
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
         .message_id(Some(format!("<{}@vitrina>", mail.id)))
-        .multipart(
-            MultiPart::alternative()
-                // 8-bit text where the lines allow it (readable in the file), else quoted-printable
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&mail.text)))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(Body::new_with_encoding(mail.html.clone(), ContentTransferEncoding::Base64).unwrap_or_else(|_| Body::new(mail.html.clone())))),
-        )
+        .multipart(body)
         .map_err(|e| format!("cannot build the mail: {e}"))
 }
 
@@ -218,7 +227,7 @@ mod tests {
     #[test]
     fn an_eml_reads_back_with_its_text_part() {
         let from: Mailbox = "Vitrina <shop@vitrina.test>".parse().unwrap();
-        let mail = Mail { id: "mail-1".into(), to: "ana@example.ro".into(), subject: "Comanda V-000001 a fost plasată".into(), text: "Bună, Ana!\nTotal: 1.299,99 lei".into(), html: "<p>Bună</p>".into() };
+        let mail = Mail { id: "mail-1".into(), to: "ana@example.ro".into(), subject: "Comanda V-000001 a fost plasată".into(), text: "Bună, Ana!\nTotal: 1.299,99 lei".into(), html: "<p>Bună</p>".into(), attachments: vec![] };
         let raw = String::from_utf8(message(&from, &mail).unwrap().formatted()).unwrap();
         assert!(raw.contains("Message-ID: <mail-1@vitrina>"), "{raw}");
         let read = read_eml("mail-1.eml", &raw);

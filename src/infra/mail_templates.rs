@@ -42,6 +42,18 @@ const SOURCES: &[(&str, &str)] = &[
     ("en/password_reset.html", include_str!("../../templates/mail/en/password_reset.html")),
     ("en/low_stock.txt", include_str!("../../templates/mail/en/low_stock.txt")),
     ("en/low_stock.html", include_str!("../../templates/mail/en/low_stock.html")),
+    ("ro/document.txt", include_str!("../../templates/mail/ro/document.txt")),
+    ("ro/document.html", include_str!("../../templates/mail/ro/document.html")),
+    ("ro/return_requested.txt", include_str!("../../templates/mail/ro/return_requested.txt")),
+    ("ro/return_requested.html", include_str!("../../templates/mail/ro/return_requested.html")),
+    ("ro/return_received.txt", include_str!("../../templates/mail/ro/return_received.txt")),
+    ("ro/return_received.html", include_str!("../../templates/mail/ro/return_received.html")),
+    ("en/document.txt", include_str!("../../templates/mail/en/document.txt")),
+    ("en/document.html", include_str!("../../templates/mail/en/document.html")),
+    ("en/return_requested.txt", include_str!("../../templates/mail/en/return_requested.txt")),
+    ("en/return_requested.html", include_str!("../../templates/mail/en/return_requested.html")),
+    ("en/return_received.txt", include_str!("../../templates/mail/en/return_received.txt")),
+    ("en/return_received.html", include_str!("../../templates/mail/en/return_received.html")),
 ];
 
 pub struct JinjaTemplates {

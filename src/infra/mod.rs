@@ -1,4 +1,5 @@
 //! Adapters (server only). Only `state.rs` picks among them.
+pub mod anaf;
 pub mod argon2_hasher;
 pub mod backup;
 pub mod baskets;
@@ -11,6 +12,7 @@ pub mod mail;
 pub mod mail_templates;
 pub mod sessions;
 pub mod memory_cache;
+pub mod pdf;
 pub mod mongo;
 pub mod private;
 pub mod records;

@@ -447,6 +447,21 @@ impl AdminDesk {
         Ok(order)
     }
 
+    /// One step of a return (approve, refuse, receive, refund), recorded in the audit log.
+    pub async fn return_step(&self, actor: &Actor, id: &str, return_id: &str, step: ReturnStep) -> Result<Order, OrderError> {
+        let before = self.order_store.order_by_id(id).await?;
+        let (action, order) = match &step {
+            ReturnStep::Approve => ("return.approve", self.orders.approve_return(id, return_id).await?),
+            ReturnStep::Reject { note } => ("return.reject", self.orders.reject_return(id, return_id, note).await?),
+            ReturnStep::Receive { lines } => ("return.receive", self.orders.receive_return(id, return_id, lines).await?),
+            ReturnStep::Refund { iban } => ("return.refund", self.orders.refund_return(id, return_id, iban.as_deref()).await?),
+        };
+        let r = order.returns.iter().find(|r| r.id == return_id);
+        let what = format!("{} return {return_id}: {}{}", order.number, r.map(|r| r.status.as_str()).unwrap_or("?"), r.filter(|r| r.refund_cents > 0).map(|r| format!(", {} {} refunded", r.refund_cents, order.currency)).unwrap_or_default());
+        self.audit.record(actor, action, id, what, before.as_ref(), Some(&order)).await;
+        Ok(order)
+    }
+
     /// Gives back `amount_cents` of what the customer paid, recorded with its reason.
     pub async fn refund(&self, actor: &Actor, id: &str, amount_cents: i64, reason: &str) -> Result<Order, OrderError> {
         let reason = reason.trim();
@@ -549,7 +564,18 @@ fn from_input(input: ProductInput, id: String, slug: String, images: Vec<crate::
         images,
         status: input.status,
         popularity,
+        vat_rate: input.vat_rate,
+        vat_exemption: input.vat_exemption,
         created_at,
         updated_at: Utc::now(),
     }
+}
+
+/// A step of a return as an admin takes it.
+#[derive(Debug, Clone)]
+pub enum ReturnStep {
+    Approve,
+    Reject { note: String },
+    Receive { lines: Vec<crate::domain::returns::ReceivedLine> },
+    Refund { iban: Option<String> },
 }

@@ -2,7 +2,8 @@
 //! that reports every problem by line before anything is written.
 //!
 //! Product files have one row per variant:
-//! `product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected`.
+//! `product_id,slug,name,description,brand,category,status,attributes,sku,options,price,stock,stock_expected,vat_rate,vat_exemption`
+//! (`vat_rate` 21, 11 or 0, empty for 21; `vat_exemption` the reason a 0 % product is exempt).
 //! `stock_expected` is the stock at export time: change `stock` to change it
 //! (written only if the stock is still `stock_expected`, else the line is
 //! refused: it moved, export again). An existing SKU without
@@ -20,7 +21,7 @@ use crate::ports::{OrderFilter, OrderStore, StoreError, UserStore};
 use crate::services::admin::{AdminCatalog, AdminError};
 use crate::services::audit::Actor;
 
-pub const PRODUCT_COLUMNS: [&str; 13] = ["product_id", "slug", "name", "description", "brand", "category", "status", "attributes", "sku", "options", "price", "stock", "stock_expected"];
+pub const PRODUCT_COLUMNS: [&str; 15] = ["product_id", "slug", "name", "description", "brand", "category", "status", "attributes", "sku", "options", "price", "stock", "stock_expected", "vat_rate", "vat_exemption"];
 
 /// At most this many lines are read from one import.
 pub const MAX_IMPORT_LINES: usize = 20_000;
@@ -90,6 +91,7 @@ fn product_rows(p: &Product) -> Vec<Vec<String>> {
             vec![
                 p.id.clone(), p.slug.clone(), p.name.clone(), p.description.clone(), p.brand.clone(), p.category.clone(), p.status.as_str().to_string(), attributes.clone(),
                 v.sku.clone(), options_text(&v.options), to_decimal(v.price.amount), v.stock.to_string(), v.stock.to_string(),
+                p.vat_rate.to_string(), p.vat_exemption.clone().unwrap_or_default(),
             ]
         })
         .collect()
@@ -261,6 +263,14 @@ fn parse_products(text: &str, errors: &mut Vec<LineError>) -> Vec<Parsed> {
                 BTreeMap::new()
             }),
         };
+        let vat_rate = match get("vat_rate").trim().trim_end_matches('%') {
+            "" => crate::domain::product::standard_vat_rate(),
+            r => r.trim().parse::<i64>().unwrap_or_else(|_| {
+                fail("vat_rate", format!("{r:?} is not a VAT rate: 21, 11 or 0"));
+                crate::domain::product::standard_vat_rate()
+            }),
+        };
+        let vat_exemption = Some(get("vat_exemption")).filter(|r| !r.trim().is_empty());
         let slug = get("slug");
         let input = ProductInput {
             name: get("name"),
@@ -272,6 +282,8 @@ fn parse_products(text: &str, errors: &mut Vec<LineError>) -> Vec<Parsed> {
             attributes,
             variants: vec![],
             stock_expected: None,
+            vat_rate,
+            vat_exemption,
         };
         let mut input = input;
         expect(&mut input);

@@ -325,6 +325,9 @@ fn demo_product_and_color(i: u64) -> (Product, &'static str) {
         variants,
         status: ProductStatus::Active,
         popularity,
+        // books and food are taxed at the reduced rate
+        vat_rate: if matches!(top, "books" | "food") { 11 } else { 21 },
+        vat_exemption: None,
         created_at: created,
         updated_at: created,
     };
@@ -523,7 +526,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             .filter_map(|&i| {
                 let p = &products[i];
                 let v = p.variants.iter().find(|v| v.stock > 0).or(p.variants.first())?;
-                Some(OrderLine { discount_cents: 0,
+                Some(OrderLine { discount_cents: 0, vat_rate: Some(p.vat_rate),
                     sku: v.sku.clone(),
                     product_id: p.id.clone(),
                     slug: p.slug.clone(),
@@ -538,7 +541,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
         if lines.is_empty() {
             continue;
         }
-        let totals = pricing.totals(&lines.iter().map(|l| l.line_total.amount).collect::<Vec<_>>(), ShippingMethod::Standard);
+        let totals = pricing.totals(&lines.iter().map(|l| (l.line_total.amount, l.vat_rate.unwrap_or(pricing.vat_percent))).collect::<Vec<_>>(), ShippingMethod::Standard);
         let number = orders.next_order_number().await?;
         let mut payment = Payment::new(PaymentMethod::Cod, &Money::shop(totals.total));
         if h.status == crate::domain::order::OrderStatus::Delivered {
@@ -557,14 +560,20 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             vat: Money::shop(totals.vat),
             vat_percent: pricing.vat_percent,
             total: Money::shop(totals.total),
-            shipping_address: Address {
-                name: format!("Client {}", h.customer),
-                street: format!("Strada Exemplu {}", 1 + h.customer % 90),
-                city: (*["București", "Cluj-Napoca", "Iași", "Timișoara", "Brașov", "Constanța"].get((h.customer % 6) as usize).unwrap_or(&"București")).into(),
-                postal_code: format!("{:06}", 10_000 + h.customer * 7 % 900_000),
-                country: "RO".into(),
-                phone: format!("07{:08}", h.customer * 7919 % 100_000_000),
+            shipping_address: {
+                let (city, county) = [("București", "RO-B"), ("Cluj-Napoca", "RO-CJ"), ("Iași", "RO-IS"), ("Timișoara", "RO-TM"), ("Brașov", "RO-BV"), ("Constanța", "RO-CT")][(h.customer % 6) as usize];
+                Address {
+                    name: format!("Client {}", h.customer),
+                    street: format!("Strada Exemplu {}", 1 + h.customer % 90),
+                    city: city.into(),
+                    postal_code: format!("{:06}", 10_000 + h.customer * 7 % 900_000),
+                    country: "RO".into(),
+                    phone: format!("07{:08}", h.customer * 7919 % 100_000_000),
+                    county: county.into(),
+                    sector: (county == "RO-B").then_some(1 + (h.customer % 6) as u8),
+                }
             },
+            billing: None,
             payment_method: PaymentMethod::Cod.as_str().into(),
             payment,
             status: h.status,
@@ -572,6 +581,9 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
             idempotency_key: None,
             request_hash: String::new(),
             guest_email: Some(email),
+            returns: vec![],
+            returns_version: 0,
+            returns_open: 0,
             created_at: h.at,
             updated_at: h.at,
         };

@@ -238,6 +238,24 @@ impl From<super::notify::NotifyError> for Failure {
     }
 }
 
+impl From<super::invoices::InvoiceError> for Failure {
+    fn from(e: super::invoices::InvoiceError) -> Self {
+        use super::invoices::InvoiceError;
+        match e {
+            InvoiceError::NotFound => Failure::new(Kind::NotFound, "err-document-not-found"),
+            InvoiceError::Invalid(f) => f.into(),
+            InvoiceError::Fields(f) => Failure::invalid(f),
+            InvoiceError::Store(s) => s.into(),
+            InvoiceError::Efactura(m) => Failure::new(Kind::Unavailable, "err-efactura").arg("message", m),
+            InvoiceError::NotConfigured(m) => Failure::new(Kind::Conflict, "err-efactura").arg("message", m),
+            InvoiceError::Render(m) => {
+                tracing::error!(error = %m, "a document could not be rendered");
+                Failure::new(Kind::Internal, "err-internal")
+            }
+        }
+    }
+}
+
 impl From<super::recommend::RecommendError> for Failure {
     fn from(e: super::recommend::RecommendError) -> Self {
         match e {

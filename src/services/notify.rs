@@ -83,6 +83,8 @@ struct Inner {
     inflight: Arc<tokio::sync::Semaphore>,
     /// Does the work task entries name (the order service's follow-ups).
     tasks: Option<TaskRunner>,
+    /// Where invoices' PDFs are, to attach them to their mail.
+    documents: Option<Arc<dyn crate::ports::DocumentStore>>,
 }
 
 /// Runs the work of a task entry (its topic and data): `Ok` with a note when
@@ -149,14 +151,16 @@ impl Notifier {
         guest_link: Arc<dyn Fn(&str) -> String + Send + Sync>,
     ) -> Self {
         let worker = format!("w_{}", uuid::Uuid::new_v4().simple());
-        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker, inflight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)), tasks: None }))
+        Self(Arc::new(Inner { outbox, users, inventory, catalog, mailer, templates, hooks, settings, secret: secret.to_vec(), guest_link, worker, inflight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)), tasks: None, documents: None }))
     }
 
-    /// Task entries are done by `runner` (set once, while the app is built).
-    pub fn with_tasks(self, runner: TaskRunner) -> Self {
+    /// Task entries are done by `runner`, and invoice mails carry their PDF
+    /// from `documents` (set once, while the app is built).
+    pub fn with_tasks(self, runner: TaskRunner, documents: Arc<dyn crate::ports::DocumentStore>) -> Self {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
                 inner.tasks = Some(runner);
+                inner.documents = Some(documents);
                 Self(Arc::new(inner))
             }
             Err(shared) => {
@@ -313,7 +317,8 @@ impl Notifier {
         let lang = p["lang"].as_str().unwrap_or("ro");
         let ctx = self.context(template, lang, &p, &entry.target).await.map_err(|e| (e, true))?;
         let (subject, text, html) = me.templates.render(template, lang, &ctx).map_err(|e| (e, false))?;
-        let mail = Mail { id: entry.id.clone(), to: entry.target.clone(), subject, text, html };
+        let attachments = self.attachments(template, &p).await.map_err(|e| (e, true))?;
+        let mail = Mail { id: entry.id.clone(), to: entry.target.clone(), subject, text, html, attachments };
         me.mailer.send(&mail).await.map_err(|e| (e, true))?;
         Ok(entry.target.clone())
     }
@@ -350,10 +355,36 @@ impl Notifier {
                     let amount = data["refund_cents"].as_i64().unwrap_or(order.payment.refunded_cents);
                     m.insert("amount".into(), locale.money(amount, &order.currency).into());
                 }
+                if template == "document" {
+                    let d = &data["document"];
+                    let title = locale.t(&format!("doc-kind-{}", d["kind"].as_str().unwrap_or("invoice")));
+                    let date = d["issued_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.format("%d.%m.%Y").to_string()).unwrap_or_default();
+                    m.insert("document".into(), json!({"title": title, "title_lower": title.to_lowercase(), "number": d["number"], "date": date, "total": locale.money(d["total_cents"].as_i64().unwrap_or(0), &order.currency)}));
+                }
+                if let Some(r) = data["return"].as_object() {
+                    let lines: Vec<Value> = r.get("lines").and_then(Value::as_array).into_iter().flatten().map(|l| {
+                        let sku = l["sku"].as_str().unwrap_or_default();
+                        let name = order.lines.iter().find(|o| o.sku == sku).map(|o| o.name.clone()).unwrap_or_else(|| sku.to_string());
+                        json!({"name": name, "quantity": l["quantity"], "received": l["received"]})
+                    }).collect();
+                    m.insert("ret".into(), json!({"id": r.get("id"), "lines": lines}));
+                }
                 m.insert("order".into(), self.order_context(&order, locale));
             }
         }
         Ok(ctx)
+    }
+
+    /// An invoice's or credit note's mail carries its PDF.
+    async fn attachments(&self, template: &str, p: &Value) -> Result<Vec<crate::ports::MailAttachment>, String> {
+        if template != "document" {
+            return Ok(vec![]);
+        }
+        let d = &p["data"]["document"];
+        let id = d["id"].as_str().unwrap_or_default();
+        let Some(docs) = &self.0.documents else { return Err("no document store on this instance".into()) };
+        let pdf = docs.document_file(id, crate::ports::DocFile::Pdf).await.map_err(|e| e.to_string())?.ok_or("the document's PDF is not written yet")?;
+        Ok(vec![crate::ports::MailAttachment { name: format!("{}.pdf", d["number"].as_str().unwrap_or(id)), content_type: "application/pdf".into(), data: pdf }])
     }
 
     fn order_context(&self, o: &Order, locale: Locale) -> Value {
@@ -652,6 +683,9 @@ fn mail_template(e: &Event) -> Option<&'static str> {
         "user.registered" => "welcome",
         "password.reset" => "password_reset",
         "stock.low" => "low_stock",
+        "document.issued" => "document",
+        "order.return_requested" => "return_requested",
+        "order.return_received" => "return_received",
         _ => return None,
     })
 }

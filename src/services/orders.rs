@@ -113,7 +113,7 @@ fn purchasable(views: impl Iterator<Item = SkuView>, skus: &[String]) -> HashMap
 }
 
 fn price_line(p: &SkuView, amount: i64) -> PriceLine {
-    PriceLine { product_id: p.product_id.clone(), category: p.category.clone(), amount }
+    PriceLine { product_id: p.product_id.clone(), category: p.category.clone(), amount, vat_rate: p.vat_rate }
 }
 
 fn line_view(p: &SkuView, quantity: i64, available: i64) -> CartLineView {
@@ -255,7 +255,7 @@ impl CartService {
         let subtotal: i64 = views.iter().map(|l| l.line_total.amount).sum();
         let item_count = views.iter().map(|l| l.quantity).sum();
         let (mut discounts, mut refused) = (Vec::new(), None);
-        let mut totals = self.rules.pricing.totals(&basket.iter().map(|l| l.amount).collect::<Vec<_>>(), method);
+        let mut totals = self.rules.pricing.totals(&basket.iter().map(|l| (l.amount, l.vat_rate)).collect::<Vec<_>>(), method);
         match &self.promotions {
             Some(promotions) if !views.is_empty() => {
                 let customer = cart.owner.strip_prefix("u:").map(Customer::Account);
@@ -429,6 +429,8 @@ pub struct PlaceOrder {
     pub payment_method: PaymentMethod,
     /// A coupon code; `None` uses the cart's (when ordering the cart).
     pub coupon: Option<String>,
+    /// Who it is invoiced to; `None`: the shipping recipient, as a person.
+    pub billing: Option<crate::domain::billing::Billing>,
 }
 
 /// Who places an order: a user, or a guest known by an e-mail address.
@@ -474,6 +476,9 @@ pub struct OrderService {
     pub(super) card: Option<Arc<dyn crate::ports::CardGateway>>,
     /// Settlements the provider reports are recorded here.
     pub(super) audit: Option<crate::services::audit::AuditLog>,
+    /// Runs the fiscal-document tasks an order change writes (an invoice, a
+    /// credit note) at once too, so the shopper sees them straight away.
+    documents: Option<crate::services::notify::TaskRunner>,
 }
 
 impl OrderService {
@@ -495,7 +500,13 @@ impl OrderService {
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>, catalog: Arc<dyn CatalogStore>, carts: CartService) -> Self {
         let rules = carts.rules();
         let guest_key = Arc::new(rand_key());
-        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, guest_keys_before: Arc::default(), payments: Arc::new(PaymentRules::default()), card: None, audit: None }
+        Self { orders, inventory, catalog, carts, rules, popularity: None, guest_key, guest_keys_before: Arc::default(), payments: Arc::new(PaymentRules::default()), card: None, audit: None, documents: None }
+    }
+
+    /// Fiscal-document tasks run by `runner` right after the change that calls for them.
+    pub fn with_document_tasks(mut self, runner: crate::services::notify::TaskRunner) -> Self {
+        self.documents = Some(runner);
+        self
     }
 
     pub fn with_payments(mut self, payments: PaymentRules) -> Self {
@@ -608,7 +619,13 @@ impl OrderService {
     }
 
     async fn place_stored(&self, buyer: &Buyer, req: PlaceOrder) -> Result<(Order, bool), OrderError> {
-        let address = req.shipping_address.validate().map_err(OrderError::Invalid)?;
+        // every problem of the address and the buyer at once
+        let address = req.shipping_address.validate();
+        let billing = req.billing.as_ref().map(|b| b.validate()).transpose();
+        let (address, billing) = match (address, billing) {
+            (Ok(a), Ok(b)) => (a, b.filter(|b| *b != crate::domain::billing::Billing::default())),
+            (a, b) => return Err(OrderError::Invalid(a.err().into_iter().flatten().chain(b.err().into_iter().flatten()).collect())),
+        };
         let key = req.idempotency_key.trim().to_string();
         if key.is_empty() || key.len() > 200 {
             return Err(FieldError::coded("field-idempotency-key", "Idempotency-Key", &[]).into());
@@ -620,6 +637,9 @@ impl OrderService {
         let from_cart = req.items.is_none();
         // the request as sent (not the cart's current contents) identifies a replay
         let mut basis = serde_json::to_string(&(&address, req.shipping_method, &req.items)).unwrap_or_default();
+        if let Some(b) = &billing {
+            basis.push_str(&serde_json::to_string(b).unwrap_or_default());
+        }
         if req.payment_method != PaymentMethod::Cod {
             basis.push_str(req.payment_method.as_str());
         }
@@ -680,6 +700,7 @@ impl OrderService {
                 quantity: *qty,
                 line_total: Money::new(v.price.amount * qty, &v.price.currency),
                 discount_cents: 0,
+                vat_rate: Some(p.vat_rate),
             });
             basket.push(price_line(p, v.price.amount * qty));
         }
@@ -696,7 +717,7 @@ impl OrderService {
                 (priced.totals, priced.applied)
             }
             None if coupon.is_some() => return Err(OrderError::Coupon { refusal: Refusal::Unknown, field: "coupon" }),
-            None => (self.rules.pricing.totals(&basket.iter().map(|l| l.amount).collect::<Vec<_>>(), req.shipping_method), Vec::new()),
+            None => (self.rules.pricing.totals(&basket.iter().map(|l| (l.amount, l.vat_rate)).collect::<Vec<_>>(), req.shipping_method), Vec::new()),
         };
         let now = Utc::now();
         let number = self.orders.next_order_number().await?;
@@ -716,6 +737,7 @@ impl OrderService {
             vat_percent: self.rules.pricing.vat_percent,
             total: Money::shop(totals.total),
             shipping_address: address,
+            billing,
             payment_method: req.payment_method.as_str().into(),
             payment: Payment::new(req.payment_method, &Money::shop(totals.total)),
             status: OrderStatus::Pending,
@@ -723,6 +745,9 @@ impl OrderService {
             idempotency_key: Some(key.clone()),
             request_hash: request_hash.clone(),
             guest_email: buyer.guest_email.clone(),
+            returns: vec![],
+            returns_version: 0,
+            returns_open: 0,
             created_at: now,
             updated_at: now,
         };
@@ -814,7 +839,34 @@ impl OrderService {
     /// its guards hold), with what the change announces and the work that
     /// must follow it (mails, webhooks, tasks) in the same write.
     pub(super) async fn write(&self, before: &Order, after: &Order, patch: &crate::domain::patch::Patch) -> Result<bool, StoreError> {
-        self.orders.update_order(&after.id, patch, &order_events(before, after)).await
+        let events = order_events(before, after);
+        if !self.orders.update_order(&after.id, patch, &events).await? {
+            return Ok(false);
+        }
+        self.follow_up(&events).await;
+        Ok(true)
+    }
+
+    /// Runs a change's document and restock tasks at once (best effort: the
+    /// outbox has them too and repeats them until they are done).
+    async fn follow_up(&self, events: &[crate::domain::outbox::OutboxEntry]) {
+        use crate::domain::outbox::{tasks, EntryKind};
+        for e in events.iter().filter(|e| e.kind == EntryKind::Task) {
+            let Ok(data) = serde_json::from_str::<serde_json::Value>(&e.payload) else { continue };
+            let outcome = if tasks::is_document_task(&e.topic) {
+                match &self.documents {
+                    Some(run) => run(e.topic.clone(), data).await,
+                    None => continue,
+                }
+            } else if e.topic == tasks::RETURN_RESTOCK {
+                self.restock_return(data["order_id"].as_str().unwrap_or_default(), data["return_id"].as_str().unwrap_or_default()).await.map(|_| String::new()).map_err(|e| e.to_string())
+            } else {
+                continue;
+            };
+            if let Err(err) = outcome {
+                tracing::warn!(task = %e.id, error = %err, "not done yet; the outbox retries it");
+            }
+        }
     }
 
     async fn replay(&self, user_id: &str, key: &str, request_hash: &str) -> Result<Option<Order>, OrderError> {
@@ -916,6 +968,10 @@ impl OrderService {
             tasks::REFUND => {
                 self.reconcile_refund(&text("order_id"), &text("refund_id")).await?;
                 Ok("refund reconciled with the provider".into())
+            }
+            tasks::RETURN_RESTOCK => {
+                self.restock_return(&text("order_id"), &text("return_id")).await?;
+                Ok("returned units back in stock".into())
             }
             other => Err(StoreError::Other(format!("unknown task {other}")).into()),
         }

@@ -68,7 +68,8 @@ page_error_through_failure!(
     crate::services::notify::NotifyError,
     crate::services::recommend::RecommendError,
     crate::services::promotions::PromoError,
-    crate::services::privacy::PrivacyError
+    crate::services::privacy::PrivacyError,
+    crate::services::invoices::InvoiceError
 );
 
 #[cfg(feature = "ssr")]
@@ -309,6 +310,51 @@ pub struct OrderPageData {
     pub bank: Option<crate::domain::payment::BankAccount>,
     pub pay_by: Option<chrono::DateTime<chrono::Utc>>,
     pub card: Option<CardPayment>,
+    /// Its invoice and credit notes, oldest first (`None`: they could not be read just now).
+    pub documents: Option<Vec<OrderDocument>>,
+    /// Whether its products may be sent back now (the right of withdrawal).
+    pub return_window: ReturnWindow,
+}
+
+/// An invoice or a credit note as an order's page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDocument {
+    pub kind: crate::domain::invoice::DocKind,
+    /// The series and number (`VTR000042`).
+    pub number: String,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// With VAT, in minor units: the order's total, or what a credit note gives back.
+    pub total_cents: i64,
+    pub currency: String,
+    /// The PDF's address (a guest's carries the order's link token).
+    pub pdf: String,
+}
+
+/// Whether an order's products may be sent back now (OUG 34/2014), and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum ReturnWindow {
+    /// Yes: shipped (`until` unknown yet: 14 days from delivery) or delivered until `until`.
+    Open { until: Option<chrono::DateTime<chrono::Utc>> },
+    /// Not before it ships (until then it can be cancelled).
+    NotShipped,
+    /// The 14 days after delivery ended on `ended`.
+    Passed { ended: Option<chrono::DateTime<chrono::Utc>> },
+    /// Cancelled or expired: nothing to return.
+    Closed,
+}
+
+impl ReturnWindow {
+    pub fn of(order: &Order, now: chrono::DateTime<chrono::Utc>) -> Self {
+        use crate::domain::order::OrderStatus as S;
+        if order.may_return(now) {
+            return ReturnWindow::Open { until: order.return_deadline() };
+        }
+        match order.status {
+            S::Delivered => ReturnWindow::Passed { ended: order.return_deadline() },
+            S::Cancelled | S::Expired => ReturnWindow::Closed,
+            _ => ReturnWindow::NotShipped,
+        }
+    }
 }
 
 /// What the browser's card form needs (the order's owner only, while its payment is open).
@@ -323,7 +369,7 @@ pub struct CardPayment {
 /// (a shopper coming back from paying sees it paid even if the provider's
 /// webhook is late). `owner`: the form with the payment's secret is shown.
 #[cfg(feature = "ssr")]
-async fn order_page(app: &crate::state::AppState, order: Order, owner: bool) -> Result<OrderPageData, crate::services::orders::OrderError> {
+async fn order_page(app: &crate::state::AppState, order: Order, owner: bool, token: Option<&str>) -> Result<OrderPageData, crate::services::orders::OrderError> {
     use crate::domain::{order::OrderStatus, payment::PaymentMethod};
     let mut order = app.orders.card_checkout(order, owner).await?;
     let rules = app.orders.payments();
@@ -337,12 +383,29 @@ async fn order_page(app: &crate::state::AppState, order: Order, owner: bool) -> 
         (Some(client_secret), Some((publishable_key, script_url))) => Some(CardPayment { publishable_key, script_url, client_secret }),
         _ => None,
     };
+    // read after the payment caught up: a card just paid may have its invoice already
+    let documents = match app.invoicing.of_order(&order.id).await {
+        Ok(docs) => Some(docs.iter().map(|d| order_document(d, token)).collect()),
+        Err(e) => {
+            tracing::warn!(error = %e, order = %order.id, "the order's documents could not be read");
+            None
+        }
+    };
     Ok(OrderPageData {
         bank: rules.bank_account.clone().filter(|_| waiting && order.payment.method == PaymentMethod::BankTransfer),
         pay_by: pay_by.filter(|_| waiting),
         card,
+        documents,
+        return_window: ReturnWindow::of(&order, chrono::Utc::now()),
         order,
     })
+}
+
+#[cfg(feature = "ssr")]
+fn order_document(d: &crate::domain::invoice::Document, token: Option<&str>) -> OrderDocument {
+    // the API's view makes the file addresses (with a guest's token)
+    let v = crate::edge::documents::DocumentView::of(d, token);
+    OrderDocument { kind: v.kind, number: v.number, issued_at: v.issued_at, total_cents: v.total_cents, currency: v.currency, pdf: v.pdf }
 }
 
 #[server]
@@ -357,7 +420,7 @@ pub async fn get_my_order(id: String) -> Result<PageResult<OrderPageData>, Serve
         Err(e) => return Ok(Err(e.into())),
     };
     let owner = order.user_id == principal.user.id;
-    Ok(order_page(&app, order, owner).await.map_err(PageError::from))
+    Ok(order_page(&app, order, owner, None).await.map_err(PageError::from))
 }
 
 /// A guest's order through its link (`/orders/<id>?token=…`); anything else is not found.
@@ -368,5 +431,56 @@ pub async fn get_guest_order(id: String, token: String) -> Result<PageResult<Ord
         Ok(o) => o,
         Err(e) => return Ok(Err(e.into())),
     };
-    Ok(order_page(&app, order, true).await.map_err(PageError::from))
+    Ok(order_page(&app, order, true, Some(&token)).await.map_err(PageError::from))
+}
+
+// ------------------------------------------------------------------ the shop's legal identity
+
+/// Who sells (the footer, the withdrawal form) and where consumers turn in a dispute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ShopLegal {
+    /// `None`: the identity could not be read just now.
+    pub seller: Option<SellerIdentity>,
+    /// ANPC's alternative dispute resolution (SAL).
+    pub sal_url: String,
+    /// The EU's online dispute resolution (SOL), when the shop links it.
+    pub sol_url: Option<String>,
+}
+
+/// The seller as a consumer reads it (the trader's identity the law asks shops to show).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SellerIdentity {
+    pub name: String,
+    /// `RO` + CUI for a VAT payer, else the CUI.
+    pub tax_id: String,
+    pub reg_com: String,
+    /// One line: street, postal code and city, county (or Bucharest's sector).
+    pub address: String,
+    pub email: String,
+    pub phone: String,
+}
+
+#[cfg(feature = "ssr")]
+impl From<&crate::domain::billing::Seller> for SellerIdentity {
+    fn from(s: &crate::domain::billing::Seller) -> Self {
+        let place = crate::domain::order::Address { county: s.county.clone(), sector: s.sector, ..Default::default() };
+        let region = crate::domain::invoice::printed_region(&place);
+        let town = [s.postal_code.as_str(), s.city.as_str()].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let address = [s.street.as_str(), town.as_str(), region.as_str()].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(", ");
+        SellerIdentity { name: s.name.clone(), tax_id: s.tax_id(), reg_com: s.reg_com.clone(), address, email: s.email.clone(), phone: s.phone.clone() }
+    }
+}
+
+#[server]
+pub async fn get_shop_legal() -> Result<ShopLegal, ServerFnError> {
+    let app = app()?;
+    let seller = match app.invoicing.seller().await {
+        Ok((s, _)) => Some(SellerIdentity::from(&s)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the seller's identity could not be read");
+            None
+        }
+    };
+    let c = &app.config.invoicing;
+    Ok(ShopLegal { seller, sal_url: c.sal_url.clone(), sol_url: c.sol_url.clone().filter(|u| !u.trim().is_empty()) })
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod fns;
 pub mod orders;
 pub mod shop;
+pub mod withdrawal;
 
 use leptos::prelude::*;
 
@@ -138,11 +139,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/outbox") view=admin::outbox::OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/webhooks") view=admin::outbox::WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/promotions") view=admin::promotions::PromotionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/documents") view=admin::documents::DocumentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/invoicing") view=admin::documents::InvoicingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/returns") view=admin::documents::ReturnsPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=orders::CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders/:id") view=orders::OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=orders::GuestOrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/withdrawal") view=super::withdrawal::WithdrawalPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -27,6 +27,10 @@ pub(super) fn routes() -> Vec<(&'static str, Access, MethodRouter<ServerState>)>
         ("/admin/products/recommendations", Access::ADMIN, post(admin_product_recs)),
         ("/admin/promotions/save", Access::ADMIN, post(admin_promotion_save)),
         ("/admin/promotions/active", Access::ADMIN, post(admin_promotion_active)),
+        ("/admin/orders/returns", Access::ADMIN, post(admin_return_step)),
+        ("/admin/documents/regenerate", Access::ADMIN, post(admin_document_regenerate)),
+        ("/admin/invoicing/seller", Access::ADMIN, post(admin_seller_save)),
+        ("/admin/invoicing/token", Access::ADMIN, post(admin_efactura_token)),
     ]
 }
 
@@ -424,5 +428,110 @@ async fn admin_promotion_active(State(app): State<AppState>, axum::Extension(cal
     match app.promotions.set_active(&one(&p, "id"), active, &actor).await {
         Ok(_) => back("/admin/promotions", &[("notice", if active { "promotion-resumed" } else { "promotion-paused" })]),
         Err(e) => super::refused(e, "/admin/promotions"),
+    }
+}
+
+/// A return's step from the order page: `action` is approve, reject (`note`),
+/// receive (`qty_<sku>`, `cond_<sku>`) or refund (`iban`).
+async fn admin_return_step(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let (order_id, return_id) = (get("order_id"), get("return_id"));
+    let to = format!("{}#returns", order_page(&order_id));
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    use crate::services::admin::ReturnStep;
+    let step = match get("action").as_str() {
+        "approve" => ReturnStep::Approve,
+        "reject" => ReturnStep::Reject { note: get("note") },
+        "receive" => ReturnStep::Receive {
+            lines: form
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("qty_").map(|sku| (sku, v)))
+                .map(|(sku, v)| crate::domain::returns::ReceivedLine { sku: sku.to_string(), quantity: v.trim().parse().unwrap_or(-1), condition: get(&format!("cond_{sku}")) })
+                .collect(),
+        },
+        "refund" => ReturnStep::Refund { iban: Some(get("iban")).filter(|i| !i.is_empty()) },
+        _ => return back(&to, &[("error", "err-try-again")]),
+    };
+    match app.desk.return_step(&actor, &order_id, &return_id, step).await {
+        Ok(o) => {
+            let status = o.returns.iter().find(|r| r.id == return_id).map(|r| r.status.as_str()).unwrap_or_default();
+            back(&order_page(&order_id), &[("notice", &notice("msg-return-step", &[("id", &return_id), ("status", status)]))])
+        }
+        Err(e) => super::refused(e, &order_page(&order_id)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RegenerateForm {
+    #[serde(default)]
+    document_id: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn admin_document_regenerate(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<RegenerateForm>) -> Response {
+    let to = crate::domain::text::local_path(&f.back).filter(|p| p.starts_with("/admin/")).unwrap_or_else(|| "/admin/documents".to_string());
+    let actor = match admin_actor(&caller, &to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.invoicing.regenerate(&actor, &f.document_id).await {
+        Ok(d) => back(&to, &[("notice", &notice("msg-document-regenerated", &[("number", &d.full_number())]))]),
+        Err(e) => super::refused(e, &to),
+    }
+}
+
+async fn admin_seller_save(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let to = "/admin/invoicing";
+    let actor = match admin_actor(&caller, to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string()).unwrap_or_default();
+    let seller = crate::domain::billing::Seller {
+        name: get("name"),
+        cui: get("cui"),
+        reg_com: get("reg_com"),
+        street: get("street"),
+        city: get("city"),
+        county: get("county"),
+        sector: get("sector").trim().parse().ok(),
+        postal_code: get("postal_code"),
+        iban: get("iban"),
+        bank: get("bank"),
+        vat_payer: get("vat_payer") == "true",
+        email: get("email"),
+        phone: get("phone"),
+        capital: get("capital"),
+    };
+    match app.invoicing.save_seller(&actor, &seller).await {
+        Ok(_) => back(to, &[("notice", "msg-seller-saved")]),
+        Err(e) => {
+            // the typed values come back with the errors
+            let keep: Vec<(&str, &str)> = form.iter().filter(|(k, _)| k != "vat_payer").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            super::refused_fields(e, to, &keep)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    refresh_token: String,
+}
+
+async fn admin_efactura_token(State(app): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, Form(f): Form<TokenForm>) -> Response {
+    let to = "/admin/invoicing";
+    let actor = match admin_actor(&caller, to) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.invoicing.set_refresh_token(&actor, &f.refresh_token).await {
+        Ok(until) => back(to, &[("notice", &notice("msg-efactura-token-saved", &[("date", &until.format("%d.%m.%Y").to_string())]))]),
+        Err(crate::services::invoices::InvoiceError::Efactura(m) | crate::services::invoices::InvoiceError::NotConfigured(m)) => back(to, &[("error", &notice("err-efactura", &[("message", &m)]))]),
+        Err(e) => super::refused_fields(e, to, &[]),
     }
 }

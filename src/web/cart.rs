@@ -174,6 +174,24 @@ pub struct CheckoutForm {
     country: String,
     #[serde(default)]
     phone: String,
+    /// ISO 3166-2:RO code of the county.
+    #[serde(default)]
+    county: String,
+    /// Bucharest's sector, 1–6 (empty elsewhere).
+    #[serde(default)]
+    sector: String,
+    /// `person` (the default) or `company`.
+    #[serde(default)]
+    billing_type: String,
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    cui: String,
+    #[serde(default)]
+    reg_com: String,
+    /// The company's registered office as ANAF's register gave it (JSON; the shipping address when absent).
+    #[serde(default)]
+    billing_address: String,
     #[serde(default)]
     shipping_method: String,
     #[serde(default)]
@@ -195,15 +213,34 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
             Err(e) => return server_error(e),
         },
     };
-    let address = Address { name: f.name.clone(), street: f.street.clone(), city: f.city.clone(), postal_code: f.postal_code.clone(), country: f.country.clone(), phone: f.phone.clone() };
+    let address = Address {
+        name: f.name.clone(),
+        street: f.street.clone(),
+        city: f.city.clone(),
+        postal_code: f.postal_code.clone(),
+        country: f.country.clone(),
+        phone: f.phone.clone(),
+        county: f.county.clone(),
+        // an unreadable sector is no sector: the address check says so next to the field
+        sector: f.sector.trim().parse().ok(),
+    };
+    let billing = (f.billing_type == "company").then(|| crate::domain::billing::Billing {
+        kind: crate::domain::billing::BuyerKind::Company,
+        company_name: f.company_name.clone(),
+        cui: f.cui.clone(),
+        reg_com: f.reg_com.clone(),
+        address: serde_json::from_str::<Address>(&f.billing_address).ok(),
+        ..Default::default()
+    });
     let method = ShippingMethod::parse(&f.shipping_method).unwrap_or_default();
     let payment_method = match crate::domain::payment::PaymentMethod::from_input(Some(&f.payment_method)) {
         Ok(m) => m,
         Err(e) => return super::refused_fields(e, "/checkout", &[]),
     };
-    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone(), payment_method, coupon: None };
+    let req = PlaceOrder { shipping_address: address, shipping_method: method, items: None, idempotency_key: f.idempotency_key.clone(), payment_method, coupon: None, billing };
     let keep: Vec<(&str, &str)> = vec![
         ("name", &f.name), ("street", &f.street), ("city", &f.city), ("postal_code", &f.postal_code), ("country", &f.country), ("phone", &f.phone),
+        ("county", &f.county), ("sector", &f.sector), ("billing_type", &f.billing_type), ("company_name", &f.company_name), ("cui", &f.cui), ("reg_com", &f.reg_com),
         ("shipping_method", method.as_str()), ("email", &f.email), ("payment_method", &f.payment_method),
     ];
     let placed = match (&caller.0, &guest_cart_id) {
@@ -219,7 +256,14 @@ async fn checkout(State(app): State<AppState>, axum::Extension(caller): axum::Ex
             back("/cart", &[("error", &link_message("msg-ran-out", &[("items".into(), skus)]))])
         }
         Err(OrderError::EmptyCart) => Redirect::to("/cart").into_response(),
-        Err(e) => super::refused_fields(e, "/checkout", &keep),
+        Err(e) => {
+            // the form names the buyer's fields without their `billing.` prefix
+            let mut f = super::renamed(e, "billing.company_name", "company_name");
+            for (from, to) in [("billing.cui", "cui"), ("billing.reg_com", "reg_com")] {
+                f = super::renamed(f, from, to);
+            }
+            super::refused_fields(f, "/checkout", &keep)
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use vitrina::domain::product::Product;
 use vitrina::domain::query::CatalogQuery;
 use vitrina::infra::mongo::MongoStore;
 use vitrina::infra::sqlite::{SqliteStore, SqliteDb};
-use vitrina::ports::{AuditStore, CartStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, PromotionStore, RecommendStore, TokenStore, UserStore};
+use vitrina::ports::{AuditStore, CartStore, DocumentStore, CatalogStore, InventoryStore, KeyValueStore, OrderStore, OutboxStore, PromotionStore, RecommendStore, TokenStore, UserStore};
 use vitrina::state::AppState;
 
 /// A service address the test script provides (it starts nx-27017, Redis and
@@ -61,6 +61,7 @@ pub trait AllStores:
     + OutboxStore
     + RecommendStore
     + PromotionStore
+    + DocumentStore
 {
 }
 impl<T> AllStores for T where
@@ -75,6 +76,7 @@ impl<T> AllStores for T where
         + OutboxStore
         + RecommendStore
         + PromotionStore
+        + DocumentStore
         + ?Sized
 {
 }
@@ -156,7 +158,7 @@ pub async fn mongo_store(prefix: &str) -> Option<Arc<MongoStore>> {
 
 /// A valid Romanian shipping address.
 pub fn address() -> vitrina::domain::order::Address {
-    vitrina::domain::order::Address { name: "Ana Pop".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40 712 345 678".into() }
+    vitrina::domain::order::Address { name: "Ana Pop".into(), street: "Str. Lunga 1".into(), city: "Cluj".into(), postal_code: "400001".into(), country: "RO".into(), phone: "+40 712 345 678".into(), county: "RO-CJ".into(), sector: None }
 }
 
 /// Every adapter, in the order the suites run them.
@@ -306,4 +308,40 @@ where
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The stand-in of ANAF's services (`tests/support/anaf_standin.py`): e-Factura, OAuth, the VAT register.
+pub fn anaf_url() -> Option<String> {
+    service("VITRINA_TEST_ANAF_URL", "ANAF stand-in")
+}
+
+/// The fatal failures of a UBL document under the official EN 16931 + CIUS-RO
+/// rules (the stand-in runs the published XSLT); empty: it passes.
+pub async fn fatal_failures(xml: &[u8]) -> Vec<String> {
+    let anaf = anaf_url().expect("the ANAF stand-in validates documents");
+    let res = reqwest::Client::new().post(format!("{anaf}/_validate")).body(xml.to_vec()).send().await.expect("the validator answers");
+    let v: serde_json::Value = res.json().await.expect("the validator's JSON");
+    v["fatal"].as_array().expect("a list of fatal failures").iter().map(|f| f.as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// Points a config's invoicing at the ANAF stand-in (e-Factura with a fresh
+/// refresh token, the VAT register). Returns the stand-in's base URL.
+pub fn with_anaf(config: &mut Config, anaf: &str) {
+    config.invoicing.vat_register_url = format!("{anaf}/api/PlatitorTvaRest/v9/tva");
+    config.invoicing.efactura = vitrina::config::EfacturaConfig {
+        api_url: format!("{anaf}/test/FCTEL/rest"),
+        token_url: format!("{anaf}/anaf-oauth2/v1/token"),
+        client_id: Some("vitrina-tests".into()),
+        client_secret: Some("secret".into()),
+        refresh_token: Some(format!("seed-{}", uuid::Uuid::new_v4().simple())),
+        environment: "test".into(),
+    };
+}
+
+/// A browser signed in as `email` (registered with `PASSWORD`): cookies kept, redirects not followed.
+pub async fn admin_session(app: &TestApp, email: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = browser.post(format!("{}/login", app.base)).form(&[("email", email), ("password", PASSWORD)]).send().await.unwrap();
+    assert!(res.status().is_redirection(), "signed in as {email}: {}", res.status());
+    browser
 }

@@ -44,6 +44,7 @@ impl MongoStore {
             ("changed", IndexModel::builder().keys(doc! { "changed_ms": 1 }).build()),
         ];
         let (promotions, redemptions) = (self.promotions_coll(), self.redemptions());
+        let documents = self.database().collection::<Document>(super::documents::DOCUMENTS);
         let mut indexes: Vec<(&Collection<Document>, &str, IndexModel)> =
             products.into_iter().map(|(what, model)| (&self.products, what, model)).collect();
         indexes.extend([
@@ -77,6 +78,7 @@ impl MongoStore {
             (&self.orders, "user created", IndexModel::builder().keys(doc! { "user_id": 1, "created_ts": -1 }).build()),
             (&self.orders, "status created", IndexModel::builder().keys(doc! { "status": 1, "created_ts": 1 }).build()),
             (&self.orders, "guest e-mail", IndexModel::builder().keys(doc! { "doc.guest_email": 1 }).options(IndexOptions::builder().sparse(true).build()).build()),
+            (&self.orders, "open returns", IndexModel::builder().keys(doc! { "doc.returns_open": 1 }).options(IndexOptions::builder().sparse(true).build()).build()),
             (&self.inventory, "stock", IndexModel::builder().keys(doc! { "stock": 1 }).build()),
             (&self.audit, "newest", IndexModel::builder().keys(doc! { "at_ts": -1 }).build()),
             (&self.outbox, "due", IndexModel::builder().keys(doc! { "status": 1, "next_ms": 1 }).build()),
@@ -86,6 +88,9 @@ impl MongoStore {
             (&promotions, "newest", IndexModel::builder().keys(doc! { "created_ms": -1 }).build()),
             (&redemptions, "order", IndexModel::builder().keys(doc! { "order_id": 1 }).build()),
             (&redemptions, "live", IndexModel::builder().keys(doc! { "released": 1, "promotion_id": 1 }).build()),
+            (&documents, "number unique", IndexModel::builder().keys(doc! { "series": 1, "number": 1 }).options(unique()).build()),
+            (&documents, "one per purpose", IndexModel::builder().keys(doc! { "order_id": 1, "kind": 1, "reference": 1 }).options(unique()).build()),
+            (&documents, "e-Factura state", IndexModel::builder().keys(doc! { "efactura": 1, "issued_ms": 1 }).build()),
         ]);
         for (collection, what, model) in indexes {
             if let Err(e) = collection.create_index(model).await {

@@ -57,6 +57,7 @@ mod audit;
 mod carts;
 mod catalog;
 mod codec;
+mod documents;
 mod indexes;
 mod inventory;
 mod orders;

@@ -110,6 +110,9 @@ impl OrderStore for MongoStore {
         if let Some(email) = &f.guest_email {
             filter.insert("doc.guest_email", email.to_lowercase());
         }
+        if f.with_open_returns {
+            filter.insert("doc.returns_open", doc! { "$gt": 0 });
+        }
         if !created.is_empty() {
             filter.insert("created_ts", created);
         }

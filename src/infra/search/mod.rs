@@ -98,6 +98,8 @@ struct Doc {
     in_stock: bool,
     popularity: i64,
     created_ms: i64,
+    /// The product's VAT rate (percent), for cart lines.
+    vat_rate: u8,
     categories: Vec<String>,
     /// (word id, field) and (stem id, field) pairs, to take the document out again.
     /// Word and stem ids with their field in the low two bits (`id << 2 | field`).
@@ -213,6 +215,7 @@ impl Inner {
             price: p.min_price().amount,
             in_stock: p.in_stock(),
             popularity: p.popularity,
+            vat_rate: p.vat_rate.clamp(0, 100) as u8,
             created_ms: p.created_at.timestamp_millis(),
             categories: p.category_paths(),
             words: Vec::new(),
@@ -635,6 +638,7 @@ impl SearchIndex for RoaringIndex {
                     image_url: doc.summary.image_url.clone(),
                     status: doc.status,
                     variant: serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).ok()?.into_iter().nth(*i as usize)?,
+                    vat_rate: doc.vat_rate as i64,
                 })
             })
             .collect()

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod catalog;
+mod documents;
 mod orders;
 mod outbox;
 mod recommend;
@@ -122,6 +123,8 @@ CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_ts DESC);
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_ts);
 -- a guest's orders by their e-mail (an erasure finds them)
 CREATE INDEX IF NOT EXISTS orders_guest ON orders(json_extract(doc, '$.guest_email')) WHERE json_extract(doc, '$.guest_email') IS NOT NULL;
+-- orders with returns to handle (the panel's list)
+CREATE INDEX IF NOT EXISTS orders_open_returns ON orders(json_extract(doc, '$.returns_open')) WHERE json_extract(doc, '$.returns_open') > 0;
 CREATE TABLE IF NOT EXISTS ordered_products (
     product_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
@@ -208,6 +211,25 @@ CREATE TABLE IF NOT EXISTS promotion_redemptions (
     PRIMARY KEY (order_id, promotion_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS promotion_redemptions_live ON promotion_redemptions(released, promotion_id);
+-- invoices and credit notes: one number per series, one document per order, kind and reference
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    series TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    issued_ms INTEGER NOT NULL,
+    efactura TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    xml TEXT,
+    pdf BLOB,
+    answer BLOB,
+    UNIQUE (series, number),
+    UNIQUE (order_id, kind, reference)
+);
+CREATE INDEX IF NOT EXISTS documents_order ON documents(order_id);
+CREATE INDEX IF NOT EXISTS documents_efactura ON documents(efactura, issued_ms);
 "#;
 
 pub struct SqliteDb {

@@ -38,7 +38,7 @@ impl InventoryStore for SqliteStore {
         let (order_id, sku) = (order_id.to_string(), sku.to_string());
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(other)?;
                 let held: Option<i64> =
                     tx.query_row("SELECT qty FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku], |r| r.get(0)).optional().map_err(other)?;
                 if held.is_some() {
@@ -64,7 +64,7 @@ impl InventoryStore for SqliteStore {
         let (order_id, sku) = (order_id.to_string(), sku.to_string());
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(other)?;
                 let held: Option<i64> =
                     tx.query_row("SELECT qty FROM holds WHERE order_id = ? AND sku = ?", params![order_id, sku], |r| r.get(0)).optional().map_err(other)?;
                 if let Some(q) = held {
@@ -90,7 +90,7 @@ impl InventoryStore for SqliteStore {
         let (order_id, sku) = (order_id.to_string(), sku.to_string());
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(other)?;
                 let inserted = tx.execute("INSERT OR IGNORE INTO returns (order_id, sku, qty) VALUES (?, ?, ?)", params![order_id, sku, qty]).map_err(other)?;
                 if inserted == 1 {
                     tx.execute("UPDATE inventory SET stock = stock + ? WHERE sku = ?", params![qty, sku]).map_err(other)?;
@@ -243,7 +243,7 @@ impl OrderStore for SqliteStore {
         let (id, patch, events) = (id.to_string(), patch.clone(), events.to_vec());
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(other)?;
                 let n = patch_row(&tx, Kind::Order, "orders", "id", &id, &patch, ORDER_MIRRORS)?;
                 // the announcements commit with the change, or neither does
                 if n == 1 {
@@ -289,6 +289,10 @@ impl OrderStore for SqliteStore {
                     cond.push("json_extract(doc, '$.guest_email') = ?".into());
                     args.push(rusqlite::types::Value::Text(email.to_lowercase()));
                 }
+                if f.with_open_returns {
+                    // the expression of index `orders_open_returns`
+                    cond.push("json_extract(doc, '$.returns_open') > 0".into());
+                }
                 let cond = cond.join(" AND ");
                 let total: i64 = c
                     .query_row(&format!("SELECT COUNT(*) FROM orders WHERE {cond}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
@@ -326,7 +330,7 @@ impl OrderStore for SqliteStore {
         let ids = product_ids.to_vec();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(other)?;
                 for id in &ids {
                     tx.execute("INSERT OR IGNORE INTO ordered_products (product_id) VALUES (?)", [id]).map_err(other)?;
                 }

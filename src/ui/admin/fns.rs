@@ -45,10 +45,39 @@ pub async fn admin_check() -> Result<PageResult<()>, ServerFnError> {
     Ok(Ok(()))
 }
 
+/// The dashboard's figures and what the law still asks of the shop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminHome {
+    pub dashboard: Dashboard,
+    pub compliance: Compliance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compliance {
+    pub efactura: crate::domain::invoice::EfacturaStatus,
+    /// Invoices would go out with the demo identity.
+    pub seller_demo: bool,
+    pub returns_open: u64,
+    /// Open returns whose refund is due within 3 days (or overdue).
+    pub returns_due_soon: u64,
+}
+
 #[server]
-pub async fn admin_dashboard() -> Result<PageResult<Dashboard>, ServerFnError> {
+pub async fn admin_dashboard() -> Result<PageResult<AdminHome>, ServerFnError> {
     let (app, _) = guard!();
-    Ok(app.desk.dashboard(chrono::Utc::now()).await.map_err(PageError::from))
+    let now = chrono::Utc::now();
+    let dashboard = match app.desk.dashboard(now).await {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let compliance = async {
+        let efactura = app.invoicing.efactura_status().await?;
+        let (_, source) = app.invoicing.seller().await?;
+        let open = app.orders.open_returns(500).await.map_err(|e| crate::services::invoices::InvoiceError::Efactura(e.to_string()))?;
+        let soon = open.iter().filter(|(_, r)| r.refund_due - now < chrono::Duration::days(3)).count() as u64;
+        Ok::<_, crate::services::invoices::InvoiceError>(Compliance { efactura, seller_demo: source == crate::domain::invoice::SellerSource::Demo, returns_open: open.len() as u64, returns_due_soon: soon })
+    };
+    Ok(compliance.await.map(|compliance| AdminHome { dashboard, compliance }).map_err(PageError::from))
 }
 
 /// One page of the product list: `q`, `category`, `status`, `page` as in the admin API.
@@ -143,6 +172,9 @@ pub struct AdminOrderRow {
     pub customer_email: String,
     /// The customer ordered without an account.
     pub guest: bool,
+    /// Its invoice and credit notes (the detail page only).
+    #[serde(default)]
+    pub documents: Vec<crate::domain::invoice::Document>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,7 +187,7 @@ pub struct AdminOrderList {
 
 #[cfg(feature = "ssr")]
 async fn rows(app: &crate::state::AppState, orders: Vec<Order>) -> Result<Vec<AdminOrderRow>, PageError> {
-    Ok(app.desk.with_customers(orders).await.map_err(PageError::from)?.into_iter().map(|(order, customer_email, guest)| AdminOrderRow { order, customer_email, guest }).collect())
+    Ok(app.desk.with_customers(orders).await.map_err(PageError::from)?.into_iter().map(|(order, customer_email, guest)| AdminOrderRow { order, customer_email, guest, documents: vec![] }).collect())
 }
 
 /// Orders filtered by `status`, `from`, `to` (days) and `email`, with `page`.
@@ -185,7 +217,17 @@ pub async fn admin_orders(query: String) -> Result<PageResult<AdminOrderList>, S
 pub async fn admin_order(id: String) -> Result<PageResult<AdminOrderRow>, ServerFnError> {
     let (app, _) = guard!();
     match app.desk.order(&id).await {
-        Ok(Some(o)) => Ok(rows(&app, vec![o]).await.map(|mut r| r.remove(0))),
+        Ok(Some(o)) => {
+            let documents = match app.invoicing.of_order(&o.id).await {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e.into())),
+            };
+            Ok(rows(&app, vec![o]).await.map(|mut r| {
+                let mut row = r.remove(0);
+                row.documents = documents;
+                row
+            }))
+        }
         Ok(None) => Ok(Err(PageError::NotFound)),
         Err(e) => Ok(Err(e.into())),
     }
@@ -347,4 +389,77 @@ pub async fn admin_promotions(query: String) -> Result<PageResult<PromotionsView
     };
     let editing = q.get("id").and_then(|id| items.iter().find(|r| &r.promotion.id == id).map(|r| r.promotion.clone()));
     Ok(Ok(PromotionsView { items, editing, now: chrono::Utc::now() }))
+}
+
+/// The panel's documents page: one page of documents and where e-Factura stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentsData {
+    pub items: Vec<crate::domain::invoice::Document>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub efactura: crate::domain::invoice::EfacturaStatus,
+}
+
+/// Documents filtered by `efactura` (`not_accepted` or a state), with `page`.
+#[server]
+pub async fn admin_documents(query: String) -> Result<PageResult<DocumentsData>, ServerFnError> {
+    let (app, _) = guard!();
+    let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let efactura = match crate::edge::documents::efactura_filter(q.get("efactura").map(String::as_str)) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(PageError::Invalid { param: e.field, message: e.message })),
+    };
+    let page = q.get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).max(1);
+    let per_page = 25;
+    let filter = crate::ports::DocumentFilter { efactura, ..Default::default() };
+    let (items, total) = match app.invoicing.list(&filter, page, per_page).await {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let efactura = match app.invoicing.efactura_status().await {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    Ok(Ok(DocumentsData { items, total, page, per_page, efactura }))
+}
+
+/// The invoicing settings page: the seller's identity, the series, e-Factura.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoicingData {
+    pub seller: crate::domain::billing::Seller,
+    pub source: crate::domain::invoice::SellerSource,
+    pub series: String,
+    pub efactura: crate::domain::invoice::EfacturaStatus,
+}
+
+#[server]
+pub async fn admin_invoicing() -> Result<PageResult<InvoicingData>, ServerFnError> {
+    let (app, _) = guard!();
+    let loaded = async {
+        let (seller, source) = app.invoicing.seller().await?;
+        let efactura = app.invoicing.efactura_status().await?;
+        Ok::<_, crate::services::invoices::InvoiceError>(InvoicingData { seller, source, series: app.invoicing.series().to_string(), efactura })
+    };
+    Ok(loaded.await.map_err(PageError::from))
+}
+
+/// A return waiting for the shop, with its order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminReturnRow {
+    pub order_id: String,
+    pub order_number: String,
+    pub payment_method: String,
+    pub ret: crate::domain::returns::Return,
+}
+
+#[server]
+pub async fn admin_returns() -> Result<PageResult<Vec<AdminReturnRow>>, ServerFnError> {
+    let (app, _) = guard!();
+    Ok(app
+        .orders
+        .open_returns(200)
+        .await
+        .map(|open| open.into_iter().map(|(o, r)| AdminReturnRow { order_id: o.id, order_number: o.number, payment_method: o.payment.method.as_str().to_string(), ret: r }).collect())
+        .map_err(PageError::from))
 }

@@ -2,6 +2,7 @@
 //! every server function (`fns::admin`) and form post (`web::admin_actor`).
 //! Anonymous visitors get 401 with a sign-in link, other roles 403.
 pub mod audit;
+pub mod documents;
 pub mod import;
 pub mod fns;
 pub mod orders;
@@ -103,12 +104,15 @@ pub fn AdminShell(title: &'static str, children: Children) -> impl IntoView {
                 {link("/admin", "admin-dashboard")}
                 {link("/admin/products", "admin-products")}
                 {link("/admin/orders", "admin-orders")}
+                {link("/admin/returns", "admin-returns")}
+                {link("/admin/documents", "admin-documents")}
                 {link("/admin/promotions", "admin-promotions")}
                 {link("/admin/users", "admin-users-and-partners")}
                 {link("/admin/import", "admin-import-and-export")}
                 {link("/admin/audit", "admin-audit-log")}
                 {link("/admin/outbox", "admin-outbox")}
                 {link("/admin/webhooks", "admin-webhooks")}
+                {link("/admin/invoicing", "admin-invoicing")}
                 <a href="/api/docs" class="admin-nav-link muted">{crate::ui::use_locale().t("admin-api-docs")}</a>
             </nav>
             <section class="admin-main admin">{children()}</section>
@@ -130,7 +134,27 @@ pub fn Flash() -> impl IntoView {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| fns::admin_dashboard());
-    admin_page("admin-dashboard", "loading", data, |d| view! { <DashboardView d=d/> }.into_any())
+    admin_page("admin-dashboard", "loading", data, |h| view! { <DashboardView d=h.dashboard c=h.compliance/> }.into_any())
+}
+
+/// What the law asks of the shop and is not done yet: documents ANAF has
+/// not accepted 3 working days after issue, the e-Factura token running
+/// out, returns to refund, the demo seller identity.
+#[component]
+fn ComplianceLine(c: fns::Compliance) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    view! {
+        <div class="compliance" data-testid="compliance">
+            {c.seller_demo.then(|| view! { <p class="alert" role="alert">{loc.t("admin-seller-demo")}" "<a href=loc.href("/admin/invoicing")>{loc.t("admin-invoicing")}</a></p> })}
+            <documents::EfacturaBanner status=c.efactura.clone()/>
+            {(c.returns_open > 0).then(|| view! {
+                <p class={if c.returns_due_soon > 0 { "alert" } else { "notice" }} role="status" data-testid="returns-open">
+                    {loc.tf("admin-returns-open", &[("count", &c.returns_open.to_string()), ("soon", &c.returns_due_soon.to_string())])}" "
+                    <a href=loc.href("/admin/returns")>{loc.t("admin-returns")}</a>
+                </p>
+            })}
+        </div>
+    }
 }
 
 /// When the shop was last backed up, and a warning when that is too long ago.
@@ -150,7 +174,7 @@ fn BackupLine(last: Option<crate::domain::dashboard::LastBackup>, overdue: bool)
 }
 
 #[component]
-fn DashboardView(d: Dashboard) -> impl IntoView {
+fn DashboardView(d: Dashboard, c: fns::Compliance) -> impl IntoView {
     let cur = d.currency.clone();
     let month_revenue: i64 = d.days.iter().map(|x| x.revenue).sum();
     let month_orders: u64 = d.days.iter().map(|x| x.orders).sum();
@@ -164,6 +188,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             <a class="stat stat-link" href=crate::ui::use_locale().href("/admin/orders?status=placed")><span class="stat-value">{d.waiting_total}</span><span class="stat-label">{crate::ui::use_locale().t("admin-waiting-for-confirmation")}</span></a>
         </div>
         <BackupLine last=d.last_backup.clone() overdue=d.backup_overdue/>
+        <ComplianceLine c=c/>
         <div class="panel chart-panel">
             <h2>{crate::ui::use_locale().t("admin-revenue-and-orders-last-30-days")}</h2>
             <SalesChart days=d.days.clone() currency=cur.clone()/>

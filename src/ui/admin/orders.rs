@@ -202,6 +202,8 @@ fn OrderDetail(row: AdminOrderRow) -> impl IntoView {
             </table>
             </div>
         </div>
+        <super::documents::OrderDocuments docs=row.documents.clone()/>
+        <super::documents::OrderReturns order=o.clone()/>
         <p><a href=crate::ui::use_locale().href("/admin/orders") class="link-button">{crate::ui::use_locale().t("admin-all-orders")}</a>" · "<a href=crate::ui::use_locale().href(&format!("/admin/audit?target={}", o.id)) class="link-button">{crate::ui::use_locale().t("admin-audit-trail")}</a></p>
     }
 }

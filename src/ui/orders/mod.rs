@@ -4,11 +4,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+mod after_sale;
+mod company;
+pub(crate) mod fields;
+
 use crate::i18n::Locale;
 use crate::ui::{message, use_locale};
-use crate::domain::order::{CartView, Order, COUNTRIES};
+use crate::domain::order::{CartView, Order, COUNTRIES, RO_COUNTIES};
 use crate::ui::fns::{get_cart, get_checkout, get_guest_order, get_my_order, get_my_orders, PageError};
 use crate::ui::shop::components::{flatten, ErrorPanel};
+use fields::{described_by, FieldShell, TextField};
 
 fn q(key: &str) -> String {
     use_query_map().get_untracked().get(key).unwrap_or_default()
@@ -207,6 +212,11 @@ pub fn CheckoutPage() -> impl IntoView {
     }
 }
 
+/// A field's message from the address (`err.<name>`), in the page's language.
+fn field_error(name: &str) -> String {
+    message(use_locale(), &q(&format!("err.{name}")))
+}
+
 #[component]
 fn AddressField(
     name: &'static str,
@@ -215,17 +225,79 @@ fn AddressField(
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional)] kind: Option<&'static str>,
 ) -> impl IntoView {
-    let error = message(use_locale(), &q(&format!("err.{name}")));
     let value = { let v = q(name); if v.is_empty() { default } else { v } };
+    view! { <TextField name label value error=field_error(name) kind=kind.unwrap_or("text") autocomplete required=true/> }
+}
+
+/// A `<select>` in a labelled field: `options` are (value, text), the first
+/// one whose value is `chosen` selected.
+#[component]
+fn SelectField(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    chosen: String,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] class: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+) -> impl IntoView {
+    let error = field_error(name);
     let id = format!("f-{name}");
     let has_error = !error.is_empty();
     view! {
-        <div class="field" class:invalid=has_error>
-            <label for=id.clone()>{label}</label>
-            <input id=id.clone() type=kind.unwrap_or("text") name=name value=value autocomplete=autocomplete aria-invalid=has_error.to_string()
-                aria-describedby=has_error.then(|| format!("{id}-error")) required/>
-            {has_error.then(|| view! { <p class="field-error" id=format!("{id}-error") role="alert">{error}</p> })}
+        <FieldShell id=id.clone() label error hint class>
+            <select id=id.clone() name=name autocomplete=autocomplete aria-invalid=has_error.to_string() aria-describedby=described_by(&id, !hint.is_empty(), has_error)>
+                {options.into_iter().map(|(value, text)| {
+                    let selected = value == chosen;
+                    view! { <option value=value selected=selected>{text}</option> }
+                }).collect_view()}
+            </select>
+        </FieldShell>
+    }
+}
+
+/// A Romanian address's county (invoices name it) and, in Bucharest, its
+/// sector. Where the browser can tell (`:has`, see the stylesheet) the
+/// county shows for Romania only and the sector for Bucharest only; else
+/// both show, the sector saying it is for Bucharest.
+#[component]
+fn CountyFields() -> impl IntoView {
+    let loc = use_locale();
+    let county = crate::domain::order::ro_county(&q("county")).unwrap_or("").to_string();
+    let counties = std::iter::once((String::new(), loc.t("county-choose").to_string())).chain(RO_COUNTIES.iter().map(|(code, name)| (code.to_string(), name.to_string()))).collect();
+    let sectors = std::iter::once((String::new(), loc.t("sector-choose").to_string())).chain((1..=6).map(|n| (n.to_string(), format!("{} {n}", loc.t("sector"))))).collect();
+    view! {
+        <div class="county-row ro-only">
+            <SelectField name="county" label=loc.t("county") options=counties chosen=county class="county-field" autocomplete="address-level1"/>
+            <SelectField name="sector" label=loc.t("sector") options=sectors chosen=q("sector") hint=loc.t("sector-hint") class="sector-field"/>
         </div>
+    }
+}
+
+/// Who the invoice is for: the recipient as a person (the default) or a company by its CUI.
+#[component]
+fn BillingSection() -> impl IntoView {
+    let loc = use_locale();
+    let company = q("billing_type") == "company";
+    let typed = |name: &str| company::Typed { value: q(name), error: field_error(name) };
+    view! {
+        <section class="panel stack billing" data-testid="billing">
+            <h2 id="billing-heading">{loc.t("billing-title")}</h2>
+            <div class="stack" role="radiogroup" aria-labelledby="billing-heading">
+                <label class="choice">
+                    <input type="radio" name="billing_type" value="person" checked=!company/>
+                    <span>{loc.t("billing-person")}<small class="choice-hint">{loc.t("billing-person-hint")}</small></span>
+                </label>
+                <label class="choice">
+                    <input type="radio" name="billing_type" value="company" checked=company data-testid="billing-company"/>
+                    <span>{loc.t("billing-company")}<small class="choice-hint">{loc.t("billing-company-hint")}</small></span>
+                </label>
+            </div>
+            <div class="stack company-fields">
+                <p class="hint company-only">{loc.t("billing-company-only")}</p>
+                <company::CompanyFields cui=typed("cui") company_name=typed("company_name") reg_com=typed("reg_com")/>
+            </div>
+        </section>
     }
 }
 
@@ -234,7 +306,10 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
     let loc = use_locale();
     let chosen = { let m = q("shipping_method"); if m.is_empty() { "standard".to_string() } else { m } };
     let country = { let c = q("country"); if c.is_empty() { "RO".to_string() } else { c } };
-    let country_error = message(loc, &q("err.country"));
+    let countries: Vec<(String, String)> = COUNTRIES.iter().map(|(code, name)| {
+        let shown = match loc.t(&format!("country-{code}")) { "" => *name, n => n };
+        (code.to_string(), shown.to_string())
+    }).collect();
     let general = message(loc, &q("error"));
     let coupon_error = message(loc, &q("err.coupon"));
     let choices = data.choices.clone();
@@ -256,7 +331,7 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                         <AddressField name="email" label=loc.t("email") autocomplete="email" kind="email"/>
                     </section>
                 })}
-                <section class="panel stack">
+                <section class="panel stack address-fields">
                     <h2>{loc.t("shipping-address")}</h2>
                     <AddressField name="name" label=loc.t("full-name") default=data.user.as_ref().map(|u| u.name.clone()).unwrap_or_default() autocomplete="name"/>
                     <AddressField name="street" label=loc.t("street") autocomplete="street-address"/>
@@ -264,18 +339,11 @@ fn Checkout(data: crate::ui::fns::CheckoutData) -> impl IntoView {
                         <AddressField name="postal_code" label=loc.t("postal-code") autocomplete="postal-code"/>
                         <AddressField name="city" label=loc.t("city") autocomplete="address-level2"/>
                     </div>
-                    <div class="field" class:invalid=!country_error.is_empty()>
-                        <label for="f-country">{loc.t("country")}</label>
-                        <select id="f-country" name="country" autocomplete="country">
-                            {COUNTRIES.iter().map(|(code, name)| {
-                                let shown = match loc.t(&format!("country-{code}")) { "" => *name, n => n };
-                                view! { <option value=*code selected=*code == country>{shown}</option> }
-                            }).collect_view()}
-                        </select>
-                        {(!country_error.is_empty()).then(|| view! { <p class="field-error" role="alert">{country_error.clone()}</p> })}
-                    </div>
+                    <SelectField name="country" label=loc.t("country") options=countries chosen=country autocomplete="country"/>
+                    <CountyFields/>
                     <AddressField name="phone" label=loc.t("phone") autocomplete="tel"/>
                 </section>
+                <BillingSection/>
                 <section class="panel stack">
                     <h2>{loc.t("delivery")}</h2>
                     {choices.into_iter().map(|c| {
@@ -401,7 +469,7 @@ pub fn OrderPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading">{loc.t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match flatten(data.await) {
-                    Ok(d) => view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card/> }.into_any(),
+                    Ok(d) => view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card documents=d.documents window=d.return_window/> }.into_any(),
                     Err(PageError::SignInRequired) => sign_in_view(loc, "/account/orders"),
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e back_href="/account/orders"/> }.into_any(),
                 }
@@ -423,7 +491,7 @@ pub fn GuestOrderPage() -> impl IntoView {
                 match flatten(data.await) {
                     Ok(d) => {
                         let token = q("token");
-                        view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card guest_token=token/> }.into_any()
+                        view! { <OrderDetail order=d.order bank=d.bank pay_by=d.pay_by card=d.card documents=d.documents window=d.return_window guest_token=token/> }.into_any()
                     }
                     Err(e) => view! { <Title text=loc.t("order-not-found")/><ErrorPanel error=e/> }.into_any(),
                 }
@@ -464,6 +532,8 @@ fn OrderDetail(
     #[prop(default = None)] bank: Option<crate::domain::payment::BankAccount>,
     #[prop(default = None)] pay_by: Option<chrono::DateTime<chrono::Utc>>,
     #[prop(default = None)] card: Option<crate::ui::fns::CardPayment>,
+    #[prop(default = None)] documents: Option<Vec<crate::ui::fns::OrderDocument>>,
+    #[prop(default = crate::ui::fns::ReturnWindow::Closed)] window: crate::ui::fns::ReturnWindow,
 ) -> impl IntoView {
     let loc = use_locale();
     let placed = q("placed") == "1";
@@ -472,8 +542,10 @@ fn OrderDetail(
     let guest = guest_token.is_some();
     let cancellable = !guest && order.status.can_become(crate::domain::order::OrderStatus::Cancelled);
     let paid_by_card = order.payment.method == crate::domain::payment::PaymentMethod::Card && order.payment.status == crate::domain::payment::PaymentStatus::Paid;
+    let returns = view! { <after_sale::Returns order=order.clone() window guest_token=guest_token.clone()/> };
     let claim = guest_token.filter(|_| placed).map(|token| view! { <ClaimOrder order=order.clone() token/> });
     let a = order.shipping_address.clone();
+    let region = crate::domain::invoice::printed_region(&a);
     view! {
         <Title text=loc.tf("order-number-title", &[("number", &order.number)])/>
         {placed.then(|| view! {
@@ -541,7 +613,7 @@ fn OrderDetail(
                     <p class="summary-row muted"><span>{loc.tf("payment-refunded", &[("amount", &loc.money(order.payment.refunded_cents, &order.payment.currency))])}</span></p>
                 })}
                 <h3>{loc.t("delivery-to")}</h3>
-                <address>{a.name}<br/>{a.street}<br/>{a.postal_code}" "{a.city}<br/>{a.country}<br/>{a.phone}</address>
+                <address>{a.name}<br/>{a.street}<br/>{a.postal_code}" "{a.city}<br/>{(!region.is_empty()).then(|| view! { {region.clone()}<br/> })}{a.country}<br/>{a.phone}</address>
                 {cancellable.then(|| view! {
                     <form method="post" action=loc.href("/orders/cancel") onsubmit=crate::ui::confirm_script(loc.t(if paid_by_card { "cancel-confirm-card" } else { "cancel-confirm" }))>
                         <input type="hidden" name="order_id" value=order.id.clone()/>
@@ -549,6 +621,10 @@ fn OrderDetail(
                     </form>
                 })}
             </aside>
+        </div>
+        <div class="after-sale">
+            <after_sale::Documents documents/>
+            {returns}
         </div>
         {(!guest).then(|| view! { <p><a href=loc.href("/account/orders")>"← "{loc.t("all-orders")}</a></p> })}
     }

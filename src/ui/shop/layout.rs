@@ -140,13 +140,59 @@ fn SearchBox(q: String) -> impl IntoView {
 #[component]
 pub fn Footer() -> impl IntoView {
     let loc = crate::ui::use_locale();
+    let legal = Resource::new(|| (), |_| crate::ui::fns::get_shop_legal());
     view! {
         <footer class="site-footer">
             <div class="footer-inner">
                 <p><strong>"Vitrina"</strong>" — "{loc.t("footer-tagline")}" "{crate::ui::shop::delivery_promise(loc)}</p>
                 <p><a href="/api/docs">{loc.t("footer-partner-api")}</a></p>
             </div>
+            <Suspense fallback=move || view! { <FooterLegal legal=Default::default()/> }>
+                {move || Suspend::new(async move {
+                    // the footer stands without the identity: the links stay, ANPC's at its usual address
+                    let legal = legal.await.unwrap_or_default();
+                    view! { <FooterLegal legal/> }
+                })}
+            </Suspense>
         </footer>
+    }
+}
+
+/// ANPC's page on alternative dispute resolution, when the shop's own setting cannot be read.
+const ANPC_SAL: &str = "https://anpc.ro/ce-este-sal/";
+
+/// The trader's identity and the consumer's links the law asks for: the
+/// withdrawal form, ANPC's dispute resolution (SAL) and the EU's (SOL) when set.
+#[component]
+fn FooterLegal(legal: crate::ui::fns::ShopLegal) -> impl IntoView {
+    let loc = crate::ui::use_locale();
+    let sal = if legal.sal_url.is_empty() { ANPC_SAL.to_string() } else { legal.sal_url };
+    let identity = legal.seller.filter(|s| !s.name.is_empty()).map(|s| {
+        let facts: Vec<String> = [
+            (!s.tax_id.is_empty()).then(|| format!("{} {}", loc.t("legal-tax-id"), s.tax_id)),
+            (!s.reg_com.is_empty()).then(|| format!("{} {}", loc.t("legal-reg-com"), s.reg_com)),
+            (!s.address.is_empty()).then(|| s.address.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        view! {
+            <p class="legal-identity" data-testid="footer-seller">
+                <strong>{s.name.clone()}</strong>
+                {facts.into_iter().map(|f| view! { <span class="sep" aria-hidden="true">" · "</span><span>{f}</span> }).collect_view()}
+                {(!s.email.is_empty()).then(|| view! { <span class="sep" aria-hidden="true">" · "</span><a href=format!("mailto:{}", s.email)>{s.email.clone()}</a> })}
+            </p>
+        }
+    });
+    view! {
+        <div class="footer-legal">
+            {identity}
+            <ul class="legal-links">
+                <li><a href=loc.href("/withdrawal") data-testid="footer-withdrawal">{loc.t("legal-withdrawal-form")}</a></li>
+                <li><a href=sal rel="external noopener">{loc.t("legal-anpc-sal")}</a></li>
+                {legal.sol_url.map(|url| view! { <li><a href=url rel="external noopener">{loc.t("legal-eu-sol")}</a></li> })}
+            </ul>
+        </div>
     }
 }
 

@@ -160,6 +160,8 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
     let brand = RwSignal::new(p.as_ref().map(|p| p.brand.clone()).unwrap_or_default());
     let category = RwSignal::new(p.as_ref().map(|p| p.category.clone()).unwrap_or_default());
     let status = RwSignal::new(p.as_ref().map(|p| p.status.as_str().to_string()).unwrap_or_else(|| "draft".into()));
+    let vat_rate = RwSignal::new(p.as_ref().map(|p| p.vat_rate).unwrap_or_else(crate::domain::product::standard_vat_rate).to_string());
+    let vat_exemption = RwSignal::new(p.as_ref().and_then(|p| p.vat_exemption.clone()).unwrap_or_default());
     let attrs = RwSignal::new(match &p {
         Some(p) => p.attributes.iter().enumerate().map(|(i, (k, v))| attr_row(i as u32, k, Some(v))).collect::<Vec<_>>(),
         None => vec![attr_row(0, "", None)],
@@ -266,6 +268,8 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
             attributes,
             variants: vs,
             stock_expected: is_edit.then(|| loaded_stock.get()),
+            vat_rate: vat_rate.get().parse().unwrap_or_else(|_| crate::domain::product::standard_vat_rate()),
+            vat_exemption: Some(vat_exemption.get()).filter(|r| !r.trim().is_empty()),
         })
     };
     let id_for_save = existing_id.clone();
@@ -366,6 +370,21 @@ fn ProductEditor(product: Option<Product>, categories: Vec<String>, notice: Stri
                         </select>
                         <p class="hint">{crate::ui::use_locale().t("admin-only-active-products-are-in-the")}</p>
                     </div>
+                    <div class="field" class:invalid=move || err("vat_rate".into())().is_some()>
+                        <label for="f-vat-rate">{crate::ui::use_locale().t("admin-vat-rate")}</label>
+                        <select id="f-vat-rate" name="vat_rate" on:change=move |ev| vat_rate.set(event_target_value(&ev))>
+                            {crate::domain::product::VAT_RATES.iter().map(|r| view! { <option value=r.to_string() selected=move || vat_rate.get() == r.to_string()>{crate::ui::use_locale().t(&format!("admin-vat-rate-{r}"))}</option> }).collect_view()}
+                        </select>
+                        <p class="hint">{crate::ui::use_locale().t("admin-vat-rate-hint")}</p>
+                        {move || err("vat_rate".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                    </div>
+                    {move || (vat_rate.get() == "0").then(|| view! {
+                        <div class="field" class:invalid=move || err("vat_exemption".into())().is_some()>
+                            <label for="f-vat-exemption">{crate::ui::use_locale().t("admin-vat-exemption")}</label>
+                            <input id="f-vat-exemption" name="vat_exemption" maxlength="300" prop:value=move || vat_exemption.get() on:input=move |ev| vat_exemption.set(event_target_value(&ev)) placeholder=crate::ui::use_locale().t("admin-vat-exemption-placeholder")/>
+                            {move || err("vat_exemption".into())().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                        </div>
+                    })}
                 </div>
                 <div class="field" class:invalid=move || err("description".into())().is_some()>
                     <label for="f-description">{crate::ui::use_locale().t("admin-description")}</label>
