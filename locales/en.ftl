@@ -1018,7 +1018,6 @@ documents-title = Documents
 documents-unavailable = The documents cannot be shown right now; try again in a few minutes.
 documents-empty = Your invoice appears here once the order is paid, or when it ships for cash on delivery.
 document = Document
-document-number = Number
 document-file = File
 document-pdf-label = { $kind } { $number }: download the PDF
 returns-title = Return products

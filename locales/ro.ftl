@@ -1027,7 +1027,6 @@ documents-title = Documente
 documents-unavailable = Documentele nu pot fi afișate acum; încearcă din nou în câteva minute.
 documents-empty = Factura apare aici după ce comanda este plătită sau, la plata ramburs, când pleacă spre tine.
 document = Document
-document-number = Număr
 document-file = Fișier
 document-pdf-label = { $kind } { $number }: descarcă PDF-ul
 returns-title = Returnează produse

@@ -28,7 +28,7 @@ pub(super) fn Documents(documents: Option<Vec<OrderDocument>>) -> impl IntoView 
             <div class="table-scroll">
                 <table class="data compact documents-table">
                     <thead><tr>
-                        <th scope="col">{loc.t("document")}</th><th scope="col">{loc.t("document-number")}</th><th scope="col">{loc.t("date")}</th>
+                        <th scope="col">{loc.t("document")}</th><th scope="col">{loc.t("date")}</th>
                         <th scope="col" class="num">{loc.t("total")}</th><th scope="col"><span class="visually-hidden">{loc.t("document-file")}</span></th>
                     </tr></thead>
                     <tbody>
@@ -37,8 +37,7 @@ pub(super) fn Documents(documents: Option<Vec<OrderDocument>>) -> impl IntoView 
                             let label = loc.tf("document-pdf-label", &[("kind", kind), ("number", &d.number)]);
                             view! {
                                 <tr data-testid="document-row">
-                                    <td>{kind}</td>
-                                    <td class="nowrap">{d.number.clone()}</td>
+                                    <td>{kind}<br/><span class="muted small-text nowrap">{d.number.clone()}</span></td>
                                     <td class="nowrap">{loc.date(&d.issued_at)}</td>
                                     <td class="num nowrap">{loc.money(d.total_cents, &d.currency)}</td>
                                     <td><a class="button small" href=d.pdf download=format!("{}.pdf", d.number) aria-label=label>"PDF"</a></td>
