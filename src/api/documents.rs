@@ -236,8 +236,8 @@ pub async fn receive_return(State(app): State<AppState>, CurrentUser(p): Current
 /// Refunds a received return: to the card, or (cash on delivery) to the IBAN; a credit note follows (admins).
 #[utoipa::path(post, path = "/api/v1/admin/orders/{id}/returns/{return_id}/refund", tag = "admin", params(("id" = String, Path), ("return_id" = String, Path)), request_body = ReturnRefundBody, security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn refund_return(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path((id, rid)): Path<(String, String)>, body: Option<Json<ReturnRefundBody>>) -> Result<Json<Order>, Problem> {
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+pub async fn refund_return(State(app): State<AppState>, CurrentUser(p): CurrentUser, Path((id, rid)): Path<(String, String)>, body: Option<JsonBody<ReturnRefundBody>>) -> Result<Json<Order>, Problem> {
+    let body = body.map(|JsonBody(b)| b).unwrap_or_default();
     Ok(Json(app.desk.return_step(&(&p.user).into(), &id, &rid, ReturnStep::Refund { iban: body.iban }).await?))
 }
 

@@ -270,18 +270,33 @@ pub struct JsonBody<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                // serde names the field between backticks: "missing field `email`"
-                let field = text.split('`').nth(1).filter(|f| !f.contains(' ')).unwrap_or("body").to_string();
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, text.clone());
-                p.errors.push(super::problem::FieldError::new(&field, text));
-                Err(p.into_response())
-            }
-        }
+        Json::<T>::from_request(req, state).await.map(|Json(v)| JsonBody(v)).map_err(json_problem)
     }
+}
+
+/// An optional JSON body (`Option<JsonBody<T>>`): none when the request sends no body,
+/// and the same problem+json as a required one when what it sends is wrong.
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Response> {
+        let empty = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0");
+        if empty || !req.headers().contains_key(header::CONTENT_TYPE) {
+            return Ok(None);
+        }
+        <Json<T> as axum::extract::OptionalFromRequest<S>>::from_request(req, state)
+            .await
+            .map(|v| v.map(|Json(v)| JsonBody(v)))
+            .map_err(json_problem)
+    }
+}
+
+fn json_problem(rejection: axum::extract::rejection::JsonRejection) -> Response {
+    let text = rejection.body_text();
+    // serde names the field between backticks: "missing field `email`"
+    let field = text.split('`').nth(1).filter(|f| !f.contains(' ')).unwrap_or("body").to_string();
+    let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, text.clone());
+    p.errors.push(super::problem::FieldError::new(&field, text));
+    p.into_response()
 }
 
 // ------------------------------------------------------------------ handlers
