@@ -210,6 +210,8 @@ measure "API  listing, cache off" "$API_PATH"
 measure "SSR  listing, cache off" "$SSR_PATH"
 measure_mix "API  random facets, off" api 32
 measure_mix "SSR  random pages, off" page 32
+measure_mix "SSR  search page, off" search 32
+measure_mix "SSR  product pages, off" product 32
 measure_mix "cart adds (random)" cart 32
 measure_mix "Black Friday mix, off" friday 64
 stop_server
@@ -234,6 +236,7 @@ echo "  load:       wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s, gzip ac
 echo "  API:        $API_PATH"
 echo "  SSR:        $SSR_PATH"
 echo "  random:     scripts/bench/random.lua (category + one attr.* value + sort + page, sometimes a search word, in-stock;"
+echo "              search pages: a word, sometimes a category; product pages: random slugs;"
 echo "              cart adds with ${BENCH_CUSTOMERS:-100} customers' bearer tokens; Black Friday: 60 % listings, 25 % product pages, 15 % cart adds)"
 echo
 printf '%-28s %10s %11s %11s %11s %8s %7s\n' scenario 'req/s' p50 p95 p99 non-2xx errors

@@ -1,5 +1,10 @@
 use clap::{Parser, Subcommand};
 
+/// mimalloc: a page renders hundreds of small strings and vectors; the
+/// system allocator's locks and consolidation were a fifth of a page's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use vitrina::config::Config;
 use vitrina::domain::user::Role;
 use vitrina::server;

@@ -94,6 +94,10 @@ pub trait SearchIndex: Send + Sync {
     fn profile(&self, id: &str) -> Option<crate::domain::recommend::Profile>;
     /// Active products of a category (its subcategories too), most popular first, at most `limit`.
     fn profiles_in(&self, category: &str, limit: usize) -> Vec<crate::domain::recommend::Profile>;
+    /// The ids of every active product.
+    fn active_ids(&self) -> Vec<String>;
+    /// A product's variants as last synchronised (any status; empty when unknown).
+    fn variants_of(&self, id: &str) -> Vec<crate::domain::product::Variant>;
 }
 
 /// A full rebuild in progress: products are added page by page.
@@ -601,6 +605,8 @@ pub trait RecommendStore: Send + Sync {
     async fn drop_complements_before(&self, built_ms: i64) -> Result<u64, StoreError>;
     /// A product's complements, best first (empty when it has none).
     async fn complements(&self, product_id: &str) -> Result<Vec<Scored>, StoreError>;
+    /// Every product's complements (the table pages read from memory).
+    async fn all_complements(&self) -> Result<Vec<(String, Vec<Scored>)>, StoreError>;
     /// Every product's settings that differ from the default (a small set).
     async fn recommend_settings(&self) -> Result<Vec<RecommendSettings>, StoreError>;
     /// Saves a product's settings (the default removes them).

@@ -561,6 +561,7 @@ pub async fn serve(app: AppState) -> std::io::Result<()> {
     if !app.config.recommend_every.is_zero() {
         workers.push(spawn_recommend_rebuild(&app, app.config.recommend_every));
     }
+    workers.push(spawn_recommend_table(&app));
     let addr = app.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     if let Some(metrics_addr) = app.config.metrics_addr {
@@ -780,6 +781,35 @@ pub fn spawn_recommend_rebuild(app: &AppState, every: Duration) -> tokio::task::
                 Some(Ok(r)) => tracing::info!(orders = r.stats.orders, products = r.stats.with_complements, pairs = r.stats.pairs, took_ms = r.elapsed_ms, "recommendations rebuilt"),
                 Some(Err(e)) => tracing::warn!(error = %e, "recommendation rebuild failed; will retry"),
                 None => {}
+            }
+        }
+    })
+}
+
+/// Keeps the recommendation table pages read up to date: at start, then
+/// every 2 s it takes in what changed (new complements after a rebuild, the
+/// similar products of products that changed), and every 30 minutes it
+/// computes every product's lists again.
+pub fn spawn_recommend_table(app: &AppState) -> tokio::task::JoinHandle<()> {
+    const FULL_EVERY: Duration = Duration::from_secs(30 * 60);
+    let stopping = app.lifecycle.stopping();
+    let app = app.downgrade();
+    tokio::spawn(async move {
+        tokio::pin!(stopping);
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopping => return,
+            }
+            let Some(app) = app.upgrade() else { return };
+            let full = app.recommend.table_age().is_some_and(|age| age > FULL_EVERY);
+            let started = std::time::Instant::now();
+            match app.recommend.refresh_table(full).await {
+                Ok(r) if r.related > 1000 => tracing::info!(similar = r.related, complements = r.complements, took_ms = started.elapsed().as_millis() as u64, "recommendation table computed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "recommendation table not refreshed; will retry"),
             }
         }
     })

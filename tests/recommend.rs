@@ -24,8 +24,13 @@ fn pick<'a>(products: &'a [Product], n: usize, category_not: Option<&str>) -> Ve
 
 /// Stores orders, each buying the products at these positions of `products`.
 async fn orders(app: &TestApp, products: &[Product], baskets: &[(&[usize], OrderStatus)]) {
+    orders_of(app, products, 0, baskets).await
+}
+
+/// The same, the customers numbered from `first` (orders of a second call stay apart).
+async fn orders_of(app: &TestApp, products: &[Product], first: u64, baskets: &[(&[usize], OrderStatus)]) {
     let history: Vec<HistoryOrder> =
-        baskets.iter().enumerate().map(|(n, (items, status))| HistoryOrder { customer: n as u64, at: Utc::now(), items: items.to_vec(), status: *status }).collect();
+        baskets.iter().enumerate().map(|(n, (items, status))| HistoryOrder { customer: first + n as u64, at: Utc::now(), items: items.to_vec(), status: *status }).collect();
     seed_history(&app.backends.orders, products, &history, &app.state.config.rules.pricing).await.unwrap();
 }
 
@@ -248,4 +253,46 @@ async fn pages_show_the_sections_without_javascript() {
     // the home page shows what is trending
     let home = app.get("/en/").await.text().await.unwrap();
     assert!(home.contains("class=\"shelf trending\"") && home.contains("Trending now"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_precomputed_table_answers_like_the_computation_and_follows_changes() {
+    let app = spawn_app(150).await;
+    let products = catalog(&app).await;
+    let chosen = pick(&products, 3, None);
+    let (a, b) = (chosen[0].clone(), chosen[1].clone());
+    let (pa, pb) = (position(&products, &a), position(&products, &b));
+    orders(&app, &products, &[(&[pa, pb], OrderStatus::Delivered), (&[pa, pb], OrderStatus::Delivered), (&[pa, pb], OrderStatus::Delivered)]).await;
+    app.state.recommend.rebuild().await.unwrap();
+    let sample: Vec<&Product> = pick(&products, 12, None);
+    let mut computed = Vec::new();
+    for p in &sample {
+        computed.push((recs(&app, &p.slug, "?intent=complementary&limit=12").await, recs(&app, &p.slug, "?intent=related&limit=12").await));
+    }
+
+    let done = app.state.recommend.refresh_table(true).await.unwrap();
+    assert!(done.related >= sample.len(), "every active product gets its similar list: {done:?}");
+    assert!(done.complements >= 2, "A and B have complements: {done:?}");
+    for (p, (complementary, related)) in sample.iter().zip(&computed) {
+        assert_eq!(&recs(&app, &p.slug, "?intent=complementary&limit=12").await, complementary, "{}", p.slug);
+        assert_eq!(&recs(&app, &p.slug, "?intent=related&limit=12").await, related, "{}", p.slug);
+    }
+
+    // a product archived after the table was computed is not recommended, before or after the next refresh
+    let mut archived = b.clone();
+    archived.status = ProductStatus::Archived;
+    app.backends.catalog.upsert_products(&[archived]).await.unwrap();
+    app.state.catalog.invalidate().await;
+    assert!(!ids(&recs(&app, &a.slug, "?intent=complementary&limit=20").await).contains(&b.id));
+    app.state.recommend.refresh_table(false).await.unwrap();
+    for intent in ["complementary", "related"] {
+        assert!(!ids(&recs(&app, &a.slug, &format!("?intent={intent}&limit=20")).await).contains(&b.id), "{intent}");
+    }
+    // a new rebuild reaches the table on its next refresh
+    let c = chosen[2].clone();
+    let pc = position(&products, &c);
+    orders_of(&app, &products, 100, &[(&[pa, pc], OrderStatus::Delivered), (&[pa, pc], OrderStatus::Delivered), (&[pc, pa], OrderStatus::Delivered)]).await;
+    app.state.recommend.rebuild().await.unwrap();
+    app.state.recommend.refresh_table(false).await.unwrap();
+    assert!(ids(&recs(&app, &a.slug, "?intent=complementary&limit=20").await).contains(&c.id));
 }

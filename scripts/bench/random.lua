@@ -5,6 +5,8 @@
 -- BENCH_MIX chooses the workload:
 --   api      uncached-style faceted GET /api/v1/products
 --   page     the same combinations as storefront listing pages (/products?...)
+--   search   the search page (/products?q=…, sometimes with a category)
+--   product  product pages (/p/{slug}) with their recommendation shelves
 --   cart     POST /api/v1/cart/items with random customers and SKUs
 --   friday   60 % listings/search (pages and API), 25 % product pages, 15 % cart adds
 local data = dofile(os.getenv("BENCH_DATA"))
@@ -48,6 +50,12 @@ function request()
     return wrk.format("GET", "/api/v1/products?" .. listing_query())
   elseif mix == "page" then
     return wrk.format("GET", "/products?" .. listing_query())
+  elseif mix == "search" then
+    local q = "q=" .. enc(pick(data.words))
+    if math.random() < 0.3 then q = q .. "&category=" .. enc(pick(data.categories)) end
+    return wrk.format("GET", "/products?" .. q .. "&page=" .. math.random(1, 2))
+  elseif mix == "product" then
+    return wrk.format("GET", "/p/" .. pick(data.slugs))
   elseif mix == "cart" then
     return cart_add()
   else

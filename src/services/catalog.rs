@@ -45,6 +45,13 @@ pub struct CatalogService {
     promotions: Option<crate::services::promotions::Promotions>,
     /// How catalog changes reach this instance, and how far it has taken them in.
     changes: Arc<Changes>,
+    /// What every page shows and only a catalog change changes (the category
+    /// tree with its counts), kept per catalog version whatever the cache's TTL:
+    /// computed once per change, never per request.
+    derived: Arc<std::sync::Mutex<Option<(u64, Arc<Vec<CategoryNode>>)>>>,
+    /// Products taken in since the recommendation table last asked (and
+    /// whether everything changed): what it computes again.
+    changed: Arc<std::sync::Mutex<(Vec<String>, bool)>>,
 }
 
 /// This instance's place in the stream of catalog changes.
@@ -98,7 +105,7 @@ impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn Cache>, listing_ttl: Duration) -> Self {
         let product_ttl = (listing_ttl / 5).max(Duration::from_secs(1));
         let changes = Arc::new(Changes { feed: None, applied: AtomicU64::new(0), up: AtomicBool::new(true), unannounced: Default::default() });
-        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default(), promotions: None, changes }
+        Self { store, cache, listing_ttl, product_ttl, inventory: None, images: None, loading: Default::default(), index: None, sync: Default::default(), promotions: None, changes, derived: Default::default(), changed: Default::default() }
     }
 
     /// Catalog changes travel on `feed` (Redis between instances; without it,
@@ -450,14 +457,25 @@ impl CatalogService {
     }
 
     pub async fn categories(&self) -> Result<Vec<CategoryNode>, CatalogError> {
-        let key = format!("cat:v{}:categories", self.version().await);
+        let version = self.version().await;
+        if let Some((_, tree)) = self.derived.lock().ok().and_then(|d| d.clone()).filter(|(v, _)| *v == version) {
+            return Ok(tree.as_ref().clone());
+        }
+        let key = format!("cat:v{version}:categories");
         let store = self.store.clone();
-        self.cached(key, self.listing_ttl, || async move {
-            let cats = store.categories().await?;
-            let counts = store.active_counts_by_category().await?;
-            Ok(build_tree(&cats, &counts))
-        })
-        .await
+        let tree: Vec<CategoryNode> = self
+            .cached(key, self.listing_ttl, || async move {
+                let cats = store.categories().await?;
+                let counts = store.active_counts_by_category().await?;
+                Ok(build_tree(&cats, &counts))
+            })
+            .await?;
+        if let Ok(mut d) = self.derived.lock() {
+            if d.as_ref().is_none_or(|(v, _)| *v <= version) {
+                *d = Some((version, Arc::new(tree.clone())));
+            }
+        }
+        Ok(tree)
     }
 
     /// Every URL the sitemap lists: the home page, category pages with
@@ -671,10 +689,32 @@ impl CatalogService {
     /// Brings this instance's index up to a notice: the products it names
     /// read from the store (the truth, whatever instance wrote them), or
     /// everything; the promotions read again.
+    /// The products taken in since the last call, and whether everything changed (then: empty).
+    pub fn take_changed(&self) -> (Vec<String>, bool) {
+        match self.changed.lock() {
+            Ok(mut c) => {
+                let (mut ids, all) = std::mem::take(&mut *c);
+                ids.sort();
+                ids.dedup();
+                (ids, all)
+            }
+            Err(_) => (Vec::new(), true),
+        }
+    }
+
     async fn take_in(&self, notice: &ChangeNotice) {
         if notice.promotions {
             if let Some(p) = &self.promotions {
                 p.forget();
+            }
+        }
+        if let Ok(mut c) = self.changed.lock() {
+            if notice.all {
+                c.1 = true;
+            } else if c.0.len() < 10_000 {
+                c.0.extend(notice.products.iter().cloned());
+            } else {
+                c.1 = true;
             }
         }
         let Some(index) = self.index.as_ref().filter(|i| i.is_loaded()) else { return };

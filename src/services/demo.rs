@@ -519,7 +519,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
     use crate::domain::order::{order_number, Address, Order, OrderLine, ShippingMethod, StatusChange};
     use crate::domain::payment::{Payment, PaymentMethod, PaymentStatus};
     let mut stored = 0;
-    for (n, h) in history.iter().enumerate() {
+    for h in history {
         let lines: Vec<OrderLine> = h
             .items
             .iter()
@@ -549,7 +549,7 @@ pub async fn seed_history(orders: &Arc<dyn crate::ports::OrderStore>, products: 
         }
         let email = format!("client{}@example.com", h.customer);
         let order = Order { discount_cents: 0, coupon: None, discounts: vec![],
-            id: format!("o_demo{n:06}"),
+            id: format!("o_demo{number:06}"),
             number: order_number(number),
             user_id: format!("guest_{}", &crate::services::accounts::sha256_hex(&format!("vitrina guest {email}"))[..32]),
             lines,

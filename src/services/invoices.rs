@@ -95,7 +95,14 @@ struct Inner {
     token_lock: tokio::sync::Mutex<()>,
     /// An admin's changes (the seller, a token, a document made again) are recorded here.
     audit: Option<crate::services::audit::AuditLog>,
+    /// The seller as last read, and when: every page's footer shows it, so it is
+    /// read from the store at most every few seconds (a change reaches every
+    /// instance within `SELLER_FRESH`).
+    seller_seen: std::sync::Mutex<Option<(std::time::Instant, Seller, SellerSource)>>,
 }
+
+/// How long a read of the seller's identity is used before it is read again.
+const SELLER_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Invoicing(Arc<Inner>);
@@ -127,6 +134,7 @@ impl Invoicing {
             token_hint: AtomicU64::new(0),
             token_lock: tokio::sync::Mutex::new(()),
             audit: None,
+            seller_seen: std::sync::Mutex::new(None),
         }))
     }
 
@@ -172,7 +180,22 @@ impl Invoicing {
 
     // ------------------------------------------------------------ seller
 
-    /// The identity invoices are issued with, and where it comes from.
+    /// The seller's identity for showing (the shop's footer): read at most
+    /// every few seconds. Documents are issued with [`Invoicing::seller`].
+    pub async fn seller_shown(&self) -> Result<(Seller, SellerSource), InvoiceError> {
+        if let Ok(seen) = self.0.seller_seen.lock() {
+            if let Some((_, s, source)) = seen.as_ref().filter(|(at, _, _)| at.elapsed() < SELLER_FRESH) {
+                return Ok((s.clone(), *source));
+            }
+        }
+        let (s, source) = self.seller().await?;
+        if let Ok(mut seen) = self.0.seller_seen.lock() {
+            *seen = Some((std::time::Instant::now(), s.clone(), source));
+        }
+        Ok((s, source))
+    }
+
+    /// The identity invoices are issued with, and where it comes from (read from the store).
     pub async fn seller(&self) -> Result<(Seller, SellerSource), InvoiceError> {
         if let Some(bytes) = self.0.kv.kv_get(SETTINGS, SELLER_KEY).await? {
             if let Ok(s) = serde_json::from_slice::<Seller>(&bytes) {
@@ -191,6 +214,9 @@ impl Invoicing {
         let (before, _) = self.seller().await?;
         let bytes = serde_json::to_vec(&s).unwrap_or_default();
         self.0.kv.kv_put(SETTINGS, SELLER_KEY, &bytes, None).await?;
+        if let Ok(mut seen) = self.0.seller_seen.lock() {
+            *seen = None;
+        }
         self.record(actor, "seller.update", "seller", format!("seller identity: {} (CUI {})", s.name, s.cui), Some(&before), Some(&s)).await;
         Ok(s)
     }

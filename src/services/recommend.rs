@@ -83,6 +83,28 @@ pub struct Recommender {
     limiter: Option<Arc<dyn RateLimiter>>,
     /// Admins' pins and exclusions as of a recommendation version.
     pins: Arc<std::sync::Mutex<Option<(u64, Arc<Pins>)>>>,
+    /// Every product's candidates, computed when their inputs change and read
+    /// in O(1) by pages (see [`Recommender::refresh_table`]).
+    table: Arc<std::sync::RwLock<RecTable>>,
+}
+
+/// The recommendation table pages read: each product's complements (as the
+/// last rebuild stored them) and similar products (from the search index).
+#[derive(Default)]
+struct RecTable {
+    /// The recommendation version the complements are of.
+    rec_version: Option<u64>,
+    complements: HashMap<String, Arc<Vec<Scored>>>,
+    related: HashMap<String, Arc<Vec<Scored>>>,
+    /// When the similar lists were last computed for every product.
+    related_at: Option<std::time::Instant>,
+}
+
+/// What the table did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableRefresh {
+    pub complements: usize,
+    pub related: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +129,7 @@ impl From<CatalogError> for RecommendError {
 
 impl Recommender {
     pub fn new(catalog: CatalogService, store: Arc<dyn RecommendStore>, cache: Arc<dyn Cache>, ttl: Duration) -> Self {
-        Self { catalog, store, cache, ttl, audit: None, limiter: None, pins: Default::default() }
+        Self { catalog, store, cache, ttl, audit: None, limiter: None, pins: Default::default(), table: Default::default() }
     }
 
     pub fn with_audit(mut self, audit: AuditLog) -> Self {
@@ -231,8 +253,19 @@ impl Recommender {
         Ok(self.catalog.popular(n.clamp(1, 100) as u32).await?.items)
     }
 
-    /// A strategy's candidates for one product, from the cache.
+    /// A strategy's candidates for one product: from the table (O(1)), else computed (and cached).
     async fn candidates(&self, (rec_version, catalog_version): (u64, u64), strategy: Strategy, product_id: &str) -> Result<Vec<Scored>, RecommendError> {
+        if let Ok(t) = self.table.read() {
+            match strategy {
+                Strategy::Complementary if t.rec_version == Some(rec_version) => return Ok(t.complements.get(product_id).map(|l| l.as_ref().clone()).unwrap_or_default()),
+                Strategy::Related => {
+                    if let Some(l) = t.related.get(product_id) {
+                        return Ok(l.as_ref().clone());
+                    }
+                }
+                _ => {}
+            }
+        }
         let key = format!("rec:v{rec_version}:c{catalog_version}:{}:{product_id}", strategy.as_str());
         let (store, catalog, id) = (self.store.clone(), self.catalog.clone(), product_id.to_string());
         let list = self
@@ -263,17 +296,71 @@ impl Recommender {
     /// else the first in stock (its options shown beside it).
     pub async fn bundle(&self, items: &[ProductSummary]) -> Vec<BundleItem> {
         let mut out = Vec::with_capacity(items.len());
+        // the variants as the index last took them in (stock may lag; adding to the cart checks it)
+        let Some(index) = self.catalog.loaded_index(INDEX_WAIT).await else { return out };
         for p in items.iter().filter(|p| p.in_stock) {
-            let variant = match self.catalog.active_view(&p.slug).await {
-                Ok(Some(view)) => view.variants.into_iter().find(|v| v.available > 0),
-                _ => None,
-            };
-            if let Some(v) = variant {
+            if let Some(v) = index.variants_of(&p.id).into_iter().find(|v| v.stock > 0) {
                 let options = v.options.values().cloned().collect::<Vec<_>>().join(" · ");
                 out.push(BundleItem { product: p.clone(), sku: v.sku, options, price: v.price });
             }
         }
         out
+    }
+
+    // ------------------------------------------------------------ the table
+
+    /// Brings the table up to date: every product's lists when it has none
+    /// (or `full`), the complements when a rebuild stored new ones, the
+    /// similar lists of the products that changed since. Run by a background
+    /// worker; pages never wait for it.
+    pub async fn refresh_table(&self, full: bool) -> Result<TableRefresh, StoreError> {
+        let Some(index) = self.catalog.loaded_index(INDEX_WAIT).await.cloned() else { return Ok(TableRefresh::default()) };
+        let version = self.version().await;
+        let (changed, everything) = self.catalog.take_changed();
+        let (stale_complements, no_related) = match self.table.read() {
+            Ok(t) => (t.rec_version != Some(version), t.related_at.is_none()),
+            Err(_) => (true, true),
+        };
+        let mut done = TableRefresh::default();
+        if stale_complements || full {
+            let complements: HashMap<String, Arc<Vec<Scored>>> = self.store.all_complements().await?.into_iter().map(|(id, l)| (id, Arc::new(l))).collect();
+            done.complements = complements.len();
+            if let Ok(mut t) = self.table.write() {
+                t.complements = complements;
+                t.rec_version = Some(version);
+            }
+        }
+        let ids = if full || everything || no_related { None } else { Some(changed) };
+        if ids.as_ref().is_some_and(|ids| ids.is_empty()) {
+            return Ok(done);
+        }
+        let whole = ids.is_none();
+        // CPU work off the request threads, in slices so it yields to them
+        let ids = ids.unwrap_or_else(|| index.active_ids());
+        for chunk in ids.chunks(500) {
+            let (index, chunk) = (index.clone(), chunk.to_vec());
+            let lists: Vec<(String, Arc<Vec<Scored>>)> = tokio::task::spawn_blocking(move || chunk.iter().map(|id| (id.clone(), Arc::new(related_now(index.as_ref(), id)))).collect())
+                .await
+                .map_err(|e| StoreError::Other(format!("similar products: {e}")))?;
+            done.related += lists.len();
+            if let Ok(mut t) = self.table.write() {
+                t.related.extend(lists);
+            }
+        }
+        if whole {
+            if let Ok(mut t) = self.table.write() {
+                let active: BTreeSet<&String> = ids.iter().collect();
+                t.related.retain(|id, _| active.contains(id));
+                t.related_at = Some(std::time::Instant::now());
+            }
+        }
+        Ok(done)
+    }
+
+    /// When the similar lists were last computed for every product (a full
+    /// pass also catches products whose neighbours changed).
+    pub fn table_age(&self) -> Option<Duration> {
+        self.table.read().ok().and_then(|t| t.related_at.map(|at| at.elapsed()))
     }
 
     // ------------------------------------------------------------ the job
@@ -462,6 +549,11 @@ pub fn track_trending(cache: &Arc<dyn Cache>, product_id: &str, by: f64, at: Dat
 /// category is small), scored by `domain::recommend::similarity`.
 async fn related_candidates(catalog: &CatalogService, product_id: &str) -> Vec<Scored> {
     let Some(index) = catalog.loaded_index(INDEX_WAIT).await else { return Vec::new() };
+    related_now(index.as_ref(), product_id)
+}
+
+/// The products most like `product_id` in its category (then its top category).
+fn related_now(index: &dyn crate::ports::SearchIndex, product_id: &str) -> Vec<Scored> {
     let Some(target) = index.profile(product_id) else { return Vec::new() };
     let mut pool: Vec<Profile> = index.profiles_in(&target.category, RELATED_POOL);
     if pool.len() < CANDIDATES {

@@ -474,7 +474,7 @@ impl From<&crate::domain::billing::Seller> for SellerIdentity {
 #[server]
 pub async fn get_shop_legal() -> Result<ShopLegal, ServerFnError> {
     let app = app()?;
-    let seller = match app.invoicing.seller().await {
+    let seller = match app.invoicing.seller_shown().await {
         Ok((s, _)) => Some(SellerIdentity::from(&s)),
         Err(e) => {
             tracing::warn!(error = %e, "the seller's identity could not be read");

@@ -105,6 +105,18 @@ impl RecommendStore for MongoStore {
         Ok(r.deleted_count)
     }
 
+    async fn all_complements(&self) -> Result<Vec<(String, Vec<Scored>)>, StoreError> {
+        let cursor = self.complements_coll().find(doc! {}).projection(doc! { "items": 1 }).await.map_err(|e| map_error("read complements", e))?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(|e| map_error("read complements", e))?;
+        docs.into_iter()
+            .map(|mut d| {
+                let id = d.get_str("_id").map(str::to_string).map_err(|e| StoreError::Other(e.to_string()))?;
+                let items = d.remove("items").map(bson::deserialize_from_bson).transpose().map_err(bson_error)?.unwrap_or_default();
+                Ok((id, items))
+            })
+            .collect()
+    }
+
     async fn complements(&self, product_id: &str) -> Result<Vec<Scored>, StoreError> {
         let found = self.complements_coll().find_one(doc! { "_id": product_id }).projection(doc! { "items": 1 }).await.map_err(|e| map_error("read complements", e))?;
         match found.and_then(|mut d| d.remove("items")) {

@@ -624,6 +624,18 @@ impl SearchIndex for RoaringIndex {
         docs.into_iter().map(|d| inner.profile(d)).collect()
     }
 
+    fn active_ids(&self) -> Vec<String> {
+        let inner = self.read();
+        let active = &inner.status[status_slot(ProductStatus::Active)];
+        active.iter().filter_map(|d| inner.docs.get(d as usize).and_then(|doc| doc.as_ref()).map(|doc| doc.summary.id.clone())).collect()
+    }
+
+    fn variants_of(&self, id: &str) -> Vec<crate::domain::product::Variant> {
+        let inner = self.read();
+        let Some(d) = inner.by_id.get(id) else { return Vec::new() };
+        inner.docs.get(*d as usize).and_then(|doc| doc.as_ref()).and_then(|doc| serde_json::from_str(&doc.variants).ok()).unwrap_or_default()
+    }
+
     fn skus(&self, skus: &[String]) -> Vec<SkuView> {
         let inner = self.read();
         skus.iter()

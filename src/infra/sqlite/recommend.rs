@@ -58,6 +58,21 @@ impl RecommendStore for SqliteStore {
         self.0.write(move |c| c.execute("DELETE FROM complements WHERE built_ms < ?", params![built_ms]).map(|n| n as u64).map_err(other)).await
     }
 
+    async fn all_complements(&self) -> Result<Vec<(String, Vec<Scored>)>, StoreError> {
+        self.0
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT product_id, items FROM complements").map_err(unavailable)?;
+                let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(unavailable)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, items) = row.map_err(unavailable)?;
+                    out.push((id, serde_json::from_str(&items).map_err(other)?));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn complements(&self, product_id: &str) -> Result<Vec<Scored>, StoreError> {
         let id = product_id.to_string();
         self.0
