@@ -52,7 +52,9 @@ fi
 if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
   log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
   timeout "$BUILD_TIMEOUT" bash -c 'source "$1/scripts/lib.sh"; build_site --release --precompress' _ "$ROOT"
+  timeout "$BUILD_TIMEOUT" cargo build --release --features ssr --example bare_axum
 fi
+BARE="$CARGO_TARGET_DIR/release/examples/bare_axum"
 
 BIN="${VITRINA_BIN:-$CARGO_TARGET_DIR/release/vitrina}"
 if [ ! -x "$BIN" ] && [ -z "${VITRINA_BIN:-}" ] && [ -x "$ROOT/target/release/vitrina" ]; then
@@ -221,6 +223,19 @@ start_server cached "${LIMITS[@]}"
 check_ok "http://127.0.0.1:$PORT$API_PATH"   # doubles as the warm-up request
 check_ok "http://127.0.0.1:$PORT$SSR_PATH"
 measure "API  listing, cache warm" "$API_PATH"
+# the yardstick: a bare axum handler returning the very bytes the cached listing sends wrk (gzip)
+if [ -x "$BARE" ]; then
+  BARE_PORT="$(free_port)"
+  "$BARE" "http://127.0.0.1:$PORT$API_PATH" "$BARE_PORT" gzip 2>"$WORK/server-bare.log" &
+  BARE_PID=$!
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$BARE_PORT$API_PATH" 2>/dev/null && break; sleep 0.1; done
+  cmp -s <(curl -sS -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$API_PATH") <(curl -sS "http://127.0.0.1:$BARE_PORT$API_PATH") \
+    || die "the bare handler does not answer the shop's bytes"
+  run_wrk "bare axum, same bytes" "$CONNECTIONS" "$WRK_LUA" "http://127.0.0.1:$BARE_PORT$API_PATH"
+  kill "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
+else
+  log "no $BARE: the bare-handler comparison is left out (build it: cargo build --release --features ssr --example bare_axum)"
+fi
 measure "SSR  listing, cache warm" "$SSR_PATH"
 measure_mix "SSR  random pages, cache" page 32
 measure_mix "Black Friday mix, cache" friday 64
@@ -250,6 +265,11 @@ for entry in "${RESULTS[@]}"; do
     "$(ms "$(field p50 "$line")")" "$(ms "$(field p95 "$line")")" "$(ms "$(field p99 "$line")")" \
     "$(field non2xx "$line")" "$(field errors "$line")"
 done
+rps_of() { for entry in "${RESULTS[@]}"; do [ "${entry%%|*}" = "$1" ] && field rps "${entry#*|}"; done; }
+cached_rps="$(rps_of "API  listing, cache warm")" bare_rps="$(rps_of "bare axum, same bytes")"
+if [ -n "$cached_rps" ] && [ -n "$bare_rps" ]; then
+  awk -v c="$cached_rps" -v b="$bare_rps" 'BEGIN { printf "cached API listing / bare axum handler, same bytes: %.2f\n", c / b }'
+fi
 
 # --- orders: placement throughput and the contention scenario -----------------
 if [ "${BENCH_ORDERS:-2000}" != 0 ]; then

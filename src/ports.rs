@@ -96,6 +96,8 @@ pub trait SearchIndex: Send + Sync {
     fn profiles_in(&self, category: &str, limit: usize) -> Vec<crate::domain::recommend::Profile>;
     /// The ids of every active product.
     fn active_ids(&self) -> Vec<String>;
+    /// The id of the active product with this slug, as last synchronised.
+    fn active_id_of(&self, slug: &str) -> Option<String>;
     /// A product's variants as last synchronised (any status; empty when unknown).
     fn variants_of(&self, id: &str) -> Vec<crate::domain::product::Variant>;
 }
@@ -258,6 +260,10 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_user_families(&self, user_id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// The user a family belongs to, while it is active (`None` when revoked or unknown).
     async fn active_family_owner(&self, family_id: &str) -> Result<Option<String>, StoreError>;
+    /// An active family's owner with the owner's record (none when the user
+    /// is gone): what every bearer request checks, in one round-trip where
+    /// the store can (SQLite).
+    async fn active_family_user(&self, family_id: &str) -> Result<Option<(String, Option<crate::domain::user::User>)>, StoreError>;
     /// The user a refresh token was issued to, without using the token up.
     async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
 }
@@ -318,7 +324,7 @@ pub trait TokenSigner: Send + Sync {
 
 // ------------------------------------------------------------------ carts, stock, orders
 
-use crate::domain::order::{Cart, Order, OrderStatus};
+use crate::domain::order::{Cart, CartEdit, CartRefusal, Order, OrderStatus};
 
 /// Stock per SKU, the source of truth for availability. Each order's
 /// reservation is recorded on the SKU's own record in the same atomic
@@ -367,6 +373,24 @@ pub trait CartStore: Send + Sync {
     /// `cart.version == 1`); otherwise `Conflict` (someone saved in between).
     async fn save_cart(&self, cart: &Cart) -> Result<(), StoreError>;
     async fn delete_cart(&self, owner: &str) -> Result<(), StoreError>;
+    /// Applies `edit` to the stored cart (an empty one when there is none)
+    /// and returns the cart as saved; a refused edit saves nothing. Stores
+    /// that can read and write in one round-trip do (SQLite); this default
+    /// retries a versioned save when another request saved in between.
+    async fn edit_cart(&self, owner: &str, edit: &CartEdit) -> Result<Result<Cart, CartRefusal>, StoreError> {
+        for _ in 0..5 {
+            let mut cart = self.cart(owner).await?.unwrap_or_else(|| Cart::empty(owner));
+            if let Err(refused) = cart.apply(edit) {
+                return Ok(Err(refused));
+            }
+            match self.save_cart(&cart).await {
+                Ok(()) => return Ok(Ok(cart)),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable("the cart is changing too fast; try again".into()))
+    }
 }
 
 /// Which orders a list shows; every field narrows it.

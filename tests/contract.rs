@@ -711,6 +711,17 @@ mod accounts_contract {
             s.active_family_owner("f2").await.unwrap().is_none()
                 && s.active_family_owner("f3").await.unwrap().is_none()
         );
+
+        // what a bearer request reads: the owner of an active family with their record
+        s.create_user(&user("ut1", "bearer@example.com")).await.unwrap();
+        s.create_family("f4", "ut1", now).await.unwrap();
+        let (owner, found) = s.active_family_user("f4").await.unwrap().unwrap();
+        assert_eq!((owner.as_str(), found.map(|u| u.email)), ("ut1", Some("bearer@example.com".to_string())));
+        s.create_family("f5", "gone", now).await.unwrap();
+        assert_eq!(s.active_family_user("f5").await.unwrap().map(|(o, u)| (o, u.is_none())), Some(("gone".to_string(), true)));
+        assert!(s.active_family_user("nope").await.unwrap().is_none());
+        s.revoke_family("f4", now).await.unwrap();
+        assert!(s.active_family_user("f4").await.unwrap().is_none());
     }
 
     pub async fn single_winner(s: crate::Stores) {

@@ -45,8 +45,13 @@ pub async fn list_products(State(app): State<AppState>, RawQuery(raw): RawQuery)
     use axum::response::IntoResponse;
     let query = CatalogQuery::from_query_string(raw.as_deref().unwrap_or(""))?;
     // the cached JSON goes out as it is stored: no decode and re-encode per request
-    let body = app.catalog.search_json(&query).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    let (body, hit) = app.catalog.search_json(&query).await?;
+    let mut res = ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    if hit {
+        // the same bytes again: the compression layer keeps them compressed
+        res.headers_mut().insert(crate::edge::site::X_CACHE, axum::http::HeaderValue::from_static("hit"));
+    }
+    Ok(res)
 }
 
 /// One active product with attributes, images and variants (with available quantity).

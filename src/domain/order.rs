@@ -51,6 +51,66 @@ impl Cart {
     pub fn item_count(&self) -> i64 {
         self.lines.iter().map(|l| l.quantity).sum()
     }
+
+    /// Applies one edit (a new version when it is allowed); a refusal leaves the cart as it was.
+    pub fn apply(&mut self, edit: &CartEdit) -> Result<(), CartRefusal> {
+        match edit {
+            CartEdit::Add { sku, quantity, max_line, available } => {
+                let wanted = self.quantity_of(sku) + quantity;
+                if wanted > *max_line {
+                    return Err(CartRefusal::PerLine { max: *max_line });
+                }
+                if wanted > *available {
+                    return Err(CartRefusal::NotEnough { sku: sku.clone(), available: *available });
+                }
+                self.set(sku, wanted);
+            }
+            CartEdit::Set { sku, quantity, available } => {
+                if self.quantity_of(sku) == 0 {
+                    return Err(CartRefusal::NotInCart { sku: sku.clone() });
+                }
+                if quantity > available {
+                    return Err(CartRefusal::NotEnough { sku: sku.clone(), available: *available });
+                }
+                self.set(sku, *quantity);
+            }
+            CartEdit::Remove { sku } => {
+                if self.quantity_of(sku) == 0 {
+                    return Err(CartRefusal::NotInCart { sku: sku.clone() });
+                }
+                self.set(sku, 0);
+            }
+            CartEdit::Coupon(code) => self.coupon = code.clone(),
+        }
+        self.version += 1;
+        self.updated_at = Utc::now();
+        Ok(())
+    }
+}
+
+/// One change a shopper makes to a cart, checked against the cart it lands
+/// on (so a store can apply it in one round-trip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartEdit {
+    /// Adds `quantity`: the line stays within `max_line` and `available`.
+    Add { sku: String, quantity: i64, max_line: i64, available: i64 },
+    /// Sets the quantity of a line the cart has (within `available`).
+    Set { sku: String, quantity: i64, available: i64 },
+    /// Takes a line out.
+    Remove { sku: String },
+    /// Enters (or, with none, takes out) a coupon code.
+    Coupon(Option<String>),
+}
+
+/// Why a cart edit was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartRefusal {
+    /// More than a line may hold.
+    PerLine { max: i64 },
+    /// More than is available.
+    NotEnough { sku: String, available: i64 },
+    /// The line is not in the cart.
+    NotInCart { sku: String },
 }
 
 /// Adds `from` into `into`: quantities add up, each capped by `cap(sku)`

@@ -478,11 +478,15 @@ pub fn assemble_facets(base: &[(String, u64)], per_key: &[(String, Vec<(String, 
 pub fn sort_facet_values(values: &mut [FacetValue]) {
     const SIZES: [&str; 9] = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"];
     let all_sizes = values.iter().all(|v| SIZES.contains(&v.value.as_str()));
-    let all_numbers = values.iter().all(|v| v.value.parse::<f64>().is_ok());
+    let all_numbers = !all_sizes && values.iter().all(|v| v.value.parse::<f64>().is_ok());
     if all_sizes {
         values.sort_by_key(|v| SIZES.iter().position(|s| *s == v.value));
     } else if all_numbers {
-        values.sort_by(|a, b| a.value.parse::<f64>().unwrap().total_cmp(&b.value.parse::<f64>().unwrap()));
+        // each value parsed once, ordered as `f64::total_cmp` orders them
+        values.sort_by_cached_key(|v| {
+            let bits = v.value.parse::<f64>().unwrap_or(0.0).to_bits() as i64;
+            bits ^ (((bits >> 63) as u64) >> 1) as i64
+        });
     } else {
         values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     }

@@ -4,6 +4,10 @@ use axum::http::header;
 
 use crate::config::Config;
 
+/// Marks a body served as it was cached (`x-cache: hit`): the compression
+/// layer keeps such bodies compressed.
+pub const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
+
 /// The content hashes cargo-leptos gave the build's JS, WASM and CSS
 /// (`hash.txt` next to the server binary, as Leptos reads it), if it hashed them.
 pub fn asset_hashes() -> Option<&'static std::collections::HashMap<String, String>> {

@@ -328,11 +328,12 @@ impl AccountService {
     /// Verifies an access token: signature, expiry, a live family and an enabled user.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AccountError> {
         let claims = self.signer.verify(token).map_err(|_| AccountError::InvalidToken)?;
-        // the family must be active and belong to the token's subject
-        if self.tokens.active_family_owner(&claims.fam).await?.as_deref() != Some(claims.sub.as_str()) {
+        // the family must be active and belong to the token's subject, who is still enabled
+        let Some((owner, user)) = self.tokens.active_family_user(&claims.fam).await? else { return Err(AccountError::InvalidToken) };
+        if owner != claims.sub {
             return Err(AccountError::InvalidToken);
         }
-        let user = self.users.user_by_id(&claims.sub).await?.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
+        let user = user.filter(|u| !u.disabled).ok_or(AccountError::InvalidToken)?;
         Ok(Principal { user, family: Some(claims.fam) })
     }
 

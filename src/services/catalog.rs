@@ -414,13 +414,14 @@ impl CatalogService {
     }
 
     /// The listing as JSON bytes (`SearchResult`), straight from the cache on a hit.
-    pub async fn search_json(&self, query: &CatalogQuery) -> Result<Vec<u8>, CatalogError> {
+    /// The listing as JSON, and whether it came from the cache as it is.
+    pub async fn search_json(&self, query: &CatalogQuery) -> Result<(Vec<u8>, bool), CatalogError> {
         if !self.listing_ttl.is_zero() {
             let key = format!("cat:v{}:list:{}", self.stamp().await, query.to_query_string());
             match self.cache.get(&key).await {
                 Ok(Some(bytes)) => {
                     crate::metrics::get().cache_hits.inc();
-                    return Ok(bytes);
+                    return Ok((bytes, true));
                 }
                 Ok(None) => {}
                 Err(e) => tracing::debug!(error = %e, "cache read failed; bypassing cache"),
@@ -428,7 +429,7 @@ impl CatalogService {
         }
         // a miss: the usual path (single flight, store, cache write) and encode once
         let result = self.search(query).await?;
-        serde_json::to_vec(&result).map_err(|e| CatalogError::Store(StoreError::Other(e.to_string())))
+        Ok((serde_json::to_vec(&result).map_err(|e| CatalogError::Store(StoreError::Other(e.to_string())))?, false))
     }
 
     pub async fn product(&self, slug: &str) -> Result<ProductView, CatalogError> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::money::{shop_currency, Money};
 use crate::domain::order::{
-    merge_carts, order_number, validate_quantity, Address, Cart, CartLine, CartLineView, CartView, Order, OrderLine, OrderStatus, PricingRules,
+    merge_carts, order_number, validate_quantity, Address, Cart, CartEdit, CartLine, CartLineView, CartRefusal, CartView, Order, OrderLine, OrderStatus, PricingRules,
     ShippingMethod,
 };
 use crate::domain::outbox::order_events;
@@ -298,20 +298,22 @@ impl CartService {
         if let (_, Some(refusal)) = self.price(&trial).await? {
             return Err(OrderError::Coupon { refusal, field: "code" });
         }
-        self.update(owner, |cart| {
-            cart.coupon = Some(code.clone());
-            Ok(())
-        })
-        .await
+        self.edit(owner, CartEdit::Coupon(Some(code))).await
     }
 
     /// Takes the coupon code out of the cart.
     pub async fn remove_coupon(&self, owner: &str) -> Result<CartView, OrderError> {
-        self.update(owner, |cart| {
-            cart.coupon = None;
-            Ok(())
-        })
-        .await
+        self.edit(owner, CartEdit::Coupon(None)).await
+    }
+
+    /// Applies one edit in the store (one round-trip where the store can) and prices the cart it made.
+    async fn edit(&self, owner: &str, edit: CartEdit) -> Result<CartView, OrderError> {
+        match self.carts.edit_cart(owner, &edit).await? {
+            Ok(cart) => Ok(self.price(&cart).await?.0),
+            Err(CartRefusal::PerLine { max }) => Err(FieldError::coded("field-quantity-per-line", "quantity", &[("max", &max.to_string())]).into()),
+            Err(CartRefusal::NotEnough { sku, available }) => Err(OrderError::NotEnough { sku, available }),
+            Err(CartRefusal::NotInCart { sku }) => Err(OrderError::UnknownSku(sku)),
+        }
     }
 
     /// Applies `change` to the stored cart, retrying when another request saved in between.
@@ -333,57 +335,31 @@ impl CartService {
         Err(StoreError::Unavailable("the cart is changing too fast; try again".into()).into())
     }
 
+    /// What a SKU has available, as the index last took it in (under a
+    /// second old; placing the order checks the inventory itself).
     async fn available(&self, sku: &str) -> Result<i64, OrderError> {
-        let found = self.variants(&[sku.to_string()]).await?;
+        let skus = [sku.to_string()];
+        let (found, stock) = self.variants_and_stock(&skus).await?;
         if !found.contains_key(sku) {
             return Err(OrderError::UnknownSku(sku.to_string()));
         }
-        Ok(self.inventory.stock_levels(&[sku.to_string()]).await?.get(sku).copied().unwrap_or(0))
+        Ok(stock.get(sku).copied().unwrap_or(0))
     }
 
     pub async fn add(&self, owner: &str, sku: &str, quantity: i64) -> Result<CartView, OrderError> {
         validate_quantity(quantity, self.rules.max_line_quantity)?;
         let available = self.available(sku).await?;
-        let max = self.rules.max_line_quantity;
-        self.update(owner, |cart| {
-            let wanted = cart.quantity_of(sku) + quantity;
-            if wanted > max {
-                return Err(FieldError::coded("field-quantity-per-line", "quantity", &[("max", &max.to_string())]).into());
-            }
-            if wanted > available {
-                return Err(OrderError::NotEnough { sku: sku.to_string(), available });
-            }
-            cart.set(sku, wanted);
-            Ok(())
-        })
-        .await
+        self.edit(owner, CartEdit::Add { sku: sku.to_string(), quantity, max_line: self.rules.max_line_quantity, available }).await
     }
 
     pub async fn set_quantity(&self, owner: &str, sku: &str, quantity: i64) -> Result<CartView, OrderError> {
         validate_quantity(quantity, self.rules.max_line_quantity)?;
         let available = self.available(sku).await?;
-        self.update(owner, |cart| {
-            if cart.quantity_of(sku) == 0 {
-                return Err(OrderError::UnknownSku(sku.to_string()));
-            }
-            if quantity > available {
-                return Err(OrderError::NotEnough { sku: sku.to_string(), available });
-            }
-            cart.set(sku, quantity);
-            Ok(())
-        })
-        .await
+        self.edit(owner, CartEdit::Set { sku: sku.to_string(), quantity, available }).await
     }
 
     pub async fn remove(&self, owner: &str, sku: &str) -> Result<CartView, OrderError> {
-        self.update(owner, |cart| {
-            if cart.quantity_of(sku) == 0 {
-                return Err(OrderError::UnknownSku(sku.to_string()));
-            }
-            cart.set(sku, 0);
-            Ok(())
-        })
-        .await
+        self.edit(owner, CartEdit::Remove { sku: sku.to_string() }).await
     }
 
     /// Moves a guest cart into a user's cart at sign-in: quantities add up,

@@ -182,9 +182,12 @@ impl Recommender {
         self.answer(chain, &[id], &leave_out, limit as usize).await
     }
 
-    /// The id of the active product with this slug, from the cache (a few
-    /// bytes, not the product: a hot read decodes no product).
+    /// The id of the active product with this slug: from the index once it
+    /// is loaded, else from the cache (a few bytes, not the product).
     async fn active_id(&self, slug: &str) -> Result<Option<String>, RecommendError> {
+        if let Some(index) = self.catalog.loaded_index(INDEX_WAIT).await {
+            return Ok(index.active_id_of(slug));
+        }
         let key = format!("cat:v{}:id:{slug}", self.catalog.cache_version().await);
         let catalog = self.catalog.clone();
         let slug = slug.to_string();

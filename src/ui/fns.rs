@@ -142,12 +142,8 @@ pub struct ProductRecs {
     pub similar: Vec<crate::domain::product::ProductSummary>,
 }
 
-/// How long a product page waits for its recommendations: the product is
-/// never held up longer; a slow list is left out (and finished in the
-/// background, so the next visitor gets it from the cache).
-#[cfg(feature = "ssr")]
-const RECS_BUDGET: std::time::Duration = std::time::Duration::from_millis(150);
-
+/// Read from the recommendation table the background worker keeps (see
+/// `Recommender::refresh_table`): nothing is computed while the shopper waits.
 #[server]
 pub async fn get_product_recs(slug: String) -> Result<ProductRecs, ServerFnError> {
     use crate::domain::recommend::Strategy;
@@ -156,17 +152,14 @@ pub async fn get_product_recs(slug: String) -> Result<ProductRecs, ServerFnError
         Some(owner) => app.carts.product_ids(&owner).await,
         None => Vec::new(),
     };
-    let work = tokio::spawn(async move {
-        let together = match app.recommend.for_product(&slug, Strategy::Complementary, 3, &in_cart).await {
-            Ok(r) if r.strategy == Strategy::Complementary => app.recommend.bundle(&r.items).await,
-            _ => Vec::new(),
-        };
-        let mut leave_out = in_cart.clone();
-        leave_out.extend(together.iter().map(|b| b.product.id.clone()));
-        let similar = app.recommend.for_product(&slug, Strategy::Related, 5, &leave_out).await.map(|r| r.items).unwrap_or_default();
-        ProductRecs { together, similar }
-    });
-    Ok(tokio::time::timeout(RECS_BUDGET, work).await.ok().and_then(Result::ok).unwrap_or_default())
+    let together = match app.recommend.for_product(&slug, Strategy::Complementary, 3, &in_cart).await {
+        Ok(r) if r.strategy == Strategy::Complementary => app.recommend.bundle(&r.items).await,
+        _ => Vec::new(),
+    };
+    let mut leave_out = in_cart;
+    leave_out.extend(together.iter().map(|b| b.product.id.clone()));
+    let similar = app.recommend.for_product(&slug, Strategy::Related, 5, &leave_out).await.map(|r| r.items).unwrap_or_default();
+    Ok(ProductRecs { together, similar })
 }
 
 /// "You may also like" on the cart page: what goes with the cart (trending when it is empty).

@@ -81,6 +81,12 @@ fn hydration_script() -> String {
 }
 
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
+    // islands: nothing outside an `#[island]` is hydrated, so no resource of
+    // the page is serialized into it (what `HydrationScripts` does; our own
+    // loader replaces it). The category tree alone was 12 kB of every page.
+    if let Some(sc) = Owner::current_shared_context() {
+        sc.set_is_hydrating(false);
+    }
     let locale = current_locale();
     view! {
         <!DOCTYPE html>

@@ -281,6 +281,12 @@ impl TokenStore for MongoStore {
         Ok(found.and_then(|d| d.get_str("user_id").ok().map(str::to_string)))
     }
 
+    async fn active_family_user(&self, family_id: &str) -> Result<Option<(String, Option<User>)>, StoreError> {
+        let Some(owner) = self.active_family_owner(family_id).await? else { return Ok(None) };
+        let user = self.find_user(doc! { "_id": &owner }).await?;
+        Ok(Some((owner, user)))
+    }
+
     async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
         let found = self
             .refresh_tokens

@@ -108,7 +108,8 @@ struct Doc {
     /// The variants, for cart lines (one copy: the SKU map points here).
     /// The variants as JSON (one compact string instead of a map and strings per
     /// variant: memory matters at 100,000 products; a cart reads a few).
-    variants: Box<str>,
+    /// Each one its own string: a cart line decodes its variant, not the product's every variant.
+    variants: Box<[Box<str>]>,
     /// What the index holds of the product: an unchanged product is skipped.
     fingerprint: u64,
 }
@@ -119,6 +120,8 @@ struct Inner {
     /// Each document's facet tokens, apart from the rest so counting walks small, dense data.
     doc_facets: Vec<Vec<u32>>,
     by_id: HashMap<String, u32>,
+    /// Slug → document (product pages find their product without the store).
+    by_slug: HashMap<String, u32>,
     free: Vec<u32>,
     /// SKU → (document, variant position).
     skus: HashMap<String, (u32, u16)>,
@@ -220,7 +223,7 @@ impl Inner {
             categories: p.category_paths(),
             words: Vec::new(),
             stems: Vec::new(),
-            variants: serde_json::to_string(&p.variants).unwrap_or_default().into_boxed_str(),
+            variants: p.variants.iter().map(|v| serde_json::to_string(v).unwrap_or_default().into_boxed_str()).collect(),
             fingerprint: fp,
         };
         self.status[status_slot(doc.status)].insert(d);
@@ -265,6 +268,7 @@ impl Inner {
             self.skus.insert(v.sku.clone(), (d, i as u16));
         }
         self.by_id.insert(p.id.clone(), d);
+        self.by_slug.insert(p.slug.clone(), d);
         self.docs[d as usize] = Some(doc);
         self.orders_stale = true;
         true
@@ -273,8 +277,13 @@ impl Inner {
     fn remove_doc(&mut self, d: u32) {
         let Some(doc) = self.docs[d as usize].take() else { return };
         self.by_id.remove(&doc.summary.id);
-        for v in serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).unwrap_or_default() {
-            self.skus.remove(&v.sku);
+        if self.by_slug.get(&doc.summary.slug) == Some(&d) {
+            self.by_slug.remove(&doc.summary.slug);
+        }
+        for v in doc.variants.iter().filter_map(|v| serde_json::from_str::<crate::domain::product::Variant>(v).ok()) {
+            if self.skus.get(&v.sku).is_some_and(|(at, _)| *at == d) {
+                self.skus.remove(&v.sku);
+            }
         }
         self.status[status_slot(doc.status)].remove(d);
         self.in_stock.remove(d);
@@ -509,7 +518,7 @@ impl Inner {
                     + d.categories.iter().map(|c| c.len() + 24).sum::<usize>()
                     + 24
                     + (d.words.len() + d.stems.len()) * 4
-                    + d.variants.len()
+                    + d.variants.iter().map(|v| v.len() + 16).sum::<usize>()
             })
             .sum();
         let terms: usize = self.terms.iter().map(|(w, t)| w.len() + t.folded.len() + t.stems.iter().map(String::len).sum::<usize>() + 160).sum();
@@ -630,10 +639,18 @@ impl SearchIndex for RoaringIndex {
         active.iter().filter_map(|d| inner.docs.get(d as usize).and_then(|doc| doc.as_ref()).map(|doc| doc.summary.id.clone())).collect()
     }
 
+    fn active_id_of(&self, slug: &str) -> Option<String> {
+        let inner = self.read();
+        let d = *inner.by_slug.get(slug)?;
+        let doc = inner.docs.get(d as usize)?.as_ref()?;
+        (doc.status == ProductStatus::Active).then(|| doc.summary.id.clone())
+    }
+
     fn variants_of(&self, id: &str) -> Vec<crate::domain::product::Variant> {
         let inner = self.read();
         let Some(d) = inner.by_id.get(id) else { return Vec::new() };
-        inner.docs.get(*d as usize).and_then(|doc| doc.as_ref()).and_then(|doc| serde_json::from_str(&doc.variants).ok()).unwrap_or_default()
+        let Some(doc) = inner.docs.get(*d as usize).and_then(|doc| doc.as_ref()) else { return Vec::new() };
+        doc.variants.iter().filter_map(|v| serde_json::from_str(v).ok()).collect()
     }
 
     fn skus(&self, skus: &[String]) -> Vec<SkuView> {
@@ -649,7 +666,7 @@ impl SearchIndex for RoaringIndex {
                     category: doc.summary.category.clone(),
                     image_url: doc.summary.image_url.clone(),
                     status: doc.status,
-                    variant: serde_json::from_str::<Vec<crate::domain::product::Variant>>(&doc.variants).ok()?.into_iter().nth(*i as usize)?,
+                    variant: serde_json::from_str::<crate::domain::product::Variant>(doc.variants.get(*i as usize)?).ok()?,
                     vat_rate: doc.vat_rate as i64,
                 })
             })

@@ -240,6 +240,23 @@ impl TokenStore for SqliteStore {
             .await
     }
 
+    async fn active_family_user(&self, family_id: &str) -> Result<Option<(String, Option<User>)>, StoreError> {
+        let f = family_id.to_string();
+        self.0
+            .read(move |c| {
+                let row: Option<(String, Option<String>)> = c
+                    .query_row(
+                        "SELECT f.user_id, u.doc FROM token_families f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ? AND f.revoked_ts IS NULL",
+                        [&f],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(unavailable)?;
+                row.map(|(owner, doc)| Ok((owner, doc.map(parse_user).transpose()?))).transpose()
+            })
+            .await
+    }
+
     async fn refresh_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
         let h = token_hash.to_string();
         self.0.read(move |c| c.query_row("SELECT user_id FROM refresh_tokens WHERE token_hash = ?", [&h], |r| r.get(0)).optional().map_err(unavailable)).await

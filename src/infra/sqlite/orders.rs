@@ -13,7 +13,7 @@ use crate::domain::patch::Patch;
 use super::{decode, encode};
 use crate::domain::records::Kind;
 use crate::domain::outbox::OutboxEntry;
-use crate::domain::order::{Cart, Order, OrderStatus};
+use crate::domain::order::{Cart, CartEdit, CartRefusal, Order, OrderStatus};
 use crate::ports::{CartStore, InventoryStore, OrderFilter, OrderStore, Reservation, StockLevel, StoreError};
 
 #[async_trait]
@@ -179,6 +179,32 @@ impl CartStore for SqliteStore {
             .write(move |c| {
                 c.execute("DELETE FROM carts WHERE owner = ?", [&owner]).map_err(other)?;
                 Ok(())
+            })
+            .await
+    }
+
+    /// Read, check and write in one transaction on the writer: one round-trip.
+    async fn edit_cart(&self, owner: &str, edit: &CartEdit) -> Result<Result<Cart, CartRefusal>, StoreError> {
+        let (owner, edit) = (owner.to_string(), edit.clone());
+        self.0
+            .write(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
+                let doc: Option<String> = tx.query_row("SELECT doc FROM carts WHERE owner = ?", [&owner], |r| r.get(0)).optional().map_err(unavailable)?;
+                let mut cart = match doc {
+                    Some(d) => decode(Kind::Cart, &d)?,
+                    None => Cart::empty(&owner),
+                };
+                if let Err(refused) = cart.apply(&edit) {
+                    return Ok(Err(refused));
+                }
+                let doc = encode(&cart)?;
+                tx.execute(
+                    "INSERT INTO carts (owner, version, doc) VALUES (?1, ?2, ?3) ON CONFLICT(owner) DO UPDATE SET version = excluded.version, doc = excluded.doc",
+                    params![cart.owner, cart.version, doc],
+                )
+                .map_err(write_error)?;
+                tx.commit().map_err(unavailable)?;
+                Ok(Ok(cart))
             })
             .await
     }

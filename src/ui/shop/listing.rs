@@ -25,6 +25,9 @@ const PRICE_RANGES: &[(Option<i64>, Option<i64>)] = &[
 ];
 
 const FACETS_SHOWN: usize = 8;
+/// Values a facet lists at most (the most frequent, and every chosen one):
+/// the page costs the same whether an attribute has 10 values or 1,000.
+const FACET_VALUES_MAX: usize = 40;
 
 fn price_label(loc: crate::i18n::Locale, range: (Option<i64>, Option<i64>)) -> String {
     let cur = crate::domain::money::shop_currency();
@@ -237,7 +240,8 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         // keep checked values visible even when beyond the first few
                         let (mut head, mut tail): (Vec<_>, Vec<_>) = values.into_iter().enumerate().partition(|(j, v)| *j < FACETS_SHOWN || selected.contains(&v.value));
                         let head: Vec<FacetValue> = head.drain(..).map(|(_, v)| v).collect();
-                        let tail: Vec<FacetValue> = tail.drain(..).map(|(_, v)| v).collect();
+                        let beyond = tail.len().saturating_sub(FACET_VALUES_MAX.saturating_sub(head.len()));
+                        let tail: Vec<FacetValue> = tail.drain(..).map(|(_, v)| v).take(FACET_VALUES_MAX.saturating_sub(head.len())).collect();
                         let more = tail.len();
                         let values_len = head.len() + more;
                         view! {
@@ -248,6 +252,7 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                                     <details class="more">
                                         <summary>{loc.tn("show-more", more as i64, &[])}</summary>
                                         <ul>{tail.into_iter().map(render).collect_view()}</ul>
+                                        {(beyond > 0).then(|| view! { <p class="facet-beyond">{loc.tn("facet-beyond", beyond as i64, &[])}</p> })}
                                     </details>
                                 })}
                             </details>
