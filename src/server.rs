@@ -110,7 +110,7 @@ pub fn router(app: AppState) -> Router {
     // the route list is the same for every router this process builds
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
-    let state = ServerState { leptos_options: leptos_options.clone(), app: app.clone() };
+    let state = ServerState::new(leptos_options.clone(), app.clone());
     let context_app = app.clone();
     let site = Router::new()
         .route("/healthz", get(healthz))
@@ -501,6 +501,10 @@ fn metrics_text(app: &AppState) -> Response {
             index.len(),
             index.memory_bytes()
         ));
+    }
+    if let Some(age) = app.recommend.table_age() {
+        // present once every product's recommendations are precomputed (pages then read them in O(1))
+        text.push_str(&format!("# TYPE vitrina_recommend_table_age_seconds gauge\nvitrina_recommend_table_age_seconds {}\n", age.as_secs()));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

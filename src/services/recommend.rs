@@ -340,11 +340,16 @@ impl Recommender {
         let whole = ids.is_none();
         // CPU work off the request threads, in slices so it yields to them
         let ids = ids.unwrap_or_else(|| index.active_ids());
+        let mut pools = HashMap::new();
         for chunk in ids.chunks(500) {
             let (index, chunk) = (index.clone(), chunk.to_vec());
-            let lists: Vec<(String, Arc<Vec<Scored>>)> = tokio::task::spawn_blocking(move || chunk.iter().map(|id| (id.clone(), Arc::new(related_now(index.as_ref(), id)))).collect())
-                .await
-                .map_err(|e| StoreError::Other(format!("similar products: {e}")))?;
+            let (lists, kept): (Vec<(String, Arc<Vec<Scored>>)>, _) = tokio::task::spawn_blocking(move || {
+                let lists = chunk.iter().map(|id| (id.clone(), Arc::new(related_in(index.as_ref(), id, &mut pools)))).collect();
+                (lists, pools)
+            })
+            .await
+            .map_err(|e| StoreError::Other(format!("similar products: {e}")))?;
+            pools = kept;
             done.related += lists.len();
             if let Ok(mut t) = self.table.write() {
                 t.related.extend(lists);
@@ -557,13 +562,25 @@ async fn related_candidates(catalog: &CatalogService, product_id: &str) -> Vec<S
 
 /// The products most like `product_id` in its category (then its top category).
 fn related_now(index: &dyn crate::ports::SearchIndex, product_id: &str) -> Vec<Scored> {
+    related_in(index, product_id, &mut HashMap::new())
+}
+
+/// The same, with the candidate pool of each category built once per pass
+/// (`pools`): the products of a category share it.
+fn related_in(index: &dyn crate::ports::SearchIndex, product_id: &str, pools: &mut HashMap<String, Arc<Vec<Profile>>>) -> Vec<Scored> {
     let Some(target) = index.profile(product_id) else { return Vec::new() };
-    let mut pool: Vec<Profile> = index.profiles_in(&target.category, RELATED_POOL);
-    if pool.len() < CANDIDATES {
-        if let Some((top, _)) = target.category.split_once('/') {
-            let have: BTreeSet<String> = pool.iter().map(|p| p.id.clone()).collect();
-            pool.extend(index.profiles_in(top, RELATED_POOL).into_iter().filter(|p| !have.contains(&p.id)));
-        }
-    }
+    let pool = pools
+        .entry(target.category.clone())
+        .or_insert_with(|| {
+            let mut pool: Vec<Profile> = index.profiles_in(&target.category, RELATED_POOL);
+            if pool.len() < CANDIDATES {
+                if let Some((top, _)) = target.category.split_once('/') {
+                    let have: BTreeSet<String> = pool.iter().map(|p| p.id.clone()).collect();
+                    pool.extend(index.profiles_in(top, RELATED_POOL).into_iter().filter(|p| !have.contains(&p.id)));
+                }
+            }
+            Arc::new(pool)
+        })
+        .clone();
     rec::related(&target, &pool, CANDIDATES)
 }
