@@ -240,8 +240,9 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
                         // keep checked values visible even when beyond the first few
                         let (mut head, mut tail): (Vec<_>, Vec<_>) = values.into_iter().enumerate().partition(|(j, v)| *j < FACETS_SHOWN || selected.contains(&v.value));
                         let head: Vec<FacetValue> = head.drain(..).map(|(_, v)| v).collect();
-                        let beyond = tail.len().saturating_sub(FACET_VALUES_MAX.saturating_sub(head.len()));
-                        let tail: Vec<FacetValue> = tail.drain(..).map(|(_, v)| v).take(FACET_VALUES_MAX.saturating_sub(head.len())).collect();
+                        let room = FACET_VALUES_MAX.saturating_sub(head.len());
+                        let beyond = tail.len().saturating_sub(room);
+                        let tail: Vec<FacetValue> = most_frequent(tail.drain(..).map(|(_, v)| v).collect(), room);
                         let more = tail.len();
                         let values_len = head.len() + more;
                         view! {
@@ -277,6 +278,20 @@ fn Listing(result: SearchResult, query: CatalogQuery, links: Links, tree: Vec<cr
             </div>
         </form>
     }
+}
+
+/// The `n` values with the highest counts, in the order they came (a facet's display order).
+fn most_frequent(values: Vec<FacetValue>, n: usize) -> Vec<FacetValue> {
+    if values.len() <= n {
+        return values;
+    }
+    let mut by_count: Vec<usize> = (0..values.len()).collect();
+    by_count.sort_by(|a, b| values[*b].count.cmp(&values[*a].count).then(a.cmp(b)));
+    let mut keep = vec![false; values.len()];
+    for i in by_count.into_iter().take(n) {
+        keep[i] = true;
+    }
+    values.into_iter().zip(keep).filter_map(|(v, k)| k.then_some(v)).collect()
 }
 
 #[component]
@@ -347,5 +362,18 @@ pub fn Breadcrumbs(crumbs: Vec<(String, String)>) -> impl IntoView {
                 <a href=path>{name}</a>
             }).collect_view()}
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_facet_keeps_its_most_frequent_values_in_display_order() {
+        let values: Vec<FacetValue> = [("100", 1), ("120", 5), ("150", 2), ("200", 5), ("300", 1)].iter().map(|(v, c)| FacetValue { value: v.to_string(), count: *c }).collect();
+        let kept: Vec<String> = most_frequent(values.clone(), 3).into_iter().map(|v| v.value).collect();
+        assert_eq!(kept, ["120", "150", "200"]);
+        assert_eq!(most_frequent(values.clone(), 9).len(), 5, "a short facet is shown whole");
     }
 }
