@@ -687,9 +687,6 @@ impl CatalogService {
         }
     }
 
-    /// Brings this instance's index up to a notice: the products it names
-    /// read from the store (the truth, whatever instance wrote them), or
-    /// everything; the promotions read again.
     /// The products taken in since the last call, and whether everything changed (then: empty).
     pub fn take_changed(&self) -> (Vec<String>, bool) {
         match self.changed.lock() {
@@ -703,6 +700,9 @@ impl CatalogService {
         }
     }
 
+    /// Brings this instance's index up to a notice: the products it names
+    /// read from the store (the truth, whatever instance wrote them), or
+    /// everything; the promotions read again.
     async fn take_in(&self, notice: &ChangeNotice) {
         if notice.promotions {
             if let Some(p) = &self.promotions {
