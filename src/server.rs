@@ -301,7 +301,7 @@ fn compress_bytes(coding: Coding, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// gzip at the fast level with this thread's deflate state, reset rather
-/// than allocated (and zeroed) per response: a page is ~40 kB, the state ~300.
+/// than allocated (and zeroed) per response: a page is ~30 kB, the state ~300 kB.
 fn gzip_fast(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use flate2::{Compress, Compression, FlushCompress, Status};
     thread_local! {
