@@ -357,7 +357,14 @@ async fn two_relays_deliver_each_message_once() {
             assert_eq!(got.len(), 2, "{email}: a welcome and a confirmation, each once ({mongo:?})");
         }
         let (entries, _) = (app.state.notify.entries(&Default::default(), 1, 100).await.unwrap().items, ());
-        assert!(entries.iter().all(|e| e.status == EntryStatus::Sent && e.attempts == 1), "each entry handled once: {:?}", entries.iter().map(|e| (&e.id, e.attempts)).collect::<Vec<_>>());
+        // handled once: one successful attempt per entry, never two relays both doing it (a transient
+        // failure retried — a store busy under load — is a retry, not a second handling; its note is shown)
+        let handled = |e: &vitrina::domain::outbox::OutboxEntry| e.log.iter().filter(|a| a.ok).count();
+        assert!(
+            entries.iter().all(|e| e.status == EntryStatus::Sent && handled(e) == 1),
+            "each entry handled once: {:?}",
+            entries.iter().filter(|e| e.attempts != 1).map(|e| (&e.id, e.attempts, e.log.iter().map(|a| (a.ok, a.note.clone())).collect::<Vec<_>>())).collect::<Vec<_>>()
+        );
     }
 }
 
