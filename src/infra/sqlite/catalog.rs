@@ -155,7 +155,7 @@ fn write_product_row(tx: &Connection, p: &Product) -> Result<(), StoreError> {
 }
 
 fn upsert_sync(conn: &mut Connection, products: &[Product]) -> Result<(), StoreError> {
-    let tx = conn.transaction().map_err(other)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
     write_products(&tx, products)?;
     tx.commit().map_err(other)
 }
@@ -244,7 +244,7 @@ impl CatalogStore for SqliteStore {
         let cats = categories.to_vec();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 for cat in &cats {
                     tx.execute(
                         "INSERT INTO categories (path, name) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET name = excluded.name",
@@ -319,7 +319,7 @@ impl CatalogStore for SqliteStore {
         let ids = product_ids.to_vec();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 for id in &ids {
                     if let Some(p) = product_where(&tx, "id", id)? {
                         let patched = with_inventory(&tx, &p)?;
@@ -370,7 +370,7 @@ impl CatalogStore for SqliteStore {
         let rewritten = self
             .0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 let mut n = 0;
                 for (id, old, new) in &stale {
                     // the old text as the guard: a product written meanwhile keeps its write
@@ -403,7 +403,7 @@ impl CatalogStore for SqliteStore {
         let id = id.to_string();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 for table in ["skus", "facet_tokens", "search_tokens"] {
                     tx.execute(&format!("DELETE FROM {table} WHERE product_id = ?"), [&id]).map_err(other)?;
                 }

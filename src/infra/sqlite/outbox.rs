@@ -35,7 +35,7 @@ impl OutboxStore for SqliteStore {
         let entries = entries.to_vec();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 insert_entries(&tx, &entries)?;
                 tx.commit().map_err(other)
             })
@@ -169,7 +169,7 @@ impl OutboxStore for SqliteStore {
         let (targets, mentions) = (targets.to_vec(), mentions.to_vec());
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 let mut n = 0;
                 for t in targets.iter().filter(|t| !t.is_empty()) {
                     n += tx.execute("DELETE FROM outbox WHERE target = ?", [t]).map_err(other)?;

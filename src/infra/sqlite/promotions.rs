@@ -76,7 +76,7 @@ impl PromotionStore for SqliteStore {
         let r = r.clone();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 let held: Option<i64> = tx
                     .query_row("SELECT released FROM promotion_redemptions WHERE order_id = ? AND promotion_id = ?", params![r.order_id, r.promotion_id], |row| row.get(0))
                     .optional()
@@ -117,7 +117,7 @@ impl PromotionStore for SqliteStore {
         let order_id = order_id.to_string();
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 let held: Vec<(String, String)> = {
                     let mut stmt = tx.prepare_cached("SELECT promotion_id, counted FROM promotion_redemptions WHERE order_id = ? AND released = 0").map_err(other)?;
                     let rows = stmt.query_map([&order_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(other)?;

@@ -42,7 +42,7 @@ impl RecommendStore for SqliteStore {
         let rows = rows.iter().map(|(id, list)| Ok((id.clone(), serde_json::to_string(list).map_err(other)?))).collect::<Result<Vec<_>, StoreError>>()?;
         self.0
             .write(move |c| {
-                let tx = c.transaction().map_err(other)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
                 {
                     let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO complements (product_id, built_ms, items) VALUES (?, ?, ?)").map_err(other)?;
                     for (id, items) in &rows {
