@@ -3,7 +3,7 @@
 //! stock back.
 mod common;
 
-use common::{spawn_app_with, TestApp};
+use common::{eventually, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 use vitrina::domain::payment::BankAccount;
 use vitrina::domain::user::Role;
@@ -366,7 +366,14 @@ async fn a_card_payment_settles_by_webhook_without_the_browser() {
     let stored = stored_until(&app, &id, |o| o.payment.status == vitrina::domain::payment::PaymentStatus::Paid).await;
     assert_eq!(stored.payment.status, vitrina::domain::payment::PaymentStatus::Paid, "paid within 5 seconds of the confirmation");
     assert_eq!(stored.status, vitrina::domain::order::OrderStatus::Placed);
-    let (_, audit) = call(&app, reqwest::Method::GET, &format!("/api/v1/admin/audit?action=order.paid&target={id}"), &admin, None).await;
+    // the audit entry is written just after the payment (its own write): read it once it is there
+    let url = format!("/api/v1/admin/audit?action=order.paid&target={id}");
+    let audit = eventually(5, || async {
+        let (_, audit) = call(&app, reqwest::Method::GET, &url, &admin, None).await;
+        (audit["total"] != 0).then_some(audit)
+    })
+    .await
+    .expect("the payment is audited");
     assert_eq!(audit["total"], 1, "{audit}");
     assert!(audit["items"][0]["actor_email"].as_str().unwrap().contains("webhook"), "{audit}");
     let (_, mine) = call(&app, reqwest::Method::GET, &format!("/api/v1/orders/{id}"), &buyer, None).await;
