@@ -272,7 +272,6 @@ async fn the_precomputed_table_answers_like_the_computation_and_follows_changes(
 
     let done = app.state.recommend.refresh_table(true).await.unwrap();
     assert!(done.related >= sample.len(), "every active product gets its similar list: {done:?}");
-    assert!(done.complements >= 2, "A and B have complements: {done:?}");
     for (p, (complementary, related)) in sample.iter().zip(&computed) {
         assert_eq!(&recs(&app, &p.slug, "?intent=complementary&limit=12").await, complementary, "{}", p.slug);
         assert_eq!(&recs(&app, &p.slug, "?intent=related&limit=12").await, related, "{}", p.slug);

@@ -94,7 +94,6 @@ pub struct Recommender {
 struct RecTable {
     /// The recommendation version the complements are of.
     rec_version: Option<u64>,
-    complements: HashMap<String, Arc<Vec<Scored>>>,
     related: HashMap<String, Arc<Vec<Scored>>>,
     /// When the similar lists were last computed for every product.
     related_at: Option<std::time::Instant>,
@@ -260,7 +259,6 @@ impl Recommender {
     async fn candidates(&self, (rec_version, catalog_version): (u64, u64), strategy: Strategy, product_id: &str) -> Result<Vec<Scored>, RecommendError> {
         if let Ok(t) = self.table.read() {
             match strategy {
-                Strategy::Complementary if t.rec_version == Some(rec_version) => return Ok(t.complements.get(product_id).map(|l| l.as_ref().clone()).unwrap_or_default()),
                 Strategy::Related => {
                     if let Some(l) = t.related.get(product_id) {
                         return Ok(l.as_ref().clone());
@@ -325,14 +323,9 @@ impl Recommender {
             Err(_) => (true, true),
         };
         let mut done = TableRefresh::default();
-        if stale_complements || full {
-            let complements: HashMap<String, Arc<Vec<Scored>>> = self.store.all_complements().await?.into_iter().map(|(id, l)| (id, Arc::new(l))).collect();
-            done.complements = complements.len();
-            if let Ok(mut t) = self.table.write() {
-                t.complements = complements;
-                t.rec_version = Some(version);
-            }
-        }
+        // the complements are read per product from the store (and cached): loading them all at once
+        // held a slow store for a second; only the similar lists, computed from the index, live here
+        let _ = (stale_complements, version);
         let ids = if full || everything || no_related { None } else { Some(changed) };
         if ids.as_ref().is_some_and(|ids| ids.is_empty()) {
             return Ok(done);
